@@ -1,0 +1,10 @@
+//! The differentiable ops, one file per family; each op's forward and backward side by side.
+
+mod activation;
+mod conv;
+mod elementwise;
+mod loss;
+mod matmul;
+mod pool;
+mod reduce;
+mod shape;

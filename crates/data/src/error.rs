@@ -1,0 +1,115 @@
+//! The one error type of krust-data: every variant names the file, directory or argument at fault.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong reading a dataset or planning batches.
+///
+/// Display is one line that names the path (or argument) and what is wrong with it.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{}: corrupt gzip stream: {source}", path.display())]
+    CorruptGzip {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{}: file is shorter than its IDX header ({needed} bytes needed, {found} found)", path.display())]
+    ShortHeader {
+        path: PathBuf,
+        needed: usize,
+        found: usize,
+    },
+
+    #[error("{}: not an IDX file: magic starts with {first:#04x} {second:#04x}, expected 0x00 0x00", path.display())]
+    BadMagic {
+        path: PathBuf,
+        first: u8,
+        second: u8,
+    },
+
+    #[error("{}: unsupported IDX type code {code:#04x} (only 0x08, unsigned byte, is supported)", path.display())]
+    UnsupportedTypeCode { path: PathBuf, code: u8 },
+
+    #[error("{}: IDX rank {rank} is not supported (expected 1 to 4)", path.display())]
+    UnsupportedRank { path: PathBuf, rank: u8 },
+
+    #[error("{}: IDX dims {dims:?} describe more than {limit} bytes of data", path.display())]
+    TooLarge {
+        path: PathBuf,
+        dims: Vec<usize>,
+        limit: usize,
+    },
+
+    #[error("{}: truncated: dims {dims:?} need {expected} data bytes, found {found}", path.display())]
+    Truncated {
+        path: PathBuf,
+        dims: Vec<usize>,
+        expected: usize,
+        found: usize,
+    },
+
+    #[error("{}: trailing bytes: dims {dims:?} need {expected} data bytes, found {found}", path.display())]
+    TrailingBytes {
+        path: PathBuf,
+        dims: Vec<usize>,
+        expected: usize,
+        found: u64,
+    },
+
+    #[error("{}: expected {what} (rank {expected_rank}), found dims {dims:?}", path.display())]
+    WrongRank {
+        path: PathBuf,
+        what: &'static str,
+        expected_rank: usize,
+        dims: Vec<usize>,
+    },
+
+    #[error("{} holds {images} images but {} holds {labels} labels", images_path.display(), labels_path.display())]
+    CountMismatch {
+        images_path: PathBuf,
+        labels_path: PathBuf,
+        images: usize,
+        labels: usize,
+    },
+
+    #[error("{}: label at index {index} is {value}, not below num_classes = {num_classes}", path.display())]
+    LabelOutOfRange {
+        path: PathBuf,
+        index: usize,
+        value: u32,
+        num_classes: usize,
+    },
+
+    #[error("data directory {} does not exist", dir.display())]
+    MissingDirectory { dir: PathBuf },
+
+    #[error("data directory {} is not a directory", dir.display())]
+    NotADirectory { dir: PathBuf },
+
+    #[error("data directory {} has no {file} (looked for {file}.gz and {file})", dir.display())]
+    MissingFile { dir: PathBuf, file: &'static str },
+
+    #[error("data directory {}: train images are {train_height}x{train_width} but test images are {test_height}x{test_width}", dir.display())]
+    SplitShapeMismatch {
+        dir: PathBuf,
+        train_height: usize,
+        train_width: usize,
+        test_height: usize,
+        test_width: usize,
+    },
+
+    #[error("invalid argument {name} = {value}: {reason}")]
+    InvalidArgument {
+        name: &'static str,
+        value: usize,
+        reason: &'static str,
+    },
+}

@@ -1,0 +1,56 @@
+//! `AveragePooling2D`: the mean of the real (unpadded) cells of each window, channels-last; strides default to the pool size.
+
+use super::Layer;
+use crate::{NnError, Result};
+use krust_autograd::Var;
+use krust_tensor::conv::output_size;
+use krust_tensor::{Padding, Pool2dSpec};
+
+#[derive(Debug, Clone)]
+pub struct AveragePooling2D {
+    pub pool_size: (usize, usize),
+    /// Default: the pool size.
+    pub strides: (usize, usize),
+    /// Default valid.
+    pub padding: Padding,
+}
+
+impl AveragePooling2D {
+    pub fn new(pool_size: (usize, usize)) -> Self {
+        AveragePooling2D { pool_size, strides: pool_size, padding: Padding::Valid }
+    }
+
+    pub fn with_strides(mut self, strides: (usize, usize)) -> Self {
+        self.strides = strides;
+        self
+    }
+
+    pub fn with_padding(mut self, padding: Padding) -> Self {
+        self.padding = padding;
+        self
+    }
+
+    fn spec(&self) -> Pool2dSpec {
+        Pool2dSpec { pool_size: self.pool_size, strides: self.strides, padding: self.padding }
+    }
+}
+
+impl Layer for AveragePooling2D {
+    fn class_name(&self) -> &'static str {
+        "AveragePooling2D"
+    }
+
+    fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        let &[h, w, c] = input_shape else {
+            return Err(NnError::layer("AveragePooling2D", format!("expects inputs (height, width, channels), got {input_shape:?}")));
+        };
+        let size = |len, k, s| {
+            output_size("AveragePooling2D", len, k, s, 1, self.padding).map(|o| o.0).map_err(|e| NnError::layer("AveragePooling2D", e.to_string()))
+        };
+        Ok(vec![size(h, self.pool_size.0, self.strides.0)?, size(w, self.pool_size.1, self.strides.1)?, c])
+    }
+
+    fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
+        Ok(x.avg_pool2d(self.spec())?)
+    }
+}

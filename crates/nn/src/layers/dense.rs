@@ -1,0 +1,71 @@
+//! `Dense`: y = activation(x·W + b) on the last axis; kernel (in, units) as in Keras.
+
+use super::Layer;
+use crate::initializers::Initializer;
+use crate::{Activation, NnError, Result};
+use krust_autograd::Var;
+
+#[derive(Debug, Clone)]
+pub struct Dense {
+    /// Output features.
+    pub units: usize,
+    /// Applied to the output; default linear.
+    pub activation: Activation,
+    /// Default true.
+    pub use_bias: bool,
+    /// Default glorot_uniform.
+    pub kernel_initializer: Initializer,
+    /// Default zeros.
+    pub bias_initializer: Initializer,
+    kernel: Option<Var>,
+    bias: Option<Var>,
+}
+
+impl Dense {
+    pub fn new(units: usize) -> Self {
+        Dense {
+            units,
+            activation: Activation::Linear,
+            use_bias: true,
+            kernel_initializer: Initializer::GlorotUniform,
+            bias_initializer: Initializer::Zeros,
+            kernel: None,
+            bias: None,
+        }
+    }
+
+    pub fn with_activation(mut self, activation: Activation) -> Self {
+        self.activation = activation;
+        self
+    }
+}
+
+impl Layer for Dense {
+    fn class_name(&self) -> &'static str {
+        "Dense"
+    }
+
+    fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        let Some(&features) = input_shape.last() else {
+            return Err(NnError::layer("Dense", "input must have at least one axis besides the batch"));
+        };
+        if self.units == 0 {
+            return Err(NnError::argument("units", "Dense needs at least one unit"));
+        }
+        self.kernel = Some(Var::parameter(self.kernel_initializer.sample(&[features, self.units])));
+        self.bias = self.use_bias.then(|| Var::parameter(self.bias_initializer.sample(&[self.units])));
+        let mut out = input_shape.to_vec();
+        *out.last_mut().expect("checked non-empty") = self.units;
+        Ok(out)
+    }
+
+    fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
+        let kernel = self.kernel.as_ref().ok_or(NnError::NotBuilt)?;
+        let y = x.dense(kernel, self.bias.as_ref())?;
+        self.activation.apply(&y)
+    }
+
+    fn parameters(&self) -> Vec<Var> {
+        self.kernel.iter().chain(self.bias.iter()).cloned().collect()
+    }
+}

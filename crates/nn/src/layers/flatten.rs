@@ -1,0 +1,28 @@
+//! `Flatten`: (batch, d1, d2, ...) -> (batch, d1·d2·...), channels-last order kept.
+
+use super::Layer;
+use crate::Result;
+use krust_autograd::Var;
+
+#[derive(Debug, Clone, Default)]
+pub struct Flatten;
+
+impl Flatten {
+    pub fn new() -> Self {
+        Flatten
+    }
+}
+
+impl Layer for Flatten {
+    fn class_name(&self) -> &'static str {
+        "Flatten"
+    }
+
+    fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        Ok(vec![input_shape.iter().product()])
+    }
+
+    fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
+        Ok(x.flatten()?)
+    }
+}

@@ -1,0 +1,55 @@
+//! The `Layer` trait and the catalog of layers, one file per Keras layer.
+
+mod activation;
+mod average_pooling2d;
+mod conv2d;
+mod dense;
+mod dropout;
+mod flatten;
+mod input;
+mod max_pooling2d;
+
+pub use activation::ActivationLayer;
+pub use average_pooling2d::AveragePooling2D;
+pub use conv2d::Conv2D;
+pub use dense::Dense;
+pub use dropout::Dropout;
+pub use flatten::Flatten;
+pub use input::Input;
+pub use max_pooling2d::MaxPooling2D;
+
+use crate::Result;
+use krust_autograd::Var;
+
+/// A layer: built once from its input shape, then applied to batches.
+///
+/// Shapes passed to `build` exclude the batch axis, as in Keras.
+pub trait Layer {
+    /// Keras class name, e.g. "Conv2D".
+    fn class_name(&self) -> &'static str;
+
+    /// Creates the weights for `input_shape` and returns the output shape.
+    fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>>;
+
+    /// Applies the layer; `training` turns on dropout and other training-only behaviour.
+    fn forward(&self, x: &Var, training: bool) -> Result<Var>;
+
+    /// Trainable weights, in a fixed order (kernel before bias).
+    fn parameters(&self) -> Vec<Var> {
+        Vec::new()
+    }
+
+    /// The shape an `Input` layer declares; None for every other layer.
+    fn declared_input_shape(&self) -> Option<Vec<usize>> {
+        None
+    }
+}
+
+/// Parses a Keras padding name.
+pub fn parse_padding(name: &str) -> Result<krust_tensor::Padding> {
+    match name {
+        "valid" => Ok(krust_tensor::Padding::Valid),
+        "same" => Ok(krust_tensor::Padding::Same),
+        other => Err(crate::NnError::argument("padding", format!("{other:?} is not \"valid\" or \"same\""))),
+    }
+}

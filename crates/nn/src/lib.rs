@@ -1,0 +1,17 @@
+//! krust-nn: Keras-style layers, activations, initializers, losses, optimizers and the
+//! `Sequential` model, all built on `krust-autograd`.
+
+pub mod activations;
+mod error;
+pub mod initializers;
+pub mod layers;
+pub mod losses;
+pub mod optimizers;
+mod sequential;
+
+pub use activations::Activation;
+pub use error::NnError;
+pub use layers::Layer;
+pub use sequential::Sequential;
+
+pub type Result<T> = std::result::Result<T, NnError>;

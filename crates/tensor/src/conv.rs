@@ -1,0 +1,431 @@
+//! 2-D convolution, channels-last, as im2col + GEMM: forward and both backward passes.
+//!
+//! Input (n, h, w, cin), kernel (kh, kw, cin, cout) as in Keras. One im2col row holds the
+//! receptive field of one output pixel in (ky, kx, ci) order, which is exactly the row order
+//! of the kernel flattened to (kh·kw·cin, cout), so a single GEMM produces channels-last
+//! output. Work is split over chunks of output rows (forward) or whole images (backward) on
+//! the rayon pool, each chunk running a single-threaded GEMM on im2col scratch that stays in
+//! cache and is reused from a thread-local buffer.
+
+use crate::matmul::{gemm_into, MatRef};
+use crate::shape::numel;
+use crate::{Result, Tensor, TensorError};
+use rayon::prelude::*;
+use std::cell::RefCell;
+
+/// Keras padding modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Padding {
+    /// No padding; windows that do not fit are dropped.
+    Valid,
+    /// Output size ceil(in / stride); the total padding is split with the extra cell at the
+    /// bottom/right, as TensorFlow does.
+    Same,
+}
+
+/// Output length and (before, after) padding of one spatial axis.
+pub fn output_size(
+    op: &'static str,
+    input: usize,
+    kernel: usize,
+    stride: usize,
+    dilation: usize,
+    padding: Padding,
+) -> Result<(usize, usize, usize)> {
+    if kernel == 0 || stride == 0 || dilation == 0 {
+        return Err(TensorError::invalid(op, "kernel size, stride and dilation must be at least 1"));
+    }
+    let span = (kernel - 1) * dilation + 1;
+    match padding {
+        Padding::Valid => {
+            if input < span {
+                return Err(TensorError::invalid(
+                    op,
+                    format!("input length {input} is smaller than the (dilated) window {span} with padding \"valid\""),
+                ));
+            }
+            Ok(((input - span) / stride + 1, 0, 0))
+        }
+        Padding::Same => {
+            let out = input.div_ceil(stride);
+            let total = ((out.saturating_sub(1)) * stride + span).saturating_sub(input);
+            Ok((out, total / 2, total - total / 2))
+        }
+    }
+}
+
+/// Strides, padding and dilation of a 2-D convolution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Conv2dSpec {
+    pub strides: (usize, usize),
+    pub padding: Padding,
+    pub dilation: (usize, usize),
+}
+
+impl Default for Conv2dSpec {
+    fn default() -> Self {
+        Conv2dSpec { strides: (1, 1), padding: Padding::Valid, dilation: (1, 1) }
+    }
+}
+
+/// Every size a convolution kernel needs, resolved once from the shapes and the spec.
+#[derive(Debug, Clone, Copy)]
+struct Geometry {
+    n: usize,
+    h: usize,
+    w: usize,
+    cin: usize,
+    kh: usize,
+    kw: usize,
+    cout: usize,
+    oh: usize,
+    ow: usize,
+    top: usize,
+    left: usize,
+    sh: usize,
+    sw: usize,
+    dh: usize,
+    dw: usize,
+}
+
+impl Geometry {
+    fn new(x: &[usize], k: &[usize], spec: &Conv2dSpec) -> Result<Geometry> {
+        if x.len() != 4 || k.len() != 4 || x[3] != k[2] {
+            return Err(TensorError::mismatch(
+                "conv2d",
+                x,
+                k,
+                "expects input (n, h, w, c) and kernel (kh, kw, c, filters) with matching c",
+            ));
+        }
+        let (oh, top, _) =
+            output_size("conv2d", x[1], k[0], spec.strides.0, spec.dilation.0, spec.padding)?;
+        let (ow, left, _) =
+            output_size("conv2d", x[2], k[1], spec.strides.1, spec.dilation.1, spec.padding)?;
+        Ok(Geometry {
+            n: x[0],
+            h: x[1],
+            w: x[2],
+            cin: x[3],
+            kh: k[0],
+            kw: k[1],
+            cout: k[3],
+            oh,
+            ow,
+            top,
+            left,
+            sh: spec.strides.0,
+            sw: spec.strides.1,
+            dh: spec.dilation.0,
+            dw: spec.dilation.1,
+        })
+    }
+
+    /// Length of one im2col row.
+    fn k(&self) -> usize {
+        self.kh * self.kw * self.cin
+    }
+
+    fn out_pixels(&self) -> usize {
+        self.oh * self.ow
+    }
+
+    /// True when the input itself is the im2col matrix (1x1 kernel, stride 1, no padding).
+    fn is_pointwise(&self) -> bool {
+        self.kh == 1 && self.kw == 1 && self.sh == 1 && self.sw == 1
+    }
+
+    /// Input row/column of kernel tap `k` for output position `o`, or None if it is padding.
+    #[inline]
+    fn tap(o: usize, stride: usize, k: usize, dil: usize, pad: usize, len: usize) -> Option<usize> {
+        let i = (o * stride + k * dil) as isize - pad as isize;
+        (i >= 0 && (i as usize) < len).then_some(i as usize)
+    }
+
+    /// Fills `cols` with the im2col rows for output rows `r0..r0 + rows`.
+    fn im2col(&self, x: &[f32], r0: usize, rows: usize, cols: &mut [f32]) {
+        let (k, cin) = (self.k(), self.cin);
+        for r in 0..rows {
+            let row = r0 + r;
+            let (b, p) = (row / self.out_pixels(), row % self.out_pixels());
+            let (oy, ox) = (p / self.ow, p % self.ow);
+            let dst = &mut cols[r * k..(r + 1) * k];
+            for ky in 0..self.kh {
+                let seg = &mut dst[ky * self.kw * cin..(ky + 1) * self.kw * cin];
+                let Some(iy) = Self::tap(oy, self.sh, ky, self.dh, self.top, self.h) else {
+                    seg.fill(0.0);
+                    continue;
+                };
+                for kx in 0..self.kw {
+                    let cell = &mut seg[kx * cin..(kx + 1) * cin];
+                    match Self::tap(ox, self.sw, kx, self.dw, self.left, self.w) {
+                        Some(ix) => {
+                            let at = ((b * self.h + iy) * self.w + ix) * cin;
+                            cell.copy_from_slice(&x[at..at + cin]);
+                        }
+                        None => cell.fill(0.0),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Scatter-adds im2col-shaped gradients back onto the input image(s) they came from.
+    /// `dx` covers whole images; `dcols` covers their output rows.
+    fn col2im(&self, dcols: &[f32], images: usize, dx: &mut [f32]) {
+        let (k, cin) = (self.k(), self.cin);
+        for r in 0..images * self.out_pixels() {
+            let (b, p) = (r / self.out_pixels(), r % self.out_pixels());
+            let (oy, ox) = (p / self.ow, p % self.ow);
+            let src = &dcols[r * k..(r + 1) * k];
+            for ky in 0..self.kh {
+                let Some(iy) = Self::tap(oy, self.sh, ky, self.dh, self.top, self.h) else {
+                    continue;
+                };
+                for kx in 0..self.kw {
+                    if let Some(ix) = Self::tap(ox, self.sw, kx, self.dw, self.left, self.w) {
+                        let at = ((b * self.h + iy) * self.w + ix) * cin;
+                        let s = &src[(ky * self.kw + kx) * cin..(ky * self.kw + kx + 1) * cin];
+                        dx[at..at + cin].iter_mut().zip(s).for_each(|(d, v)| *d += v);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Bytes of im2col scratch one chunk aims for: small enough to stay in L2.
+const CHUNK_BYTES: usize = 256 * 1024;
+
+thread_local! {
+    static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    static SCRATCH_GRAD: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+fn with_scratch<R>(
+    key: &'static std::thread::LocalKey<RefCell<Vec<f32>>>,
+    len: usize,
+    f: impl FnOnce(&mut [f32]) -> R,
+) -> R {
+    key.with(|cell| {
+        let mut buf = cell.borrow_mut();
+        if buf.len() < len {
+            buf.resize(len, 0.0);
+        }
+        f(&mut buf[..len])
+    })
+}
+
+/// Convolution forward: `y = conv(x, kernel) + bias`, shape (n, oh, ow, cout).
+pub fn conv2d(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, spec: &Conv2dSpec) -> Result<Tensor> {
+    let g = Geometry::new(x.shape(), kernel.shape(), spec)?;
+    if let Some(b) = bias {
+        if b.shape() != [g.cout] {
+            return Err(TensorError::mismatch("conv2d", kernel.shape(), b.shape(), "bias must be (filters,)"));
+        }
+    }
+    let (k, cout) = (g.k(), g.cout);
+    let rows = g.n * g.out_pixels();
+    let mut out = vec![0.0; rows * cout];
+    if rows == 0 || cout == 0 {
+        return Ok(Tensor::from_parts(vec![g.n, g.oh, g.ow, cout], out));
+    }
+    if let Some(b) = bias {
+        out.chunks_mut(cout).for_each(|r| r.copy_from_slice(b.as_slice()));
+    }
+    let (xs, ws) = (x.as_slice(), kernel.as_slice());
+    let chunk_rows = (CHUNK_BYTES / (4 * k.max(1))).clamp(16, 4096);
+    let pointwise = g.is_pointwise() && g.padding_free();
+    out.par_chunks_mut(chunk_rows * cout).enumerate().for_each(|(c, y)| {
+        let r0 = c * chunk_rows;
+        let n_rows = y.len() / cout;
+        let w = MatRef::new(ws, k, cout);
+        if pointwise {
+            gemm_into(MatRef::new(&xs[r0 * k..(r0 + n_rows) * k], n_rows, k), w, y, bias.is_some(), 1);
+        } else {
+            with_scratch(&SCRATCH, n_rows * k, |cols| {
+                g.im2col(xs, r0, n_rows, cols);
+                gemm_into(MatRef::new(cols, n_rows, k), w, y, bias.is_some(), 1);
+            });
+        }
+    });
+    Ok(Tensor::from_parts(vec![g.n, g.oh, g.ow, cout], out))
+}
+
+impl Geometry {
+    fn padding_free(&self) -> bool {
+        self.top == 0 && self.left == 0 && self.oh == self.h && self.ow == self.w
+    }
+}
+
+/// Gradients of a convolution with respect to what was asked for.
+pub struct Conv2dGrads {
+    pub input: Option<Tensor>,
+    pub kernel: Option<Tensor>,
+    pub bias: Option<Tensor>,
+}
+
+/// Convolution backward: given dy (n, oh, ow, cout), the input gradient
+/// `col2im(dy · Wᵀ)`, the kernel gradient `im2col(x)ᵀ · dy` and the bias gradient Σ dy.
+pub fn conv2d_backward(
+    x: &Tensor,
+    kernel: &Tensor,
+    dy: &Tensor,
+    spec: &Conv2dSpec,
+    need_input: bool,
+    need_kernel: bool,
+    need_bias: bool,
+) -> Result<Conv2dGrads> {
+    let g = Geometry::new(x.shape(), kernel.shape(), spec)?;
+    if dy.shape() != [g.n, g.oh, g.ow, g.cout] {
+        return Err(TensorError::mismatch(
+            "conv2d_backward",
+            &[g.n, g.oh, g.ow, g.cout],
+            dy.shape(),
+            "output gradient has the wrong shape",
+        ));
+    }
+    let (k, cout, img) = (g.k(), g.cout, g.h * g.w * g.cin);
+    let (xs, ws, dys) = (x.as_slice(), kernel.as_slice(), dy.as_slice());
+    let rows_per_image = g.out_pixels();
+    let images_per_chunk = (CHUNK_BYTES / (4 * k.max(1) * rows_per_image.max(1))).clamp(1, g.n.max(1));
+    let n_chunks = g.n.div_ceil(images_per_chunk);
+    let mut dx = if need_input { vec![0.0; numel(x.shape())] } else { Vec::new() };
+
+    // One task per chunk of whole images, so col2im never writes across chunks; each returns
+    // its partial kernel gradient, summed afterwards in chunk order (deterministic).
+    let task = |c: usize, dx_chunk: Option<&mut [f32]>| -> Option<Vec<f32>> {
+        let b0 = c * images_per_chunk;
+        let images = images_per_chunk.min(g.n - b0);
+        let (r0, n_rows) = (b0 * rows_per_image, images * rows_per_image);
+        let dy_c = MatRef::new(&dys[r0 * cout..(r0 + n_rows) * cout], n_rows, cout);
+        let mut dw_part = None;
+        if need_kernel {
+            let mut dw = vec![0.0; k * cout];
+            if g.is_pointwise() && g.padding_free() {
+                gemm_into(MatRef::new(&xs[r0 * k..(r0 + n_rows) * k], n_rows, k).t(), dy_c, &mut dw, false, 1);
+            } else {
+                with_scratch(&SCRATCH, n_rows * k, |cols| {
+                    g.im2col(xs, r0, n_rows, cols);
+                    gemm_into(MatRef::new(cols, n_rows, k).t(), dy_c, &mut dw, false, 1);
+                });
+            }
+            dw_part = Some(dw);
+        }
+        if let Some(dx_c) = dx_chunk {
+            with_scratch(&SCRATCH_GRAD, n_rows * k, |dcols| {
+                gemm_into(dy_c, MatRef::new(ws, k, cout).t(), dcols, false, 1);
+                g.col2im(dcols, images, dx_c);
+            });
+        }
+        dw_part
+    };
+    let parts: Vec<Option<Vec<f32>>> = if need_input && img > 0 {
+        dx.par_chunks_mut(images_per_chunk * img)
+            .enumerate()
+            .map(|(c, d)| task(c, Some(d)))
+            .collect()
+    } else if need_kernel && g.n > 0 {
+        (0..n_chunks).into_par_iter().map(|c| task(c, None)).collect()
+    } else {
+        Vec::new()
+    };
+
+    let kernel_grad = need_kernel.then(|| {
+        let mut dw = vec![0.0; k * cout];
+        for p in parts.iter().flatten() {
+            dw.iter_mut().zip(p).for_each(|(d, v)| *d += v);
+        }
+        Tensor::from_parts(kernel.shape().to_vec(), dw)
+    });
+    let bias_grad = need_bias.then(|| {
+        let mut db = vec![0.0; cout];
+        for row in dys.chunks(cout) {
+            db.iter_mut().zip(row).for_each(|(d, v)| *d += v);
+        }
+        Tensor::from_parts(vec![cout], db)
+    });
+    Ok(Conv2dGrads {
+        input: need_input.then(|| Tensor::from_parts(x.shape().to_vec(), dx)),
+        kernel: kernel_grad,
+        bias: bias_grad,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Direct-loop convolution, the definition the fast path must agree with.
+    fn naive(x: &Tensor, w: &Tensor, spec: &Conv2dSpec) -> Vec<f32> {
+        let g = Geometry::new(x.shape(), w.shape(), spec).unwrap();
+        let (xs, ws) = (x.as_slice(), w.as_slice());
+        let mut out = vec![0.0; g.n * g.oh * g.ow * g.cout];
+        for b in 0..g.n {
+            for oy in 0..g.oh {
+                for ox in 0..g.ow {
+                    for co in 0..g.cout {
+                        let mut s = 0.0;
+                        for ky in 0..g.kh {
+                            for kx in 0..g.kw {
+                                let iy = (oy * g.sh + ky * g.dh) as isize - g.top as isize;
+                                let ix = (ox * g.sw + kx * g.dw) as isize - g.left as isize;
+                                if iy < 0 || ix < 0 || iy >= g.h as isize || ix >= g.w as isize {
+                                    continue;
+                                }
+                                for ci in 0..g.cin {
+                                    s += xs[((b * g.h + iy as usize) * g.w + ix as usize) * g.cin + ci]
+                                        * ws[((ky * g.kw + kx) * g.cin + ci) * g.cout + co];
+                                }
+                            }
+                        }
+                        out[((b * g.oh + oy) * g.ow + ox) * g.cout + co] = s;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn seq(shape: &[usize], scale: f32) -> Tensor {
+        let n = numel(shape);
+        Tensor::from_vec(shape.to_vec(), (0..n).map(|i| ((i * 37 % 23) as f32 - 11.0) * scale).collect()).unwrap()
+    }
+
+    #[test]
+    fn same_padding_stride_2_pads_bottom_right() {
+        // in 4, k 2, stride 2: out 2, total pad 0; in 5, k 4, stride 2: out 3, pad 1 top / 2 bottom.
+        assert_eq!(output_size("t", 4, 2, 2, 1, Padding::Same).unwrap(), (2, 0, 0));
+        assert_eq!(output_size("t", 5, 4, 2, 1, Padding::Same).unwrap(), (3, 1, 2));
+        assert_eq!(output_size("t", 7, 3, 2, 1, Padding::Same).unwrap(), (4, 1, 1));
+        assert_eq!(output_size("t", 8, 3, 2, 1, Padding::Same).unwrap(), (4, 0, 1));
+        assert!(output_size("t", 2, 3, 1, 1, Padding::Valid).is_err());
+    }
+
+    #[test]
+    fn im2col_gemm_agrees_with_direct_loops() {
+        let cases = [
+            ([2, 7, 6, 3], [3, 3, 3, 4], Conv2dSpec::default()),
+            ([2, 8, 7, 3], [3, 3, 3, 5], Conv2dSpec { strides: (2, 2), padding: Padding::Same, dilation: (1, 1) }),
+            ([1, 9, 9, 2], [3, 3, 2, 3], Conv2dSpec { strides: (1, 1), padding: Padding::Same, dilation: (2, 2) }),
+            ([3, 5, 5, 4], [1, 1, 4, 6], Conv2dSpec::default()),
+            ([1, 6, 7, 1], [4, 2, 1, 2], Conv2dSpec { strides: (2, 3), padding: Padding::Same, dilation: (1, 1) }),
+        ];
+        for (xs, ws, spec) in cases {
+            let x = seq(&xs, 0.1);
+            let w = seq(&ws, 0.05);
+            let y = conv2d(&x, &w, None, &spec).unwrap();
+            let want = naive(&x, &w, &spec);
+            for (a, b) in y.as_slice().iter().zip(&want) {
+                assert!((a - b).abs() < 1e-4, "{xs:?} {ws:?} {spec:?}: {a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn channel_mismatch_is_an_error() {
+        let x = Tensor::zeros([1, 5, 5, 3]);
+        let w = Tensor::zeros([3, 3, 2, 4]);
+        assert!(conv2d(&x, &w, None, &Conv2dSpec::default()).is_err());
+    }
+}

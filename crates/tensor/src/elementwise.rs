@@ -1,0 +1,249 @@
+//! Elementwise kernels: unary maps (math and activations) and NumPy-broadcasting binary ops.
+
+use crate::parallel::{for_each_chunk_mut, MIN_PARALLEL_ELEMENTS};
+use crate::shape::{broadcast_shapes, broadcast_strides, numel};
+use crate::tensor::Storage;
+use crate::{Result, Tensor, TensorError};
+use rayon::prelude::*;
+
+impl Tensor {
+    /// Applies `f` to every element.
+    pub fn map<F>(&self, f: F) -> Tensor
+    where
+        F: Fn(f32) -> f32 + Sync + Send,
+    {
+        match self.storage_ref() {
+            Storage::Cpu(_) => {
+                let src = self.as_slice();
+                let mut out = vec![0.0; src.len()];
+                for_each_chunk_mut(&mut out, |start, chunk| {
+                    let end = start + chunk.len();
+                    for (o, &x) in chunk.iter_mut().zip(&src[start..end]) {
+                        *o = f(x);
+                    }
+                });
+                Tensor::from_parts(self.shape().to_vec(), out)
+            }
+        }
+    }
+
+    /// Combines two tensors of identical shape elementwise.
+    pub fn zip_map<F>(&self, other: &Tensor, f: F) -> Result<Tensor>
+    where
+        F: Fn(f32, f32) -> f32 + Sync + Send,
+    {
+        if self.shape() != other.shape() {
+            return Err(TensorError::mismatch(
+                "zip_map",
+                self.shape(),
+                other.shape(),
+                "shapes must be equal",
+            ));
+        }
+        let (a, b) = (self.as_slice(), other.as_slice());
+        let mut out = vec![0.0; a.len()];
+        for_each_chunk_mut(&mut out, |start, chunk| {
+            let end = start + chunk.len();
+            for ((o, &x), &y) in chunk.iter_mut().zip(&a[start..end]).zip(&b[start..end]) {
+                *o = f(x, y);
+            }
+        });
+        Ok(Tensor::from_parts(self.shape().to_vec(), out))
+    }
+
+    /// Combines two tensors elementwise after NumPy broadcasting.
+    pub fn broadcast_zip<F>(&self, op: &'static str, other: &Tensor, f: F) -> Result<Tensor>
+    where
+        F: Fn(f32, f32) -> f32 + Sync + Send,
+    {
+        if self.shape() == other.shape() {
+            return self.zip_map(other, f);
+        }
+        let out_shape = broadcast_shapes(op, self.shape(), other.shape())?;
+        if other.numel() == 1 && out_shape == self.shape() {
+            let y = other.as_slice()[0];
+            return Ok(self.map(|x| f(x, y)));
+        }
+        if self.numel() == 1 && out_shape == other.shape() {
+            let x = self.as_slice()[0];
+            return Ok(other.map(|y| f(x, y)));
+        }
+        let rank = out_shape.len();
+        let sa = broadcast_strides(self.shape(), &out_shape);
+        let sb = broadcast_strides(other.shape(), &out_shape);
+        let (a, b) = (self.as_slice(), other.as_slice());
+        let inner = if rank == 0 { 1 } else { out_shape[rank - 1] };
+        let (ia, ib) = if rank == 0 { (0, 0) } else { (sa[rank - 1], sb[rank - 1]) };
+        let mut out = vec![0.0; numel(&out_shape)];
+        let fill_row = |row: usize, dst: &mut [f32]| {
+            // Offsets of this row's first element in each operand.
+            let (mut oa, mut ob, mut rem) = (0, 0, row);
+            for d in (0..rank.saturating_sub(1)).rev() {
+                let idx = rem % out_shape[d];
+                rem /= out_shape[d];
+                oa += idx * sa[d];
+                ob += idx * sb[d];
+            }
+            for (j, o) in dst.iter_mut().enumerate() {
+                *o = f(a[oa + j * ia], b[ob + j * ib]);
+            }
+        };
+        if out.len() >= MIN_PARALLEL_ELEMENTS && inner > 0 {
+            out.par_chunks_mut(inner)
+                .enumerate()
+                .for_each(|(row, dst)| fill_row(row, dst));
+        } else if inner > 0 {
+            out.chunks_mut(inner)
+                .enumerate()
+                .for_each(|(row, dst)| fill_row(row, dst));
+        }
+        Ok(Tensor::from_parts(out_shape, out))
+    }
+
+    pub fn add(&self, other: &Tensor) -> Result<Tensor> {
+        self.broadcast_zip("add", other, |x, y| x + y)
+    }
+
+    pub fn sub(&self, other: &Tensor) -> Result<Tensor> {
+        self.broadcast_zip("sub", other, |x, y| x - y)
+    }
+
+    pub fn mul(&self, other: &Tensor) -> Result<Tensor> {
+        self.broadcast_zip("mul", other, |x, y| x * y)
+    }
+
+    pub fn div(&self, other: &Tensor) -> Result<Tensor> {
+        self.broadcast_zip("div", other, |x, y| x / y)
+    }
+
+    pub fn maximum(&self, other: &Tensor) -> Result<Tensor> {
+        self.broadcast_zip("maximum", other, f32::max)
+    }
+
+    pub fn minimum(&self, other: &Tensor) -> Result<Tensor> {
+        self.broadcast_zip("minimum", other, f32::min)
+    }
+
+    pub fn add_scalar(&self, s: f32) -> Tensor {
+        self.map(|x| x + s)
+    }
+
+    pub fn mul_scalar(&self, s: f32) -> Tensor {
+        self.map(|x| x * s)
+    }
+
+    pub fn neg(&self) -> Tensor {
+        self.map(|x| -x)
+    }
+
+    pub fn exp(&self) -> Tensor {
+        self.map(f32::exp)
+    }
+
+    pub fn log(&self) -> Tensor {
+        self.map(f32::ln)
+    }
+
+    pub fn sqrt(&self) -> Tensor {
+        self.map(f32::sqrt)
+    }
+
+    pub fn abs(&self) -> Tensor {
+        self.map(f32::abs)
+    }
+
+    pub fn square(&self) -> Tensor {
+        self.map(|x| x * x)
+    }
+
+    pub fn powf(&self, p: f32) -> Tensor {
+        self.map(|x| x.powf(p))
+    }
+
+    pub fn relu(&self) -> Tensor {
+        self.map(|x| x.max(0.0))
+    }
+
+    pub fn leaky_relu(&self, negative_slope: f32) -> Tensor {
+        self.map(|x| if x >= 0.0 { x } else { negative_slope * x })
+    }
+
+    pub fn sigmoid(&self) -> Tensor {
+        self.map(sigmoid)
+    }
+
+    pub fn tanh(&self) -> Tensor {
+        self.map(f32::tanh)
+    }
+
+    /// In-place `self += alpha * other` on equal shapes (gradient accumulation, optimizers).
+    pub fn axpy_inplace(&mut self, alpha: f32, other: &Tensor) -> Result<()> {
+        if self.shape() != other.shape() {
+            return Err(TensorError::mismatch(
+                "axpy",
+                self.shape(),
+                other.shape(),
+                "shapes must be equal",
+            ));
+        }
+        let src = other.as_slice();
+        let dst = self.as_mut_slice();
+        if dst.len() >= MIN_PARALLEL_ELEMENTS {
+            dst.par_iter_mut()
+                .zip(src.par_iter())
+                .for_each(|(d, s)| *d += alpha * s);
+        } else {
+            dst.iter_mut().zip(src).for_each(|(d, s)| *d += alpha * s);
+        }
+        Ok(())
+    }
+}
+
+/// Logistic sigmoid written so that neither branch overflows: exp is only taken of -|x|.
+pub fn sigmoid(x: f32) -> f32 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(shape: &[usize], v: &[f32]) -> Tensor {
+        Tensor::from_vec(shape.to_vec(), v.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn broadcasting_adds_bias_over_rows() {
+        let x = t(&[2, 3], &[1., 2., 3., 4., 5., 6.]);
+        let b = t(&[3], &[10., 20., 30.]);
+        assert_eq!(x.add(&b).unwrap().to_vec(), vec![11., 22., 33., 14., 25., 36.]);
+    }
+
+    #[test]
+    fn broadcasting_column_against_row_makes_outer_sum() {
+        let c = t(&[2, 1], &[1., 2.]);
+        let r = t(&[1, 3], &[10., 20., 30.]);
+        let s = c.add(&r).unwrap();
+        assert_eq!(s.shape(), &[2, 3]);
+        assert_eq!(s.to_vec(), vec![11., 21., 31., 12., 22., 32.]);
+    }
+
+    #[test]
+    fn incompatible_shapes_are_an_error_not_a_panic() {
+        let a = t(&[2, 3], &[0.; 6]);
+        let b = t(&[2], &[0.; 2]);
+        assert!(matches!(a.mul(&b), Err(TensorError::ShapeMismatch { .. })));
+    }
+
+    #[test]
+    fn sigmoid_is_stable_at_extremes() {
+        assert_eq!(sigmoid(-1e4), 0.0);
+        assert_eq!(sigmoid(1e4), 1.0);
+        assert!((sigmoid(-1.0) - 0.268_941_42).abs() < 1e-7);
+    }
+}

@@ -1,0 +1,192 @@
+//! 2-D max and average pooling, channels-last, forward and backward.
+//!
+//! Padding follows Keras: "same" pads so the output is ceil(in / stride) with the extra cell
+//! bottom/right; padded cells never win a max and are not counted by an average.
+
+use crate::conv::{output_size, Padding};
+use crate::{Result, Tensor, TensorError};
+use rayon::prelude::*;
+
+/// Window, strides and padding of a 2-D pooling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pool2dSpec {
+    pub pool_size: (usize, usize),
+    pub strides: (usize, usize),
+    pub padding: Padding,
+}
+
+impl Pool2dSpec {
+    /// Keras default: strides equal to the pool size, valid padding.
+    pub fn new(pool: usize) -> Self {
+        Pool2dSpec { pool_size: (pool, pool), strides: (pool, pool), padding: Padding::Valid }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Windows {
+    n: usize,
+    h: usize,
+    w: usize,
+    c: usize,
+    oh: usize,
+    ow: usize,
+    top: usize,
+    left: usize,
+    spec: Pool2dSpec,
+}
+
+impl Windows {
+    fn new(op: &'static str, shape: &[usize], spec: &Pool2dSpec) -> Result<Windows> {
+        if shape.len() != 4 {
+            return Err(TensorError::invalid(op, format!("expects input (n, h, w, c), got {shape:?}")));
+        }
+        let (oh, top, _) = output_size(op, shape[1], spec.pool_size.0, spec.strides.0, 1, spec.padding)?;
+        let (ow, left, _) = output_size(op, shape[2], spec.pool_size.1, spec.strides.1, 1, spec.padding)?;
+        Ok(Windows { n: shape[0], h: shape[1], w: shape[2], c: shape[3], oh, ow, top, left, spec: *spec })
+    }
+
+    /// Real (unpadded) input rows and columns covered by window (oy, ox).
+    fn bounds(&self, oy: usize, ox: usize) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
+        let y0 = (oy * self.spec.strides.0) as isize - self.top as isize;
+        let x0 = (ox * self.spec.strides.1) as isize - self.left as isize;
+        let ys = y0.max(0) as usize..((y0 + self.spec.pool_size.0 as isize).min(self.h as isize)).max(0) as usize;
+        let xs = x0.max(0) as usize..((x0 + self.spec.pool_size.1 as isize).min(self.w as isize)).max(0) as usize;
+        (ys, xs)
+    }
+
+    fn out_shape(&self) -> Vec<usize> {
+        vec![self.n, self.oh, self.ow, self.c]
+    }
+}
+
+/// Max pooling forward. Also returns, for every output cell, the flat input index that won
+/// (first maximum in row-major window order), which the backward pass routes gradient to.
+pub fn max_pool2d(x: &Tensor, spec: &Pool2dSpec) -> Result<(Tensor, Vec<u32>)> {
+    let g = Windows::new("max_pool2d", x.shape(), spec)?;
+    if x.numel() > u32::MAX as usize {
+        return Err(TensorError::invalid("max_pool2d", "input has more than 2^32 elements"));
+    }
+    let xs = x.as_slice();
+    let row = g.ow * g.c;
+    let mut out = vec![0.0; g.n * g.oh * row];
+    let mut arg = vec![0u32; out.len()];
+    if row > 0 {
+        out.par_chunks_mut(row).zip(arg.par_chunks_mut(row)).enumerate().for_each(|(r, (o, a))| {
+            let (b, oy) = (r / g.oh, r % g.oh);
+            for ox in 0..g.ow {
+                let (ys, xr) = g.bounds(oy, ox);
+                let (o, a) = (&mut o[ox * g.c..(ox + 1) * g.c], &mut a[ox * g.c..(ox + 1) * g.c]);
+                let mut first = true;
+                for iy in ys.clone() {
+                    for ix in xr.clone() {
+                        let base = ((b * g.h + iy) * g.w + ix) * g.c;
+                        for ch in 0..g.c {
+                            let v = xs[base + ch];
+                            // The first real cell seeds the window; NaN wins so it propagates.
+                            if first || v > o[ch] || (v.is_nan() && !o[ch].is_nan()) {
+                                o[ch] = v;
+                                a[ch] = (base + ch) as u32;
+                            }
+                        }
+                        first = false;
+                    }
+                }
+            }
+        });
+    }
+    Ok((Tensor::from_parts(g.out_shape(), out), arg))
+}
+
+/// Max pooling backward: each output gradient goes to the input cell that won its window.
+pub fn max_pool2d_backward(input_shape: &[usize], argmax: &[u32], dy: &Tensor) -> Result<Tensor> {
+    if argmax.len() != dy.numel() {
+        return Err(TensorError::invalid("max_pool2d_backward", "argmax and gradient sizes differ"));
+    }
+    let mut dx = vec![0.0; input_shape.iter().product()];
+    for (&i, &g) in argmax.iter().zip(dy.as_slice()) {
+        dx[i as usize] += g;
+    }
+    Ok(Tensor::from_parts(input_shape.to_vec(), dx))
+}
+
+/// Average pooling forward; each window's divisor counts only real (unpadded) cells.
+pub fn avg_pool2d(x: &Tensor, spec: &Pool2dSpec) -> Result<Tensor> {
+    let g = Windows::new("avg_pool2d", x.shape(), spec)?;
+    let xs = x.as_slice();
+    let row = g.ow * g.c;
+    let mut out = vec![0.0; g.n * g.oh * row];
+    if row > 0 {
+        out.par_chunks_mut(row).enumerate().for_each(|(r, o)| {
+            let (b, oy) = (r / g.oh, r % g.oh);
+            for ox in 0..g.ow {
+                let (ys, xr) = g.bounds(oy, ox);
+                let count = (ys.len() * xr.len()).max(1) as f32;
+                let o = &mut o[ox * g.c..(ox + 1) * g.c];
+                for iy in ys.clone() {
+                    for ix in xr.clone() {
+                        let base = ((b * g.h + iy) * g.w + ix) * g.c;
+                        o.iter_mut().zip(&xs[base..base + g.c]).for_each(|(d, v)| *d += v);
+                    }
+                }
+                o.iter_mut().for_each(|d| *d /= count);
+            }
+        });
+    }
+    Ok(Tensor::from_parts(g.out_shape(), out))
+}
+
+/// Average pooling backward: each output gradient is shared equally by its window's real cells.
+pub fn avg_pool2d_backward(input_shape: &[usize], dy: &Tensor, spec: &Pool2dSpec) -> Result<Tensor> {
+    let g = Windows::new("avg_pool2d_backward", input_shape, spec)?;
+    if dy.shape() != g.out_shape() {
+        return Err(TensorError::mismatch("avg_pool2d_backward", &g.out_shape(), dy.shape(), "wrong gradient shape"));
+    }
+    let dys = dy.as_slice();
+    let img = g.h * g.w * g.c;
+    let mut dx = vec![0.0; g.n * img];
+    if img > 0 {
+        // Windows overlap inside an image, so parallelize over images only.
+        dx.par_chunks_mut(img).enumerate().for_each(|(b, d)| {
+            for oy in 0..g.oh {
+                for ox in 0..g.ow {
+                    let (ys, xr) = g.bounds(oy, ox);
+                    let scale = 1.0 / (ys.len() * xr.len()).max(1) as f32;
+                    let src = &dys[((b * g.oh + oy) * g.ow + ox) * g.c..][..g.c];
+                    for iy in ys.clone() {
+                        for ix in xr.clone() {
+                            let base = (iy * g.w + ix) * g.c;
+                            d[base..base + g.c].iter_mut().zip(src).for_each(|(d, v)| *d += v * scale);
+                        }
+                    }
+                }
+            }
+        });
+    }
+    Ok(Tensor::from_parts(input_shape.to_vec(), dx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_pool_same_padding_never_picks_padding() {
+        let x = Tensor::from_vec([1, 3, 3, 1], vec![-5., -4., -3., -2., -1., -6., -7., -8., -9.]).unwrap();
+        let spec = Pool2dSpec { pool_size: (2, 2), strides: (2, 2), padding: Padding::Same };
+        let (y, arg) = max_pool2d(&x, &spec).unwrap();
+        assert_eq!(y.shape(), &[1, 2, 2, 1]);
+        assert_eq!(y.to_vec(), vec![-1., -3., -7., -9.]);
+        assert_eq!(arg, vec![4, 2, 6, 8]);
+    }
+
+    #[test]
+    fn average_pool_same_padding_excludes_padded_cells() {
+        let x = Tensor::from_vec([1, 3, 3, 1], (1..=9).map(|v| v as f32).collect()).unwrap();
+        let spec = Pool2dSpec { pool_size: (2, 2), strides: (2, 2), padding: Padding::Same };
+        let y = avg_pool2d(&x, &spec).unwrap();
+        // Windows: {1,2,4,5}, {3,6}, {7,8}, {9}.
+        assert_eq!(y.to_vec(), vec![3.0, 4.5, 7.5, 9.0]);
+        let dx = avg_pool2d_backward(x.shape(), &Tensor::ones([1, 2, 2, 1]), &spec).unwrap();
+        assert_eq!(dx.to_vec(), vec![0.25, 0.25, 0.5, 0.25, 0.25, 0.5, 0.5, 0.5, 1.0]);
+    }
+}
