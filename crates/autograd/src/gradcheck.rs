@@ -19,13 +19,22 @@ pub struct GradCheck {
 
 impl Default for GradCheck {
     fn default() -> Self {
-        GradCheck { eps: 1e-2, atol: 2e-3, rtol: 2e-2, max_elements: 64 }
+        GradCheck {
+            eps: 1e-2,
+            atol: 2e-3,
+            rtol: 2e-2,
+            max_elements: 64,
+        }
     }
 }
 
 /// sum(y ⊙ r) in float64, the scalar whose gradient is checked.
 fn projected(y: &Tensor, r: &[f32]) -> f64 {
-    y.as_slice().iter().zip(r).map(|(a, b)| *a as f64 * *b as f64).sum()
+    y.as_slice()
+        .iter()
+        .zip(r)
+        .map(|(a, b)| *a as f64 * *b as f64)
+        .sum()
 }
 
 impl GradCheck {
@@ -34,12 +43,16 @@ impl GradCheck {
         let params: Vec<Var> = inputs.iter().map(|t| Var::parameter(t.clone())).collect();
         let y = f(&params)?;
         let mut rng = ChaCha8Rng::seed_from_u64(7);
-        let r: Vec<f32> = (0..y.value_ref().numel()).map(|_| rng.gen_range(-1.0..1.0)).collect();
+        let r: Vec<f32> = (0..y.value_ref().numel())
+            .map(|_| rng.gen_range(-1.0..1.0))
+            .collect();
         let r_t = Var::constant(Tensor::from_vec(y.shape(), r.clone())?);
         y.mul(&r_t)?.sum()?.backward()?;
 
         for (i, input) in inputs.iter().enumerate() {
-            let analytic = params[i].grad().unwrap_or_else(|| Tensor::zeros(input.shape().to_vec()));
+            let analytic = params[i]
+                .grad()
+                .unwrap_or_else(|| Tensor::zeros(input.shape().to_vec()));
             let n = input.numel();
             let step = n.div_ceil(self.max_elements).max(1);
             for j in (0..n).step_by(step) {
@@ -55,7 +68,8 @@ impl GradCheck {
                     let v = projected(&out.value_ref(), &r);
                     Ok(v)
                 };
-                let numeric = ((eval(self.eps)? - eval(-self.eps)?) / (2.0 * self.eps as f64)) as f32;
+                let numeric =
+                    ((eval(self.eps)? - eval(-self.eps)?) / (2.0 * self.eps as f64)) as f32;
                 let a = analytic.as_slice()[j];
                 let allowed = self.atol + self.rtol * a.abs().max(numeric.abs());
                 if (a - numeric).abs() > allowed || !a.is_finite() {

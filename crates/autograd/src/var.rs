@@ -18,6 +18,10 @@ struct Node {
     value: RefCell<Tensor>,
     grad: RefCell<Option<Tensor>>,
     requires_grad: bool,
+    /// True for op results recorded with a backward rule. Once a backward pass has run (and
+    /// dropped) that rule, such a node is "consumed": reaching it again must be an error, not
+    /// a silent stop that loses every gradient behind it.
+    recorded: bool,
     grad_fn: RefCell<Option<GradFn>>,
 }
 
@@ -52,6 +56,7 @@ impl Var {
             value: RefCell::new(value),
             grad: RefCell::new(None),
             requires_grad,
+            recorded: grad_fn.is_some(),
             grad_fn: RefCell::new(grad_fn),
         }))
     }
@@ -99,7 +104,12 @@ impl Var {
     pub fn set_value(&self, value: Tensor) -> Result<()> {
         let mut v = self.0.value.borrow_mut();
         if v.shape() != value.shape() {
-            return Err(TensorError::mismatch("set_value", v.shape(), value.shape(), "a variable keeps its shape"));
+            return Err(TensorError::mismatch(
+                "set_value",
+                v.shape(),
+                value.shape(),
+                "a variable keeps its shape",
+            ));
         }
         *v = value;
         Ok(())
@@ -134,22 +144,35 @@ impl Var {
         if shape.iter().product::<usize>() != 1 {
             return Err(TensorError::invalid(
                 "backward",
-                format!("needs a one-element result (a loss), got shape {shape:?}; use backward_with"),
+                format!(
+                    "needs a one-element result (a loss), got shape {shape:?}; use backward_with"
+                ),
             ));
         }
         self.backward_with(Tensor::ones(shape))
     }
 
     /// Backpropagates `grad` = d(loss)/d(self). The recorded graph below `self` is consumed:
-    /// each node's backward rule runs once and is dropped, freeing its saved tensors.
+    /// each node's backward rule runs once and is dropped, freeing its saved tensors. A later
+    /// backward that reaches any consumed node (the same loss again, or another loss sharing
+    /// part of this graph) is an error; run the forward pass again, or sum the losses first.
     pub fn backward_with(&self, grad: Tensor) -> Result<()> {
         if !self.requires_grad() {
-            return Err(TensorError::invalid("backward", "this value does not depend on any parameter"));
+            return Err(TensorError::invalid(
+                "backward",
+                "this value does not depend on any parameter",
+            ));
         }
         if grad.shape() != self.shape().as_slice() {
-            return Err(TensorError::mismatch("backward", &self.shape(), grad.shape(), "seed gradient shape"));
+            return Err(TensorError::mismatch(
+                "backward",
+                &self.shape(),
+                grad.shape(),
+                "seed gradient shape",
+            ));
         }
-        let order = self.topological_order();
+        // Fails before touching any gradient, so an error leaves the graph as it was.
+        let order = self.topological_order()?;
         self.accumulate(grad)?;
         for var in order.iter().rev() {
             let Some(grad_fn) = var.0.grad_fn.borrow_mut().take() else {
@@ -169,8 +192,9 @@ impl Var {
         Ok(())
     }
 
-    /// Nodes with a backward rule, each after all of its inputs (iterative DFS).
-    fn topological_order(&self) -> Vec<Var> {
+    /// Nodes with a backward rule, each after all of its inputs (iterative DFS). Errors if the
+    /// walk reaches an op result whose rule an earlier backward pass already consumed.
+    fn topological_order(&self) -> Result<Vec<Var>> {
         let mut order = Vec::new();
         let mut seen: HashSet<*const Node> = HashSet::new();
         let mut stack: Vec<(Var, bool)> = vec![(self.clone(), false)];
@@ -184,6 +208,16 @@ impl Var {
             }
             let parents: Vec<Var> = match var.0.grad_fn.borrow().as_ref() {
                 Some(f) => f.parents.iter().filter(|p| p.requires_grad()).cloned().collect(),
+                None if var.0.recorded => {
+                    return Err(TensorError::invalid(
+                        "backward",
+                        format!(
+                            "the graph behind a {:?} result was already consumed by an earlier backward pass; \
+                             run the forward pass again (or add the losses and call backward once)",
+                            var.shape()
+                        ),
+                    ))
+                }
                 None => continue,
             };
             stack.push((var, true));
@@ -193,12 +227,17 @@ impl Var {
                 }
             }
         }
-        order
+        Ok(order)
     }
 }
 
 impl std::fmt::Debug for Var {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Var(shape={:?}, requires_grad={})", self.shape(), self.requires_grad())
+        write!(
+            f,
+            "Var(shape={:?}, requires_grad={})",
+            self.shape(),
+            self.requires_grad()
+        )
     }
 }

@@ -8,7 +8,9 @@ use krust_autograd::Var;
 pub enum Activation {
     Linear,
     Relu,
-    LeakyRelu { negative_slope: f32 },
+    LeakyRelu {
+        negative_slope: f32,
+    },
     Sigmoid,
     Tanh,
     /// Softmax over the last axis.

@@ -17,10 +17,16 @@ pub enum NnError {
 
 impl NnError {
     pub fn layer(layer: &str, why: impl Into<String>) -> Self {
-        NnError::Layer { layer: layer.to_string(), why: why.into() }
+        NnError::Layer {
+            layer: layer.to_string(),
+            why: why.into(),
+        }
     }
 
     pub fn argument(argument: &str, why: impl Into<String>) -> Self {
-        NnError::Argument { argument: argument.to_string(), why: why.into() }
+        NnError::Argument {
+            argument: argument.to_string(),
+            why: why.into(),
+        }
     }
 }

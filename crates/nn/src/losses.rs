@@ -45,7 +45,10 @@ fn one_hot(labels: &[u32], classes: usize) -> Result<Tensor> {
     let mut data = vec![0.0; labels.len() * classes];
     for (i, &l) in labels.iter().enumerate() {
         if l as usize >= classes {
-            return Err(NnError::argument("labels", format!("label {l} at position {i} is out of range for {classes} classes")));
+            return Err(NnError::argument(
+                "labels",
+                format!("label {l} at position {i} is out of range for {classes} classes"),
+            ));
         }
         data[i * classes + l as usize] = 1.0;
     }
@@ -55,10 +58,23 @@ fn one_hot(labels: &[u32], classes: usize) -> Result<Tensor> {
 /// -mean over samples of Σ_c y_c · log p_c.
 fn cross_entropy_dense(output: &Var, y: &Tensor, from_logits: bool) -> Result<Var> {
     if y.shape() != output.shape().as_slice() {
-        return Err(NnError::argument("targets", format!("shape {:?} does not match the output {:?}", y.shape(), output.shape())));
+        return Err(NnError::argument(
+            "targets",
+            format!(
+                "shape {:?} does not match the output {:?}",
+                y.shape(),
+                output.shape()
+            ),
+        ));
     }
-    let log_p = if from_logits { output.log_softmax(-1)? } else { clipped_log_probs(output)? };
-    let per_sample = log_p.mul(&Var::constant(y.clone()))?.sum_axes(&[-1], false)?;
+    let log_p = if from_logits {
+        output.log_softmax(-1)?
+    } else {
+        clipped_log_probs(output)?
+    };
+    let per_sample = log_p
+        .mul(&Var::constant(y.clone()))?
+        .sum_axes(&[-1], false)?;
     Ok(per_sample.mean()?.neg())
 }
 
@@ -69,7 +85,10 @@ impl Loss for SparseCategoricalCrossentropy {
 
     fn compute(&self, output: &Var, targets: &Targets) -> Result<Var> {
         let Targets::Sparse(labels) = targets else {
-            return Err(NnError::argument("targets", "sparse categorical cross-entropy needs integer labels"));
+            return Err(NnError::argument(
+                "targets",
+                "sparse categorical cross-entropy needs integer labels",
+            ));
         };
         let shape = output.shape();
         if shape.len() != 2 || shape[0] != labels.len() {
@@ -112,9 +131,13 @@ mod tests {
         // mean(-ln 0.7, -ln 0.5, -ln 0.9) = 0.38506.
         let p = Var::constant(t(&[3, 3], &[0.7, 0.1, 0.2, 0.1, 0.5, 0.4, 0.02, 0.9, 0.08]));
         let y = t(&[3, 3], &[1., 0., 0., 0., 1., 0., 0., 1., 0.]);
-        let loss = CategoricalCrossentropy::default().compute(&p, &Targets::Dense(&y)).unwrap();
+        let loss = CategoricalCrossentropy::default()
+            .compute(&p, &Targets::Dense(&y))
+            .unwrap();
         assert!((loss.value().item().unwrap() - 0.38506).abs() < 1e-4);
-        let sparse = SparseCategoricalCrossentropy::default().compute(&p, &Targets::Sparse(&[0, 1, 1])).unwrap();
+        let sparse = SparseCategoricalCrossentropy::default()
+            .compute(&p, &Targets::Sparse(&[0, 1, 1]))
+            .unwrap();
         assert!((sparse.value().item().unwrap() - 0.38506).abs() < 1e-4);
     }
 
@@ -124,9 +147,14 @@ mod tests {
         // ≈ 2e-11; exactly ln(1 + e^-8 + e^-3), 5 + ln(2 + e^-5) and ln(1 + 2e^-25) = 2.78e-11,
         // which only survives float32 because log-softmax uses ln_1p.
         let want = [0.048_907, 5.696_51, 2.777_6e-11];
-        for (row, w) in [[5., -3., 2.], [5., 10., 10.], [5., -20., -20.]].iter().zip(want) {
+        for (row, w) in [[5., -3., 2.], [5., 10., 10.], [5., -20., -20.]]
+            .iter()
+            .zip(want)
+        {
             let x = Var::constant(t(&[1, 3], row));
-            let l = SparseCategoricalCrossentropy { from_logits: true }.compute(&x, &Targets::Sparse(&[0])).unwrap();
+            let l = SparseCategoricalCrossentropy { from_logits: true }
+                .compute(&x, &Targets::Sparse(&[0]))
+                .unwrap();
             let v = l.value().item().unwrap();
             assert!((v - w).abs() <= 1e-3 * w, "{row:?}: {v} vs {w}");
         }
@@ -135,13 +163,17 @@ mod tests {
     #[test]
     fn probabilities_are_clipped_so_zero_gives_finite_loss() {
         let p = Var::constant(t(&[1, 2], &[0.0, 1.0]));
-        let l = SparseCategoricalCrossentropy::default().compute(&p, &Targets::Sparse(&[0])).unwrap();
+        let l = SparseCategoricalCrossentropy::default()
+            .compute(&p, &Targets::Sparse(&[0]))
+            .unwrap();
         assert!((l.value().item().unwrap() - 16.118_095).abs() < 1e-3);
     }
 
     #[test]
     fn wrong_target_count_is_an_error() {
         let p = Var::constant(Tensor::zeros([2, 3]));
-        assert!(SparseCategoricalCrossentropy::default().compute(&p, &Targets::Sparse(&[0])).is_err());
+        assert!(SparseCategoricalCrossentropy::default()
+            .compute(&p, &Targets::Sparse(&[0]))
+            .is_err());
     }
 }

@@ -14,7 +14,10 @@ pub trait Optimizer {
 
 fn check_lr(lr: f32) -> Result<()> {
     if !(lr.is_finite() && lr > 0.0) {
-        return Err(NnError::argument("learning_rate", format!("must be a positive number, got {lr}")));
+        return Err(NnError::argument(
+            "learning_rate",
+            format!("must be a positive number, got {lr}"),
+        ));
     }
     Ok(())
 }
@@ -34,9 +37,17 @@ impl Sgd {
     pub fn new(learning_rate: f32, momentum: f32, nesterov: bool) -> Result<Self> {
         check_lr(learning_rate)?;
         if !(0.0..1.0).contains(&momentum) {
-            return Err(NnError::argument("momentum", format!("must be in [0, 1), got {momentum}")));
+            return Err(NnError::argument(
+                "momentum",
+                format!("must be in [0, 1), got {momentum}"),
+            ));
         }
-        Ok(Sgd { learning_rate, momentum, nesterov, velocity: Vec::new() })
+        Ok(Sgd {
+            learning_rate,
+            momentum,
+            nesterov,
+            velocity: Vec::new(),
+        })
     }
 }
 
@@ -90,7 +101,15 @@ impl Adam {
     /// Keras defaults: beta_1 0.9, beta_2 0.999, epsilon 1e-7.
     pub fn new(learning_rate: f32) -> Result<Self> {
         check_lr(learning_rate)?;
-        Ok(Adam { learning_rate, beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7, iterations: 0, m: Vec::new(), v: Vec::new() })
+        Ok(Adam {
+            learning_rate,
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-7,
+            iterations: 0,
+            m: Vec::new(),
+            v: Vec::new(),
+        })
     }
 }
 
@@ -110,7 +129,13 @@ impl Optimizer for Adam {
                 *v = vec![0.0; g.len()];
             }
             p.update_value(|w| {
-                for (((w, m), v), &g) in w.as_mut_slice().iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g) {
+                for (((w, m), v), &g) in w
+                    .as_mut_slice()
+                    .iter_mut()
+                    .zip(m.iter_mut())
+                    .zip(v.iter_mut())
+                    .zip(g)
+                {
                     *m += (1.0 - b1) * (g - *m);
                     *v += (1.0 - b2) * (g * g - *v);
                     *w -= alpha * *m / (v.sqrt() + eps);
@@ -139,7 +164,13 @@ mod tests {
         let w = Var::parameter(Tensor::from_vec([1], vec![0.0]).unwrap());
         for _ in 0..steps {
             let three = Var::constant(Tensor::from_vec([1], vec![3.0]).unwrap());
-            w.sub(&three).unwrap().square().sum().unwrap().backward().unwrap();
+            w.sub(&three)
+                .unwrap()
+                .square()
+                .sum()
+                .unwrap()
+                .backward()
+                .unwrap();
             opt.step(std::slice::from_ref(&w)).unwrap();
             w.zero_grad();
         }
@@ -148,8 +179,12 @@ mod tests {
 
     #[test]
     fn sgd_momentum_and_adam_converge_on_a_quadratic() {
-        assert!((quadratic_descent(&mut Sgd::new(0.1, 0.0, false).unwrap(), 100) - 3.0).abs() < 1e-3);
-        assert!((quadratic_descent(&mut Sgd::new(0.05, 0.9, true).unwrap(), 300) - 3.0).abs() < 1e-3);
+        assert!(
+            (quadratic_descent(&mut Sgd::new(0.1, 0.0, false).unwrap(), 100) - 3.0).abs() < 1e-3
+        );
+        assert!(
+            (quadratic_descent(&mut Sgd::new(0.05, 0.9, true).unwrap(), 300) - 3.0).abs() < 1e-3
+        );
         assert!((quadratic_descent(&mut Adam::new(0.1).unwrap(), 500) - 3.0).abs() < 1e-2);
     }
 
@@ -158,7 +193,10 @@ mod tests {
         // With bias correction the first Adam step is lr·sign(g) (up to ε).
         let w = Var::parameter(Tensor::from_vec([2], vec![1.0, 1.0]).unwrap());
         w.mul_scalar(5.0).sum().unwrap().backward().unwrap();
-        Adam::new(0.01).unwrap().step(std::slice::from_ref(&w)).unwrap();
+        Adam::new(0.01)
+            .unwrap()
+            .step(std::slice::from_ref(&w))
+            .unwrap();
         for v in w.value().to_vec() {
             assert!((v - 0.99).abs() < 1e-6);
         }

@@ -53,7 +53,9 @@ impl Sequential {
     }
 
     pub fn output_shape(&self) -> Option<&[usize]> {
-        self.is_built().then(|| self.shapes.last().map(|s| s.as_slice())).flatten()
+        self.is_built()
+            .then(|| self.shapes.last().map(|s| s.as_slice()))
+            .flatten()
     }
 
     /// Runs the batch `x` (batch axis first) through every layer.
@@ -65,7 +67,10 @@ impl Sequential {
         if shape.get(1..) != Some(&self.shapes[0][..]) {
             return Err(NnError::argument(
                 "input",
-                format!("the model expects batches of shape (batch, {}) but got {shape:?}", join(&self.shapes[0])),
+                format!(
+                    "the model expects batches of shape (batch, {}) but got {shape:?}",
+                    join(&self.shapes[0])
+                ),
             ));
         }
         let mut h = x.clone();
@@ -85,7 +90,10 @@ impl Sequential {
     }
 
     pub fn count_params(&self) -> usize {
-        self.parameters().iter().map(|p| p.value_ref().numel()).sum()
+        self.parameters()
+            .iter()
+            .map(|p| p.value_ref().numel())
+            .sum()
     }
 
     pub fn layers(&self) -> &[Box<dyn Layer>] {
@@ -96,11 +104,27 @@ impl Sequential {
     pub fn summary(&self) -> String {
         let mut out = String::new();
         let rule = "-".repeat(64);
-        out.push_str(&format!("{:<28}{:<24}{:>12}\n{rule}\n", "Layer (type)", "Output Shape", "Param #"));
+        out.push_str(&format!(
+            "{:<28}{:<24}{:>12}\n{rule}\n",
+            "Layer (type)", "Output Shape", "Param #"
+        ));
         for (i, layer) in self.layers.iter().enumerate() {
-            let shape = self.shapes.get(i + 1).map(|s| format!("(None, {})", join(s))).unwrap_or_else(|| "?".into());
-            let params: usize = layer.parameters().iter().map(|p| p.value_ref().numel()).sum();
-            out.push_str(&format!("{:<28}{:<24}{:>12}\n", layer.class_name(), shape, params));
+            let shape = self
+                .shapes
+                .get(i + 1)
+                .map(|s| format!("(None, {})", join(s)))
+                .unwrap_or_else(|| "?".into());
+            let params: usize = layer
+                .parameters()
+                .iter()
+                .map(|p| p.value_ref().numel())
+                .sum();
+            out.push_str(&format!(
+                "{:<28}{:<24}{:>12}\n",
+                layer.class_name(),
+                shape,
+                params
+            ));
         }
         out.push_str(&format!("{rule}\nTotal params: {}\n", self.count_params()));
         out
@@ -108,7 +132,11 @@ impl Sequential {
 }
 
 fn join(shape: &[usize]) -> String {
-    shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+    shape
+        .iter()
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -121,7 +149,12 @@ mod tests {
     fn shapes_flow_through_the_stack_and_params_are_counted() {
         let mut m = Sequential::new();
         m.add(Input::new(&[28, 28, 1])).unwrap();
-        m.add(Conv2D::new(6, (5, 5)).with_padding(krust_tensor::Padding::Same).with_activation(Activation::Relu)).unwrap();
+        m.add(
+            Conv2D::new(6, (5, 5))
+                .with_padding(krust_tensor::Padding::Same)
+                .with_activation(Activation::Relu),
+        )
+        .unwrap();
         m.add(MaxPooling2D::new((2, 2))).unwrap();
         m.add(Flatten::new()).unwrap();
         m.add(Dense::new(10)).unwrap();

@@ -51,6 +51,35 @@ impl Tensor {
         Ok(Tensor::from_parts(self.shape().to_vec(), out))
     }
 
+    /// Combines three tensors of identical shape elementwise in one pass (backward rules that
+    /// need the upstream gradient, the input and the output).
+    pub fn zip_map3<F>(&self, b: &Tensor, c: &Tensor, f: F) -> Result<Tensor>
+    where
+        F: Fn(f32, f32, f32) -> f32 + Sync + Send,
+    {
+        if self.shape() != b.shape() || self.shape() != c.shape() {
+            return Err(TensorError::mismatch(
+                "zip_map3",
+                self.shape(),
+                b.shape(),
+                "shapes must be equal",
+            ));
+        }
+        let (xa, xb, xc) = (self.as_slice(), b.as_slice(), c.as_slice());
+        let mut out = vec![0.0; xa.len()];
+        for_each_chunk_mut(&mut out, |start, chunk| {
+            let end = start + chunk.len();
+            let inputs = xa[start..end]
+                .iter()
+                .zip(&xb[start..end])
+                .zip(&xc[start..end]);
+            for (o, ((&p, &q), &r)) in chunk.iter_mut().zip(inputs) {
+                *o = f(p, q, r);
+            }
+        });
+        Ok(Tensor::from_parts(self.shape().to_vec(), out))
+    }
+
     /// Combines two tensors elementwise after NumPy broadcasting.
     pub fn broadcast_zip<F>(&self, op: &'static str, other: &Tensor, f: F) -> Result<Tensor>
     where
@@ -73,7 +102,11 @@ impl Tensor {
         let sb = broadcast_strides(other.shape(), &out_shape);
         let (a, b) = (self.as_slice(), other.as_slice());
         let inner = if rank == 0 { 1 } else { out_shape[rank - 1] };
-        let (ia, ib) = if rank == 0 { (0, 0) } else { (sa[rank - 1], sb[rank - 1]) };
+        let (ia, ib) = if rank == 0 {
+            (0, 0)
+        } else {
+            (sa[rank - 1], sb[rank - 1])
+        };
         let mut out = vec![0.0; numel(&out_shape)];
         let fill_row = |row: usize, dst: &mut [f32]| {
             // Offsets of this row's first element in each operand.
@@ -199,6 +232,43 @@ impl Tensor {
     }
 }
 
+/// Dot product with 32 independent partial sums (four vector registers), so the compiler
+/// can vectorize it and consecutive FMAs do not wait on each other; a plain `sum()` must add
+/// in order and stays scalar.
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    const LANES: usize = 32;
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut lanes = [0.0f32; LANES];
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..LANES {
+            lanes[i] = x[i].mul_add(y[i], lanes[i]);
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
+}
+
+/// Sum with 32 independent partial sums (vectorizes; the order differs from a plain sum).
+pub fn sum_lanes(a: &[f32]) -> f32 {
+    const LANES: usize = 32;
+    let mut lanes = [0.0f32; LANES];
+    let chunks = a.chunks_exact(LANES);
+    let tail: f32 = chunks.remainder().iter().sum();
+    for x in chunks {
+        for i in 0..LANES {
+            lanes[i] += x[i];
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
+}
+
 /// Logistic sigmoid written so that neither branch overflows: exp is only taken of -|x|.
 pub fn sigmoid(x: f32) -> f32 {
     if x >= 0.0 {
@@ -221,7 +291,10 @@ mod tests {
     fn broadcasting_adds_bias_over_rows() {
         let x = t(&[2, 3], &[1., 2., 3., 4., 5., 6.]);
         let b = t(&[3], &[10., 20., 30.]);
-        assert_eq!(x.add(&b).unwrap().to_vec(), vec![11., 22., 33., 14., 25., 36.]);
+        assert_eq!(
+            x.add(&b).unwrap().to_vec(),
+            vec![11., 22., 33., 14., 25., 36.]
+        );
     }
 
     #[test]

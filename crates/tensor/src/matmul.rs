@@ -14,11 +14,19 @@ pub struct MatRef<'a> {
 
 impl<'a> MatRef<'a> {
     pub fn new(data: &'a [f32], rows: usize, cols: usize) -> Self {
-        MatRef { data, rows, cols, transposed: false }
+        MatRef {
+            data,
+            rows,
+            cols,
+            transposed: false,
+        }
     }
 
     pub fn t(self) -> Self {
-        MatRef { transposed: !self.transposed, ..self }
+        MatRef {
+            transposed: !self.transposed,
+            ..self
+        }
     }
 
     /// Logical (rows, cols) after the optional transpose.
@@ -94,10 +102,18 @@ pub fn gemm_into(a: MatRef, b: MatRef, c: &mut [f32], accumulate: bool, threads:
 
 impl Tensor {
     /// `(..., k) · (k, n) -> (..., n)`, with optional transposes of either 2-D operand.
-    pub fn matmul_ex(&self, transpose_a: bool, other: &Tensor, transpose_b: bool) -> Result<Tensor> {
-        let mismatch = |why: &str| TensorError::mismatch("matmul", self.shape(), other.shape(), why);
+    pub fn matmul_ex(
+        &self,
+        transpose_a: bool,
+        other: &Tensor,
+        transpose_b: bool,
+    ) -> Result<Tensor> {
+        let mismatch =
+            |why: &str| TensorError::mismatch("matmul", self.shape(), other.shape(), why);
         if other.rank() != 2 || self.rank() < 1 || (transpose_a && self.rank() != 2) {
-            return Err(mismatch("expects (..., k) x (k, n); transposes need matrices"));
+            return Err(mismatch(
+                "expects (..., k) x (k, n); transposes need matrices",
+            ));
         }
         let k_a = *self.shape().last().unwrap_or(&0);
         let rows_a = self.numel() / k_a.max(1);
@@ -111,7 +127,11 @@ impl Tensor {
             return Err(mismatch("inner dimensions differ"));
         }
         let mut out = vec![0.0; m * n];
-        let threads = if m * n * k >= 1 << 18 { crate::parallel::num_threads() } else { 1 };
+        let threads = if m * n * k >= 1 << 18 {
+            crate::parallel::num_threads()
+        } else {
+            1
+        };
         gemm_into(a, b, &mut out, false, threads);
         let mut shape = if transpose_a {
             vec![m]
@@ -138,9 +158,15 @@ mod tests {
         let b = Tensor::from_vec([3, 2], vec![7., 8., 9., 10., 11., 12.]).unwrap();
         assert_eq!(a.matmul(&b).unwrap().to_vec(), vec![58., 64., 139., 154.]);
         let at = a.transpose2d().unwrap();
-        assert_eq!(at.matmul_ex(true, &b, false).unwrap().to_vec(), vec![58., 64., 139., 154.]);
+        assert_eq!(
+            at.matmul_ex(true, &b, false).unwrap().to_vec(),
+            vec![58., 64., 139., 154.]
+        );
         let bt = b.transpose2d().unwrap();
-        assert_eq!(a.matmul_ex(false, &bt, true).unwrap().to_vec(), vec![58., 64., 139., 154.]);
+        assert_eq!(
+            a.matmul_ex(false, &bt, true).unwrap().to_vec(),
+            vec![58., 64., 139., 154.]
+        );
         assert!(a.matmul(&a).is_err());
     }
 

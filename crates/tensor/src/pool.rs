@@ -18,7 +18,11 @@ pub struct Pool2dSpec {
 impl Pool2dSpec {
     /// Keras default: strides equal to the pool size, valid padding.
     pub fn new(pool: usize) -> Self {
-        Pool2dSpec { pool_size: (pool, pool), strides: (pool, pool), padding: Padding::Valid }
+        Pool2dSpec {
+            pool_size: (pool, pool),
+            strides: (pool, pool),
+            padding: Padding::Valid,
+        }
     }
 }
 
@@ -38,20 +42,63 @@ struct Windows {
 impl Windows {
     fn new(op: &'static str, shape: &[usize], spec: &Pool2dSpec) -> Result<Windows> {
         if shape.len() != 4 {
-            return Err(TensorError::invalid(op, format!("expects input (n, h, w, c), got {shape:?}")));
+            return Err(TensorError::invalid(
+                op,
+                format!("expects input (n, h, w, c), got {shape:?}"),
+            ));
         }
-        let (oh, top, _) = output_size(op, shape[1], spec.pool_size.0, spec.strides.0, 1, spec.padding)?;
-        let (ow, left, _) = output_size(op, shape[2], spec.pool_size.1, spec.strides.1, 1, spec.padding)?;
-        Ok(Windows { n: shape[0], h: shape[1], w: shape[2], c: shape[3], oh, ow, top, left, spec: *spec })
+        let (oh, top, _) = output_size(
+            op,
+            shape[1],
+            spec.pool_size.0,
+            spec.strides.0,
+            1,
+            spec.padding,
+        )?;
+        let (ow, left, _) = output_size(
+            op,
+            shape[2],
+            spec.pool_size.1,
+            spec.strides.1,
+            1,
+            spec.padding,
+        )?;
+        Ok(Windows {
+            n: shape[0],
+            h: shape[1],
+            w: shape[2],
+            c: shape[3],
+            oh,
+            ow,
+            top,
+            left,
+            spec: *spec,
+        })
     }
 
     /// Real (unpadded) input rows and columns covered by window (oy, ox).
     fn bounds(&self, oy: usize, ox: usize) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
         let y0 = (oy * self.spec.strides.0) as isize - self.top as isize;
         let x0 = (ox * self.spec.strides.1) as isize - self.left as isize;
-        let ys = y0.max(0) as usize..((y0 + self.spec.pool_size.0 as isize).min(self.h as isize)).max(0) as usize;
-        let xs = x0.max(0) as usize..((x0 + self.spec.pool_size.1 as isize).min(self.w as isize)).max(0) as usize;
+        let ys = y0.max(0) as usize
+            ..((y0 + self.spec.pool_size.0 as isize).min(self.h as isize)).max(0) as usize;
+        let xs = x0.max(0) as usize
+            ..((x0 + self.spec.pool_size.1 as isize).min(self.w as isize)).max(0) as usize;
         (ys, xs)
+    }
+
+    /// The real input rows of every output row and the real columns of every output column,
+    /// computed once per call instead of once per window.
+    fn spans(&self) -> (Vec<(usize, usize)>, Vec<(usize, usize)>) {
+        let rows = (0..self.oh).map(|oy| {
+            let r = self.bounds(oy, 0).0;
+            (r.start, r.end)
+        });
+        let cols = (0..self.ow).map(|ox| {
+            let c = self.bounds(0, ox).1;
+            (c.start, c.end)
+        });
+        (rows.collect(), cols.collect())
     }
 
     fn out_shape(&self) -> Vec<usize> {
@@ -64,43 +111,110 @@ impl Windows {
 pub fn max_pool2d(x: &Tensor, spec: &Pool2dSpec) -> Result<(Tensor, Vec<u32>)> {
     let g = Windows::new("max_pool2d", x.shape(), spec)?;
     if x.numel() > u32::MAX as usize {
-        return Err(TensorError::invalid("max_pool2d", "input has more than 2^32 elements"));
+        return Err(TensorError::invalid(
+            "max_pool2d",
+            "input has more than 2^32 elements",
+        ));
     }
     let xs = x.as_slice();
-    let row = g.ow * g.c;
-    let mut out = vec![0.0; g.n * g.oh * row];
+    let spans = g.spans();
+    let img = g.oh * g.ow * g.c;
+    let mut out = vec![0.0; g.n * img];
     let mut arg = vec![0u32; out.len()];
-    if row > 0 {
-        out.par_chunks_mut(row).zip(arg.par_chunks_mut(row)).enumerate().for_each(|(r, (o, a))| {
-            let (b, oy) = (r / g.oh, r % g.oh);
-            for ox in 0..g.ow {
-                let (ys, xr) = g.bounds(oy, ox);
-                let (o, a) = (&mut o[ox * g.c..(ox + 1) * g.c], &mut a[ox * g.c..(ox + 1) * g.c]);
-                let mut first = true;
-                for iy in ys.clone() {
-                    for ix in xr.clone() {
-                        let base = ((b * g.h + iy) * g.w + ix) * g.c;
-                        for ch in 0..g.c {
-                            let v = xs[base + ch];
-                            // The first real cell seeds the window; NaN wins so it propagates.
-                            if first || v > o[ch] || (v.is_nan() && !o[ch].is_nan()) {
+    if img > 0 {
+        // A compile-time channel count lets the compiler unroll the per-cell channel loop
+        // into branch-free vector code; other counts take the generic loop.
+        let kernel = match g.c {
+            1 => max_pool_image::<1>,
+            2 => max_pool_image::<2>,
+            3 => max_pool_image::<3>,
+            4 => max_pool_image::<4>,
+            6 => max_pool_image::<6>,
+            8 => max_pool_image::<8>,
+            16 => max_pool_image::<16>,
+            32 => max_pool_image::<32>,
+            64 => max_pool_image::<64>,
+            _ => max_pool_image::<0>,
+        };
+        out.par_chunks_mut(img)
+            .zip(arg.par_chunks_mut(img))
+            .enumerate()
+            .for_each(|(b, (o_img, a_img))| kernel(&g, &spans, xs, b, o_img, a_img));
+    }
+    Ok((Tensor::from_parts(g.out_shape(), out), arg))
+}
+
+/// Max pooling of image `b`; `C` is the channel count, or 0 for "read it from `g`".
+fn max_pool_image<const C: usize>(
+    g: &Windows,
+    spans: &(Vec<(usize, usize)>, Vec<(usize, usize)>),
+    xs: &[f32],
+    b: usize,
+    o_img: &mut [f32],
+    a_img: &mut [u32],
+) {
+    let image = b * g.h * g.w * g.c;
+    // NaN must win a window (as in PyTorch), but testing for it in the inner loop defeats the
+    // branch-free update; only images that contain a NaN pay for it.
+    if crate::elementwise::sum_lanes(&xs[image..image + g.h * g.w * g.c]).is_nan() {
+        max_pool_windows::<C, true>(g, spans, xs, image, o_img, a_img)
+    } else {
+        max_pool_windows::<C, false>(g, spans, xs, image, o_img, a_img)
+    }
+}
+
+fn max_pool_windows<const C: usize, const NAN: bool>(
+    g: &Windows,
+    (rows, cols): &(Vec<(usize, usize)>, Vec<(usize, usize)>),
+    xs: &[f32],
+    image: usize,
+    o_img: &mut [f32],
+    a_img: &mut [u32],
+) {
+    let c = if C == 0 { g.c } else { C };
+    for (oy, &(y0, y1)) in rows.iter().enumerate() {
+        for (ox, &(x0, x1)) in cols.iter().enumerate() {
+            let at = (oy * g.ow + ox) * c;
+            let (o, a) = (&mut o_img[at..at + c], &mut a_img[at..at + c]);
+            // The window's first real cell seeds the running maximum.
+            let first = image + (y0 * g.w + x0) * c;
+            for ch in 0..c {
+                o[ch] = xs[first + ch];
+                a[ch] = (first + ch) as u32;
+            }
+            for iy in y0..y1 {
+                for ix in x0..x1 {
+                    let base = image + (iy * g.w + ix) * c;
+                    let cell = &xs[base..base + c];
+                    for ch in 0..c {
+                        let v = cell[ch];
+                        if NAN {
+                            if v > o[ch] || v.is_nan() {
                                 o[ch] = v;
                                 a[ch] = (base + ch) as u32;
                             }
+                        } else {
+                            // Which cell wins is data-dependent: a bit-mask update instead of
+                            // a branch is several times faster on real data.
+                            let mask = ((v > o[ch]) as u32).wrapping_neg();
+                            a[ch] = (a[ch] & !mask) | ((base + ch) as u32 & mask);
+                            o[ch] =
+                                f32::from_bits((o[ch].to_bits() & !mask) | (v.to_bits() & mask));
                         }
-                        first = false;
                     }
                 }
             }
-        });
+        }
     }
-    Ok((Tensor::from_parts(g.out_shape(), out), arg))
 }
 
 /// Max pooling backward: each output gradient goes to the input cell that won its window.
 pub fn max_pool2d_backward(input_shape: &[usize], argmax: &[u32], dy: &Tensor) -> Result<Tensor> {
     if argmax.len() != dy.numel() {
-        return Err(TensorError::invalid("max_pool2d_backward", "argmax and gradient sizes differ"));
+        return Err(TensorError::invalid(
+            "max_pool2d_backward",
+            "argmax and gradient sizes differ",
+        ));
     }
     let mut dx = vec![0.0; input_shape.iter().product()];
     for (&i, &g) in argmax.iter().zip(dy.as_slice()) {
@@ -113,22 +227,27 @@ pub fn max_pool2d_backward(input_shape: &[usize], argmax: &[u32], dy: &Tensor) -
 pub fn avg_pool2d(x: &Tensor, spec: &Pool2dSpec) -> Result<Tensor> {
     let g = Windows::new("avg_pool2d", x.shape(), spec)?;
     let xs = x.as_slice();
-    let row = g.ow * g.c;
-    let mut out = vec![0.0; g.n * g.oh * row];
-    if row > 0 {
-        out.par_chunks_mut(row).enumerate().for_each(|(r, o)| {
-            let (b, oy) = (r / g.oh, r % g.oh);
-            for ox in 0..g.ow {
-                let (ys, xr) = g.bounds(oy, ox);
-                let count = (ys.len() * xr.len()).max(1) as f32;
-                let o = &mut o[ox * g.c..(ox + 1) * g.c];
-                for iy in ys.clone() {
-                    for ix in xr.clone() {
-                        let base = ((b * g.h + iy) * g.w + ix) * g.c;
-                        o.iter_mut().zip(&xs[base..base + g.c]).for_each(|(d, v)| *d += v);
+    let (rows, cols) = g.spans();
+    let c = g.c;
+    let img = g.oh * g.ow * c;
+    let mut out = vec![0.0; g.n * img];
+    if img > 0 {
+        out.par_chunks_mut(img).enumerate().for_each(|(b, o_img)| {
+            let image = b * g.h * g.w * c;
+            for (oy, &(y0, y1)) in rows.iter().enumerate() {
+                for (ox, &(x0, x1)) in cols.iter().enumerate() {
+                    let scale = 1.0 / ((y1 - y0) * (x1 - x0)).max(1) as f32;
+                    let o = &mut o_img[(oy * g.ow + ox) * c..][..c];
+                    for iy in y0..y1 {
+                        for ix in x0..x1 {
+                            let base = image + (iy * g.w + ix) * c;
+                            o.iter_mut()
+                                .zip(&xs[base..base + c])
+                                .for_each(|(d, v)| *d += v);
+                        }
                     }
+                    o.iter_mut().for_each(|d| *d *= scale);
                 }
-                o.iter_mut().for_each(|d| *d /= count);
             }
         });
     }
@@ -136,10 +255,19 @@ pub fn avg_pool2d(x: &Tensor, spec: &Pool2dSpec) -> Result<Tensor> {
 }
 
 /// Average pooling backward: each output gradient is shared equally by its window's real cells.
-pub fn avg_pool2d_backward(input_shape: &[usize], dy: &Tensor, spec: &Pool2dSpec) -> Result<Tensor> {
+pub fn avg_pool2d_backward(
+    input_shape: &[usize],
+    dy: &Tensor,
+    spec: &Pool2dSpec,
+) -> Result<Tensor> {
     let g = Windows::new("avg_pool2d_backward", input_shape, spec)?;
     if dy.shape() != g.out_shape() {
-        return Err(TensorError::mismatch("avg_pool2d_backward", &g.out_shape(), dy.shape(), "wrong gradient shape"));
+        return Err(TensorError::mismatch(
+            "avg_pool2d_backward",
+            &g.out_shape(),
+            dy.shape(),
+            "wrong gradient shape",
+        ));
     }
     let dys = dy.as_slice();
     let img = g.h * g.w * g.c;
@@ -155,7 +283,10 @@ pub fn avg_pool2d_backward(input_shape: &[usize], dy: &Tensor, spec: &Pool2dSpec
                     for iy in ys.clone() {
                         for ix in xr.clone() {
                             let base = (iy * g.w + ix) * g.c;
-                            d[base..base + g.c].iter_mut().zip(src).for_each(|(d, v)| *d += v * scale);
+                            d[base..base + g.c]
+                                .iter_mut()
+                                .zip(src)
+                                .for_each(|(d, v)| *d += v * scale);
                         }
                     }
                 }
@@ -171,8 +302,16 @@ mod tests {
 
     #[test]
     fn max_pool_same_padding_never_picks_padding() {
-        let x = Tensor::from_vec([1, 3, 3, 1], vec![-5., -4., -3., -2., -1., -6., -7., -8., -9.]).unwrap();
-        let spec = Pool2dSpec { pool_size: (2, 2), strides: (2, 2), padding: Padding::Same };
+        let x = Tensor::from_vec(
+            [1, 3, 3, 1],
+            vec![-5., -4., -3., -2., -1., -6., -7., -8., -9.],
+        )
+        .unwrap();
+        let spec = Pool2dSpec {
+            pool_size: (2, 2),
+            strides: (2, 2),
+            padding: Padding::Same,
+        };
         let (y, arg) = max_pool2d(&x, &spec).unwrap();
         assert_eq!(y.shape(), &[1, 2, 2, 1]);
         assert_eq!(y.to_vec(), vec![-1., -3., -7., -9.]);
@@ -182,11 +321,18 @@ mod tests {
     #[test]
     fn average_pool_same_padding_excludes_padded_cells() {
         let x = Tensor::from_vec([1, 3, 3, 1], (1..=9).map(|v| v as f32).collect()).unwrap();
-        let spec = Pool2dSpec { pool_size: (2, 2), strides: (2, 2), padding: Padding::Same };
+        let spec = Pool2dSpec {
+            pool_size: (2, 2),
+            strides: (2, 2),
+            padding: Padding::Same,
+        };
         let y = avg_pool2d(&x, &spec).unwrap();
         // Windows: {1,2,4,5}, {3,6}, {7,8}, {9}.
         assert_eq!(y.to_vec(), vec![3.0, 4.5, 7.5, 9.0]);
         let dx = avg_pool2d_backward(x.shape(), &Tensor::ones([1, 2, 2, 1]), &spec).unwrap();
-        assert_eq!(dx.to_vec(), vec![0.25, 0.25, 0.5, 0.25, 0.25, 0.5, 0.5, 0.5, 1.0]);
+        assert_eq!(
+            dx.to_vec(),
+            vec![0.25, 0.25, 0.5, 0.25, 0.25, 0.5, 0.5, 0.5, 1.0]
+        );
     }
 }

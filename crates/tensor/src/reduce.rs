@@ -30,7 +30,9 @@ fn reduce_axis(src: &[f32], outer: usize, len: usize, inner: usize, how: Reducer
             }
         }
     };
-    if inner == 0 {
+    // An empty axis sums to zero (NumPy's identity); there is no first row to seed `dst` from.
+    // (Max over an empty axis is rejected before it gets here.)
+    if inner == 0 || len == 0 {
         return out;
     }
     if src.len() >= crate::parallel::MIN_PARALLEL_ELEMENTS && outer > 1 {
@@ -38,7 +40,9 @@ fn reduce_axis(src: &[f32], outer: usize, len: usize, inner: usize, how: Reducer
             .enumerate()
             .for_each(|(o, d)| body(o, d));
     } else {
-        out.chunks_mut(inner).enumerate().for_each(|(o, d)| body(o, d));
+        out.chunks_mut(inner)
+            .enumerate()
+            .for_each(|(o, d)| body(o, d));
     }
     out
 }

@@ -49,10 +49,17 @@ impl Tensor {
     pub fn permute(&self, perm: &[usize]) -> Result<Tensor> {
         let rank = self.rank();
         let mut seen = vec![false; rank];
-        if perm.len() != rank || perm.iter().any(|&p| p >= rank || std::mem::replace(&mut seen[p], true)) {
+        if perm.len() != rank
+            || perm
+                .iter()
+                .any(|&p| p >= rank || std::mem::replace(&mut seen[p], true))
+        {
             return Err(TensorError::invalid(
                 "permute",
-                format!("{perm:?} is not a permutation of the {rank} axes of shape {:?}", self.shape()),
+                format!(
+                    "{perm:?} is not a permutation of the {rank} axes of shape {:?}",
+                    self.shape()
+                ),
             ));
         }
         let in_strides = strides_of(self.shape());
@@ -144,7 +151,15 @@ impl Tensor {
         let mut dst_start = vec![0; first.rank()];
         let zeros = vec![0; first.rank()];
         for t in tensors {
-            copy_box(t.as_slice(), t.shape(), &zeros, &mut out, &out_shape, &dst_start, t.shape());
+            copy_box(
+                t.as_slice(),
+                t.shape(),
+                &zeros,
+                &mut out,
+                &out_shape,
+                &dst_start,
+                t.shape(),
+            );
             dst_start[a] += t.shape()[a];
         }
         Ok(Tensor::from_parts(out_shape, out))
@@ -155,7 +170,11 @@ impl Tensor {
         if pads.len() != self.rank() {
             return Err(TensorError::invalid(
                 "pad",
-                format!("got {} (before, after) pairs for a tensor of rank {}", pads.len(), self.rank()),
+                format!(
+                    "got {} (before, after) pairs for a tensor of rank {}",
+                    pads.len(),
+                    self.rank()
+                ),
             ));
         }
         let out_shape: Vec<usize> = self
@@ -180,8 +199,7 @@ impl Tensor {
 
     /// The inverse of `pad`: drops `(before, after)` cells from every axis.
     pub fn crop(&self, pads: &[(usize, usize)]) -> Result<Tensor> {
-        if pads.len() != self.rank()
-            || pads.iter().zip(self.shape()).any(|((b, a), d)| b + a > *d)
+        if pads.len() != self.rank() || pads.iter().zip(self.shape()).any(|((b, a), d)| b + a > *d)
         {
             return Err(TensorError::invalid(
                 "crop",
@@ -214,7 +232,11 @@ mod tests {
     use super::*;
 
     fn iota(shape: &[usize]) -> Tensor {
-        Tensor::from_vec(shape.to_vec(), (0..numel(shape)).map(|v| v as f32).collect()).unwrap()
+        Tensor::from_vec(
+            shape.to_vec(),
+            (0..numel(shape)).map(|v| v as f32).collect(),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -222,7 +244,10 @@ mod tests {
         let x = iota(&[1, 2, 2, 3]);
         let y = x.permute(&[0, 3, 1, 2]).unwrap();
         assert_eq!(y.shape(), &[1, 3, 2, 2]);
-        assert_eq!(y.to_vec(), vec![0., 3., 6., 9., 1., 4., 7., 10., 2., 5., 8., 11.]);
+        assert_eq!(
+            y.to_vec(),
+            vec![0., 3., 6., 9., 1., 4., 7., 10., 2., 5., 8., 11.]
+        );
         assert!(x.permute(&[0, 0, 1, 2]).is_err());
     }
 

@@ -6,7 +6,12 @@ use crate::{Result, Tensor, TensorError};
 use rayon::prelude::*;
 
 /// Runs `f` on every 1-D lane along `axis`, gathered into a contiguous buffer and scattered back.
-fn map_lanes(x: &Tensor, axis: isize, op: &'static str, f: impl Fn(&mut [f32]) + Sync + Send) -> Result<Tensor> {
+fn map_lanes(
+    x: &Tensor,
+    axis: isize,
+    op: &'static str,
+    f: impl Fn(&mut [f32]) + Sync + Send,
+) -> Result<Tensor> {
     let a = normalize_axis(op, axis, x.rank())?;
     let shape = x.shape();
     let (outer, len, inner) = (numel(&shape[..a]), shape[a], numel(&shape[a + 1..]));
@@ -57,7 +62,12 @@ fn log_softmax_lane(v: &mut [f32]) {
             (m, at) = (x, i);
         }
     }
-    let rest: f32 = v.iter().enumerate().filter(|&(i, _)| i != at).map(|(_, x)| (x - m).exp()).sum();
+    let rest: f32 = v
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != at)
+        .map(|(_, x)| (x - m).exp())
+        .sum();
     // Subtract m before the log term so x = m keeps the tiny -ln_1p(rest) exactly.
     let log_rest = rest.ln_1p();
     v.iter_mut().for_each(|x| *x = (*x - m) - log_rest);
@@ -82,11 +92,19 @@ pub fn softmax_cross_entropy(logits: &Tensor, labels: &[u32]) -> Result<(f32, Te
     if logits.rank() != 2 || logits.shape()[0] != labels.len() {
         return Err(TensorError::invalid(
             "softmax_cross_entropy",
-            format!("expects logits (batch, classes) and one label per row; got {:?} and {} labels", logits.shape(), labels.len()),
+            format!(
+                "expects logits (batch, classes) and one label per row; got {:?} and {} labels",
+                logits.shape(),
+                labels.len()
+            ),
         ));
     }
     let classes = logits.shape()[1];
-    if let Some((i, l)) = labels.iter().enumerate().find(|(_, &l)| l as usize >= classes) {
+    if let Some((i, l)) = labels
+        .iter()
+        .enumerate()
+        .find(|(_, &l)| l as usize >= classes)
+    {
         return Err(TensorError::invalid(
             "softmax_cross_entropy",
             format!("label {l} at position {i} is out of range for {classes} classes"),
@@ -94,7 +112,11 @@ pub fn softmax_cross_entropy(logits: &Tensor, labels: &[u32]) -> Result<(f32, Te
     }
     let log_p = logits.log_softmax(-1)?;
     let lp = log_p.as_slice();
-    let total: f64 = labels.iter().enumerate().map(|(i, &l)| -(lp[i * classes + l as usize] as f64)).sum();
+    let total: f64 = labels
+        .iter()
+        .enumerate()
+        .map(|(i, &l)| -(lp[i * classes + l as usize] as f64))
+        .sum();
     let probs = log_p.map(f32::exp);
     Ok(((total / labels.len().max(1) as f64) as f32, probs))
 }

@@ -140,7 +140,11 @@ impl Tensor {
         if self.numel() != 1 {
             return Err(TensorError::invalid(
                 "item",
-                format!("tensor of shape {:?} has {} elements, not 1", self.shape, self.numel()),
+                format!(
+                    "tensor of shape {:?} has {} elements, not 1",
+                    self.shape,
+                    self.numel()
+                ),
             ));
         }
         Ok(self.as_slice()[0])

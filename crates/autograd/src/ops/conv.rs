@@ -18,7 +18,8 @@ impl Var {
             y,
             &parents,
             Box::new(move |g| {
-                let grads = conv2d_backward(&x, &w, g, &spec, need_x, need_w, need_b.unwrap_or(false))?;
+                let grads =
+                    conv2d_backward(&x, &w, g, &spec, need_x, need_w, need_b.unwrap_or(false))?;
                 let mut out = vec![grads.input, grads.kernel];
                 if need_b.is_some() {
                     out.push(grads.bias);

@@ -26,11 +26,23 @@ fn binary(
             let yb = y.broadcast_zip("grad", &Tensor::zeros(shape), |v, _| v)?;
             let local = |d: fn(f32, f32, f32) -> f32| -> Result<Tensor> {
                 let (xs, ys, os) = (xb.as_slice(), yb.as_slice(), out_saved.as_slice());
-                let vals = g.as_slice().iter().enumerate().map(|(i, gv)| gv * d(xs[i], ys[i], os[i]));
+                let vals = g
+                    .as_slice()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, gv)| gv * d(xs[i], ys[i], os[i]));
                 Tensor::from_vec(g.shape().to_vec(), vals.collect())
             };
-            let ga = if need_a { Some(local(da)?.sum_to_shape(x.shape())?) } else { None };
-            let gb = if need_b { Some(local(db)?.sum_to_shape(y.shape())?) } else { None };
+            let ga = if need_a {
+                Some(local(da)?.sum_to_shape(x.shape())?)
+            } else {
+                None
+            };
+            let gb = if need_b {
+                Some(local(db)?.sum_to_shape(y.shape())?)
+            } else {
+                None
+            };
             Ok(vec![ga, gb])
         }),
     ))
@@ -56,7 +68,12 @@ impl Var {
         Ok(Var::from_op(
             out,
             &[self, other],
-            Box::new(move |g| Ok(vec![Some(g.sum_to_shape(&sa)?), Some(g.neg().sum_to_shape(&sb)?)])),
+            Box::new(move |g| {
+                Ok(vec![
+                    Some(g.sum_to_shape(&sa)?),
+                    Some(g.neg().sum_to_shape(&sb)?),
+                ])
+            }),
         ))
     }
 
@@ -65,7 +82,13 @@ impl Var {
     }
 
     pub fn div(&self, other: &Var) -> Result<Var> {
-        binary(self, other, Tensor::div, |_, b, _| 1.0 / b, |a, b, _| -a / (b * b))
+        binary(
+            self,
+            other,
+            Tensor::div,
+            |_, b, _| 1.0 / b,
+            |a, b, _| -a / (b * b),
+        )
     }
 
     /// Elementwise maximum; on ties the gradient goes to the first operand.
@@ -91,16 +114,17 @@ impl Var {
     }
 
     /// Records a unary elementwise op with derivative `d(x, y)` where y = f(x).
-    pub(crate) fn unary(&self, out: Tensor, d: impl Fn(f32, f32) -> f32 + Send + Sync + 'static) -> Var {
+    pub(crate) fn unary(
+        &self,
+        out: Tensor,
+        d: impl Fn(f32, f32) -> f32 + Send + Sync + 'static,
+    ) -> Var {
         let x = self.value();
         let y = out.clone();
         Var::from_op(
             out,
             &[self],
-            Box::new(move |g| {
-                let local = x.zip_map(&y, &d)?;
-                Ok(vec![Some(g.zip_map(&local, |a, b| a * b)?)])
-            }),
+            Box::new(move |g| Ok(vec![Some(g.zip_map3(&x, &y, |g, x, y| g * d(x, y))?)])),
         )
     }
 
@@ -130,7 +154,15 @@ impl Var {
 
     /// |x|, with derivative sign(x) (0 at 0, like PyTorch).
     pub fn abs(&self) -> Var {
-        self.unary(self.value().abs(), |x, _| if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { 0.0 })
+        self.unary(self.value().abs(), |x, _| {
+            if x > 0.0 {
+                1.0
+            } else if x < 0.0 {
+                -1.0
+            } else {
+                0.0
+            }
+        })
     }
 
     pub fn square(&self) -> Var {

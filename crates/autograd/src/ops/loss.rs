@@ -12,7 +12,13 @@ impl Var {
         Ok(Var::from_op(
             Tensor::scalar(loss),
             &[self],
-            Box::new(move |g| Ok(vec![Some(softmax_cross_entropy_backward(&probs, &labels, g.item()?))])),
+            Box::new(move |g| {
+                Ok(vec![Some(softmax_cross_entropy_backward(
+                    &probs,
+                    &labels,
+                    g.item()?,
+                ))])
+            }),
         ))
     }
 }

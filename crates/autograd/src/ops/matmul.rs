@@ -28,7 +28,11 @@ impl Var {
                 let k = wv.shape()[0];
                 let n = wv.shape()[1];
                 let g2 = g.reshape([g.numel() / n.max(1), n])?;
-                let dx = if need_x { Some(g.matmul_ex(false, &wv, true)?.reshape(x.shape().to_vec())?) } else { None };
+                let dx = if need_x {
+                    Some(g.matmul_ex(false, &wv, true)?.reshape(x.shape().to_vec())?)
+                } else {
+                    None
+                };
                 let dw = if need_w {
                     let x2 = x.reshape([x.numel() / k.max(1), k])?;
                     Some(x2.matmul_ex(true, &g2, false)?)

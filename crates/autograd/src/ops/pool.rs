@@ -10,13 +10,21 @@ impl Var {
         let x = self.value();
         let (y, argmax) = max_pool2d(&x, &spec)?;
         let shape = x.shape().to_vec();
-        Ok(Var::from_op(y, &[self], Box::new(move |g| Ok(vec![Some(max_pool2d_backward(&shape, &argmax, g)?)]))))
+        Ok(Var::from_op(
+            y,
+            &[self],
+            Box::new(move |g| Ok(vec![Some(max_pool2d_backward(&shape, &argmax, g)?)])),
+        ))
     }
 
     pub fn avg_pool2d(&self, spec: Pool2dSpec) -> Result<Var> {
         let x = self.value();
         let y = avg_pool2d(&x, &spec)?;
         let shape = x.shape().to_vec();
-        Ok(Var::from_op(y, &[self], Box::new(move |g| Ok(vec![Some(avg_pool2d_backward(&shape, g, &spec)?)]))))
+        Ok(Var::from_op(
+            y,
+            &[self],
+            Box::new(move |g| Ok(vec![Some(avg_pool2d_backward(&shape, g, &spec)?)])),
+        ))
     }
 }

@@ -14,7 +14,11 @@ impl Var {
             &[self],
             Box::new(move |g| {
                 let g = g.reshape(kept)?;
-                Ok(vec![Some(g.broadcast_zip("sum_backward", &Tensor::zeros(shape), |a, _| a)?)])
+                Ok(vec![Some(g.broadcast_zip(
+                    "sum_backward",
+                    &Tensor::zeros(shape),
+                    |a, _| a,
+                )?)])
             }),
         ))
     }
@@ -47,7 +51,8 @@ impl Var {
             out,
             &[self],
             Box::new(move |g| {
-                let mask = x.broadcast_zip("max_backward", &m, |a, b| if a == b { 1.0 } else { 0.0 })?;
+                let mask =
+                    x.broadcast_zip("max_backward", &m, |a, b| if a == b { 1.0 } else { 0.0 })?;
                 let ties = mask.sum_axes(axes_of(&kept, x.shape()).as_slice(), true)?;
                 let g = g.reshape(kept)?.div(&ties)?;
                 Ok(vec![Some(mask.mul(&g)?)])
@@ -58,5 +63,8 @@ impl Var {
 
 /// The axes along which `kept` (keepdims result) was reduced from `full`.
 fn axes_of(kept: &[usize], full: &[usize]) -> Vec<isize> {
-    (0..full.len()).filter(|&i| kept[i] == 1 && full[i] != 1).map(|i| i as isize).collect()
+    (0..full.len())
+        .filter(|&i| kept[i] == 1 && full[i] != 1)
+        .map(|i| i as isize)
+        .collect()
 }

@@ -7,13 +7,19 @@ impl Var {
     pub fn reshape(&self, shape: &[usize]) -> Result<Var> {
         let x = self.value();
         let old = x.shape().to_vec();
-        Ok(Var::from_op(x.reshape(shape.to_vec())?, &[self], Box::new(move |g| Ok(vec![Some(g.reshape(old)?)]))))
+        Ok(Var::from_op(
+            x.reshape(shape.to_vec())?,
+            &[self],
+            Box::new(move |g| Ok(vec![Some(g.reshape(old)?)])),
+        ))
     }
 
     /// Keeps the first (batch) axis and flattens the rest, as Keras's Flatten.
     pub fn flatten(&self) -> Result<Var> {
         let s = self.shape();
-        let batch = *s.first().ok_or_else(|| TensorError::invalid("flatten", "cannot flatten a scalar"))?;
+        let batch = *s
+            .first()
+            .ok_or_else(|| TensorError::invalid("flatten", "cannot flatten a scalar"))?;
         self.reshape(&[batch, s[1..].iter().product()])
     }
 
@@ -23,14 +29,22 @@ impl Var {
         for (i, &p) in perm.iter().enumerate() {
             inverse[p] = i;
         }
-        Ok(Var::from_op(out, &[self], Box::new(move |g| Ok(vec![Some(g.permute(&inverse)?)]))))
+        Ok(Var::from_op(
+            out,
+            &[self],
+            Box::new(move |g| Ok(vec![Some(g.permute(&inverse)?)])),
+        ))
     }
 
     pub fn slice(&self, axis: isize, start: usize, end: usize) -> Result<Var> {
         let x = self.value();
         let out = x.slice(axis, start, end)?;
         let shape = x.shape().to_vec();
-        let a = if axis < 0 { (axis + shape.len() as isize) as usize } else { axis as usize };
+        let a = if axis < 0 {
+            (axis + shape.len() as isize) as usize
+        } else {
+            axis as usize
+        };
         Ok(Var::from_op(
             out,
             &[self],
@@ -48,7 +62,13 @@ impl Var {
         let out = Tensor::concat(&refs, axis)?;
         let sizes: Vec<usize> = values
             .iter()
-            .map(|v| v.shape()[if axis < 0 { (axis + v.rank() as isize) as usize } else { axis as usize }])
+            .map(|v| {
+                v.shape()[if axis < 0 {
+                    (axis + v.rank() as isize) as usize
+                } else {
+                    axis as usize
+                }]
+            })
             .collect();
         Ok(Var::from_op(
             out,
@@ -70,6 +90,10 @@ impl Var {
     pub fn pad(&self, pads: &[(usize, usize)], value: f32) -> Result<Var> {
         let out = self.value().pad(pads, value)?;
         let pads = pads.to_vec();
-        Ok(Var::from_op(out, &[self], Box::new(move |g| Ok(vec![Some(g.crop(&pads)?)]))))
+        Ok(Var::from_op(
+            out,
+            &[self],
+            Box::new(move |g| Ok(vec![Some(g.crop(&pads)?)])),
+        ))
     }
 }

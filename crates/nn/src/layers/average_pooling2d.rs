@@ -17,7 +17,11 @@ pub struct AveragePooling2D {
 
 impl AveragePooling2D {
     pub fn new(pool_size: (usize, usize)) -> Self {
-        AveragePooling2D { pool_size, strides: pool_size, padding: Padding::Valid }
+        AveragePooling2D {
+            pool_size,
+            strides: pool_size,
+            padding: Padding::Valid,
+        }
     }
 
     pub fn with_strides(mut self, strides: (usize, usize)) -> Self {
@@ -31,7 +35,11 @@ impl AveragePooling2D {
     }
 
     fn spec(&self) -> Pool2dSpec {
-        Pool2dSpec { pool_size: self.pool_size, strides: self.strides, padding: self.padding }
+        Pool2dSpec {
+            pool_size: self.pool_size,
+            strides: self.strides,
+            padding: self.padding,
+        }
     }
 }
 
@@ -42,12 +50,21 @@ impl Layer for AveragePooling2D {
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
         let &[h, w, c] = input_shape else {
-            return Err(NnError::layer("AveragePooling2D", format!("expects inputs (height, width, channels), got {input_shape:?}")));
+            return Err(NnError::layer(
+                "AveragePooling2D",
+                format!("expects inputs (height, width, channels), got {input_shape:?}"),
+            ));
         };
         let size = |len, k, s| {
-            output_size("AveragePooling2D", len, k, s, 1, self.padding).map(|o| o.0).map_err(|e| NnError::layer("AveragePooling2D", e.to_string()))
+            output_size("AveragePooling2D", len, k, s, 1, self.padding)
+                .map(|o| o.0)
+                .map_err(|e| NnError::layer("AveragePooling2D", e.to_string()))
         };
-        Ok(vec![size(h, self.pool_size.0, self.strides.0)?, size(w, self.pool_size.1, self.strides.1)?, c])
+        Ok(vec![
+            size(h, self.pool_size.0, self.strides.0)?,
+            size(w, self.pool_size.1, self.strides.1)?,
+            c,
+        ])
     }
 
     fn forward(&self, x: &Var, _training: bool) -> Result<Var> {

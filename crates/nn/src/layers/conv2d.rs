@@ -67,7 +67,11 @@ impl Conv2D {
     }
 
     fn spec(&self) -> Conv2dSpec {
-        Conv2dSpec { strides: self.strides, padding: self.padding, dilation: self.dilation_rate }
+        Conv2dSpec {
+            strides: self.strides,
+            padding: self.padding,
+            dilation: self.dilation_rate,
+        }
     }
 }
 
@@ -78,24 +82,56 @@ impl Layer for Conv2D {
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
         let &[h, w, c] = input_shape else {
-            return Err(NnError::layer("Conv2D", format!("expects inputs (height, width, channels), got {input_shape:?}")));
+            return Err(NnError::layer(
+                "Conv2D",
+                format!("expects inputs (height, width, channels), got {input_shape:?}"),
+            ));
         };
         if self.filters == 0 {
-            return Err(NnError::argument("filters", "Conv2D needs at least one filter"));
+            return Err(NnError::argument(
+                "filters",
+                "Conv2D needs at least one filter",
+            ));
         }
-        if (self.strides.0 > 1 || self.strides.1 > 1) && (self.dilation_rate.0 > 1 || self.dilation_rate.1 > 1) {
-            return Err(NnError::layer("Conv2D", "strides > 1 cannot be combined with dilation_rate > 1 (as in Keras)"));
+        if (self.strides.0 > 1 || self.strides.1 > 1)
+            && (self.dilation_rate.0 > 1 || self.dilation_rate.1 > 1)
+        {
+            return Err(NnError::layer(
+                "Conv2D",
+                "strides > 1 cannot be combined with dilation_rate > 1 (as in Keras)",
+            ));
         }
         let (kh, kw) = self.kernel_size;
         let spec = self.spec();
-        let oh = output_size("Conv2D", h, kh, spec.strides.0, spec.dilation.0, spec.padding)
-            .map_err(|e| NnError::layer("Conv2D", e.to_string()))?
-            .0;
-        let ow = output_size("Conv2D", w, kw, spec.strides.1, spec.dilation.1, spec.padding)
-            .map_err(|e| NnError::layer("Conv2D", e.to_string()))?
-            .0;
-        self.kernel = Some(Var::parameter(self.kernel_initializer.sample(&[kh, kw, c, self.filters])));
-        self.bias = self.use_bias.then(|| Var::parameter(self.bias_initializer.sample(&[self.filters])));
+        let oh = output_size(
+            "Conv2D",
+            h,
+            kh,
+            spec.strides.0,
+            spec.dilation.0,
+            spec.padding,
+        )
+        .map_err(|e| NnError::layer("Conv2D", e.to_string()))?
+        .0;
+        let ow = output_size(
+            "Conv2D",
+            w,
+            kw,
+            spec.strides.1,
+            spec.dilation.1,
+            spec.padding,
+        )
+        .map_err(|e| NnError::layer("Conv2D", e.to_string()))?
+        .0;
+        self.kernel = Some(Var::parameter(self.kernel_initializer.sample(&[
+            kh,
+            kw,
+            c,
+            self.filters,
+        ])));
+        self.bias = self
+            .use_bias
+            .then(|| Var::parameter(self.bias_initializer.sample(&[self.filters])));
         Ok(vec![oh, ow, self.filters])
     }
 
@@ -106,6 +142,10 @@ impl Layer for Conv2D {
     }
 
     fn parameters(&self) -> Vec<Var> {
-        self.kernel.iter().chain(self.bias.iter()).cloned().collect()
+        self.kernel
+            .iter()
+            .chain(self.bias.iter())
+            .cloned()
+            .collect()
     }
 }

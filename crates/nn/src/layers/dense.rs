@@ -47,13 +47,20 @@ impl Layer for Dense {
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
         let Some(&features) = input_shape.last() else {
-            return Err(NnError::layer("Dense", "input must have at least one axis besides the batch"));
+            return Err(NnError::layer(
+                "Dense",
+                "input must have at least one axis besides the batch",
+            ));
         };
         if self.units == 0 {
             return Err(NnError::argument("units", "Dense needs at least one unit"));
         }
-        self.kernel = Some(Var::parameter(self.kernel_initializer.sample(&[features, self.units])));
-        self.bias = self.use_bias.then(|| Var::parameter(self.bias_initializer.sample(&[self.units])));
+        self.kernel = Some(Var::parameter(
+            self.kernel_initializer.sample(&[features, self.units]),
+        ));
+        self.bias = self
+            .use_bias
+            .then(|| Var::parameter(self.bias_initializer.sample(&[self.units])));
         let mut out = input_shape.to_vec();
         *out.last_mut().expect("checked non-empty") = self.units;
         Ok(out)
@@ -66,6 +73,10 @@ impl Layer for Dense {
     }
 
     fn parameters(&self) -> Vec<Var> {
-        self.kernel.iter().chain(self.bias.iter()).cloned().collect()
+        self.kernel
+            .iter()
+            .chain(self.bias.iter())
+            .cloned()
+            .collect()
     }
 }

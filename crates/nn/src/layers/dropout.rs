@@ -21,7 +21,10 @@ pub struct Dropout {
 impl Dropout {
     /// The mask generator is drawn from the global seed when the layer is created.
     pub fn new(rate: f32) -> Self {
-        Dropout { rate, rng: RefCell::new(next_rng()) }
+        Dropout {
+            rate,
+            rng: RefCell::new(next_rng()),
+        }
     }
 }
 
@@ -32,7 +35,10 @@ impl Layer for Dropout {
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
         if !(0.0..1.0).contains(&self.rate) {
-            return Err(NnError::argument("rate", format!("Dropout rate must be in [0, 1), got {}", self.rate)));
+            return Err(NnError::argument(
+                "rate",
+                format!("Dropout rate must be in [0, 1), got {}", self.rate),
+            ));
         }
         Ok(input_shape.to_vec())
     }
@@ -46,7 +52,9 @@ impl Layer for Dropout {
         let shape = x.shape();
         let n: usize = shape.iter().product();
         let mut rng = self.rng.borrow_mut();
-        let mask: Vec<f32> = (0..n).map(|_| if rng.gen::<f32>() < keep { scale } else { 0.0 }).collect();
+        let mask: Vec<f32> = (0..n)
+            .map(|_| if rng.gen::<f32>() < keep { scale } else { 0.0 })
+            .collect();
         Ok(x.mul(&Var::constant(Tensor::from_vec(shape, mask)?))?)
     }
 }
@@ -60,10 +68,16 @@ mod tests {
         let mut d = Dropout::new(0.25);
         d.build(&[1000]).unwrap();
         let x = Var::constant(Tensor::ones([4, 1000]));
-        assert_eq!(d.forward(&x, false).unwrap().value().to_vec(), x.value().to_vec());
+        assert_eq!(
+            d.forward(&x, false).unwrap().value().to_vec(),
+            x.value().to_vec()
+        );
         let y = d.forward(&x, true).unwrap().value();
         let kept = y.as_slice().iter().filter(|&&v| v != 0.0).count() as f32 / 4000.0;
         assert!((kept - 0.75).abs() < 0.03, "kept {kept}");
-        assert!(y.as_slice().iter().all(|&v| v == 0.0 || (v - 1.0 / 0.75).abs() < 1e-6));
+        assert!(y
+            .as_slice()
+            .iter()
+            .all(|&v| v == 0.0 || (v - 1.0 / 0.75).abs() < 1e-6));
     }
 }

@@ -11,7 +11,9 @@ pub struct Input {
 
 impl Input {
     pub fn new(shape: &[usize]) -> Self {
-        Input { shape: shape.to_vec() }
+        Input {
+            shape: shape.to_vec(),
+        }
     }
 }
 
@@ -22,7 +24,10 @@ impl Layer for Input {
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
         if input_shape != self.shape.as_slice() {
-            return Err(NnError::layer("InputLayer", format!("declared shape {:?} but got {input_shape:?}", self.shape)));
+            return Err(NnError::layer(
+                "InputLayer",
+                format!("declared shape {:?} but got {input_shape:?}", self.shape),
+            ));
         }
         Ok(self.shape.clone())
     }

@@ -50,6 +50,9 @@ pub fn parse_padding(name: &str) -> Result<krust_tensor::Padding> {
     match name {
         "valid" => Ok(krust_tensor::Padding::Valid),
         "same" => Ok(krust_tensor::Padding::Same),
-        other => Err(crate::NnError::argument("padding", format!("{other:?} is not \"valid\" or \"same\""))),
+        other => Err(crate::NnError::argument(
+            "padding",
+            format!("{other:?} is not \"valid\" or \"same\""),
+        )),
     }
 }

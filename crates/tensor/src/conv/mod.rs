@@ -7,6 +7,8 @@
 //! the rayon pool, each chunk running a single-threaded GEMM on im2col scratch that stays in
 //! cache and is reused from a thread-local buffer.
 
+mod planar;
+
 use crate::matmul::{gemm_into, MatRef};
 use crate::shape::numel;
 use crate::{Result, Tensor, TensorError};
@@ -33,7 +35,10 @@ pub fn output_size(
     padding: Padding,
 ) -> Result<(usize, usize, usize)> {
     if kernel == 0 || stride == 0 || dilation == 0 {
-        return Err(TensorError::invalid(op, "kernel size, stride and dilation must be at least 1"));
+        return Err(TensorError::invalid(
+            op,
+            "kernel size, stride and dilation must be at least 1",
+        ));
     }
     let span = (kernel - 1) * dilation + 1;
     match padding {
@@ -64,7 +69,11 @@ pub struct Conv2dSpec {
 
 impl Default for Conv2dSpec {
     fn default() -> Self {
-        Conv2dSpec { strides: (1, 1), padding: Padding::Valid, dilation: (1, 1) }
+        Conv2dSpec {
+            strides: (1, 1),
+            padding: Padding::Valid,
+            dilation: (1, 1),
+        }
     }
 }
 
@@ -98,10 +107,22 @@ impl Geometry {
                 "expects input (n, h, w, c) and kernel (kh, kw, c, filters) with matching c",
             ));
         }
-        let (oh, top, _) =
-            output_size("conv2d", x[1], k[0], spec.strides.0, spec.dilation.0, spec.padding)?;
-        let (ow, left, _) =
-            output_size("conv2d", x[2], k[1], spec.strides.1, spec.dilation.1, spec.padding)?;
+        let (oh, top, _) = output_size(
+            "conv2d",
+            x[1],
+            k[0],
+            spec.strides.0,
+            spec.dilation.0,
+            spec.padding,
+        )?;
+        let (ow, left, _) = output_size(
+            "conv2d",
+            x[2],
+            k[1],
+            spec.strides.1,
+            spec.dilation.1,
+            spec.padding,
+        )?;
         Ok(Geometry {
             n: x[0],
             h: x[1],
@@ -186,7 +207,10 @@ impl Geometry {
                     if let Some(ix) = Self::tap(ox, self.sw, kx, self.dw, self.left, self.w) {
                         let at = ((b * self.h + iy) * self.w + ix) * cin;
                         let s = &src[(ky * self.kw + kx) * cin..(ky * self.kw + kx + 1) * cin];
-                        dx[at..at + cin].iter_mut().zip(s).for_each(|(d, v)| *d += v);
+                        dx[at..at + cin]
+                            .iter_mut()
+                            .zip(s)
+                            .for_each(|(d, v)| *d += v);
                     }
                 }
             }
@@ -217,11 +241,21 @@ fn with_scratch<R>(
 }
 
 /// Convolution forward: `y = conv(x, kernel) + bias`, shape (n, oh, ow, cout).
-pub fn conv2d(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, spec: &Conv2dSpec) -> Result<Tensor> {
+pub fn conv2d(
+    x: &Tensor,
+    kernel: &Tensor,
+    bias: Option<&Tensor>,
+    spec: &Conv2dSpec,
+) -> Result<Tensor> {
     let g = Geometry::new(x.shape(), kernel.shape(), spec)?;
     if let Some(b) = bias {
         if b.shape() != [g.cout] {
-            return Err(TensorError::mismatch("conv2d", kernel.shape(), b.shape(), "bias must be (filters,)"));
+            return Err(TensorError::mismatch(
+                "conv2d",
+                kernel.shape(),
+                b.shape(),
+                "bias must be (filters,)",
+            ));
         }
     }
     let (k, cout) = (g.k(), g.cout);
@@ -230,25 +264,38 @@ pub fn conv2d(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, spec: &Conv2dS
     if rows == 0 || cout == 0 {
         return Ok(Tensor::from_parts(vec![g.n, g.oh, g.ow, cout], out));
     }
-    if let Some(b) = bias {
-        out.chunks_mut(cout).for_each(|r| r.copy_from_slice(b.as_slice()));
-    }
     let (xs, ws) = (x.as_slice(), kernel.as_slice());
+    if g.prefers_planar() {
+        planar::forward(&g, xs, ws, bias.map(|b| b.as_slice()), &mut out);
+        return Ok(Tensor::from_parts(vec![g.n, g.oh, g.ow, cout], out));
+    }
+    if let Some(b) = bias {
+        out.chunks_mut(cout)
+            .for_each(|r| r.copy_from_slice(b.as_slice()));
+    }
     let chunk_rows = (CHUNK_BYTES / (4 * k.max(1))).clamp(16, 4096);
     let pointwise = g.is_pointwise() && g.padding_free();
-    out.par_chunks_mut(chunk_rows * cout).enumerate().for_each(|(c, y)| {
-        let r0 = c * chunk_rows;
-        let n_rows = y.len() / cout;
-        let w = MatRef::new(ws, k, cout);
-        if pointwise {
-            gemm_into(MatRef::new(&xs[r0 * k..(r0 + n_rows) * k], n_rows, k), w, y, bias.is_some(), 1);
-        } else {
-            with_scratch(&SCRATCH, n_rows * k, |cols| {
-                g.im2col(xs, r0, n_rows, cols);
-                gemm_into(MatRef::new(cols, n_rows, k), w, y, bias.is_some(), 1);
-            });
-        }
-    });
+    out.par_chunks_mut(chunk_rows * cout)
+        .enumerate()
+        .for_each(|(c, y)| {
+            let r0 = c * chunk_rows;
+            let n_rows = y.len() / cout;
+            let w = MatRef::new(ws, k, cout);
+            if pointwise {
+                gemm_into(
+                    MatRef::new(&xs[r0 * k..(r0 + n_rows) * k], n_rows, k),
+                    w,
+                    y,
+                    bias.is_some(),
+                    1,
+                );
+            } else {
+                with_scratch(&SCRATCH, n_rows * k, |cols| {
+                    g.im2col(xs, r0, n_rows, cols);
+                    gemm_into(MatRef::new(cols, n_rows, k), w, y, bias.is_some(), 1);
+                });
+            }
+        });
     Ok(Tensor::from_parts(vec![g.n, g.oh, g.ow, cout], out))
 }
 
@@ -288,9 +335,36 @@ pub fn conv2d_backward(
     let (k, cout, img) = (g.k(), g.cout, g.h * g.w * g.cin);
     let (xs, ws, dys) = (x.as_slice(), kernel.as_slice(), dy.as_slice());
     let rows_per_image = g.out_pixels();
-    let images_per_chunk = (CHUNK_BYTES / (4 * k.max(1) * rows_per_image.max(1))).clamp(1, g.n.max(1));
+    let images_per_chunk =
+        (CHUNK_BYTES / (4 * k.max(1) * rows_per_image.max(1))).clamp(1, g.n.max(1));
     let n_chunks = g.n.div_ceil(images_per_chunk);
-    let mut dx = if need_input { vec![0.0; numel(x.shape())] } else { Vec::new() };
+    let mut dx = if need_input {
+        vec![0.0; numel(x.shape())]
+    } else {
+        Vec::new()
+    };
+    let bias_grad = need_bias.then(|| {
+        let mut db = vec![0.0; cout];
+        for row in dys.chunks(cout) {
+            db.iter_mut().zip(row).for_each(|(d, v)| *d += v);
+        }
+        Tensor::from_parts(vec![cout], db)
+    });
+    if g.prefers_planar() {
+        let dw = planar::backward(
+            &g,
+            xs,
+            ws,
+            dys,
+            need_kernel,
+            need_input.then_some(dx.as_mut_slice()),
+        );
+        return Ok(Conv2dGrads {
+            input: need_input.then(|| Tensor::from_parts(x.shape().to_vec(), dx)),
+            kernel: dw.map(|d| Tensor::from_parts(kernel.shape().to_vec(), d)),
+            bias: bias_grad,
+        });
+    }
 
     // One task per chunk of whole images, so col2im never writes across chunks; each returns
     // its partial kernel gradient, summed afterwards in chunk order (deterministic).
@@ -303,7 +377,13 @@ pub fn conv2d_backward(
         if need_kernel {
             let mut dw = vec![0.0; k * cout];
             if g.is_pointwise() && g.padding_free() {
-                gemm_into(MatRef::new(&xs[r0 * k..(r0 + n_rows) * k], n_rows, k).t(), dy_c, &mut dw, false, 1);
+                gemm_into(
+                    MatRef::new(&xs[r0 * k..(r0 + n_rows) * k], n_rows, k).t(),
+                    dy_c,
+                    &mut dw,
+                    false,
+                    1,
+                );
             } else {
                 with_scratch(&SCRATCH, n_rows * k, |cols| {
                     g.im2col(xs, r0, n_rows, cols);
@@ -326,7 +406,10 @@ pub fn conv2d_backward(
             .map(|(c, d)| task(c, Some(d)))
             .collect()
     } else if need_kernel && g.n > 0 {
-        (0..n_chunks).into_par_iter().map(|c| task(c, None)).collect()
+        (0..n_chunks)
+            .into_par_iter()
+            .map(|c| task(c, None))
+            .collect()
     } else {
         Vec::new()
     };
@@ -337,13 +420,6 @@ pub fn conv2d_backward(
             dw.iter_mut().zip(p).for_each(|(d, v)| *d += v);
         }
         Tensor::from_parts(kernel.shape().to_vec(), dw)
-    });
-    let bias_grad = need_bias.then(|| {
-        let mut db = vec![0.0; cout];
-        for row in dys.chunks(cout) {
-            db.iter_mut().zip(row).for_each(|(d, v)| *d += v);
-        }
-        Tensor::from_parts(vec![cout], db)
     });
     Ok(Conv2dGrads {
         input: need_input.then(|| Tensor::from_parts(x.shape().to_vec(), dx)),
@@ -374,7 +450,8 @@ mod tests {
                                     continue;
                                 }
                                 for ci in 0..g.cin {
-                                    s += xs[((b * g.h + iy as usize) * g.w + ix as usize) * g.cin + ci]
+                                    s += xs[((b * g.h + iy as usize) * g.w + ix as usize) * g.cin
+                                        + ci]
                                         * ws[((ky * g.kw + kx) * g.cin + ci) * g.cout + co];
                                 }
                             }
@@ -389,16 +466,34 @@ mod tests {
 
     fn seq(shape: &[usize], scale: f32) -> Tensor {
         let n = numel(shape);
-        Tensor::from_vec(shape.to_vec(), (0..n).map(|i| ((i * 37 % 23) as f32 - 11.0) * scale).collect()).unwrap()
+        Tensor::from_vec(
+            shape.to_vec(),
+            (0..n)
+                .map(|i| ((i * 37 % 23) as f32 - 11.0) * scale)
+                .collect(),
+        )
+        .unwrap()
     }
 
     #[test]
     fn same_padding_stride_2_pads_bottom_right() {
         // in 4, k 2, stride 2: out 2, total pad 0; in 5, k 4, stride 2: out 3, pad 1 top / 2 bottom.
-        assert_eq!(output_size("t", 4, 2, 2, 1, Padding::Same).unwrap(), (2, 0, 0));
-        assert_eq!(output_size("t", 5, 4, 2, 1, Padding::Same).unwrap(), (3, 1, 2));
-        assert_eq!(output_size("t", 7, 3, 2, 1, Padding::Same).unwrap(), (4, 1, 1));
-        assert_eq!(output_size("t", 8, 3, 2, 1, Padding::Same).unwrap(), (4, 0, 1));
+        assert_eq!(
+            output_size("t", 4, 2, 2, 1, Padding::Same).unwrap(),
+            (2, 0, 0)
+        );
+        assert_eq!(
+            output_size("t", 5, 4, 2, 1, Padding::Same).unwrap(),
+            (3, 1, 2)
+        );
+        assert_eq!(
+            output_size("t", 7, 3, 2, 1, Padding::Same).unwrap(),
+            (4, 1, 1)
+        );
+        assert_eq!(
+            output_size("t", 8, 3, 2, 1, Padding::Same).unwrap(),
+            (4, 0, 1)
+        );
         assert!(output_size("t", 2, 3, 1, 1, Padding::Valid).is_err());
     }
 
@@ -406,10 +501,34 @@ mod tests {
     fn im2col_gemm_agrees_with_direct_loops() {
         let cases = [
             ([2, 7, 6, 3], [3, 3, 3, 4], Conv2dSpec::default()),
-            ([2, 8, 7, 3], [3, 3, 3, 5], Conv2dSpec { strides: (2, 2), padding: Padding::Same, dilation: (1, 1) }),
-            ([1, 9, 9, 2], [3, 3, 2, 3], Conv2dSpec { strides: (1, 1), padding: Padding::Same, dilation: (2, 2) }),
+            (
+                [2, 8, 7, 3],
+                [3, 3, 3, 5],
+                Conv2dSpec {
+                    strides: (2, 2),
+                    padding: Padding::Same,
+                    dilation: (1, 1),
+                },
+            ),
+            (
+                [1, 9, 9, 2],
+                [3, 3, 2, 3],
+                Conv2dSpec {
+                    strides: (1, 1),
+                    padding: Padding::Same,
+                    dilation: (2, 2),
+                },
+            ),
             ([3, 5, 5, 4], [1, 1, 4, 6], Conv2dSpec::default()),
-            ([1, 6, 7, 1], [4, 2, 1, 2], Conv2dSpec { strides: (2, 3), padding: Padding::Same, dilation: (1, 1) }),
+            (
+                [1, 6, 7, 1],
+                [4, 2, 1, 2],
+                Conv2dSpec {
+                    strides: (2, 3),
+                    padding: Padding::Same,
+                    dilation: (1, 1),
+                },
+            ),
         ];
         for (xs, ws, spec) in cases {
             let x = seq(&xs, 0.1);

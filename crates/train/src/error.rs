@@ -1,0 +1,21 @@
+//! The training crate's error type.
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum TrainError {
+    #[error(transparent)]
+    Nn(#[from] krust_nn::NnError),
+    #[error(transparent)]
+    Tensor(#[from] krust_tensor::TensorError),
+    #[error(transparent)]
+    Data(#[from] krust_data::DataError),
+    #[error("the loss became {value} at epoch {epoch}, batch {batch}; lower the learning rate or check the inputs")]
+    NonFiniteLoss {
+        epoch: usize,
+        batch: usize,
+        value: f32,
+    },
+    #[error("invalid {argument}: {why}")]
+    Argument { argument: &'static str, why: String },
+}

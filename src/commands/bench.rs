@@ -1,0 +1,126 @@
+//! `krust bench`: GEMM and convolution GFLOP/s against the machine's peak, and LeNet-5
+//! training throughput on synthetic data.
+
+use clap::Args;
+use krust::autograd::Var;
+use krust::nn::losses::{Loss, SparseCategoricalCrossentropy, Targets};
+use krust::nn::optimizers::{Adam, Optimizer};
+use krust::tensor::conv::{conv2d, conv2d_backward};
+use krust::tensor::{Conv2dSpec, Padding, Tensor};
+use rand::SeedableRng;
+use std::time::Instant;
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// The machine's float32 peak in GFLOP/s to compare against (default: PyTorch/MKL's
+    /// 2048³ GEMM measured on the project machine, performance.md).
+    #[arg(long, default_value_t = 428.0)]
+    peak: f64,
+    /// Training steps to time for the end-to-end figure.
+    #[arg(long, default_value_t = 200)]
+    steps: usize,
+}
+
+/// Best-of-`reps` seconds of `f`, after one warm-up call.
+fn best_of(reps: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    (0..reps)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+pub fn run(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let threads = super::set_threads(args.threads)?;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+    println!(
+        "krust bench: {threads} threads, peak {:.0} GFLOP/s",
+        args.peak
+    );
+    println!(
+        "{:<44}{:>12}{:>12}{:>10}",
+        "workload", "time", "GFLOP/s", "% peak"
+    );
+    let report = |name: &str, secs: f64, flops: f64| {
+        let g = flops / secs / 1e9;
+        println!(
+            "{name:<44}{:>10.2}ms{g:>12.1}{:>9.1}%",
+            secs * 1e3,
+            100.0 * g / args.peak
+        );
+    };
+
+    let n = 2048;
+    let a = Tensor::randn([n, n], 0.0, 1.0, &mut rng);
+    let b = Tensor::randn([n, n], 0.0, 1.0, &mut rng);
+    let t = best_of(3, || {
+        a.matmul(&b).map(drop).ok();
+    });
+    report("GEMM 2048x2048x2048", t, 2.0 * (n * n * n) as f64);
+
+    // The VGG block's second conv: 64 -> 64 channels, 3x3 same, on 32x32, batch 64.
+    let x = Tensor::randn([64, 32, 32, 64], 0.0, 1.0, &mut rng);
+    let w = Tensor::randn([3, 3, 64, 64], 0.0, 0.1, &mut rng);
+    let spec = Conv2dSpec {
+        strides: (1, 1),
+        padding: Padding::Same,
+        dilation: (1, 1),
+    };
+    let flops = 2.0 * (64 * 32 * 32) as f64 * (9 * 64 * 64) as f64;
+    let fwd = best_of(3, || {
+        conv2d(&x, &w, None, &spec).map(drop).ok();
+    });
+    report("conv 3x3 64->64 on 64x32x32 forward", fwd, flops);
+    let dy = Tensor::randn([64, 32, 32, 64], 0.0, 1.0, &mut rng);
+    let bwd = best_of(3, || {
+        conv2d_backward(&x, &w, &dy, &spec, true, true, true)
+            .map(drop)
+            .ok();
+    });
+    report(
+        "conv 3x3 64->64 backward (input + kernel)",
+        bwd,
+        2.0 * flops,
+    );
+
+    // End-to-end LeNet-5 training steps on random images, batch 64, Adam.
+    krust::tensor::random::set_global_seed(0);
+    let model = krust::zoo::lenet5(&[28, 28, 1], 10)?;
+    let params = model.parameters();
+    let mut opt = Adam::new(1e-3)?;
+    let loss_fn = SparseCategoricalCrossentropy { from_logits: true };
+    let images = Tensor::rand_uniform([64, 28, 28, 1], 0.0, 1.0, &mut rng);
+    let labels: Vec<u32> = (0..64).map(|i| i % 10).collect();
+    let mut step = || -> Result<(), Box<dyn std::error::Error>> {
+        let out = model.forward(&Var::constant(images.clone()), true)?;
+        loss_fn
+            .compute(&out, &Targets::Sparse(&labels))?
+            .backward()?;
+        opt.step(&params)?;
+        params.iter().for_each(Var::zero_grad);
+        Ok(())
+    };
+    step()?;
+    let start = Instant::now();
+    for _ in 0..args.steps {
+        step()?;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let ips = (args.steps * 64) as f64 / secs;
+    println!(
+        "{:<44}{:>10.2}ms{:>12}{:>10}\n  -> {:.0} images/s, a 60,000-image epoch in {:.2}s",
+        "LeNet-5 train step, batch 64 (Adam)",
+        secs * 1e3 / args.steps as f64,
+        "",
+        "",
+        ips,
+        60_000.0 / ips
+    );
+    Ok(())
+}

@@ -1,0 +1,133 @@
+//! `krust train`: builds a zoo model, trains it on Fashion-MNIST and reports test accuracy.
+
+use clap::{Args, ValueEnum};
+use krust::data::fashion_mnist::{load_fashion_mnist, shipped_subset_dir, SYSTEM_DIR};
+use krust::nn::losses::SparseCategoricalCrossentropy;
+use krust::nn::optimizers::{Adam, Optimizer, Sgd};
+use krust::train::{evaluate, fit, FitConfig};
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum OptimizerName {
+    Adam,
+    Sgd,
+}
+
+#[derive(Args)]
+pub struct TrainArgs {
+    /// Model to train (a zoo name).
+    #[arg(long, default_value = "lenet5")]
+    model: String,
+    /// Passes over the training set.
+    #[arg(long, default_value_t = 3)]
+    epochs: usize,
+    /// Images per step.
+    #[arg(long, default_value_t = 64)]
+    batch_size: usize,
+    #[arg(long, value_enum, default_value = "adam")]
+    optimizer: OptimizerName,
+    /// Learning rate (default 1e-3 for Adam, 1e-2 for SGD, as Keras).
+    #[arg(long)]
+    lr: Option<f32>,
+    /// SGD momentum.
+    #[arg(long, default_value_t = 0.0)]
+    momentum: f32,
+    /// Seeds weights, shuffling and dropout: the same seed and thread count repeat a run.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Directory with Fashion-MNIST IDX files (default: the system copy if installed, else
+    /// the subset shipped with krust).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Hide the progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+pub fn run(args: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let threads = super::set_threads(args.threads)?;
+    if args.batch_size == 0 {
+        return Err("invalid --batch-size 0: must be at least 1".into());
+    }
+    if args.epochs == 0 {
+        return Err("invalid --epochs 0: must be at least 1".into());
+    }
+    if let Some(lr) = args.lr.filter(|lr| !(lr.is_finite() && *lr > 0.0)) {
+        return Err(format!("invalid --lr {lr}: must be a positive number").into());
+    }
+    if !(0.0..1.0).contains(&args.momentum) {
+        return Err(format!("invalid --momentum {}: must be in [0, 1)", args.momentum).into());
+    }
+    let (dir, which) = match &args.data_dir {
+        Some(d) => (d.clone(), format!("Fashion-MNIST from {}", d.display())),
+        None if PathBuf::from(SYSTEM_DIR).is_dir() => (
+            PathBuf::from(SYSTEM_DIR),
+            format!("the full Fashion-MNIST installed at {SYSTEM_DIR}"),
+        ),
+        None => {
+            let d = shipped_subset_dir();
+            let msg = format!(
+                "the Fashion-MNIST subset shipped with krust ({}); `apt-get install dataset-fashion-mnist` for the full set",
+                d.display()
+            );
+            (d, msg)
+        }
+    };
+    let data = load_fashion_mnist(&dir)?;
+    println!(
+        "Data: {which}: {} training and {} test images",
+        data.train.len(),
+        data.test.len()
+    );
+
+    krust::tensor::random::set_global_seed(args.seed);
+    let input = [data.train.height, data.train.width, data.train.channels];
+    let model = krust::zoo::build(&args.model, &input, data.train.num_classes)?;
+    let mut optimizer: Box<dyn Optimizer> = match args.optimizer {
+        OptimizerName::Adam => Box::new(Adam::new(args.lr.unwrap_or(1e-3))?),
+        OptimizerName::Sgd => Box::new(Sgd::new(args.lr.unwrap_or(1e-2), args.momentum, false)?),
+    };
+    println!(
+        "Model: {} ({} parameters), optimizer {}, lr {}, batch {}, {} epochs, {} threads, seed {}",
+        args.model,
+        model.count_params(),
+        match args.optimizer {
+            OptimizerName::Adam => "adam",
+            OptimizerName::Sgd => "sgd",
+        },
+        optimizer.learning_rate(),
+        args.batch_size,
+        args.epochs,
+        threads,
+        args.seed
+    );
+    let loss = SparseCategoricalCrossentropy { from_logits: true };
+    let cfg = FitConfig {
+        epochs: args.epochs,
+        batch_size: args.batch_size,
+        seed: args.seed,
+        progress: !args.quiet,
+    };
+    let test = &data.test;
+    let history = fit(&model, optimizer.as_mut(), &loss, &data.train, &cfg, |s| {
+        let eval = evaluate(&model, &loss, test, 1000)?;
+        println!(
+            "Epoch {}/{}: {:.2}s ({:.0} img/s) - loss: {:.4} - accuracy: {:.4} - test_loss: {:.4} - test_accuracy: {:.4}",
+            s.epoch, cfg.epochs, s.seconds, s.images_per_second, s.loss, s.accuracy, eval.loss, eval.accuracy
+        );
+        Ok(())
+    })?;
+    let eval = evaluate(&model, &loss, test, 1000)?;
+    let total: f64 = history.epochs.iter().map(|e| e.seconds).sum();
+    println!(
+        "Test accuracy: {:.2}% (loss {:.4}) after {} epochs, {:.1}s of training",
+        eval.accuracy * 100.0,
+        eval.loss,
+        args.epochs,
+        total
+    );
+    Ok(())
+}

@@ -1,0 +1,148 @@
+//! End-to-end tests of the real `krust` binary: a short training run on the shipped subset,
+//! and bad input that must give a one-line error and a non-zero exit, never a panic.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn krust(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_krust"))
+        .args(args)
+        .output()
+        .expect("the krust binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn subset_dir() -> String {
+    krust::data::fashion_mnist::shipped_subset_dir()
+        .display()
+        .to_string()
+}
+
+/// Asserts a clean failure: non-zero exit, a one-line `error:` message containing `needle`.
+fn assert_clean_error(o: &Output, needle: &str) {
+    let err = stderr(o);
+    assert!(
+        !o.status.success(),
+        "expected failure, got success; stderr: {err}"
+    );
+    assert!(
+        !err.contains("panicked") && !err.contains("internal error"),
+        "panic: {err}"
+    );
+    let first = err.lines().next().unwrap_or("");
+    assert!(
+        first.starts_with("error"),
+        "first line is not an error message: {err}"
+    );
+    assert!(
+        err.contains(needle),
+        "error does not mention {needle:?}: {err}"
+    );
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("krust-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn train_lenet5_on_the_shipped_subset_learns() {
+    let o = krust(&[
+        "train",
+        "--epochs",
+        "2",
+        "--data-dir",
+        &subset_dir(),
+        "--threads",
+        "2",
+        "--quiet",
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "stdout: {out}\nstderr: {}", stderr(&o));
+    assert!(
+        out.contains("Epoch 1/2:") && out.contains("Epoch 2/2:"),
+        "{out}"
+    );
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("Test accuracy:"))
+        .expect("final accuracy line");
+    let acc: f32 = line["Test accuracy: ".len()..]
+        .split('%')
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // LeNet-5 with Adam reaches ~80% on 10k real images in two epochs; chance is 10%.
+    assert!(acc >= 75.0, "test accuracy {acc}% is too low: {out}");
+}
+
+#[test]
+fn missing_data_directory_is_a_clear_error() {
+    let o = krust(&["train", "--data-dir", "/nonexistent/fashion", "--quiet"]);
+    assert_clean_error(&o, "/nonexistent/fashion");
+}
+
+#[test]
+fn truncated_idx_file_is_a_clear_error() {
+    let dir = temp_dir("truncated");
+    let src = PathBuf::from(subset_dir());
+    for f in [
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+    ] {
+        std::fs::copy(src.join(f), dir.join(f)).unwrap();
+    }
+    // A raw IDX header for 10 images of 28x28 followed by only 100 bytes.
+    let mut bytes = vec![0, 0, 8, 3, 0, 0, 0, 10, 0, 0, 0, 28, 0, 0, 0, 28];
+    bytes.extend(vec![0u8; 100]);
+    std::fs::write(dir.join("train-images-idx3-ubyte"), bytes).unwrap();
+    let o = krust(&["train", "--data-dir", dir.to_str().unwrap(), "--quiet"]);
+    assert_clean_error(&o, "train-images-idx3-ubyte");
+    assert!(stderr(&o).contains("truncated"), "{}", stderr(&o));
+}
+
+#[test]
+fn corrupt_gzip_is_a_clear_error() {
+    let dir = temp_dir("corrupt");
+    let src = PathBuf::from(subset_dir());
+    for f in [
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+    ] {
+        std::fs::copy(src.join(f), dir.join(f)).unwrap();
+    }
+    let mut bytes = std::fs::read(src.join("t10k-labels-idx1-ubyte.gz")).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid..].iter_mut().for_each(|b| *b ^= 0x5a);
+    std::fs::write(dir.join("t10k-labels-idx1-ubyte.gz"), bytes).unwrap();
+    let o = krust(&["train", "--data-dir", dir.to_str().unwrap(), "--quiet"]);
+    assert_clean_error(&o, "t10k-labels-idx1-ubyte.gz");
+}
+
+#[test]
+fn invalid_flag_values_are_clear_errors() {
+    let o = krust(&["train", "--epochs", "many"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--epochs"), "{}", stderr(&o));
+    assert_clean_error(&krust(&["train", "--epochs", "0"]), "--epochs");
+    assert_clean_error(&krust(&["train", "--batch-size", "0"]), "--batch-size");
+    assert_clean_error(&krust(&["train", "--threads", "0"]), "--threads");
+    assert_clean_error(&krust(&["train", "--lr=-1"]), "--lr");
+    assert_clean_error(&krust(&["train", "--lr", "NaN"]), "--lr");
+    assert_clean_error(
+        &krust(&["train", "--model", "nonet", "--data-dir", &subset_dir()]),
+        "nonet",
+    );
+    let o = krust(&["train", "--optimizer", "adamax"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("adamax"), "{}", stderr(&o));
+}
