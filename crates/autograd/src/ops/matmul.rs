@@ -1,6 +1,7 @@
 //! Matrix product and the fused dense (x·W + b) op.
 
-use crate::{Result, Var};
+use crate::{Result, Tensor, Var};
+use krust_tensor::reduce::column_sums;
 
 impl Var {
     /// `(..., k) · (k, n)`: dA = g·Bᵀ, dB = Aᵀ·g (leading axes of A folded into rows).
@@ -41,7 +42,7 @@ impl Var {
                 };
                 let mut out = vec![dx, dw];
                 if has_b {
-                    out.push(Some(g2.sum_axes(&[0], false)?));
+                    out.push(Some(Tensor::from_vec([n], column_sums(g2.as_slice(), n))?));
                 }
                 Ok(out)
             }),

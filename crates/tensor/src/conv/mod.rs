@@ -343,13 +343,8 @@ pub fn conv2d_backward(
     } else {
         Vec::new()
     };
-    let bias_grad = need_bias.then(|| {
-        let mut db = vec![0.0; cout];
-        for row in dys.chunks(cout) {
-            db.iter_mut().zip(row).for_each(|(d, v)| *d += v);
-        }
-        Tensor::from_parts(vec![cout], db)
-    });
+    let bias_grad =
+        need_bias.then(|| Tensor::from_parts(vec![cout], crate::reduce::column_sums(dys, cout)));
     if g.prefers_planar() {
         let dw = planar::backward(
             &g,
@@ -538,6 +533,95 @@ mod tests {
             for (a, b) in y.as_slice().iter().zip(&want) {
                 assert!((a - b).abs() < 1e-4, "{xs:?} {ws:?} {spec:?}: {a} vs {b}");
             }
+        }
+    }
+
+    /// Direct-loop gradients: dx and dw of sum(y ⊙ dy).
+    fn naive_backward(
+        x: &Tensor,
+        w: &Tensor,
+        dy: &Tensor,
+        spec: &Conv2dSpec,
+    ) -> (Vec<f32>, Vec<f32>) {
+        let g = Geometry::new(x.shape(), w.shape(), spec).unwrap();
+        let (xs, ws, gs) = (x.as_slice(), w.as_slice(), dy.as_slice());
+        let (mut dx, mut dw) = (vec![0.0; xs.len()], vec![0.0; ws.len()]);
+        for b in 0..g.n {
+            for oy in 0..g.oh {
+                for ox in 0..g.ow {
+                    for ky in 0..g.kh {
+                        for kx in 0..g.kw {
+                            let Some(iy) = Geometry::tap(oy, g.sh, ky, g.dh, g.top, g.h) else {
+                                continue;
+                            };
+                            let Some(ix) = Geometry::tap(ox, g.sw, kx, g.dw, g.left, g.w) else {
+                                continue;
+                            };
+                            for ci in 0..g.cin {
+                                for co in 0..g.cout {
+                                    let xi = ((b * g.h + iy) * g.w + ix) * g.cin + ci;
+                                    let wi = ((ky * g.kw + kx) * g.cin + ci) * g.cout + co;
+                                    let gv = gs[((b * g.oh + oy) * g.ow + ox) * g.cout + co];
+                                    dx[xi] += ws[wi] * gv;
+                                    dw[wi] += xs[xi] * gv;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        (dx, dw)
+    }
+
+    #[test]
+    fn both_kernel_paths_agree_with_direct_loops_in_backward() {
+        let same = |d| Conv2dSpec {
+            strides: (1, 1),
+            padding: Padding::Same,
+            dilation: (d, d),
+        };
+        let cases = [
+            // Planar path (stride 1, short im2col rows, wide output).
+            ([3, 12, 10, 1], [5, 5, 1, 6], same(1)),
+            ([2, 11, 13, 3], [3, 3, 3, 4], same(2)),
+            ([2, 10, 12, 2], [3, 2, 2, 3], Conv2dSpec::default()),
+            // im2col + GEMM path.
+            ([2, 9, 8, 6], [5, 5, 6, 16], Conv2dSpec::default()),
+            (
+                [2, 8, 7, 3],
+                [3, 3, 3, 5],
+                Conv2dSpec {
+                    strides: (2, 2),
+                    padding: Padding::Same,
+                    dilation: (1, 1),
+                },
+            ),
+        ];
+        for (xs, ws, spec) in cases {
+            let (x, w) = (seq(&xs, 0.1), seq(&ws, 0.05));
+            let g = Geometry::new(&xs, &ws, &spec).unwrap();
+            let dy = seq(&[g.n, g.oh, g.ow, g.cout], 0.07);
+            let grads = conv2d_backward(&x, &w, &dy, &spec, true, true, true).unwrap();
+            let (dx, dw) = naive_backward(&x, &w, &dy, &spec);
+            let close = |a: &[f32], b: &[f32]| {
+                a.iter()
+                    .zip(b)
+                    .all(|(p, q)| (p - q).abs() <= 1e-4 * (1.0 + q.abs()))
+            };
+            assert!(
+                close(grads.input.unwrap().as_slice(), &dx),
+                "dx {xs:?} {ws:?} {spec:?}"
+            );
+            assert!(
+                close(grads.kernel.unwrap().as_slice(), &dw),
+                "dw {xs:?} {ws:?} {spec:?}"
+            );
+            let db = grads.bias.unwrap();
+            let want: Vec<f32> = (0..g.cout)
+                .map(|c| dy.as_slice().iter().skip(c).step_by(g.cout).sum())
+                .collect();
+            assert!(close(db.as_slice(), &want), "db {xs:?}");
         }
     }
 

@@ -1,0 +1,196 @@
+//! Finite-difference gradient checks for every layer: gradients with respect to the input and
+//! to every weight, of sum(layer(x) ⊙ r) for a fixed random r, against central differences.
+
+use krust_autograd::{no_grad, Var};
+use krust_nn::layers::{
+    ActivationLayer, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, Layer, MaxPooling2D,
+};
+use krust_nn::Activation;
+use krust_tensor::{Padding, Tensor};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn random(shape: &[usize], seed: u64) -> Tensor {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    Tensor::rand_uniform(shape.to_vec(), -1.0, 1.0, &mut rng)
+}
+
+/// Distinct, well-separated values so max pooling never sits on a tie under perturbation.
+fn separated(shape: &[usize], seed: u64) -> Tensor {
+    let n: usize = shape.iter().product();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut v: Vec<f32> = (0..n).map(|i| i as f32 * 0.1 - n as f32 * 0.05).collect();
+    for i in (1..n).rev() {
+        v.swap(i, rng.gen_range(0..=i));
+    }
+    Tensor::from_vec(shape.to_vec(), v).unwrap()
+}
+
+fn projected_loss(layer: &dyn Layer, x: &Var, r: &Tensor) -> Var {
+    layer
+        .forward(x, true)
+        .unwrap()
+        .mul(&Var::constant(r.clone()))
+        .unwrap()
+        .sum()
+        .unwrap()
+}
+
+/// Checks d/dx and d/dweights of `layer` (already built) at input `x`.
+fn check_layer(name: &str, layer: &dyn Layer, x: Tensor) {
+    let out_shape = no_grad(|| {
+        layer
+            .forward(&Var::constant(x.clone()), true)
+            .unwrap()
+            .shape()
+    });
+    let r = random(&out_shape, 99);
+    let xv = Var::parameter(x.clone());
+    let params = layer.parameters();
+    params.iter().for_each(Var::zero_grad);
+    projected_loss(layer, &xv, &r).backward().unwrap();
+
+    let eps = 1e-2f32;
+    let value_at = |x: &Tensor| -> f64 {
+        no_grad(|| {
+            projected_loss(layer, &Var::constant(x.clone()), &r)
+                .value()
+                .item()
+                .unwrap() as f64
+        })
+    };
+    let compare = |what: &str, analytic: f32, numeric: f32| {
+        let allowed = 2e-3 + 2e-2 * analytic.abs().max(numeric.abs());
+        assert!(
+            (analytic - numeric).abs() <= allowed,
+            "{name} {what}: backward {analytic}, finite differences {numeric}"
+        );
+    };
+
+    let dx = xv.grad().expect("input gradient");
+    let step = x.numel().div_ceil(40).max(1);
+    for i in (0..x.numel()).step_by(step) {
+        let mut plus = x.clone();
+        plus.as_mut_slice()[i] += eps;
+        let mut minus = x.clone();
+        minus.as_mut_slice()[i] -= eps;
+        let numeric = ((value_at(&plus) - value_at(&minus)) / (2.0 * eps as f64)) as f32;
+        compare(&format!("input[{i}]"), dx.as_slice()[i], numeric);
+    }
+    for (p_index, p) in params.iter().enumerate() {
+        let grad = p.grad().expect("weight gradient");
+        let n = grad.numel();
+        for i in (0..n).step_by(n.div_ceil(30).max(1)) {
+            let nudge = |d: f32| p.update_value(|t| t.as_mut_slice()[i] += d);
+            nudge(eps);
+            let up = value_at(&x);
+            nudge(-2.0 * eps);
+            let down = value_at(&x);
+            nudge(eps);
+            let numeric = ((up - down) / (2.0 * eps as f64)) as f32;
+            compare(
+                &format!("weight {p_index}[{i}]"),
+                grad.as_slice()[i],
+                numeric,
+            );
+        }
+    }
+}
+
+fn built<L: Layer>(mut layer: L, input: &[usize]) -> L {
+    krust_tensor::random::set_global_seed(3);
+    layer.build(input).unwrap();
+    layer
+}
+
+#[test]
+fn dense_gradients_match_finite_differences() {
+    let d = built(Dense::new(4).with_activation(Activation::Tanh), &[5]);
+    check_layer("Dense", &d, random(&[3, 5], 1));
+    let d3 = built(Dense::new(3), &[2, 4]);
+    check_layer("Dense on 3-D input", &d3, random(&[2, 2, 4], 2));
+}
+
+#[test]
+fn conv2d_gradients_match_finite_differences() {
+    let same = built(
+        Conv2D::new(3, (3, 3))
+            .with_padding(Padding::Same)
+            .with_activation(Activation::Sigmoid),
+        &[6, 7, 2],
+    );
+    check_layer("Conv2D same", &same, random(&[2, 6, 7, 2], 3));
+    let strided = built(
+        Conv2D::new(4, (3, 3))
+            .with_strides((2, 2))
+            .with_padding(Padding::Same),
+        &[7, 8, 3],
+    );
+    check_layer("Conv2D stride 2 same", &strided, random(&[2, 7, 8, 3], 4));
+    let first_layer = built(
+        Conv2D::new(6, (5, 5)).with_padding(Padding::Same),
+        &[12, 12, 1],
+    );
+    check_layer(
+        "Conv2D 5x5 on one channel",
+        &first_layer,
+        random(&[2, 12, 12, 1], 5),
+    );
+    let dilated = built(Conv2D::new(2, (3, 3)).with_dilation((2, 2)), &[9, 9, 2]);
+    check_layer("Conv2D dilation 2", &dilated, random(&[1, 9, 9, 2], 6));
+}
+
+#[test]
+fn pooling_gradients_match_finite_differences() {
+    let max = built(MaxPooling2D::new((2, 2)), &[6, 5, 3]);
+    check_layer("MaxPooling2D", &max, separated(&[2, 6, 5, 3], 7));
+    let max_same = built(
+        MaxPooling2D::new((3, 3))
+            .with_strides((2, 2))
+            .with_padding(Padding::Same),
+        &[7, 7, 2],
+    );
+    check_layer("MaxPooling2D same", &max_same, separated(&[1, 7, 7, 2], 8));
+    let avg = built(
+        AveragePooling2D::new((3, 3))
+            .with_strides((2, 2))
+            .with_padding(Padding::Same),
+        &[7, 6, 2],
+    );
+    check_layer("AveragePooling2D same", &avg, random(&[2, 7, 6, 2], 9));
+}
+
+#[test]
+fn shape_and_activation_layer_gradients_match_finite_differences() {
+    check_layer(
+        "Flatten",
+        &built(Flatten::new(), &[3, 2, 2]),
+        random(&[2, 3, 2, 2], 10),
+    );
+    for act in [
+        Activation::Sigmoid,
+        Activation::Tanh,
+        Activation::Softmax,
+        Activation::LeakyRelu {
+            negative_slope: 0.2,
+        },
+    ] {
+        check_layer(
+            act.name(),
+            &built(ActivationLayer::new(act), &[5]),
+            separated(&[3, 5], 11),
+        );
+    }
+}
+
+#[test]
+fn dropout_gradient_is_its_mask() {
+    let d = built(Dropout::new(0.5), &[200]);
+    let x = Var::parameter(Tensor::ones([2, 200]));
+    let y = d.forward(&x, true).unwrap();
+    y.sum().unwrap().backward().unwrap();
+    // With x = 1, y is exactly the mask (0 or 2), and so is the gradient.
+    assert_eq!(x.grad().unwrap().to_vec(), y.value().to_vec());
+    let identity = d.forward(&x, false).unwrap();
+    assert_eq!(identity.value().to_vec(), vec![1.0; 400]);
+}
