@@ -1,6 +1,36 @@
 //! krust: Keras-style deep learning for computer vision, in Rust.
 //!
 //! This crate re-exports the library layers and hosts the `krust` command line.
+//!
+//! ```
+//! use krust::prelude::*;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! krust::tensor::random::set_global_seed(42);
+//! let mut model = Sequential::new();
+//! model.add(Input::new(&[28, 28, 1]))?;
+//! model.add(Conv2D::new(8, (3, 3)).with_padding(Padding::Same).with_activation(Activation::Relu))?;
+//! model.add(MaxPooling2D::new((2, 2)))?;
+//! model.add(Flatten::new())?;
+//! model.add(Dense::new(10))?;
+//! print!("{}", model.summary());
+//!
+//! // One training step on a batch of 4 images with integer labels.
+//! let mut optimizer = Adam::new(1e-3)?;
+//! let loss_fn = SparseCategoricalCrossentropy { from_logits: true };
+//! let images = Tensor::zeros([4, 28, 28, 1]);
+//! let labels = [3u32, 1, 4, 1];
+//! let logits = model.forward(&Var::constant(images.clone()), true)?;
+//! let loss = loss_fn.compute(&logits, &Targets::Sparse(&labels))?;
+//! loss.backward()?;
+//! optimizer.step(&model.parameters())?;
+//!
+//! // Inference: no tape, dropout off.
+//! let probabilities = model.predict(&images)?.softmax(-1)?;
+//! assert_eq!(probabilities.shape(), &[4, 10]);
+//! # Ok(())
+//! # }
+//! ```
 
 pub use krust_autograd as autograd;
 pub use krust_data as data;

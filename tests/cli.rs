@@ -84,6 +84,38 @@ fn train_lenet5_on_the_shipped_subset_learns() {
 }
 
 #[test]
+fn same_seed_and_threads_repeat_the_run_exactly() {
+    let run = |seed: &str| {
+        let o = krust(&[
+            "train",
+            "--epochs",
+            "1",
+            "--data-dir",
+            &subset_dir(),
+            "--threads",
+            "2",
+            "--seed",
+            seed,
+            "--quiet",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        // Everything but the timings.
+        out.lines()
+            .filter_map(|l| {
+                l.split(" - ")
+                    .nth(1)
+                    .map(|_| l.split(" - ").skip(1).collect::<Vec<_>>().join(" - "))
+            })
+            .collect::<Vec<_>>()
+    };
+    let first = run("7");
+    assert!(!first.is_empty());
+    assert_eq!(first, run("7"));
+    assert_ne!(first, run("8"));
+}
+
+#[test]
 fn missing_data_directory_is_a_clear_error() {
     let o = krust(&["train", "--data-dir", "/nonexistent/fashion", "--quiet"]);
     assert_clean_error(&o, "/nonexistent/fashion");
