@@ -1,9 +1,8 @@
 //! `MaxPooling2D`: the maximum of each window, channels-last; strides default to the pool size.
 
 use super::Layer;
-use crate::{NnError, Result};
+use crate::Result;
 use krust_autograd::Var;
-use krust_tensor::conv::output_size;
 use krust_tensor::{Padding, Pool2dSpec};
 
 #[derive(Debug, Clone)]
@@ -49,22 +48,7 @@ impl Layer for MaxPooling2D {
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
-        let &[h, w, c] = input_shape else {
-            return Err(NnError::layer(
-                "MaxPooling2D",
-                format!("expects inputs (height, width, channels), got {input_shape:?}"),
-            ));
-        };
-        let size = |len, k, s| {
-            output_size("MaxPooling2D", len, k, s, 1, self.padding)
-                .map(|o| o.0)
-                .map_err(|e| NnError::layer("MaxPooling2D", e.to_string()))
-        };
-        Ok(vec![
-            size(h, self.pool_size.0, self.strides.0)?,
-            size(w, self.pool_size.1, self.strides.1)?,
-            c,
-        ])
+        super::pooled_shape("MaxPooling2D", input_shape, &self.spec())
     }
 
     fn forward(&self, x: &Var, _training: bool) -> Result<Var> {

@@ -45,6 +45,30 @@ pub trait Layer {
     }
 }
 
+/// Output shape (h, w, c) of a 2-D pooling layer named `layer`.
+fn pooled_shape(
+    layer: &str,
+    input_shape: &[usize],
+    spec: &krust_tensor::Pool2dSpec,
+) -> Result<Vec<usize>> {
+    let &[h, w, c] = input_shape else {
+        return Err(crate::NnError::layer(
+            layer,
+            format!("expects inputs (height, width, channels), got {input_shape:?}"),
+        ));
+    };
+    let size = |len, k, s| {
+        krust_tensor::conv::output_size("pooling", len, k, s, 1, spec.padding)
+            .map(|o| o.0)
+            .map_err(|e| crate::NnError::layer(layer, e.to_string()))
+    };
+    Ok(vec![
+        size(h, spec.pool_size.0, spec.strides.0)?,
+        size(w, spec.pool_size.1, spec.strides.1)?,
+        c,
+    ])
+}
+
 /// Parses a Keras padding name.
 pub fn parse_padding(name: &str) -> Result<krust_tensor::Padding> {
     match name {
