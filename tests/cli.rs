@@ -116,6 +116,22 @@ fn same_seed_and_threads_repeat_the_run_exactly() {
 }
 
 #[test]
+fn a_diverging_loss_stops_training_with_a_clear_error() {
+    let o = krust(&[
+        "train",
+        "--lr",
+        "1e4",
+        "--epochs",
+        "1",
+        "--data-dir",
+        &subset_dir(),
+        "--quiet",
+    ]);
+    assert_clean_error(&o, "NaN");
+    assert!(stderr(&o).contains("epoch 1"), "{}", stderr(&o));
+}
+
+#[test]
 fn missing_data_directory_is_a_clear_error() {
     let o = krust(&["train", "--data-dir", "/nonexistent/fashion", "--quiet"]);
     assert_clean_error(&o, "/nonexistent/fashion");

@@ -26,6 +26,9 @@ impl Pool2dSpec {
     }
 }
 
+/// Per output row and per output column, the [start, end) of real input cells it covers.
+type Spans = (Vec<(usize, usize)>, Vec<(usize, usize)>);
+
 #[derive(Debug, Clone, Copy)]
 struct Windows {
     n: usize,
@@ -89,7 +92,7 @@ impl Windows {
 
     /// The real input rows of every output row and the real columns of every output column,
     /// computed once per call instead of once per window.
-    fn spans(&self) -> (Vec<(usize, usize)>, Vec<(usize, usize)>) {
+    fn spans(&self) -> Spans {
         let rows = (0..self.oh).map(|oy| {
             let r = self.bounds(oy, 0).0;
             (r.start, r.end)
@@ -147,7 +150,7 @@ pub fn max_pool2d(x: &Tensor, spec: &Pool2dSpec) -> Result<(Tensor, Vec<u32>)> {
 /// Max pooling of image `b`; `C` is the channel count, or 0 for "read it from `g`".
 fn max_pool_image<const C: usize>(
     g: &Windows,
-    spans: &(Vec<(usize, usize)>, Vec<(usize, usize)>),
+    spans: &Spans,
     xs: &[f32],
     b: usize,
     o_img: &mut [f32],
@@ -165,7 +168,7 @@ fn max_pool_image<const C: usize>(
 
 fn max_pool_windows<const C: usize, const NAN: bool>(
     g: &Windows,
-    (rows, cols): &(Vec<(usize, usize)>, Vec<(usize, usize)>),
+    (rows, cols): &Spans,
     xs: &[f32],
     image: usize,
     o_img: &mut [f32],

@@ -195,9 +195,7 @@ impl Tensor {
         let offset = rank - target.len();
         let mut axes = Vec::new();
         for i in 0..rank {
-            if i < offset {
-                axes.push(i as isize);
-            } else if target[i - offset] == 1 && self.shape()[i] != 1 {
+            if i < offset || (target[i - offset] == 1 && self.shape()[i] != 1) {
                 axes.push(i as isize);
             } else if target[i - offset] != self.shape()[i] {
                 return Err(TensorError::mismatch(

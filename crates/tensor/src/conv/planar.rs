@@ -37,7 +37,7 @@ impl Geometry {
     }
 
     /// Copies one channels-last image into zero-padded planes (cin, plane_len).
-    fn to_planes(&self, img: &[f32], planes: &mut [f32]) {
+    fn fill_planes(&self, img: &[f32], planes: &mut [f32]) {
         let (ph, pw) = self.plane_dims();
         let len = self.plane_len();
         planes.fill(0.0);
@@ -74,7 +74,7 @@ pub(super) fn forward(g: &Geometry, x: &[f32], w: &[f32], bias: Option<&[f32]>, 
             let mut acc = vec![0.0; g.cout * wide];
             for (i, y_img) in ys.chunks_mut(img_out).enumerate() {
                 let b = t * per_task + i;
-                g.to_planes(&x[b * img_in..(b + 1) * img_in], &mut planes);
+                g.fill_planes(&x[b * img_in..(b + 1) * img_in], &mut planes);
                 for co in 0..g.cout {
                     acc[co * wide..(co + 1) * wide].fill(bias.map_or(0.0, |b| b[co]));
                 }
@@ -139,7 +139,7 @@ pub(super) fn backward(
                 }
             }
             if need_kernel {
-                g.to_planes(&x[b * img_in..(b + 1) * img_in], &mut planes);
+                g.fill_planes(&x[b * img_in..(b + 1) * img_in], &mut planes);
             }
             dplanes.fill(0.0);
             for ci in 0..g.cin {
