@@ -177,6 +177,13 @@ impl Geometry {
                     seg.fill(0.0);
                     continue;
                 };
+                // Interior pixels without dilation read kw·cin contiguous values: one copy.
+                let x0 = (ox * self.sw) as isize - self.left as isize;
+                if self.dw == 1 && x0 >= 0 && x0 as usize + self.kw <= self.w {
+                    let at = ((b * self.h + iy) * self.w + x0 as usize) * cin;
+                    seg.copy_from_slice(&x[at..at + self.kw * cin]);
+                    continue;
+                }
                 for kx in 0..self.kw {
                     let cell = &mut seg[kx * cin..(kx + 1) * cin];
                     match Self::tap(ox, self.sw, kx, self.dw, self.left, self.w) {
@@ -203,6 +210,18 @@ impl Geometry {
                 let Some(iy) = Self::tap(oy, self.sh, ky, self.dh, self.top, self.h) else {
                     continue;
                 };
+                // Interior pixels without dilation touch kw·cin contiguous values: one loop.
+                let x0 = (ox * self.sw) as isize - self.left as isize;
+                if self.dw == 1 && x0 >= 0 && x0 as usize + self.kw <= self.w {
+                    let at = ((b * self.h + iy) * self.w + x0 as usize) * cin;
+                    let run = self.kw * cin;
+                    let s = &src[ky * run..(ky + 1) * run];
+                    dx[at..at + run]
+                        .iter_mut()
+                        .zip(s)
+                        .for_each(|(d, v)| *d += v);
+                    continue;
+                }
                 for kx in 0..self.kw {
                     if let Some(ix) = Self::tap(ox, self.sw, kx, self.dw, self.left, self.w) {
                         let at = ((b * self.h + iy) * self.w + ix) * cin;
