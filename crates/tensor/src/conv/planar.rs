@@ -67,6 +67,20 @@ pub(super) fn forward(g: &Geometry, x: &[f32], w: &[f32], bias: Option<&[f32]>, 
     let (plane, wide) = (g.plane_len(), g.wide_len());
     let (img_in, img_out) = (g.h * g.w * g.cin, g.oh * g.ow * g.cout);
     let per_task = g.images_per_task();
+    // Tap offsets in the planes, and the weights regrouped per output channel, both in
+    // (ci, ky, kx) order.
+    let mut offsets = Vec::new();
+    let mut weights = vec![Vec::new(); g.cout];
+    for ci in 0..g.cin {
+        for ky in 0..g.kh {
+            for kx in 0..g.kw {
+                offsets.push(ci * plane + g.tap_offset(ky, kx));
+                for (co, wc) in weights.iter_mut().enumerate() {
+                    wc.push(w[((ky * g.kw + kx) * g.cin + ci) * g.cout + co]);
+                }
+            }
+        }
+    }
     y.par_chunks_mut(img_out * per_task)
         .enumerate()
         .for_each(|(t, ys)| {
@@ -75,22 +89,15 @@ pub(super) fn forward(g: &Geometry, x: &[f32], w: &[f32], bias: Option<&[f32]>, 
             for (i, y_img) in ys.chunks_mut(img_out).enumerate() {
                 let b = t * per_task + i;
                 g.fill_planes(&x[b * img_in..(b + 1) * img_in], &mut planes);
-                for co in 0..g.cout {
-                    acc[co * wide..(co + 1) * wide].fill(bias.map_or(0.0, |b| b[co]));
-                }
-                for ci in 0..g.cin {
-                    for ky in 0..g.kh {
-                        for kx in 0..g.kw {
-                            let src = &planes[ci * plane + g.tap_offset(ky, kx)..][..wide];
-                            let taps = &w[((ky * g.kw + kx) * g.cin + ci) * g.cout..][..g.cout];
-                            for (co, &wv) in taps.iter().enumerate() {
-                                let dst = &mut acc[co * wide..(co + 1) * wide];
-                                dst.iter_mut()
-                                    .zip(src)
-                                    .for_each(|(d, s)| *d = s.mul_add(wv, *d));
-                            }
-                        }
-                    }
+                for (co, wc) in weights.iter().enumerate() {
+                    let b0 = bias.map_or(0.0, |b| b[co]);
+                    accumulate_channel(
+                        &planes,
+                        &offsets,
+                        wc,
+                        b0,
+                        &mut acc[co * wide..(co + 1) * wide],
+                    );
                 }
                 for oy in 0..g.oh {
                     for ox in 0..g.ow {
@@ -102,6 +109,42 @@ pub(super) fn forward(g: &Geometry, x: &[f32], w: &[f32], bias: Option<&[f32]>, 
                 }
             }
         });
+}
+
+/// Pixels accumulated in registers at once: eight AVX2 vectors.
+const BLOCK: usize = 64;
+
+/// One output channel on the padded pitch: out[j] = bias + Σ_taps w[t] · planes[offsets[t] + j].
+/// A block of BLOCK outputs stays in registers across all taps, so each input vector is
+/// loaded once per tap and the output is stored once.
+fn accumulate_channel(
+    planes: &[f32],
+    offsets: &[usize],
+    weights: &[f32],
+    bias: f32,
+    out: &mut [f32],
+) {
+    let wide = out.len();
+    let mut j = 0;
+    while j + BLOCK <= wide {
+        let mut acc = [bias; BLOCK];
+        for (&off, &wv) in offsets.iter().zip(weights) {
+            let src: &[f32; BLOCK] = planes[off + j..off + j + BLOCK]
+                .try_into()
+                .expect("BLOCK long");
+            for p in 0..BLOCK {
+                acc[p] = src[p].mul_add(wv, acc[p]);
+            }
+        }
+        out[j..j + BLOCK].copy_from_slice(&acc);
+        j += BLOCK;
+    }
+    for (jj, o) in out.iter_mut().enumerate().skip(j) {
+        *o = offsets
+            .iter()
+            .zip(weights)
+            .fold(bias, |a, (&off, &wv)| planes[off + jj].mul_add(wv, a));
+    }
 }
 
 /// Gradients with respect to the input (if `dx` is given) and the kernel (returned).
