@@ -11,9 +11,12 @@ use crate::DataError;
 ///
 /// Each epoch draws from its own ChaCha8 stream of the seed (`set_stream(epoch)`), so
 /// epochs are independent of one another and of how many epochs ran before: resuming
-/// training at epoch `k` reproduces the same order as an uninterrupted run.
+/// training at epoch `k` reproduces the same order as an uninterrupted run. The seed is
+/// first mixed with a constant of its own so that shuffles never replay the streams that
+/// weight initialization draws from the same global seed.
 pub fn epoch_permutation(n: usize, seed: u64, epoch: usize) -> Vec<usize> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    const SHUFFLE_DOMAIN: u64 = 0x5348_5546_464c_4531; // "SHUFFLE1"
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ SHUFFLE_DOMAIN);
     rng.set_stream(epoch as u64);
     let mut order: Vec<usize> = (0..n).collect();
     order.shuffle(&mut rng);
