@@ -69,6 +69,7 @@ pub fn run(args: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
         ),
         None => {
             let d = shipped_subset_dir();
+            let d = d.canonicalize().unwrap_or(d);
             let msg = format!(
                 "the Fashion-MNIST subset shipped with krust ({}); `apt-get install dataset-fashion-mnist` for the full set",
                 d.display()
