@@ -3,6 +3,7 @@
 
 pub mod activations;
 mod error;
+pub mod functional;
 pub mod initializers;
 pub mod layers;
 pub mod losses;
@@ -11,6 +12,7 @@ mod sequential;
 
 pub use activations::Activation;
 pub use error::NnError;
+pub use functional::{Graph, Model, Module};
 pub use layers::Layer;
 pub use sequential::Sequential;
 

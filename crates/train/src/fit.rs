@@ -8,7 +8,7 @@ use krust_data::batches::{fill_batch, BatchPlan};
 use krust_data::fashion_mnist::ImageDataset;
 use krust_nn::losses::{Loss, Targets};
 use krust_nn::optimizers::Optimizer;
-use krust_nn::Sequential;
+use krust_nn::Module;
 use krust_tensor::Tensor;
 use std::time::Instant;
 
@@ -92,7 +92,7 @@ fn progress_bar(cfg: &FitConfig, epoch: usize, batches: usize) -> ProgressBar {
 /// Trains `model` on `train` and returns the per-epoch history. `on_epoch` is called after
 /// each epoch (the CLI prints and evaluates there).
 pub fn fit(
-    model: &Sequential,
+    model: &dyn Module,
     optimizer: &mut dyn Optimizer,
     loss_fn: &dyn Loss,
     train: &ImageDataset,
@@ -165,7 +165,7 @@ pub fn fit(
 
 /// Mean loss and accuracy of `model` on `data`, in inference mode with no tape.
 pub fn evaluate(
-    model: &Sequential,
+    model: &dyn Module,
     loss_fn: &dyn Loss,
     data: &ImageDataset,
     batch_size: usize,

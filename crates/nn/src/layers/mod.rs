@@ -8,6 +8,7 @@ mod dropout;
 mod flatten;
 mod input;
 mod max_pooling2d;
+mod merging;
 
 pub use activation::ActivationLayer;
 pub use average_pooling2d::AveragePooling2D;
@@ -17,6 +18,7 @@ pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use input::Input;
 pub use max_pooling2d::MaxPooling2D;
+pub use merging::{Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract};
 
 use crate::Result;
 use krust_autograd::Var;
@@ -42,6 +44,28 @@ pub trait Layer {
     /// The shape an `Input` layer declares; None for every other layer.
     fn declared_input_shape(&self) -> Option<Vec<usize>> {
         None
+    }
+
+    /// Builds from several inputs (merge layers); single-input layers accept exactly one.
+    fn build_multi(&mut self, input_shapes: &[Vec<usize>]) -> Result<Vec<usize>> {
+        match input_shapes {
+            [one] => self.build(one),
+            _ => Err(crate::NnError::layer(
+                self.class_name(),
+                format!("takes one input, got {}", input_shapes.len()),
+            )),
+        }
+    }
+
+    /// Applies the layer to several inputs (merge layers); single-input layers take one.
+    fn forward_multi(&self, xs: &[Var], training: bool) -> Result<Var> {
+        match xs {
+            [one] => self.forward(one, training),
+            _ => Err(crate::NnError::layer(
+                self.class_name(),
+                format!("takes one input, got {}", xs.len()),
+            )),
+        }
     }
 }
 

@@ -1,0 +1,442 @@
+//! The functional API: layers called on symbolic tensors record a graph (several inputs and
+//! outputs, shared layers, merges), which `Graph::model` turns into a runnable `Model`.
+//!
+//! ```
+//! use krust_nn::functional::Graph;
+//! use krust_nn::layers::{Add, Conv2D, Dense, Flatten};
+//! use krust_tensor::Padding;
+//!
+//! let graph = Graph::new();
+//! let inputs = graph.input(&[8, 8, 4]);
+//! let y = inputs.apply(Conv2D::new(4, (3, 3)).with_padding(Padding::Same)).unwrap();
+//! let residual = graph.merge(Add::new(), &[&y, &inputs]).unwrap();
+//! let logits = residual.apply(Flatten::new()).unwrap().apply(Dense::new(10)).unwrap();
+//! let model = graph.model(&[&inputs], &[&logits]).unwrap();
+//! assert_eq!(model.count_params(), (9 * 4 * 4 + 4) + (8 * 8 * 4 * 10 + 10));
+//! ```
+
+use crate::layers::Layer;
+use crate::{NnError, Result};
+use krust_autograd::{no_grad, Var};
+use krust_tensor::Tensor;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// One layer call (or one input) in the graph.
+struct Node {
+    /// The layer applied, or None for a model input.
+    layer: Option<usize>,
+    inputs: Vec<usize>,
+    /// Per-sample output shape.
+    shape: Vec<usize>,
+}
+
+struct LayerSlot {
+    layer: Box<dyn Layer>,
+    name: String,
+    /// Input shapes of the first call; later calls of a shared layer must match.
+    built_for: Option<Vec<Vec<usize>>>,
+    output_shape: Vec<usize>,
+}
+
+#[derive(Default)]
+struct GraphState {
+    layers: Vec<LayerSlot>,
+    nodes: Vec<Node>,
+    /// Layers created so far per snake_case class name, for Keras-style unique names.
+    name_counts: std::collections::HashMap<String, usize>,
+}
+
+/// A graph under construction. Cloning shares the same graph.
+#[derive(Clone, Default)]
+pub struct Graph(Rc<RefCell<GraphState>>);
+
+/// A symbolic tensor: one node's output, with its per-sample shape.
+#[derive(Clone)]
+pub struct Symbol {
+    graph: Graph,
+    node: usize,
+}
+
+/// A layer added to a graph once and callable many times (shared weights).
+#[derive(Clone)]
+pub struct LayerRef {
+    graph: Graph,
+    index: usize,
+}
+
+/// Keras-style snake_case name of a class: "Conv2D" -> "conv2d", "MaxPooling2D" -> "max_pooling2d".
+fn snake_case(class: &str) -> String {
+    let mut out = String::new();
+    let chars: Vec<char> = class.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_ascii_uppercase() {
+            let prev_lower = i > 0 && chars[i - 1].is_ascii_lowercase();
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+            if i > 0 && (prev_lower || (next_lower && chars[i - 1].is_ascii_uppercase())) {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl Graph {
+    pub fn new() -> Self {
+        Graph::default()
+    }
+
+    /// A model input taking samples of `shape` (batch axis excluded).
+    pub fn input(&self, shape: &[usize]) -> Symbol {
+        let mut g = self.0.borrow_mut();
+        g.nodes.push(Node {
+            layer: None,
+            inputs: Vec::new(),
+            shape: shape.to_vec(),
+        });
+        Symbol {
+            graph: self.clone(),
+            node: g.nodes.len() - 1,
+        }
+    }
+
+    /// Adds a layer without calling it; call the returned handle to share its weights.
+    pub fn layer(&self, layer: impl Layer + 'static) -> LayerRef {
+        let mut g = self.0.borrow_mut();
+        let class = snake_case(layer.class_name());
+        let count = g.name_counts.entry(class.clone()).or_insert(0);
+        let name = if *count == 0 {
+            class
+        } else {
+            format!("{class}_{count}")
+        };
+        *count += 1;
+        g.layers.push(LayerSlot {
+            layer: Box::new(layer),
+            name,
+            built_for: None,
+            output_shape: Vec::new(),
+        });
+        LayerRef {
+            graph: self.clone(),
+            index: g.layers.len() - 1,
+        }
+    }
+
+    /// Applies a merge (or any) layer to several symbols of this graph.
+    pub fn merge(&self, layer: impl Layer + 'static, inputs: &[&Symbol]) -> Result<Symbol> {
+        self.layer(layer).call(inputs)
+    }
+
+    /// The model from `inputs` to `outputs`. Every output must depend only on the given inputs.
+    pub fn model(&self, inputs: &[&Symbol], outputs: &[&Symbol]) -> Result<Model> {
+        for s in inputs.iter().chain(outputs) {
+            if !Rc::ptr_eq(&s.graph.0, &self.0) {
+                return Err(NnError::argument(
+                    "model",
+                    "a symbol belongs to another graph",
+                ));
+            }
+        }
+        let g = self.0.borrow();
+        let input_ids: Vec<usize> = inputs.iter().map(|s| s.node).collect();
+        if let Some(s) = inputs.iter().find(|s| g.nodes[s.node].layer.is_some()) {
+            return Err(NnError::argument(
+                "model",
+                format!("node {} is a layer output, not an input", s.node),
+            ));
+        }
+        // Mark the nodes the outputs need, checking they reach only the declared inputs.
+        let mut needed = vec![false; g.nodes.len()];
+        let mut stack: Vec<usize> = outputs.iter().map(|s| s.node).collect();
+        while let Some(n) = stack.pop() {
+            if std::mem::replace(&mut needed[n], true) {
+                continue;
+            }
+            let node = &g.nodes[n];
+            if node.layer.is_none() && !input_ids.contains(&n) {
+                return Err(NnError::argument(
+                    "model",
+                    format!("an output depends on input {n} with shape {:?}, which is not among the model's inputs", node.shape),
+                ));
+            }
+            stack.extend(&node.inputs);
+        }
+        Ok(Model {
+            graph: self.clone(),
+            inputs: input_ids,
+            outputs: outputs.iter().map(|s| s.node).collect(),
+            needed,
+        })
+    }
+}
+
+impl LayerRef {
+    /// Calls the layer on `inputs`, building it on its first call.
+    pub fn call(&self, inputs: &[&Symbol]) -> Result<Symbol> {
+        let mut g = self.graph.0.borrow_mut();
+        for s in inputs {
+            if !Rc::ptr_eq(&s.graph.0, &self.graph.0) {
+                return Err(NnError::argument(
+                    "inputs",
+                    "symbols from different graphs cannot be combined",
+                ));
+            }
+        }
+        let shapes: Vec<Vec<usize>> = inputs
+            .iter()
+            .map(|s| g.nodes[s.node].shape.clone())
+            .collect();
+        let slot = &mut g.layers[self.index];
+        let shape = match &slot.built_for {
+            Some(first) if *first == shapes => slot.output_shape.clone(),
+            Some(first) => return Err(NnError::layer(
+                &slot.name,
+                format!(
+                    "was built for inputs {first:?}; a shared layer cannot be called on {shapes:?}"
+                ),
+            )),
+            None => {
+                let out = slot.layer.build_multi(&shapes).map_err(|e| match e {
+                    NnError::Layer { why, .. } => NnError::layer(&slot.name, why),
+                    other => other,
+                })?;
+                slot.built_for = Some(shapes);
+                slot.output_shape = out.clone();
+                out
+            }
+        };
+        g.nodes.push(Node {
+            layer: Some(self.index),
+            inputs: inputs.iter().map(|s| s.node).collect(),
+            shape,
+        });
+        Ok(Symbol {
+            graph: self.graph.clone(),
+            node: g.nodes.len() - 1,
+        })
+    }
+}
+
+impl Symbol {
+    /// Per-sample shape of this symbolic tensor.
+    pub fn shape(&self) -> Vec<usize> {
+        self.graph.0.borrow().nodes[self.node].shape.clone()
+    }
+
+    /// Applies a new single-input layer to this symbol.
+    pub fn apply(&self, layer: impl Layer + 'static) -> Result<Symbol> {
+        self.graph.layer(layer).call(&[self])
+    }
+}
+
+/// A graph of layers from some inputs to some outputs.
+pub struct Model {
+    graph: Graph,
+    inputs: Vec<usize>,
+    outputs: Vec<usize>,
+    /// Nodes the outputs depend on (the rest are skipped).
+    needed: Vec<bool>,
+}
+
+impl Model {
+    /// Runs every needed node in creation order (which is topological: a node is created
+    /// only after its inputs).
+    pub fn forward_multi(&self, inputs: &[Var], training: bool) -> Result<Vec<Var>> {
+        let g = self.graph.0.borrow();
+        if inputs.len() != self.inputs.len() {
+            return Err(NnError::argument(
+                "inputs",
+                format!(
+                    "the model takes {} inputs, got {}",
+                    self.inputs.len(),
+                    inputs.len()
+                ),
+            ));
+        }
+        let mut values: Vec<Option<Var>> = vec![None; g.nodes.len()];
+        for (i, (&n, x)) in self.inputs.iter().zip(inputs).enumerate() {
+            let shape = x.shape();
+            if shape.get(1..) != Some(&g.nodes[n].shape[..]) {
+                return Err(NnError::argument(
+                    "input",
+                    format!(
+                        "input {i} expects batches of per-sample shape {:?}, got {shape:?}",
+                        g.nodes[n].shape
+                    ),
+                ));
+            }
+            values[n] = Some(x.clone());
+        }
+        for (n, node) in g.nodes.iter().enumerate() {
+            let Some(l) = node.layer.filter(|_| self.needed[n]) else {
+                continue;
+            };
+            let args: Vec<Var> = node
+                .inputs
+                .iter()
+                .map(|&i| values[i].clone().expect("inputs come first"))
+                .collect();
+            let slot = &g.layers[l];
+            values[n] = Some(
+                slot.layer
+                    .forward_multi(&args, training)
+                    .map_err(|e| match e {
+                        NnError::Layer { why, .. } => NnError::layer(&slot.name, why),
+                        other => other,
+                    })?,
+            );
+        }
+        Ok(self
+            .outputs
+            .iter()
+            .map(|&o| values[o].clone().expect("outputs computed"))
+            .collect())
+    }
+
+    /// Inference on one input batch per model input: no tape, training-only layers off.
+    pub fn predict_multi(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>> {
+        no_grad(|| {
+            let vars: Vec<Var> = inputs.iter().map(|t| Var::constant(t.clone())).collect();
+            Ok(self
+                .forward_multi(&vars, false)?
+                .iter()
+                .map(|v| v.value())
+                .collect())
+        })
+    }
+
+    /// Trainable weights of every layer the outputs use, each shared layer once.
+    pub fn parameters(&self) -> Vec<Var> {
+        let g = self.graph.0.borrow();
+        let mut used = vec![false; g.layers.len()];
+        for (n, node) in g.nodes.iter().enumerate() {
+            if let (true, Some(l)) = (self.needed[n], node.layer) {
+                used[l] = true;
+            }
+        }
+        g.layers
+            .iter()
+            .zip(used)
+            .filter(|(_, u)| *u)
+            .flat_map(|(s, _)| s.layer.parameters())
+            .collect()
+    }
+
+    pub fn count_params(&self) -> usize {
+        self.parameters()
+            .iter()
+            .map(|p| p.value_ref().numel())
+            .sum()
+    }
+
+    /// A Keras-style table: one row per layer call, with output shape, parameters (counted
+    /// at a shared layer's first call) and the layers it is connected to.
+    pub fn summary(&self) -> String {
+        let g = self.graph.0.borrow();
+        let rule = "-".repeat(96);
+        let mut out = format!(
+            "{:<32}{:<24}{:>12}  {}\n{rule}\n",
+            "Layer (type)", "Output Shape", "Param #", "Connected to"
+        );
+        let mut counted = vec![false; g.layers.len()];
+        let label = |n: usize| match g.nodes[n].layer {
+            Some(l) => g.layers[l].name.clone(),
+            None => format!(
+                "input_{}",
+                self.inputs.iter().position(|&i| i == n).unwrap_or(n)
+            ),
+        };
+        for (n, node) in g.nodes.iter().enumerate() {
+            if !self.needed[n] {
+                continue;
+            }
+            let shape = format!(
+                "(None, {})",
+                node.shape
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let (title, params) = match node.layer {
+                Some(l) => {
+                    let slot = &g.layers[l];
+                    let p = if std::mem::replace(&mut counted[l], true) {
+                        0
+                    } else {
+                        slot.layer
+                            .parameters()
+                            .iter()
+                            .map(|p| p.value_ref().numel())
+                            .sum()
+                    };
+                    (format!("{} ({})", slot.name, slot.layer.class_name()), p)
+                }
+                None => (format!("{} (InputLayer)", label(n)), 0),
+            };
+            let from = node
+                .inputs
+                .iter()
+                .map(|&i| label(i))
+                .collect::<Vec<_>>()
+                .join(", ");
+            out.push_str(&format!("{title:<32}{shape:<24}{params:>12}  {from}\n"));
+        }
+        out.push_str(&format!("{rule}\nTotal params: {}\n", self.count_params()));
+        out
+    }
+}
+
+/// Anything `fit` can train: one input batch in, one output batch out, with parameters.
+pub trait Module {
+    fn forward(&self, x: &Var, training: bool) -> Result<Var>;
+    fn parameters(&self) -> Vec<Var>;
+}
+
+impl Module for Model {
+    fn forward(&self, x: &Var, training: bool) -> Result<Var> {
+        if self.inputs.len() != 1 || self.outputs.len() != 1 {
+            return Err(NnError::argument(
+                "model",
+                format!("single-batch training needs one input and one output, this model has {} and {}", self.inputs.len(), self.outputs.len()),
+            ));
+        }
+        Ok(self
+            .forward_multi(std::slice::from_ref(x), training)?
+            .remove(0))
+    }
+
+    fn parameters(&self) -> Vec<Var> {
+        Model::parameters(self)
+    }
+}
+
+impl Module for crate::Sequential {
+    fn forward(&self, x: &Var, training: bool) -> Result<Var> {
+        crate::Sequential::forward(self, x, training)
+    }
+
+    fn parameters(&self) -> Vec<Var> {
+        crate::Sequential::parameters(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keras_style_names() {
+        assert_eq!(snake_case("Conv2D"), "conv2d");
+        assert_eq!(snake_case("MaxPooling2D"), "max_pooling2d");
+        assert_eq!(
+            snake_case("GlobalAveragePooling2D"),
+            "global_average_pooling2d"
+        );
+        assert_eq!(snake_case("Dense"), "dense");
+    }
+}
