@@ -20,6 +20,8 @@ struct Cli {
 enum Command {
     /// Train a model (LeNet-5 on Fashion-MNIST by default) and report test accuracy.
     Train(commands::train::TrainArgs),
+    /// Print a saved model's layers, output shapes and parameter counts.
+    Summary(commands::summary::SummaryArgs),
     /// Measure GEMM and convolution GFLOP/s and training throughput on this machine.
     Bench(commands::bench::BenchArgs),
 }
@@ -47,6 +49,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Train(args) => commands::train::run(args),
         Command::Bench(args) => commands::bench::run(args),
+        Command::Summary(args) => commands::summary::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

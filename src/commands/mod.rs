@@ -1,6 +1,7 @@
 //! One module per `krust` subcommand.
 
 pub mod bench;
+pub mod summary;
 pub mod train;
 
 /// Sizes the thread pool from `--threads` (0 or absent: one per core).

@@ -45,6 +45,9 @@ pub struct TrainArgs {
     /// Hide the progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Save the trained model (architecture and weights) to this file.
+    #[arg(long)]
+    save: Option<PathBuf>,
 }
 
 pub fn run(args: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
@@ -122,6 +125,10 @@ pub fn run(args: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
         Ok(())
     })?;
     let eval = evaluate(&model, &loss, test, 1000)?;
+    if let Some(path) = &args.save {
+        krust::nn::saving::save_sequential(&model, path)?;
+        println!("Saved the model to {}", path.display());
+    }
     let total: f64 = history.epochs.iter().map(|e| e.seconds).sum();
     println!(
         "Test accuracy: {:.2}% (loss {:.4}) after {} epochs, {:.1}s of training",

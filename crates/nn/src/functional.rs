@@ -66,7 +66,7 @@ pub struct LayerRef {
 }
 
 /// Keras-style snake_case name of a class: "Conv2D" -> "conv2d", "MaxPooling2D" -> "max_pooling2d".
-fn snake_case(class: &str) -> String {
+pub(crate) fn snake_case(class: &str) -> String {
     let mut out = String::new();
     let chars: Vec<char> = class.chars().collect();
     for (i, &c) in chars.iter().enumerate() {

@@ -2,12 +2,14 @@
 //! `Sequential` model, all built on `krust-autograd`.
 
 pub mod activations;
+pub mod config;
 mod error;
 pub mod functional;
 pub mod initializers;
 pub mod layers;
 pub mod losses;
 pub mod optimizers;
+pub mod saving;
 mod sequential;
 
 pub use activations::Activation;

@@ -8,6 +8,8 @@ use krust_tensor::Tensor;
 #[derive(Default)]
 pub struct Sequential {
     layers: Vec<Box<dyn Layer>>,
+    /// Keras-style unique names ("conv2d", "conv2d_1", ...), one per layer.
+    names: Vec<String>,
     /// Per-sample shape entering each layer, then the model output (after build).
     shapes: Vec<Vec<usize>>,
 }
@@ -19,7 +21,12 @@ impl Sequential {
 
     /// Appends a layer; if the model is built (from an `Input`), the layer is built at once.
     pub fn add(&mut self, layer: impl Layer + 'static) -> Result<&mut Self> {
-        let mut layer: Box<dyn Layer> = Box::new(layer);
+        self.add_boxed(Box::new(layer))
+    }
+
+    /// Appends an already boxed layer (as built by `layer_from_config`).
+    pub fn add_boxed(&mut self, layer: Box<dyn Layer>) -> Result<&mut Self> {
+        let mut layer = layer;
         if self.layers.is_empty() {
             if let Some(shape) = layer.declared_input_shape() {
                 self.shapes.push(shape);
@@ -29,6 +36,9 @@ impl Sequential {
             let out = layer.build(&input)?;
             self.shapes.push(out);
         }
+        let base = crate::functional::snake_case(layer.class_name());
+        let taken = self.names.iter().filter(|n| **n == base || n.strip_prefix(&format!("{base}_")).is_some_and(|r| r.parse::<usize>().is_ok())).count();
+        self.names.push(if taken == 0 { base } else { format!("{base}_{taken}") });
         self.layers.push(layer);
         Ok(self)
     }
@@ -100,31 +110,84 @@ impl Sequential {
         &self.layers
     }
 
+    /// The layers' unique names, in order.
+    pub fn layer_names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Every weight as ("layer_name/weight_name", variable), in layer order.
+    pub fn named_weights(&self) -> Vec<(String, Var)> {
+        self.layers
+            .iter()
+            .zip(&self.names)
+            .flat_map(|(l, n)| l.weights().into_iter().map(move |(w, v)| (format!("{n}/{w}"), v)))
+            .collect()
+    }
+
+    /// The architecture in Keras's Sequential layout: {"class_name": "Sequential",
+    /// "config": {"layers": [{"class_name", "config" (with "name")}, ...]}}.
+    pub fn to_config(&self) -> serde_json::Value {
+        let layers: Vec<serde_json::Value> = self
+            .layers
+            .iter()
+            .zip(&self.names)
+            .map(|(l, name)| {
+                let mut config = l.config();
+                if let Some(map) = config.as_object_mut() {
+                    map.insert("name".into(), serde_json::json!(name));
+                }
+                serde_json::json!({"class_name": l.class_name(), "config": config})
+            })
+            .collect();
+        let mut config = serde_json::json!({"name": "sequential", "layers": layers});
+        if let (Some(shape), false) = (self.input_shape(), self.layers.first().is_some_and(|l| l.declared_input_shape().is_some())) {
+            config["build_input_shape"] = serde_json::json!(std::iter::once(serde_json::Value::Null)
+                .chain(shape.iter().map(|&d| serde_json::json!(d)))
+                .collect::<Vec<_>>());
+        }
+        serde_json::json!({"class_name": "Sequential", "config": config})
+    }
+
+    /// Rebuilds a model from `to_config`'s output (fresh weights; load them separately).
+    pub fn from_config(value: &serde_json::Value) -> Result<Sequential> {
+        let class = value.get("class_name").and_then(|c| c.as_str()).unwrap_or("");
+        if class != "Sequential" {
+            return Err(NnError::argument("architecture", format!("expected a Sequential model, got class {class:?}")));
+        }
+        let config = &value["config"];
+        let layers = config["layers"]
+            .as_array()
+            .ok_or_else(|| NnError::argument("architecture", "config.layers must be a list"))?;
+        let mut model = Sequential::new();
+        for entry in layers {
+            let class = entry["class_name"]
+                .as_str()
+                .ok_or_else(|| NnError::argument("architecture", format!("layer without class_name: {entry}")))?;
+            let layer = crate::layers::layer_from_config(class, &entry["config"])?;
+            model.add_boxed(layer)?;
+            if let Some(name) = entry["config"]["name"].as_str() {
+                *model.names.last_mut().expect("just added") = name.to_string();
+            }
+        }
+        if !model.is_built() {
+            let shape = config["build_input_shape"]
+                .as_array()
+                .and_then(|dims| dims.get(1..)?.iter().map(|d| d.as_u64().map(|n| n as usize)).collect::<Option<Vec<_>>>())
+                .ok_or_else(|| NnError::argument("architecture", "no InputLayer and no build_input_shape: the input shape is unknown"))?;
+            model.build(&shape)?;
+        }
+        Ok(model)
+    }
+
     /// A Keras-style table: layer, output shape, parameter count, and the total.
     pub fn summary(&self) -> String {
         let mut out = String::new();
-        let rule = "-".repeat(64);
-        out.push_str(&format!(
-            "{:<28}{:<24}{:>12}\n{rule}\n",
-            "Layer (type)", "Output Shape", "Param #"
-        ));
-        for (i, layer) in self.layers.iter().enumerate() {
-            let shape = self
-                .shapes
-                .get(i + 1)
-                .map(|s| format!("(None, {})", join(s)))
-                .unwrap_or_else(|| "?".into());
-            let params: usize = layer
-                .parameters()
-                .iter()
-                .map(|p| p.value_ref().numel())
-                .sum();
-            out.push_str(&format!(
-                "{:<28}{:<24}{:>12}\n",
-                layer.class_name(),
-                shape,
-                params
-            ));
+        let rule = "-".repeat(72);
+        out.push_str(&format!("{:<36}{:<24}{:>12}\n{rule}\n", "Layer (type)", "Output Shape", "Param #"));
+        for (i, (layer, name)) in self.layers.iter().zip(&self.names).enumerate() {
+            let shape = self.shapes.get(i + 1).map(|s| format!("(None, {})", join(s))).unwrap_or_else(|| "?".into());
+            let params: usize = layer.parameters().iter().map(|p| p.value_ref().numel()).sum();
+            out.push_str(&format!("{:<36}{:<24}{:>12}\n", format!("{name} ({})", layer.class_name()), shape, params));
         }
         out.push_str(&format!("{rule}\nTotal params: {}\n", self.count_params()));
         out

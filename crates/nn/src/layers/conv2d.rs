@@ -1,6 +1,7 @@
 //! `Conv2D`: channels-last 2-D convolution, kernel (kh, kw, in, filters) as in Keras.
 
 use super::Layer;
+use crate::config::{initializer_to_json, padding_name, ConfigReader};
 use crate::initializers::Initializer;
 use crate::{Activation, NnError, Result};
 use krust_autograd::Var;
@@ -76,6 +77,31 @@ impl Conv2D {
 }
 
 impl Layer for Conv2D {
+    fn config(&self) -> serde_json::Value {
+        serde_json::json!({
+            "filters": self.filters,
+            "kernel_size": [self.kernel_size.0, self.kernel_size.1],
+            "strides": [self.strides.0, self.strides.1],
+            "padding": padding_name(self.padding),
+            "data_format": "channels_last",
+            "dilation_rate": [self.dilation_rate.0, self.dilation_rate.1],
+            "groups": 1,
+            "activation": self.activation.name(),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializer_to_json(&self.kernel_initializer),
+            "bias_initializer": initializer_to_json(&self.bias_initializer),
+            "kernel_regularizer": null,
+            "bias_regularizer": null,
+            "activity_regularizer": null,
+            "kernel_constraint": null,
+            "bias_constraint": null,
+        })
+    }
+
+    fn weights(&self) -> Vec<(&'static str, Var)> {
+        self.kernel.iter().map(|k| ("kernel", k.clone())).chain(self.bias.iter().map(|b| ("bias", b.clone()))).collect()
+    }
+
     fn class_name(&self) -> &'static str {
         "Conv2D"
     }
@@ -141,11 +167,25 @@ impl Layer for Conv2D {
         self.activation.apply(&y)
     }
 
-    fn parameters(&self) -> Vec<Var> {
-        self.kernel
-            .iter()
-            .chain(self.bias.iter())
-            .cloned()
-            .collect()
+}
+
+impl Conv2D {
+    /// Builds the layer from its Keras-style config (see `config`).
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        let mut c = ConfigReader::new("Conv2D", config)?;
+        let mut layer = Conv2D::new(c.usize("filters")?, c.pair_or("kernel_size", None)?);
+        layer.strides = c.pair_or("strides", Some((1, 1)))?;
+        layer.padding = c.padding_or("padding", Padding::Valid)?;
+        layer.dilation_rate = c.pair_or("dilation_rate", Some((1, 1)))?;
+        c.only("groups", serde_json::json!(1))?;
+        layer.activation = c.activation_or("activation", Activation::Linear)?;
+        layer.use_bias = c.bool_or("use_bias", true)?;
+        layer.kernel_initializer = c.initializer_or("kernel_initializer", Initializer::GlorotUniform)?;
+        layer.bias_initializer = c.initializer_or("bias_initializer", Initializer::Zeros)?;
+        for key in ["kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint"] {
+            c.absent(key)?;
+        }
+        c.finish()?;
+        Ok(layer)
     }
 }

@@ -1,6 +1,7 @@
 //! `Dense`: y = activation(x·W + b) on the last axis; kernel (in, units) as in Keras.
 
 use super::Layer;
+use crate::config::{initializer_to_json, ConfigReader};
 use crate::initializers::Initializer;
 use crate::{Activation, NnError, Result};
 use krust_autograd::Var;
@@ -41,6 +42,24 @@ impl Dense {
 }
 
 impl Layer for Dense {
+    fn config(&self) -> serde_json::Value {
+        serde_json::json!({
+            "units": self.units,
+            "activation": self.activation.name(),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializer_to_json(&self.kernel_initializer),
+            "bias_initializer": initializer_to_json(&self.bias_initializer),
+            "kernel_regularizer": null,
+            "bias_regularizer": null,
+            "kernel_constraint": null,
+            "bias_constraint": null,
+        })
+    }
+
+    fn weights(&self) -> Vec<(&'static str, Var)> {
+        self.kernel.iter().map(|k| ("kernel", k.clone())).chain(self.bias.iter().map(|b| ("bias", b.clone()))).collect()
+    }
+
     fn class_name(&self) -> &'static str {
         "Dense"
     }
@@ -72,11 +91,21 @@ impl Layer for Dense {
         self.activation.apply(&y)
     }
 
-    fn parameters(&self) -> Vec<Var> {
-        self.kernel
-            .iter()
-            .chain(self.bias.iter())
-            .cloned()
-            .collect()
+}
+
+impl Dense {
+    /// Builds the layer from its Keras-style config (see `config`).
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        let mut c = ConfigReader::new("Dense", config)?;
+        let mut layer = Dense::new(c.usize("units")?);
+        layer.activation = c.activation_or("activation", Activation::Linear)?;
+        layer.use_bias = c.bool_or("use_bias", true)?;
+        layer.kernel_initializer = c.initializer_or("kernel_initializer", Initializer::GlorotUniform)?;
+        layer.bias_initializer = c.initializer_or("bias_initializer", Initializer::Zeros)?;
+        for key in ["kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint", "lora_rank"] {
+            c.absent(key)?;
+        }
+        c.finish()?;
+        Ok(layer)
     }
 }

@@ -3,6 +3,7 @@
 //! inference rule folded into training).
 
 use super::Layer;
+use crate::config::ConfigReader;
 use crate::{NnError, Result};
 use krust_autograd::Var;
 use krust_tensor::random::next_rng;
@@ -29,6 +30,10 @@ impl Dropout {
 }
 
 impl Layer for Dropout {
+    fn config(&self) -> serde_json::Value {
+        serde_json::json!({"rate": self.rate, "seed": null, "noise_shape": null})
+    }
+
     fn class_name(&self) -> &'static str {
         "Dropout"
     }
@@ -79,5 +84,17 @@ mod tests {
             .as_slice()
             .iter()
             .all(|&v| v == 0.0 || (v - 1.0 / 0.75).abs() < 1e-6));
+    }
+}
+
+impl Dropout {
+    /// Builds the layer from its Keras-style config (see `config`).
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        let mut c = ConfigReader::new("Dropout", config)?;
+        let rate = c.f32_or("rate", 0.5)?;
+        c.absent("seed")?;
+        c.absent("noise_shape")?;
+        c.finish()?;
+        Ok(Dropout::new(rate))
     }
 }

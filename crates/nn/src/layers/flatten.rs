@@ -1,6 +1,7 @@
 //! `Flatten`: (batch, d1, d2, ...) -> (batch, d1·d2·...), channels-last order kept.
 
 use super::Layer;
+use crate::config::ConfigReader;
 use crate::Result;
 use krust_autograd::Var;
 
@@ -14,6 +15,10 @@ impl Flatten {
 }
 
 impl Layer for Flatten {
+    fn config(&self) -> serde_json::Value {
+        serde_json::json!({"data_format": "channels_last"})
+    }
+
     fn class_name(&self) -> &'static str {
         "Flatten"
     }
@@ -24,5 +29,13 @@ impl Layer for Flatten {
 
     fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
         Ok(x.flatten()?)
+    }
+}
+
+impl Flatten {
+    /// Builds the layer from its Keras-style config (see `config`).
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        ConfigReader::new("Flatten", config)?.finish()?;
+        Ok(Flatten)
     }
 }

@@ -1,6 +1,7 @@
 //! `MaxPooling2D`: the maximum of each window, channels-last; strides default to the pool size.
 
 use super::Layer;
+use crate::config::{padding_name, ConfigReader};
 use crate::Result;
 use krust_autograd::Var;
 use krust_tensor::{Padding, Pool2dSpec};
@@ -43,6 +44,15 @@ impl MaxPooling2D {
 }
 
 impl Layer for MaxPooling2D {
+    fn config(&self) -> serde_json::Value {
+        serde_json::json!({
+            "pool_size": [self.pool_size.0, self.pool_size.1],
+            "strides": [self.strides.0, self.strides.1],
+            "padding": padding_name(self.padding),
+            "data_format": "channels_last",
+        })
+    }
+
     fn class_name(&self) -> &'static str {
         "MaxPooling2D"
     }
@@ -53,5 +63,17 @@ impl Layer for MaxPooling2D {
 
     fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
         Ok(x.max_pool2d(self.spec())?)
+    }
+}
+
+impl MaxPooling2D {
+    /// Builds the layer from its Keras-style config (see `config`).
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        let mut c = ConfigReader::new("MaxPooling2D", config)?;
+        let pool = c.pair_or("pool_size", Some((2, 2)))?;
+        let strides = c.pair_or("strides", Some(pool))?;
+        let padding = c.padding_or("padding", Padding::Valid)?;
+        c.finish()?;
+        Ok(MaxPooling2D::new(pool).with_strides(strides).with_padding(padding))
     }
 }

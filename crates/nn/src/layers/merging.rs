@@ -70,6 +70,10 @@ macro_rules! elementwise_merge {
                 stringify!($name)
             }
 
+            fn config(&self) -> serde_json::Value {
+                serde_json::json!({})
+            }
+
             fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
                 self.build_multi(&[input_shape.to_vec()])
             }
@@ -178,6 +182,10 @@ impl Concatenate {
 impl Layer for Concatenate {
     fn class_name(&self) -> &'static str {
         "Concatenate"
+    }
+
+    fn config(&self) -> serde_json::Value {
+        serde_json::json!({"axis": self.axis})
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {

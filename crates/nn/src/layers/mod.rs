@@ -9,6 +9,7 @@ mod flatten;
 mod input;
 mod max_pooling2d;
 mod merging;
+mod registry;
 
 pub use activation::ActivationLayer;
 pub use average_pooling2d::AveragePooling2D;
@@ -18,6 +19,7 @@ pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use input::Input;
 pub use max_pooling2d::MaxPooling2D;
+pub use registry::layer_from_config;
 pub use merging::{Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract};
 
 use crate::Result;
@@ -38,8 +40,16 @@ pub trait Layer {
 
     /// Trainable weights, in a fixed order (kernel before bias).
     fn parameters(&self) -> Vec<Var> {
+        self.weights().into_iter().map(|(_, v)| v).collect()
+    }
+
+    /// Every weight with its Keras name ("kernel", "bias", ...), in Keras's order.
+    fn weights(&self) -> Vec<(&'static str, Var)> {
         Vec::new()
     }
+
+    /// Keras-style arguments of the layer (as `get_config()`, without the name).
+    fn config(&self) -> serde_json::Value;
 
     /// The shape an `Input` layer declares; None for every other layer.
     fn declared_input_shape(&self) -> Option<Vec<usize>> {

@@ -1,0 +1,60 @@
+//! Builds a layer from its class name and Keras-style config: the one table every loader
+//! (krust files, Keras `.keras` and `.h5`) goes through.
+
+use super::*;
+use crate::{NnError, Result};
+use serde_json::Value;
+
+/// Class names `layer_from_config` knows.
+pub const LAYER_CLASSES: &[&str] = &[
+    "InputLayer",
+    "Dense",
+    "Conv2D",
+    "MaxPooling2D",
+    "AveragePooling2D",
+    "Flatten",
+    "Activation",
+    "Dropout",
+    "Add",
+    "Subtract",
+    "Multiply",
+    "Average",
+    "Maximum",
+    "Minimum",
+    "Concatenate",
+];
+
+fn no_arguments<L: Layer + 'static>(class: &str, config: &Value, layer: L) -> Result<Box<dyn Layer>> {
+    crate::config::ConfigReader::new(class, config)?.finish()?;
+    Ok(Box::new(layer))
+}
+
+/// The layer of Keras class `class_name` configured by `config`; an unknown class or argument
+/// is an error that names it.
+pub fn layer_from_config(class_name: &str, config: &Value) -> Result<Box<dyn Layer>> {
+    Ok(match class_name {
+        "InputLayer" => Box::new(Input::from_config(config)?),
+        "Dense" => Box::new(Dense::from_config(config)?),
+        "Conv2D" => Box::new(Conv2D::from_config(config)?),
+        "MaxPooling2D" => Box::new(MaxPooling2D::from_config(config)?),
+        "AveragePooling2D" => Box::new(AveragePooling2D::from_config(config)?),
+        "Flatten" => Box::new(Flatten::from_config(config)?),
+        "Activation" => Box::new(ActivationLayer::from_config(config)?),
+        "Dropout" => Box::new(Dropout::from_config(config)?),
+        "Add" => no_arguments(class_name, config, Add::new())?,
+        "Subtract" => no_arguments(class_name, config, Subtract::new())?,
+        "Multiply" => no_arguments(class_name, config, Multiply::new())?,
+        "Average" => no_arguments(class_name, config, Average::new())?,
+        "Maximum" => no_arguments(class_name, config, Maximum::new())?,
+        "Minimum" => no_arguments(class_name, config, Minimum::new())?,
+        "Concatenate" => {
+            let mut c = crate::config::ConfigReader::new(class_name, config)?;
+            let axis = c.isize_or("axis", -1)?;
+            c.finish()?;
+            Box::new(Concatenate::new(axis))
+        }
+        other => {
+            return Err(NnError::layer(other, format!("krust has no layer of this class (known: {})", LAYER_CLASSES.join(", "))))
+        }
+    })
+}

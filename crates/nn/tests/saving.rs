@@ -1,0 +1,122 @@
+//! krust's model file: save -> load -> predict is bit-identical, configs round-trip, and
+//! damaged or mismatched files give errors naming the file and the problem, never a panic.
+
+use krust_nn::layers::{layer_from_config, ActivationLayer, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, Input, MaxPooling2D};
+use krust_nn::saving::{load_sequential, save_sequential};
+use krust_nn::{Activation, Sequential};
+use krust_tensor::{Padding, Tensor};
+use rand::SeedableRng;
+use std::path::PathBuf;
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("krust-saving-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn model() -> Sequential {
+    krust_tensor::random::set_global_seed(11);
+    let mut m = Sequential::new();
+    m.add(Input::new(&[12, 12, 2])).unwrap();
+    m.add(Conv2D::new(4, (3, 3)).with_padding(Padding::Same).with_activation(Activation::Relu)).unwrap();
+    m.add(MaxPooling2D::new((2, 2))).unwrap();
+    m.add(Conv2D::new(6, (3, 3)).with_strides((2, 2)).with_dilation((1, 1))).unwrap();
+    m.add(AveragePooling2D::new((2, 2)).with_padding(Padding::Same)).unwrap();
+    m.add(Flatten::new()).unwrap();
+    m.add(Dropout::new(0.3)).unwrap();
+    m.add(Dense::new(5).with_activation(Activation::Tanh)).unwrap();
+    m.add(ActivationLayer::new(Activation::Softmax)).unwrap();
+    m
+}
+
+fn input() -> Tensor {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    Tensor::rand_uniform([3, 12, 12, 2], -1.0, 1.0, &mut rng)
+}
+
+#[test]
+fn save_load_predict_is_bit_identical() {
+    let m = model();
+    let path = temp("model.krust");
+    save_sequential(&m, &path).unwrap();
+    let loaded = load_sequential(&path).unwrap();
+    let (a, b) = (m.predict(&input()).unwrap(), loaded.predict(&input()).unwrap());
+    assert_eq!(a.shape(), b.shape());
+    assert!(a.as_slice().iter().zip(b.as_slice()).all(|(x, y)| x.to_bits() == y.to_bits()));
+    assert_eq!(loaded.layer_names(), m.layer_names());
+    assert_eq!(loaded.summary(), m.summary());
+}
+
+#[test]
+fn configs_round_trip() {
+    let m = model();
+    let config = m.to_config();
+    let again = Sequential::from_config(&config).unwrap();
+    assert_eq!(again.to_config(), config);
+    assert_eq!(config["config"]["layers"][1]["config"]["name"], "conv2d");
+    assert_eq!(config["config"]["layers"][3]["config"]["name"], "conv2d_1");
+}
+
+#[test]
+fn unknown_classes_and_arguments_are_named() {
+    let e = layer_from_config("Conv7D", &serde_json::json!({})).err().unwrap().to_string();
+    assert!(e.contains("Conv7D"), "{e}");
+    let e = layer_from_config("Dense", &serde_json::json!({"units": 3, "frobnicate": true})).err().unwrap().to_string();
+    assert!(e.contains("frobnicate"), "{e}");
+    let e = layer_from_config("Dense", &serde_json::json!({"units": 3, "kernel_regularizer": {"class_name": "L2"}})).err().unwrap().to_string();
+    assert!(e.contains("kernel_regularizer"), "{e}");
+    let e = layer_from_config("Conv2D", &serde_json::json!({"filters": 3, "kernel_size": 3, "groups": 2})).err().unwrap().to_string();
+    assert!(e.contains("groups"), "{e}");
+    let e = layer_from_config("Dense", &serde_json::json!({"units": 3, "activation": "swoosh"})).err().unwrap().to_string();
+    assert!(e.contains("swoosh"), "{e}");
+}
+
+#[test]
+fn damaged_files_are_clear_errors_never_panics() {
+    let path = temp("damaged-source.krust");
+    save_sequential(&model(), &path).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let bad = temp("damaged.krust");
+    for cut in [0, 4, 8, 9, 50, bytes.len() / 2, bytes.len() - 1] {
+        std::fs::write(&bad, &bytes[..cut]).unwrap();
+        let e = load_sequential(&bad).err().expect("truncated file must fail").to_string();
+        assert!(e.contains("damaged.krust"), "cut {cut}: {e}");
+    }
+    let mut flipped = bytes.clone();
+    for i in (0..flipped.len()).step_by(97) {
+        flipped[i] ^= 0xa5;
+        std::fs::write(&bad, &flipped).unwrap();
+        let _ = load_sequential(&bad); // any result but a panic
+    }
+    let e = load_sequential(&temp("missing.krust")).err().unwrap().to_string();
+    assert!(e.contains("missing.krust") && e.contains("cannot read"), "{e}");
+}
+
+#[test]
+fn mismatched_weights_are_named() {
+    use krust_nn::saving::{from_safetensors, to_safetensors, write_atomically};
+    let path = temp("mismatch-source.krust");
+    save_sequential(&model(), &path).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let (tensors, meta) = from_safetensors(&path, &bytes).unwrap();
+    let mut list: Vec<(String, Tensor)> = tensors.into_iter().collect();
+    list.sort_by(|a, b| a.0.cmp(&b.0));
+
+    let without: Vec<_> = list.iter().filter(|(n, _)| n != "weights/dense/bias").cloned().collect();
+    let bad = temp("mismatch.krust");
+    write_atomically(&bad, &to_safetensors(&without, meta.clone()).unwrap()).unwrap();
+    let e = load_sequential(&bad).err().unwrap().to_string();
+    assert!(e.contains("dense/bias") && e.contains("missing"), "{e}");
+
+    let mut reshaped = list.clone();
+    reshaped.iter_mut().find(|(n, _)| n == "weights/dense/bias").unwrap().1 = Tensor::zeros([6]);
+    write_atomically(&bad, &to_safetensors(&reshaped, meta.clone()).unwrap()).unwrap();
+    let e = load_sequential(&bad).err().unwrap().to_string();
+    assert!(e.contains("dense/bias") && e.contains("[6]"), "{e}");
+
+    let mut no_format = meta.clone();
+    no_format.remove("format");
+    write_atomically(&bad, &to_safetensors(&list, no_format).unwrap()).unwrap();
+    let e = load_sequential(&bad).err().unwrap().to_string();
+    assert!(e.contains("not a krust model"), "{e}");
+}
