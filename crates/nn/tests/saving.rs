@@ -25,7 +25,7 @@ fn model() -> Sequential {
     m.add(Flatten::new()).unwrap();
     m.add(Dropout::new(0.3)).unwrap();
     m.add(Dense::new(5).with_activation(Activation::Tanh)).unwrap();
-    m.add(ActivationLayer::new(Activation::Softmax)).unwrap();
+    m.add(ActivationLayer::new(Activation::Softmax { axis: -1 })).unwrap();
     m
 }
 

@@ -1,0 +1,185 @@
+//! One harness for every layer, in the spirit of Keras's `run_layer_test`: for each entry of
+//! the table it checks output-shape inference against a real forward pass, the config
+//! round-trip through `layer_from_config`, the save/load round-trip (bit-identical output),
+//! and finite-difference gradients for the input and every weight. Adding a layer means
+//! adding a line to `single_input_layers` (or `merge_layers`).
+
+use krust_autograd::{no_grad, Var};
+use krust_nn::functional::Graph;
+use krust_nn::layers::*;
+use krust_nn::saving::{load_sequential, save_sequential};
+use krust_nn::{Activation, Sequential};
+use krust_tensor::{Padding, Tensor};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+type Make = fn() -> Box<dyn Layer>;
+
+/// (name, constructor, per-sample input shape, inputs need well-separated values).
+fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
+    vec![
+        ("Dense", || Box::new(Dense::new(4)), vec![5], false),
+        ("Dense tanh 3-D", || Box::new(Dense::new(3).with_activation(Activation::Tanh)), vec![2, 4], false),
+        ("Conv2D valid", || Box::new(Conv2D::new(3, (3, 3))), vec![6, 5, 2], false),
+        ("Conv2D same stride 2", || Box::new(Conv2D::new(2, (3, 3)).with_strides((2, 2)).with_padding(Padding::Same)), vec![7, 6, 3], false),
+        ("Conv2D dilation 2", || Box::new(Conv2D::new(2, (3, 3)).with_dilation((2, 2))), vec![8, 8, 1], false),
+        ("Conv2D planar 5x5 same", || Box::new(Conv2D::new(3, (5, 5)).with_padding(Padding::Same)), vec![10, 9, 1], false),
+        ("MaxPooling2D", || Box::new(MaxPooling2D::new((2, 2))), vec![6, 5, 2], true),
+        ("MaxPooling2D same stride 1", || Box::new(MaxPooling2D::new((3, 3)).with_strides((1, 1)).with_padding(Padding::Same)), vec![5, 5, 2], true),
+        ("AveragePooling2D same", || Box::new(AveragePooling2D::new((3, 3)).with_strides((2, 2)).with_padding(Padding::Same)), vec![7, 6, 2], false),
+        ("Flatten", || Box::new(Flatten::new()), vec![3, 2, 2], false),
+        ("Activation sigmoid", || Box::new(ActivationLayer::new(Activation::Sigmoid)), vec![6], false),
+        ("Activation softmax", || Box::new(ActivationLayer::new(Activation::from_name("softmax").unwrap())), vec![6], false),
+        ("Dropout", || Box::new(Dropout::new(0.25)), vec![6], false),
+    ]
+}
+
+fn random(shape: &[usize], seed: u64) -> Tensor {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    Tensor::rand_uniform(shape.to_vec(), -1.0, 1.0, &mut rng)
+}
+
+/// A shuffled ramp: every value distinct and 0.1 apart, so no max-pool tie moves under a
+/// finite-difference step.
+fn separated(shape: &[usize], seed: u64) -> Tensor {
+    let n: usize = shape.iter().product();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut v: Vec<f32> = (0..n).map(|i| i as f32 * 0.1 - n as f32 * 0.05).collect();
+    for i in (1..n).rev() {
+        v.swap(i, rng.gen_range(0..=i));
+    }
+    Tensor::from_vec(shape.to_vec(), v).unwrap()
+}
+
+fn with_batch(batch: usize, shape: &[usize]) -> Vec<usize> {
+    std::iter::once(batch).chain(shape.iter().copied()).collect()
+}
+
+/// Finite-difference check of d/dx and d/dweights of sum(layer(x) ⊙ r), in inference mode
+/// for layers with randomness (their training mode is checked by their own tests).
+fn gradient_check(name: &str, layer: &dyn Layer, x: &Tensor, training: bool) {
+    let out_shape = no_grad(|| layer.forward(&Var::constant(x.clone()), training).unwrap().shape());
+    let r = random(&out_shape, 99);
+    let loss = |x: &Var| layer.forward(x, training).unwrap().mul(&Var::constant(r.clone())).unwrap().sum().unwrap();
+    let xv = Var::parameter(x.clone());
+    layer.parameters().iter().for_each(Var::zero_grad);
+    loss(&xv).backward().unwrap();
+    let value = |x: &Tensor| no_grad(|| loss(&Var::constant(x.clone())).value().item().unwrap() as f64);
+    let eps = 1e-2f32;
+    let check = |what: String, analytic: f32, numeric: f32| {
+        let allowed = 2e-3 + 2e-2 * analytic.abs().max(numeric.abs());
+        assert!((analytic - numeric).abs() <= allowed, "{name} {what}: backward {analytic}, finite differences {numeric}");
+    };
+    let dx = xv.grad().unwrap();
+    for i in (0..x.numel()).step_by(x.numel().div_ceil(25).max(1)) {
+        let (mut p, mut m) = (x.clone(), x.clone());
+        p.as_mut_slice()[i] += eps;
+        m.as_mut_slice()[i] -= eps;
+        check(format!("input[{i}]"), dx.as_slice()[i], ((value(&p) - value(&m)) / (2.0 * eps as f64)) as f32);
+    }
+    for (wname, w) in layer.weights() {
+        let g = w.grad().unwrap();
+        for i in (0..g.numel()).step_by(g.numel().div_ceil(20).max(1)) {
+            w.update_value(|t| t.as_mut_slice()[i] += eps);
+            let up = value(x);
+            w.update_value(|t| t.as_mut_slice()[i] -= 2.0 * eps);
+            let down = value(x);
+            w.update_value(|t| t.as_mut_slice()[i] += eps);
+            check(format!("{wname}[{i}]"), g.as_slice()[i], ((up - down) / (2.0 * eps as f64)) as f32);
+        }
+    }
+}
+
+#[test]
+fn every_single_input_layer_passes_the_harness() {
+    for (i, (name, make, input_shape, separate)) in single_input_layers().into_iter().enumerate() {
+        krust_tensor::random::set_global_seed(100 + i as u64);
+        let x = if separate { separated(&with_batch(2, &input_shape), i as u64) } else { random(&with_batch(2, &input_shape), i as u64) };
+
+        // Shape inference agrees with a real forward pass.
+        let mut layer = make();
+        let declared = layer.build(&input_shape).unwrap_or_else(|e| panic!("{name}: build: {e}"));
+        let y = no_grad(|| layer.forward(&Var::constant(x.clone()), false)).unwrap();
+        assert_eq!(y.shape(), with_batch(2, &declared), "{name}: output shape");
+
+        // Config round trip: same config, and (with the same weights) the same output.
+        let config = layer.config();
+        let mut rebuilt = layer_from_config(layer.class_name(), &config).unwrap_or_else(|e| panic!("{name}: from_config: {e}"));
+        assert_eq!(rebuilt.config(), config, "{name}: config round trip");
+        rebuilt.build(&input_shape).unwrap();
+        for ((_, a), (_, b)) in layer.weights().iter().zip(rebuilt.weights()) {
+            b.set_value(a.value()).unwrap();
+        }
+        let y2 = no_grad(|| rebuilt.forward(&Var::constant(x.clone()), false)).unwrap();
+        assert_eq!(y.value().to_vec(), y2.value().to_vec(), "{name}: rebuilt layer output");
+
+        // Save/load round trip inside a model: bit-identical inference.
+        let mut model = Sequential::new();
+        model.add(Input::new(&input_shape)).unwrap();
+        model.add_boxed(make()).unwrap();
+        let path = std::env::temp_dir().join(format!("krust-harness-{}-{i}.krust", std::process::id()));
+        save_sequential(&model, &path).unwrap();
+        let loaded = load_sequential(&path).unwrap();
+        let (a, b) = (model.predict(&x).unwrap(), loaded.predict(&x).unwrap());
+        assert!(a.as_slice().iter().zip(b.as_slice()).all(|(p, q)| p.to_bits() == q.to_bits()), "{name}: save/load");
+        let _ = std::fs::remove_file(&path);
+
+        // Gradients.
+        gradient_check(name, layer.as_ref(), &x, false);
+    }
+}
+
+#[test]
+fn every_merge_layer_passes_the_harness() {
+    let merges: Vec<(&str, fn() -> Box<dyn Layer>, usize)> = vec![
+        ("Add", || Box::new(Add::new()), 3),
+        ("Subtract", || Box::new(Subtract::new()), 2),
+        ("Multiply", || Box::new(Multiply::new()), 2),
+        ("Average", || Box::new(Average::new()), 3),
+        ("Maximum", || Box::new(Maximum::new()), 2),
+        ("Minimum", || Box::new(Minimum::new()), 2),
+        ("Concatenate", || Box::new(Concatenate::new(-1)), 2),
+    ];
+    let shape = vec![3, 4];
+    for (name, make, n) in merges {
+        let mut layer = make();
+        let shapes = vec![shape.clone(); n];
+        let out = layer.build_multi(&shapes).unwrap();
+        let config = layer.config();
+        assert_eq!(layer_from_config(layer.class_name(), &config).unwrap().config(), config, "{name}");
+        let xs: Vec<Tensor> = (0..n).map(|k| separated(&with_batch(2, &shape), 10 + k as u64).add_scalar(k as f32 * 0.05)).collect();
+        let vars: Vec<Var> = xs.iter().map(|x| Var::parameter(x.clone())).collect();
+        let y = layer.forward_multi(&vars, false).unwrap();
+        assert_eq!(y.shape(), with_batch(2, &out), "{name}: output shape");
+        // Gradient of sum(y ⊙ r) for each input, by finite differences.
+        let r = random(&y.shape(), 5);
+        y.mul(&Var::constant(r.clone())).unwrap().sum().unwrap().backward().unwrap();
+        let value = |xs: &[Tensor]| {
+            no_grad(|| {
+                let v: Vec<Var> = xs.iter().map(|x| Var::constant(x.clone())).collect();
+                layer.forward_multi(&v, false).unwrap().mul(&Var::constant(r.clone())).unwrap().sum().unwrap().value().item().unwrap()
+            })
+        };
+        for k in 0..n {
+            let g = vars[k].grad().unwrap();
+            for i in 0..xs[k].numel() {
+                let (mut p, mut m) = (xs.clone(), xs.clone());
+                p[k].as_mut_slice()[i] += 1e-2;
+                m[k].as_mut_slice()[i] -= 1e-2;
+                let numeric = (value(&p) - value(&m)) / 2e-2;
+                assert!((g.as_slice()[i] - numeric).abs() < 2e-3 + 2e-2 * numeric.abs(), "{name} input {k}[{i}]");
+            }
+        }
+        // Mismatched shapes are refused by name.
+        let mut layer = make();
+        if name != "Concatenate" {
+            let e = layer.build_multi(&[vec![3, 4], vec![3, 5]]).err().unwrap().to_string();
+            assert!(e.contains(name), "{e}");
+        }
+    }
+    // Merges also work in a graph.
+    let g = Graph::new();
+    let (a, b) = (g.input(&[4]), g.input(&[4]));
+    let s = g.merge(Concatenate::new(1), &[&a, &b]).unwrap();
+    assert_eq!(s.shape(), vec![8]);
+}
