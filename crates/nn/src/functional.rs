@@ -233,6 +233,62 @@ impl Symbol {
     }
 }
 
+/// Receptive field of one position of a feature map, relative to the input: its size and the
+/// step between neighbouring positions (the effective stride), per spatial axis. Axes that
+/// are no longer spatial (after Flatten or Dense) end the arithmetic: the field becomes the
+/// whole input.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Field {
+    axes: Option<Vec<(usize, usize)>>,
+}
+
+impl Field {
+    pub(crate) fn identity(spatial_axes: usize) -> Field {
+        Field { axes: Some(vec![(1, 1); spatial_axes]) }
+    }
+
+    /// The field after a layer with `window` (extent, stride) per axis whose output has
+    /// `spatial_axes` spatial axes.
+    pub(crate) fn through(&self, window: Option<&[(usize, usize)]>, spatial_axes: usize) -> Field {
+        let Some(axes) = &self.axes else { return self.clone() };
+        if axes.len() != spatial_axes {
+            return Field { axes: None };
+        }
+        match window {
+            None => self.clone(),
+            Some(w) if w.len() == axes.len() => Field {
+                axes: Some(axes.iter().zip(w).map(|(&(rf, jump), &(k, s))| (rf + (k - 1) * jump, jump * s)).collect()),
+            },
+            Some(_) => Field { axes: None },
+        }
+    }
+
+    /// The larger field of two branches being merged.
+    pub(crate) fn union(&self, other: &Field) -> Field {
+        match (&self.axes, &other.axes) {
+            (Some(a), Some(b)) if a.len() == b.len() => {
+                Field { axes: Some(a.iter().zip(b).map(|(x, y)| (x.0.max(y.0), x.1.max(y.1))).collect()) }
+            }
+            _ => Field { axes: None },
+        }
+    }
+
+    fn label(&self, pick: impl Fn(&(usize, usize)) -> usize) -> String {
+        match &self.axes {
+            Some(a) if !a.is_empty() => a.iter().map(|x| pick(x).to_string()).collect::<Vec<_>>().join("x"),
+            _ => "all".to_string(),
+        }
+    }
+
+    pub(crate) fn size_label(&self) -> String {
+        self.label(|x| x.0)
+    }
+
+    pub(crate) fn stride_label(&self) -> String {
+        self.label(|x| x.1)
+    }
+}
+
 /// A graph of layers from some inputs to some outputs.
 pub struct Model {
     graph: Graph,
@@ -334,59 +390,54 @@ impl Model {
     }
 
     /// A Keras-style table: one row per layer call, with output shape, parameters (counted
-    /// at a shared layer's first call) and the layers it is connected to.
+    /// at a shared layer's first call), receptive field and effective stride relative to the
+    /// inputs, FLOPs per sample, and the layers it is connected to.
     pub fn summary(&self) -> String {
         let g = self.graph.0.borrow();
-        let rule = "-".repeat(96);
+        let rule = "-".repeat(124);
         let mut out = format!(
-            "{:<32}{:<24}{:>12}  {}\n{rule}\n",
-            "Layer (type)", "Output Shape", "Param #", "Connected to"
+            "{:<32}{:<22}{:>10}{:>11}{:>8}{:>12}  {}\n{rule}\n",
+            "Layer (type)", "Output Shape", "Param #", "Receptive", "Stride", "FLOPs", "Connected to"
         );
         let mut counted = vec![false; g.layers.len()];
+        let mut fields: Vec<Field> = g.nodes.iter().map(|n| Field::identity(n.shape.len().saturating_sub(1))).collect();
         let label = |n: usize| match g.nodes[n].layer {
             Some(l) => g.layers[l].name.clone(),
-            None => format!(
-                "input_{}",
-                self.inputs.iter().position(|&i| i == n).unwrap_or(n)
-            ),
+            None => format!("input_{}", self.inputs.iter().position(|&i| i == n).unwrap_or(n)),
         };
+        let mut total_flops = 0u64;
         for (n, node) in g.nodes.iter().enumerate() {
             if !self.needed[n] {
                 continue;
             }
-            let shape = format!(
-                "(None, {})",
-                node.shape
-                    .iter()
-                    .map(|d| d.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            let (title, params) = match node.layer {
+            let shape = format!("(None, {})", node.shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "));
+            let (title, params, flops) = match node.layer {
                 Some(l) => {
                     let slot = &g.layers[l];
+                    let incoming = node.inputs.iter().map(|&i| fields[i].clone()).reduce(|a, b| a.union(&b));
+                    let spatial = node.shape.len().saturating_sub(1);
+                    fields[n] = incoming.unwrap_or_else(|| Field::identity(spatial)).through(slot.layer.spatial_window().as_deref(), spatial);
                     let p = if std::mem::replace(&mut counted[l], true) {
                         0
                     } else {
-                        slot.layer
-                            .parameters()
-                            .iter()
-                            .map(|p| p.value_ref().numel())
-                            .sum()
+                        slot.layer.parameters().iter().map(|p| p.value_ref().numel()).sum()
                     };
-                    (format!("{} ({})", slot.name, slot.layer.class_name()), p)
+                    (format!("{} ({})", slot.name, slot.layer.class_name()), p, slot.layer.flops(&node.shape))
                 }
-                None => (format!("{} (InputLayer)", label(n)), 0),
+                None => (format!("{} (InputLayer)", label(n)), 0, 0),
             };
-            let from = node
-                .inputs
-                .iter()
-                .map(|&i| label(i))
-                .collect::<Vec<_>>()
-                .join(", ");
-            out.push_str(&format!("{title:<32}{shape:<24}{params:>12}  {from}\n"));
+            total_flops += flops;
+            let from = node.inputs.iter().map(|&i| label(i)).collect::<Vec<_>>().join(", ");
+            out.push_str(&format!(
+                "{title:<32}{shape:<22}{params:>10}{:>11}{:>8}{flops:>12}  {from}\n",
+                fields[n].size_label(),
+                fields[n].stride_label()
+            ));
         }
-        out.push_str(&format!("{rule}\nTotal params: {}\n", self.count_params()));
+        let total = self.count_params();
+        out.push_str(&format!(
+            "{rule}\nTotal params: {total}\nTrainable params: {total}\nNon-trainable params: 0\nFLOPs per sample: {total_flops}\n"
+        ));
         out
     }
 }

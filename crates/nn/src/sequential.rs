@@ -179,17 +179,38 @@ impl Sequential {
         Ok(model)
     }
 
-    /// A Keras-style table: layer, output shape, parameter count, and the total.
+    /// A Keras-style table — layer, output shape, parameters — plus what Keras lacks: each
+    /// layer's receptive field and effective stride relative to the input, and its FLOPs per
+    /// sample (a multiply-add counts 2).
     pub fn summary(&self) -> String {
-        let mut out = String::new();
-        let rule = "-".repeat(72);
-        out.push_str(&format!("{:<36}{:<24}{:>12}\n{rule}\n", "Layer (type)", "Output Shape", "Param #"));
+        let rule = "-".repeat(104);
+        let mut out = format!(
+            "{:<36}{:<22}{:>10}{:>12}{:>10}{:>14}\n{rule}\n",
+            "Layer (type)", "Output Shape", "Param #", "Receptive", "Stride", "FLOPs"
+        );
+        let rank = self.shapes.first().map_or(0, |s| s.len().saturating_sub(1));
+        let mut field = crate::functional::Field::identity(rank);
+        let mut total_flops = 0u64;
         for (i, (layer, name)) in self.layers.iter().zip(&self.names).enumerate() {
-            let shape = self.shapes.get(i + 1).map(|s| format!("(None, {})", join(s))).unwrap_or_else(|| "?".into());
+            let shape = self.shapes.get(i + 1).cloned().unwrap_or_default();
+            field = field.through(layer.spatial_window().as_deref(), shape.len().saturating_sub(1));
             let params: usize = layer.parameters().iter().map(|p| p.value_ref().numel()).sum();
-            out.push_str(&format!("{:<36}{:<24}{:>12}\n", format!("{name} ({})", layer.class_name()), shape, params));
+            let flops = layer.flops(&shape);
+            total_flops += flops;
+            out.push_str(&format!(
+                "{:<36}{:<22}{:>10}{:>12}{:>10}{:>14}\n",
+                format!("{name} ({})", layer.class_name()),
+                format!("(None, {})", join(&shape)),
+                params,
+                field.size_label(),
+                field.stride_label(),
+                flops
+            ));
         }
-        out.push_str(&format!("{rule}\nTotal params: {}\n", self.count_params()));
+        let total = self.count_params();
+        out.push_str(&format!(
+            "{rule}\nTotal params: {total}\nTrainable params: {total}\nNon-trainable params: 0\nFLOPs per sample: {total_flops}\n"
+        ));
         out
     }
 }

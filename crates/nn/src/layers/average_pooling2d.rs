@@ -44,6 +44,14 @@ impl AveragePooling2D {
 }
 
 impl Layer for AveragePooling2D {
+    fn spatial_window(&self) -> Option<Vec<(usize, usize)>> {
+        Some(vec![(self.pool_size.0, self.strides.0), (self.pool_size.1, self.strides.1)])
+    }
+
+    fn flops(&self, output_shape: &[usize]) -> u64 {
+        (output_shape.iter().product::<usize>() * self.pool_size.0 * self.pool_size.1) as u64
+    }
+
     fn config(&self) -> serde_json::Value {
         serde_json::json!({
             "pool_size": [self.pool_size.0, self.pool_size.1],

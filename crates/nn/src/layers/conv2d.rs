@@ -77,6 +77,20 @@ impl Conv2D {
 }
 
 impl Layer for Conv2D {
+    fn spatial_window(&self) -> Option<Vec<(usize, usize)>> {
+        let extent = |k: usize, d: usize| (k - 1) * d + 1;
+        Some(vec![
+            (extent(self.kernel_size.0, self.dilation_rate.0), self.strides.0),
+            (extent(self.kernel_size.1, self.dilation_rate.1), self.strides.1),
+        ])
+    }
+
+    fn flops(&self, output_shape: &[usize]) -> u64 {
+        let cin = self.kernel.as_ref().map_or(0, |k| k.shape()[2]);
+        let positions: usize = output_shape.iter().product();
+        2 * (positions * self.kernel_size.0 * self.kernel_size.1 * cin) as u64
+    }
+
     fn config(&self) -> serde_json::Value {
         serde_json::json!({
             "filters": self.filters,

@@ -42,6 +42,11 @@ impl Dense {
 }
 
 impl Layer for Dense {
+    fn flops(&self, output_shape: &[usize]) -> u64 {
+        let inputs = self.kernel.as_ref().map_or(0, |k| k.shape()[0]);
+        2 * (output_shape.iter().product::<usize>() * inputs) as u64
+    }
+
     fn config(&self) -> serde_json::Value {
         serde_json::json!({
             "units": self.units,

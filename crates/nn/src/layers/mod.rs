@@ -51,6 +51,18 @@ pub trait Layer {
     /// Keras-style arguments of the layer (as `get_config()`, without the name).
     fn config(&self) -> serde_json::Value;
 
+    /// Per spatial axis, the window extent (dilation included) and stride, for receptive-field
+    /// arithmetic; None for layers that keep spatial positions apart (kernel 1, stride 1).
+    fn spatial_window(&self) -> Option<Vec<(usize, usize)>> {
+        None
+    }
+
+    /// Floating-point operations of one sample's forward pass (a multiply-add counts 2),
+    /// from the per-sample output shape; 0 where negligible.
+    fn flops(&self, _output_shape: &[usize]) -> u64 {
+        0
+    }
+
     /// The shape an `Input` layer declares; None for every other layer.
     fn declared_input_shape(&self) -> Option<Vec<usize>> {
         None
