@@ -31,6 +31,15 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
         ("Activation sigmoid", || Box::new(ActivationLayer::new(Activation::Sigmoid)), vec![6], false),
         ("Activation softmax", || Box::new(ActivationLayer::new(Activation::from_name("softmax").unwrap())), vec![6], false),
         ("Dropout", || Box::new(Dropout::new(0.25)), vec![6], false),
+        ("GlobalAveragePooling2D", || Box::new(GlobalAveragePooling2D::new()), vec![4, 3, 2], false),
+        ("GlobalMaxPooling2D keepdims", || Box::new(GlobalMaxPooling2D::with_keepdims(true)), vec![4, 3, 2], true),
+        ("Reshape with -1", || Box::new(Reshape::new(&[-1, 4])), vec![3, 2, 2], false),
+        ("Permute", || Box::new(Permute::new(&[2, 1])), vec![3, 4], false),
+        ("RepeatVector", || Box::new(RepeatVector::new(3)), vec![4], false),
+        ("ZeroPadding2D asymmetric", || Box::new(ZeroPadding2D::new(((1, 2), (0, 3)))), vec![3, 2, 2], false),
+        ("Cropping2D asymmetric", || Box::new(Cropping2D::new(((1, 0), (2, 1)))), vec![5, 6, 2], false),
+        ("UpSampling2D nearest", || Box::new(UpSampling2D::new((2, 3))), vec![2, 3, 2], false),
+        ("Rescaling", || Box::new(Rescaling::new(1.0 / 255.0, -0.5)), vec![4], false),
     ]
 }
 

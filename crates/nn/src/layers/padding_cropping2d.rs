@@ -1,0 +1,123 @@
+//! `ZeroPadding2D` and `Cropping2D`: add or remove rows and columns at each border,
+//! asymmetrically where asked: ((top, bottom), (left, right)) as in Keras.
+
+use super::Layer;
+use crate::config::ConfigReader;
+use crate::{NnError, Result};
+use krust_autograd::Var;
+use serde_json::Value;
+
+/// ((top, bottom), (left, right)).
+pub type Borders = ((usize, usize), (usize, usize));
+
+/// Reads Keras's int / (sym_h, sym_w) / ((top, bottom), (left, right)) forms.
+fn borders(layer: &str, key: &str, v: Option<&Value>, default: usize) -> Result<Borders> {
+    let bad = || NnError::layer(layer, format!("argument `{key}`: expected an int, two ints or two pairs, got {v:?}"));
+    let Some(v) = v else { return Ok(((default, default), (default, default))) };
+    if let Some(n) = v.as_u64() {
+        let n = n as usize;
+        return Ok(((n, n), (n, n)));
+    }
+    let items = v.as_array().filter(|a| a.len() == 2).ok_or_else(bad)?;
+    let pair = |x: &Value| -> Option<(usize, usize)> {
+        if let Some(n) = x.as_u64() {
+            return Some((n as usize, n as usize));
+        }
+        let p = x.as_array().filter(|p| p.len() == 2)?;
+        Some((p[0].as_u64()? as usize, p[1].as_u64()? as usize))
+    };
+    Ok((pair(&items[0]).ok_or_else(bad)?, pair(&items[1]).ok_or_else(bad)?))
+}
+
+fn hwc(layer: &str, input_shape: &[usize]) -> Result<(usize, usize, usize)> {
+    match input_shape {
+        &[h, w, c] => Ok((h, w, c)),
+        _ => Err(NnError::layer(layer, format!("expects inputs (height, width, channels), got {input_shape:?}"))),
+    }
+}
+
+/// Pads height and width with zeros.
+#[derive(Debug, Clone)]
+pub struct ZeroPadding2D {
+    pub padding: Borders,
+}
+
+impl ZeroPadding2D {
+    pub fn new(padding: Borders) -> Self {
+        ZeroPadding2D { padding }
+    }
+
+    pub fn from_config(config: &Value) -> Result<Self> {
+        let mut c = ConfigReader::new("ZeroPadding2D", config)?;
+        let padding = borders("ZeroPadding2D", "padding", c.value("padding"), 1)?;
+        c.finish()?;
+        Ok(ZeroPadding2D::new(padding))
+    }
+}
+
+impl Layer for ZeroPadding2D {
+    fn class_name(&self) -> &'static str {
+        "ZeroPadding2D"
+    }
+
+    fn config(&self) -> Value {
+        let ((t, b), (l, r)) = self.padding;
+        serde_json::json!({"padding": [[t, b], [l, r]], "data_format": "channels_last"})
+    }
+
+    fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        let (h, w, c) = hwc("ZeroPadding2D", input_shape)?;
+        let ((t, b), (l, r)) = self.padding;
+        Ok(vec![h + t + b, w + l + r, c])
+    }
+
+    fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
+        let ((t, b), (l, r)) = self.padding;
+        Ok(x.pad(&[(0, 0), (t, b), (l, r), (0, 0)], 0.0)?)
+    }
+}
+
+/// Removes rows and columns at the borders.
+#[derive(Debug, Clone)]
+pub struct Cropping2D {
+    pub cropping: Borders,
+}
+
+impl Cropping2D {
+    pub fn new(cropping: Borders) -> Self {
+        Cropping2D { cropping }
+    }
+
+    pub fn from_config(config: &Value) -> Result<Self> {
+        let mut c = ConfigReader::new("Cropping2D", config)?;
+        let cropping = borders("Cropping2D", "cropping", c.value("cropping"), 0)?;
+        c.finish()?;
+        Ok(Cropping2D::new(cropping))
+    }
+}
+
+impl Layer for Cropping2D {
+    fn class_name(&self) -> &'static str {
+        "Cropping2D"
+    }
+
+    fn config(&self) -> Value {
+        let ((t, b), (l, r)) = self.cropping;
+        serde_json::json!({"cropping": [[t, b], [l, r]], "data_format": "channels_last"})
+    }
+
+    fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        let (h, w, c) = hwc("Cropping2D", input_shape)?;
+        let ((t, b), (l, r)) = self.cropping;
+        if t + b >= h || l + r >= w {
+            return Err(NnError::layer("Cropping2D", format!("cropping {:?} leaves nothing of {input_shape:?}", self.cropping)));
+        }
+        Ok(vec![h - t - b, w - l - r, c])
+    }
+
+    fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
+        let s = x.shape();
+        let ((t, b), (l, r)) = self.cropping;
+        Ok(x.slice(1, t, s[1] - b)?.slice(2, l, s[2] - r)?)
+    }
+}

@@ -1,0 +1,65 @@
+//! `Reshape`: gives each sample a new shape with the same number of values; one dimension
+//! may be -1 and is then inferred, as in Keras.
+
+use super::Layer;
+use crate::config::ConfigReader;
+use crate::{NnError, Result};
+use krust_autograd::Var;
+
+#[derive(Debug, Clone)]
+pub struct Reshape {
+    /// Target per-sample shape; at most one entry may be -1.
+    pub target_shape: Vec<isize>,
+    resolved: Vec<usize>,
+}
+
+impl Reshape {
+    pub fn new(target_shape: &[isize]) -> Self {
+        Reshape { target_shape: target_shape.to_vec(), resolved: Vec::new() }
+    }
+
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        let mut c = ConfigReader::new("Reshape", config)?;
+        let v = c.value("target_shape").ok_or_else(|| NnError::layer("Reshape", "argument `target_shape` is required"))?;
+        let dims = v
+            .as_array()
+            .and_then(|a| a.iter().map(|d| d.as_i64().map(|n| n as isize)).collect::<Option<Vec<_>>>())
+            .ok_or_else(|| NnError::layer("Reshape", format!("argument `target_shape`: expected a list of integers, got {v}")))?;
+        c.finish()?;
+        Ok(Reshape::new(&dims))
+    }
+}
+
+impl Layer for Reshape {
+    fn class_name(&self) -> &'static str {
+        "Reshape"
+    }
+
+    fn config(&self) -> serde_json::Value {
+        serde_json::json!({"target_shape": self.target_shape})
+    }
+
+    fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        let total: usize = input_shape.iter().product();
+        let unknown = self.target_shape.iter().filter(|&&d| d == -1).count();
+        if unknown > 1 || self.target_shape.iter().any(|&d| d < -1 || d == 0) {
+            return Err(NnError::layer("Reshape", format!("target_shape {:?} may hold one -1 and otherwise positive sizes", self.target_shape)));
+        }
+        let known: usize = self.target_shape.iter().filter(|&&d| d > 0).map(|&d| d as usize).product();
+        let fits = if unknown == 1 { known > 0 && total % known == 0 } else { known == total };
+        if !fits {
+            return Err(NnError::layer(
+                "Reshape",
+                format!("cannot reshape {input_shape:?} ({total} values per sample) to {:?}", self.target_shape),
+            ));
+        }
+        self.resolved = self.target_shape.iter().map(|&d| if d == -1 { total / known } else { d as usize }).collect();
+        Ok(self.resolved.clone())
+    }
+
+    fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
+        let batch = x.shape().first().copied().unwrap_or(0);
+        let shape: Vec<usize> = std::iter::once(batch).chain(self.resolved.iter().copied()).collect();
+        Ok(x.reshape(&shape)?)
+    }
+}
