@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Reference fixtures for krust's layers, made with Keras 3.
+
+For every case it builds one Keras layer, draws seeded float32 inputs, and writes the
+following into fixtures/keras/layers/<case>/:
+  x0.npy, x1.npy, ...   the inputs (channels-last, batch first)
+  y.npy                 the layer's output in inference mode
+  layer.json            {"class_name": ..., "config": layer.get_config()}, exactly as
+                        Keras serializes it
+crates/nn/tests/keras_layers.rs rebuilds each layer from layer.json with krust's
+layer_from_config, so the fixtures pin both the numbers and the parsing of Keras configs.
+CI never runs this script. It needs tensorflow/keras:
+
+    /root/venv/bin/python tools/make_keras_layer_fixtures.py
+"""
+
+import json
+import os
+import shutil
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np  # noqa: E402
+import keras  # noqa: E402
+from keras import layers  # noqa: E402
+
+OUT = os.path.join(os.path.dirname(__file__), "..", "fixtures", "keras", "layers")
+
+
+def cases():
+    img = (2, 5, 6, 3)
+    return [
+        ("zero_padding2d_asymmetric", layers.ZeroPadding2D(((1, 2), (0, 3))), [img]),
+        ("cropping2d_asymmetric", layers.Cropping2D(((1, 0), (2, 1))), [img]),
+        ("up_sampling2d_nearest", layers.UpSampling2D((2, 3)), [(2, 3, 4, 2)]),
+        ("global_average_pooling2d", layers.GlobalAveragePooling2D(), [img]),
+        ("global_max_pooling2d_keepdims", layers.GlobalMaxPooling2D(keepdims=True), [img]),
+        ("reshape_inferred", layers.Reshape((-1, 6)), [img]),
+        ("permute", layers.Permute((3, 1, 2)), [img]),
+        ("repeat_vector", layers.RepeatVector(4), [(3, 5)]),
+        ("rescaling", layers.Rescaling(1.0 / 255, offset=-0.5), [img]),
+        ("flatten", layers.Flatten(), [img]),
+        ("add", layers.Add(), [img, img, img]),
+        ("subtract", layers.Subtract(), [img, img]),
+        ("multiply", layers.Multiply(), [img, img]),
+        ("average", layers.Average(), [img, img, img]),
+        ("maximum", layers.Maximum(), [img, img]),
+        ("minimum", layers.Minimum(), [img, img]),
+        ("concatenate_last_axis", layers.Concatenate(), [img, (2, 5, 6, 2)]),
+        ("concatenate_axis_1", layers.Concatenate(axis=1), [img, (2, 2, 6, 3)]),
+        ("max_pooling2d_same_stride2", layers.MaxPooling2D(3, strides=2, padding="same"), [(2, 7, 8, 3)]),
+        ("average_pooling2d_same_stride2", layers.AveragePooling2D(3, strides=2, padding="same"), [(2, 7, 8, 3)]),
+    ]
+
+
+def main():
+    shutil.rmtree(OUT, ignore_errors=True)
+    rng = np.random.default_rng(2026)
+    for name, layer, shapes in cases():
+        xs = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+        y = layer(xs if len(xs) > 1 else xs[0])
+        y = np.asarray(y, dtype=np.float32)
+        d = os.path.join(OUT, name)
+        os.makedirs(d)
+        for i, x in enumerate(xs):
+            np.save(os.path.join(d, f"x{i}.npy"), x)
+        np.save(os.path.join(d, "y.npy"), y)
+        with open(os.path.join(d, "layer.json"), "w") as f:
+            json.dump({"class_name": layer.__class__.__name__, "config": layer.get_config()}, f, indent=1)
+            f.write("\n")
+    with open(os.path.join(OUT, "README.md"), "w") as f:
+        f.write(
+            "# Keras layer fixtures\n\n"
+            f"Made by `tools/make_keras_layer_fixtures.py` with Keras {keras.__version__} "
+            "(numpy seed 2026). Each folder holds the inputs `x*.npy`, the inference output `y.npy` "
+            "and `layer.json` (Keras's class name and `get_config()`).\n"
+        )
+
+
+if __name__ == "__main__":
+    main()
