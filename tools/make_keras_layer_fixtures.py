@@ -4,7 +4,9 @@
 For every case it builds one Keras layer, draws seeded float32 inputs, and writes the
 following into fixtures/keras/layers/<case>/:
   x0.npy, x1.npy, ...   the inputs (channels-last, batch first)
-  y.npy                 the layer's output in inference mode
+  w0.npy, w1.npy, ...   the layer's weights before the call, in Keras's order
+  y.npy                 the layer's output (in training mode where layer.json says so)
+  w*_after.npy          for training-mode cases, the weights after the call
   layer.json            {"class_name": ..., "config": layer.get_config()}, exactly as
                         Keras serializes it
 crates/nn/tests/keras_layers.rs rebuilds each layer from layer.json with krust's
@@ -24,6 +26,24 @@ import keras  # noqa: E402
 from keras import layers  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "fixtures", "keras", "layers")
+
+
+def bn_with_moving_stats(axis=-1, n=3):
+    """A built BatchNormalization whose gamma, beta and moving statistics are not defaults."""
+    layer = layers.BatchNormalization(axis=axis)
+    shape = [2, 5, 6, 3]
+    layer.build(shape)
+    rng = np.random.default_rng(7 + n)
+    layer.set_weights([
+        rng.uniform(0.5, 1.5, n).astype(np.float32),   # gamma
+        rng.standard_normal(n).astype(np.float32),     # beta
+        rng.standard_normal(n).astype(np.float32),     # moving_mean
+        rng.uniform(0.5, 2.0, n).astype(np.float32),   # moving_variance
+    ])
+    return layer
+
+
+TRAINING_CASES = ["batch_normalization_training"]
 
 
 def cases():
@@ -47,6 +67,8 @@ def cases():
         ("minimum", layers.Minimum(), [img, img]),
         ("concatenate_last_axis", layers.Concatenate(), [img, (2, 5, 6, 2)]),
         ("concatenate_axis_1", layers.Concatenate(axis=1), [img, (2, 2, 6, 3)]),
+        ("batch_normalization_inference", bn_with_moving_stats(), [img]),
+        ("batch_normalization_axis1_inference", bn_with_moving_stats(axis=1, n=5), [img]),
         ("max_pooling2d_same_stride2", layers.MaxPooling2D(3, strides=2, padding="same"), [(2, 7, 8, 3)]),
         ("average_pooling2d_same_stride2", layers.AveragePooling2D(3, strides=2, padding="same"), [(2, 7, 8, 3)]),
     ]
@@ -55,17 +77,25 @@ def cases():
 def main():
     shutil.rmtree(OUT, ignore_errors=True)
     rng = np.random.default_rng(2026)
-    for name, layer, shapes in cases():
-        xs = [rng.standard_normal(s).astype(np.float32) for s in shapes]
-        y = layer(xs if len(xs) > 1 else xs[0])
-        y = np.asarray(y, dtype=np.float32)
+    all_cases = cases() + [("batch_normalization_training", bn_with_moving_stats(), [(4, 5, 6, 3)])]
+    for name, layer, shapes in all_cases:
+        xs = [rng.standard_normal(s).astype(np.float32) * 2 + 1 for s in shapes]
         d = os.path.join(OUT, name)
         os.makedirs(d)
+        weights = layer.get_weights()
+        for i, w in enumerate(weights):
+            np.save(os.path.join(d, f"w{i}.npy"), np.asarray(w, dtype=np.float32))
+        training = name in TRAINING_CASES
+        y = layer(xs if len(xs) > 1 else xs[0], training=training)
+        y = np.asarray(y, dtype=np.float32)
+        if training:
+            for i, w in enumerate(layer.get_weights()):
+                np.save(os.path.join(d, f"w{i}_after.npy"), np.asarray(w, dtype=np.float32))
         for i, x in enumerate(xs):
             np.save(os.path.join(d, f"x{i}.npy"), x)
         np.save(os.path.join(d, "y.npy"), y)
         with open(os.path.join(d, "layer.json"), "w") as f:
-            json.dump({"class_name": layer.__class__.__name__, "config": layer.get_config()}, f, indent=1)
+            json.dump({"class_name": layer.__class__.__name__, "config": layer.get_config(), "training": training}, f, indent=1)
             f.write("\n")
     with open(os.path.join(OUT, "README.md"), "w") as f:
         f.write(

@@ -365,8 +365,8 @@ impl Model {
         })
     }
 
-    /// Trainable weights of every layer the outputs use, each shared layer once.
-    pub fn parameters(&self) -> Vec<Var> {
+    /// Which layers the outputs use.
+    fn used_layers(&self) -> Vec<bool> {
         let g = self.graph.0.borrow();
         let mut used = vec![false; g.layers.len()];
         for (n, node) in g.nodes.iter().enumerate() {
@@ -374,19 +374,35 @@ impl Model {
                 used[l] = true;
             }
         }
+        used
+    }
+
+    /// Trainable weights of every layer the outputs use, each shared layer once.
+    pub fn parameters(&self) -> Vec<Var> {
+        let used = self.used_layers();
+        let g = self.graph.0.borrow();
+        g.layers.iter().zip(used).filter(|(_, u)| *u).flat_map(|(s, _)| s.layer.parameters()).collect()
+    }
+
+    /// Every weight, trainable or not, as ("layer_name/weight_name", variable).
+    pub fn named_weights(&self) -> Vec<(String, Var)> {
+        let used = self.used_layers();
+        let g = self.graph.0.borrow();
         g.layers
             .iter()
             .zip(used)
             .filter(|(_, u)| *u)
-            .flat_map(|(s, _)| s.layer.parameters())
+            .flat_map(|(s, _)| s.layer.weights().into_iter().map(move |(w, v)| (format!("{}/{w}", s.name), v)))
             .collect()
     }
 
+    /// All weights, trainable or not (Keras's count_params).
     pub fn count_params(&self) -> usize {
-        self.parameters()
-            .iter()
-            .map(|p| p.value_ref().numel())
-            .sum()
+        self.named_weights().iter().map(|(_, w)| w.value_ref().numel()).sum()
+    }
+
+    pub fn count_trainable_params(&self) -> usize {
+        self.parameters().iter().map(|p| p.value_ref().numel()).sum()
     }
 
     /// A Keras-style table: one row per layer call, with output shape, parameters (counted
@@ -420,7 +436,7 @@ impl Model {
                     let p = if std::mem::replace(&mut counted[l], true) {
                         0
                     } else {
-                        slot.layer.parameters().iter().map(|p| p.value_ref().numel()).sum()
+                        slot.layer.weights().iter().map(|(_, w)| w.value_ref().numel()).sum()
                     };
                     (format!("{} ({})", slot.name, slot.layer.class_name()), p, slot.layer.flops(&node.shape))
                 }
@@ -434,9 +450,10 @@ impl Model {
                 fields[n].stride_label()
             ));
         }
-        let total = self.count_params();
+        let (total, trainable) = (self.count_params(), self.count_trainable_params());
         out.push_str(&format!(
-            "{rule}\nTotal params: {total}\nTrainable params: {total}\nNon-trainable params: 0\nFLOPs per sample: {total_flops}\n"
+            "{rule}\nTotal params: {total}\nTrainable params: {trainable}\nNon-trainable params: {}\nFLOPs per sample: {total_flops}\n",
+            total - trainable
         ));
         out
     }

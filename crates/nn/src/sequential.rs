@@ -99,11 +99,13 @@ impl Sequential {
         self.layers.iter().flat_map(|l| l.parameters()).collect()
     }
 
+    /// All weights, trainable or not (Keras's count_params).
     pub fn count_params(&self) -> usize {
-        self.parameters()
-            .iter()
-            .map(|p| p.value_ref().numel())
-            .sum()
+        self.layers.iter().flat_map(|l| l.weights()).map(|(_, w)| w.value_ref().numel()).sum()
+    }
+
+    pub fn count_trainable_params(&self) -> usize {
+        self.parameters().iter().map(|p| p.value_ref().numel()).sum()
     }
 
     pub fn layers(&self) -> &[Box<dyn Layer>] {
@@ -194,7 +196,7 @@ impl Sequential {
         for (i, (layer, name)) in self.layers.iter().zip(&self.names).enumerate() {
             let shape = self.shapes.get(i + 1).cloned().unwrap_or_default();
             field = field.through(layer.spatial_window().as_deref(), shape.len().saturating_sub(1));
-            let params: usize = layer.parameters().iter().map(|p| p.value_ref().numel()).sum();
+            let params: usize = layer.weights().iter().map(|(_, w)| w.value_ref().numel()).sum();
             let flops = layer.flops(&shape);
             total_flops += flops;
             out.push_str(&format!(
@@ -207,9 +209,10 @@ impl Sequential {
                 flops
             ));
         }
-        let total = self.count_params();
+        let (total, trainable) = (self.count_params(), self.count_trainable_params());
         out.push_str(&format!(
-            "{rule}\nTotal params: {total}\nTrainable params: {total}\nNon-trainable params: 0\nFLOPs per sample: {total_flops}\n"
+            "{rule}\nTotal params: {total}\nTrainable params: {trainable}\nNon-trainable params: {}\nFLOPs per sample: {total_flops}\n",
+            total - trainable
         ));
         out
     }

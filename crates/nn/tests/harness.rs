@@ -40,6 +40,8 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
         ("Cropping2D asymmetric", || Box::new(Cropping2D::new(((1, 0), (2, 1)))), vec![5, 6, 2], false),
         ("UpSampling2D nearest", || Box::new(UpSampling2D::new((2, 3))), vec![2, 3, 2], false),
         ("Rescaling", || Box::new(Rescaling::new(1.0 / 255.0, -0.5)), vec![4], false),
+        ("BatchNormalization", || Box::new(BatchNormalization::new()), vec![3, 2, 4], false),
+        ("BatchNormalization axis 1", || Box::new(BatchNormalization::new().with_axis(1)), vec![3, 5], false),
     ]
 }
 
@@ -86,7 +88,7 @@ fn gradient_check(name: &str, layer: &dyn Layer, x: &Tensor, training: bool) {
         m.as_mut_slice()[i] -= eps;
         check(format!("input[{i}]"), dx.as_slice()[i], ((value(&p) - value(&m)) / (2.0 * eps as f64)) as f32);
     }
-    for (wname, w) in layer.weights() {
+    for (wname, w) in layer.weights().into_iter().filter(|(_, w)| w.requires_grad()) {
         let g = w.grad().unwrap();
         for i in (0..g.numel()).step_by(g.numel().div_ceil(20).max(1)) {
             w.update_value(|t| t.as_mut_slice()[i] += eps);
@@ -136,6 +138,20 @@ fn every_single_input_layer_passes_the_harness() {
         // Gradients.
         gradient_check(name, layer.as_ref(), &x, false);
     }
+}
+
+#[test]
+fn batch_normalization_training_mode_gradients_use_batch_statistics() {
+    krust_tensor::random::set_global_seed(5);
+    let mut bn = BatchNormalization::new();
+    bn.build(&[3, 4]).unwrap();
+    // Non-trivial gamma and beta so their gradients are exercised too.
+    bn.weights()[0].1.set_value(random(&[4], 1).add_scalar(1.5)).unwrap();
+    bn.weights()[1].1.set_value(random(&[4], 2)).unwrap();
+    gradient_check("BatchNormalization (training)", &bn, &random(&[5, 3, 4], 3), true);
+    // Moving statistics are weights but not trainable.
+    assert_eq!(bn.weights().len(), 4);
+    assert_eq!(bn.parameters().len(), 2);
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 mod activation;
 mod average_pooling2d;
+mod batch_normalization;
 mod conv2d;
 mod dense;
 mod dropout;
@@ -20,6 +21,7 @@ mod up_sampling2d;
 
 pub use activation::ActivationLayer;
 pub use average_pooling2d::AveragePooling2D;
+pub use batch_normalization::BatchNormalization;
 pub use conv2d::Conv2D;
 pub use dense::Dense;
 pub use dropout::Dropout;

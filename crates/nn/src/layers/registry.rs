@@ -31,6 +31,7 @@ pub const LAYER_CLASSES: &[&str] = &[
     "Cropping2D",
     "UpSampling2D",
     "Rescaling",
+    "BatchNormalization",
 ];
 
 fn no_arguments<L: Layer + 'static>(class: &str, config: &Value, layer: L) -> Result<Box<dyn Layer>> {
@@ -59,6 +60,7 @@ pub fn layer_from_config(class_name: &str, config: &Value) -> Result<Box<dyn Lay
         "Cropping2D" => Box::new(Cropping2D::from_config(config)?),
         "UpSampling2D" => Box::new(UpSampling2D::from_config(config)?),
         "Rescaling" => Box::new(Rescaling::from_config(config)?),
+        "BatchNormalization" => Box::new(BatchNormalization::from_config(config)?),
         "Add" => no_arguments(class_name, config, Add::new())?,
         "Subtract" => no_arguments(class_name, config, Subtract::new())?,
         "Multiply" => no_arguments(class_name, config, Multiply::new())?,
