@@ -69,6 +69,10 @@ def cases():
         ("concatenate_axis_1", layers.Concatenate(axis=1), [img, (2, 2, 6, 3)]),
         ("batch_normalization_inference", bn_with_moving_stats(), [img]),
         ("batch_normalization_axis1_inference", bn_with_moving_stats(axis=1, n=5), [img]),
+        ("layer_normalization", layers.LayerNormalization(), [img]),
+        ("layer_normalization_axes_1_2", layers.LayerNormalization(axis=[1, 2]), [img]),
+        ("group_normalization", layers.GroupNormalization(groups=2), [(2, 5, 6, 4)]),
+        ("group_normalization_per_channel", layers.GroupNormalization(groups=3), [img]),
         ("max_pooling2d_same_stride2", layers.MaxPooling2D(3, strides=2, padding="same"), [(2, 7, 8, 3)]),
         ("average_pooling2d_same_stride2", layers.AveragePooling2D(3, strides=2, padding="same"), [(2, 7, 8, 3)]),
     ]
@@ -82,6 +86,11 @@ def main():
         xs = [rng.standard_normal(s).astype(np.float32) * 2 + 1 for s in shapes]
         d = os.path.join(OUT, name)
         os.makedirs(d)
+        if not layer.built:
+            layer.build(list(shapes[0]) if len(shapes) == 1 else [list(x) for x in shapes])
+        if "normalization" in name and "batch" not in name:
+            # Non-trivial gamma and beta, so their use is pinned too.
+            layer.set_weights([rng.uniform(0.5, 1.5, w.shape).astype(np.float32) for w in layer.get_weights()])
         weights = layer.get_weights()
         for i, w in enumerate(weights):
             np.save(os.path.join(d, f"w{i}.npy"), np.asarray(w, dtype=np.float32))

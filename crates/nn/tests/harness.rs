@@ -42,6 +42,10 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
         ("Rescaling", || Box::new(Rescaling::new(1.0 / 255.0, -0.5)), vec![4], false),
         ("BatchNormalization", || Box::new(BatchNormalization::new()), vec![3, 2, 4], false),
         ("BatchNormalization axis 1", || Box::new(BatchNormalization::new().with_axis(1)), vec![3, 5], false),
+        ("LayerNormalization", || Box::new(LayerNormalization::new()), vec![3, 5], false),
+        ("LayerNormalization two axes", || Box::new(LayerNormalization::new().with_axis(&[1, 2])), vec![3, 4, 2], false),
+        ("GroupNormalization", || Box::new(GroupNormalization::new(2)), vec![3, 2, 4], false),
+        ("InstanceNormalization", || Box::new(InstanceNormalization::new()), vec![3, 2, 3], false),
     ]
 }
 

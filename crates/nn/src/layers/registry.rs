@@ -32,6 +32,9 @@ pub const LAYER_CLASSES: &[&str] = &[
     "UpSampling2D",
     "Rescaling",
     "BatchNormalization",
+    "LayerNormalization",
+    "GroupNormalization",
+    "InstanceNormalization",
 ];
 
 fn no_arguments<L: Layer + 'static>(class: &str, config: &Value, layer: L) -> Result<Box<dyn Layer>> {
@@ -61,6 +64,9 @@ pub fn layer_from_config(class_name: &str, config: &Value) -> Result<Box<dyn Lay
         "UpSampling2D" => Box::new(UpSampling2D::from_config(config)?),
         "Rescaling" => Box::new(Rescaling::from_config(config)?),
         "BatchNormalization" => Box::new(BatchNormalization::from_config(config)?),
+        "LayerNormalization" => Box::new(LayerNormalization::from_config(config)?),
+        "GroupNormalization" => Box::new(GroupNormalization::from_config(config)?),
+        "InstanceNormalization" => Box::new(InstanceNormalization::from_config(config)?),
         "Add" => no_arguments(class_name, config, Add::new())?,
         "Subtract" => no_arguments(class_name, config, Subtract::new())?,
         "Multiply" => no_arguments(class_name, config, Multiply::new())?,

@@ -1,0 +1,272 @@
+//! `LayerNormalization`, `GroupNormalization` and `InstanceNormalization`: per-sample
+//! normalization with learned scale (gamma) and offset (beta), epsilon 1e-3 as in Keras.
+//! Instance normalization is group normalization with one group per channel.
+
+use super::Layer;
+use crate::config::{initializer_to_json, ConfigReader};
+use crate::initializers::Initializer;
+use crate::{NnError, Result};
+use krust_autograd::Var;
+use krust_tensor::Tensor;
+
+/// (x - mean) / sqrt(var + eps) over `axes` (keepdims), with the biased variance.
+fn standardize(x: &Var, axes: &[isize], epsilon: f32) -> Result<Var> {
+    let mean = x.mean_axes(axes, true)?;
+    let centered = x.sub(&mean)?;
+    let var = centered.square().mean_axes(axes, true)?;
+    Ok(centered.div(&var.add_scalar(epsilon).sqrt())?)
+}
+
+/// Reads the initializer arguments every normalization layer has, allowing only defaults.
+fn default_initializers(c: &mut ConfigReader, layer: &str) -> Result<()> {
+    for (key, want) in [("beta_initializer", Initializer::Zeros), ("gamma_initializer", Initializer::Ones)] {
+        if c.initializer_or(key, want)? != want {
+            return Err(NnError::layer(layer, format!("argument `{key}`: only the Keras default is supported")));
+        }
+    }
+    for key in ["beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"] {
+        c.absent(key)?;
+    }
+    Ok(())
+}
+
+fn scale_and_offset(y: Var, gamma: &Option<Var>, beta: &Option<Var>, shape: &[usize]) -> Result<Var> {
+    let mut y = y;
+    if let Some(g) = gamma {
+        y = y.mul(&g.reshape(shape)?)?;
+    }
+    if let Some(b) = beta {
+        y = y.add(&b.reshape(shape)?)?;
+    }
+    Ok(y)
+}
+
+fn gamma_beta_weights(gamma: &Option<Var>, beta: &Option<Var>) -> Vec<(&'static str, Var)> {
+    gamma.iter().map(|g| ("gamma", g.clone())).chain(beta.iter().map(|b| ("beta", b.clone()))).collect()
+}
+
+/// Normalizes each sample over `axis` (default -1, the features).
+#[derive(Debug, Clone)]
+pub struct LayerNormalization {
+    /// Axes counted on the full shape (batch axis 0); default [-1].
+    pub axis: Vec<isize>,
+    pub epsilon: f32,
+    pub center: bool,
+    pub scale: bool,
+    gamma: Option<Var>,
+    beta: Option<Var>,
+    /// Full-rank shape gamma and beta broadcast with.
+    param_shape: Vec<usize>,
+}
+
+impl Default for LayerNormalization {
+    fn default() -> Self {
+        LayerNormalization { axis: vec![-1], epsilon: 1e-3, center: true, scale: true, gamma: None, beta: None, param_shape: Vec::new() }
+    }
+}
+
+impl LayerNormalization {
+    pub fn new() -> Self {
+        LayerNormalization::default()
+    }
+
+    pub fn with_axis(mut self, axis: &[isize]) -> Self {
+        self.axis = axis.to_vec();
+        self
+    }
+
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        let mut c = ConfigReader::new("LayerNormalization", config)?;
+        let mut layer = LayerNormalization::new();
+        layer.axis = match c.value("axis") {
+            None => vec![-1],
+            Some(v) if v.is_i64() => vec![v.as_i64().unwrap_or(-1) as isize],
+            Some(v) => v
+                .as_array()
+                .and_then(|a| a.iter().map(|x| x.as_i64().map(|n| n as isize)).collect())
+                .ok_or_else(|| NnError::layer("LayerNormalization", format!("argument `axis`: expected integers, got {v}")))?,
+        };
+        layer.epsilon = c.f32_or("epsilon", 1e-3)?;
+        layer.center = c.bool_or("center", true)?;
+        layer.scale = c.bool_or("scale", true)?;
+        c.only("rms_scaling", serde_json::json!(false))?;
+        default_initializers(&mut c, "LayerNormalization")?;
+        c.finish()?;
+        Ok(layer)
+    }
+
+    fn full_axes(&self, rank: usize) -> Result<Vec<usize>> {
+        let full = rank as isize + 1;
+        let mut axes: Vec<usize> = self
+            .axis
+            .iter()
+            .map(|&a| {
+                let a = if a < 0 { a + full } else { a };
+                if a < 1 || a >= full {
+                    Err(NnError::layer("LayerNormalization", format!("axis {:?} is out of range for inputs of rank {full}", self.axis)))
+                } else {
+                    Ok(a as usize)
+                }
+            })
+            .collect::<Result<_>>()?;
+        axes.sort_unstable();
+        axes.dedup();
+        Ok(axes)
+    }
+}
+
+impl Layer for LayerNormalization {
+    fn class_name(&self) -> &'static str {
+        "LayerNormalization"
+    }
+
+    fn config(&self) -> serde_json::Value {
+        serde_json::json!({
+            "axis": self.axis,
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+            "rms_scaling": false,
+            "beta_initializer": initializer_to_json(&Initializer::Zeros),
+            "gamma_initializer": initializer_to_json(&Initializer::Ones),
+            "beta_regularizer": null,
+            "gamma_regularizer": null,
+            "beta_constraint": null,
+            "gamma_constraint": null,
+        })
+    }
+
+    fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        let axes = self.full_axes(input_shape.len())?;
+        let mut param_shape = vec![1; input_shape.len() + 1];
+        for &a in &axes {
+            param_shape[a] = input_shape[a - 1];
+        }
+        let n: Vec<usize> = axes.iter().map(|&a| input_shape[a - 1]).collect();
+        self.gamma = self.scale.then(|| Var::parameter(Tensor::ones(n.clone())));
+        self.beta = self.center.then(|| Var::parameter(Tensor::zeros(n.clone())));
+        self.param_shape = param_shape;
+        Ok(input_shape.to_vec())
+    }
+
+    fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
+        let axes: Vec<isize> = self.full_axes(x.shape().len() - 1)?.iter().map(|&a| a as isize).collect();
+        let y = standardize(x, &axes, self.epsilon)?;
+        scale_and_offset(y, &self.gamma, &self.beta, &self.param_shape)
+    }
+
+    fn weights(&self) -> Vec<(&'static str, Var)> {
+        gamma_beta_weights(&self.gamma, &self.beta)
+    }
+}
+
+/// Splits the channels (last axis) into `groups` and normalizes each group of each sample over
+/// its channels and all spatial positions.
+#[derive(Debug, Clone)]
+pub struct GroupNormalization {
+    /// Default 32, as Keras; must divide the channel count. None means one group per channel
+    /// (instance normalization).
+    pub groups: Option<usize>,
+    pub epsilon: f32,
+    pub center: bool,
+    pub scale: bool,
+    class: &'static str,
+    gamma: Option<Var>,
+    beta: Option<Var>,
+    channels: usize,
+}
+
+impl GroupNormalization {
+    pub fn new(groups: usize) -> Self {
+        GroupNormalization { groups: Some(groups), epsilon: 1e-3, center: true, scale: true, class: "GroupNormalization", gamma: None, beta: None, channels: 0 }
+    }
+
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        let mut c = ConfigReader::new("GroupNormalization", config)?;
+        let mut layer = GroupNormalization::new(c.value("groups").and_then(|g| g.as_u64()).unwrap_or(32) as usize);
+        layer.epsilon = c.f32_or("epsilon", 1e-3)?;
+        layer.center = c.bool_or("center", true)?;
+        layer.scale = c.bool_or("scale", true)?;
+        c.only("axis", serde_json::json!(-1))?;
+        default_initializers(&mut c, "GroupNormalization")?;
+        c.finish()?;
+        Ok(layer)
+    }
+}
+
+/// Group normalization with one group per channel.
+pub struct InstanceNormalization;
+
+impl InstanceNormalization {
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new() -> GroupNormalization {
+        GroupNormalization { groups: None, class: "InstanceNormalization", ..GroupNormalization::new(1) }
+    }
+
+    pub fn from_config(config: &serde_json::Value) -> Result<GroupNormalization> {
+        let mut c = ConfigReader::new("InstanceNormalization", config)?;
+        let mut layer = InstanceNormalization::new();
+        layer.epsilon = c.f32_or("epsilon", 1e-3)?;
+        layer.center = c.bool_or("center", true)?;
+        layer.scale = c.bool_or("scale", true)?;
+        c.only("axis", serde_json::json!(-1))?;
+        default_initializers(&mut c, "InstanceNormalization")?;
+        c.finish()?;
+        Ok(layer)
+    }
+}
+
+impl Layer for GroupNormalization {
+    fn class_name(&self) -> &'static str {
+        self.class
+    }
+
+    fn config(&self) -> serde_json::Value {
+        let mut config = serde_json::json!({
+            "axis": -1,
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+            "beta_initializer": initializer_to_json(&Initializer::Zeros),
+            "gamma_initializer": initializer_to_json(&Initializer::Ones),
+            "beta_regularizer": null,
+            "gamma_regularizer": null,
+            "beta_constraint": null,
+            "gamma_constraint": null,
+        });
+        if let Some(g) = self.groups {
+            config["groups"] = serde_json::json!(g);
+        }
+        config
+    }
+
+    fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        let Some(&c) = input_shape.last() else {
+            return Err(NnError::layer(self.class, "needs inputs with a channel axis"));
+        };
+        let groups = self.groups.unwrap_or(c);
+        if groups == 0 || c % groups != 0 {
+            return Err(NnError::layer(self.class, format!("{c} channels cannot be split into {groups} groups")));
+        }
+        self.channels = c;
+        self.gamma = self.scale.then(|| Var::parameter(Tensor::ones([c])));
+        self.beta = self.center.then(|| Var::parameter(Tensor::zeros([c])));
+        Ok(input_shape.to_vec())
+    }
+
+    fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
+        let shape = x.shape();
+        let (b, c) = (shape[0], self.channels);
+        let groups = self.groups.unwrap_or(c);
+        let positions: usize = shape[1..shape.len() - 1].iter().product();
+        let grouped = x.reshape(&[b, positions, groups, c / groups])?;
+        let y = standardize(&grouped, &[1, 3], self.epsilon)?.reshape(&shape)?;
+        let mut param_shape = vec![1; shape.len()];
+        param_shape[shape.len() - 1] = c;
+        scale_and_offset(y, &self.gamma, &self.beta, &param_shape)
+    }
+
+    fn weights(&self) -> Vec<(&'static str, Var)> {
+        gamma_beta_weights(&self.gamma, &self.beta)
+    }
+}
