@@ -46,6 +46,11 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
         ("LayerNormalization two axes", || Box::new(LayerNormalization::new().with_axis(&[1, 2])), vec![3, 4, 2], false),
         ("GroupNormalization", || Box::new(GroupNormalization::new(2)), vec![3, 2, 4], false),
         ("InstanceNormalization", || Box::new(InstanceNormalization::new()), vec![3, 2, 3], false),
+        ("SpatialDropout1D", || Box::new(SpatialDropout1D::new(0.3)), vec![4, 3], false),
+        ("SpatialDropout2D", || Box::new(SpatialDropout2D::new(0.3)), vec![3, 2, 3], false),
+        ("SpatialDropout3D", || Box::new(SpatialDropout3D::new(0.3)), vec![2, 2, 2, 3], false),
+        ("GaussianDropout", || Box::new(GaussianDropout::new(0.3)), vec![5], false),
+        ("GaussianNoise", || Box::new(GaussianNoise::new(0.2)), vec![5], false),
     ]
 }
 

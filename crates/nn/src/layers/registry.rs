@@ -35,6 +35,11 @@ pub const LAYER_CLASSES: &[&str] = &[
     "LayerNormalization",
     "GroupNormalization",
     "InstanceNormalization",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "SpatialDropout3D",
+    "GaussianDropout",
+    "GaussianNoise",
 ];
 
 fn no_arguments<L: Layer + 'static>(class: &str, config: &Value, layer: L) -> Result<Box<dyn Layer>> {
@@ -67,6 +72,9 @@ pub fn layer_from_config(class_name: &str, config: &Value) -> Result<Box<dyn Lay
         "LayerNormalization" => Box::new(LayerNormalization::from_config(config)?),
         "GroupNormalization" => Box::new(GroupNormalization::from_config(config)?),
         "InstanceNormalization" => Box::new(InstanceNormalization::from_config(config)?),
+        "SpatialDropout1D" | "SpatialDropout2D" | "SpatialDropout3D" => Box::new(SpatialDropout::from_config(class_name, config)?),
+        "GaussianDropout" => Box::new(GaussianDropout::from_config(config)?),
+        "GaussianNoise" => Box::new(GaussianNoise::from_config(config)?),
         "Add" => no_arguments(class_name, config, Add::new())?,
         "Subtract" => no_arguments(class_name, config, Subtract::new())?,
         "Multiply" => no_arguments(class_name, config, Multiply::new())?,

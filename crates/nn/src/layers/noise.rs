@@ -1,0 +1,267 @@
+//! Regularization layers that are active only in training and the identity at inference:
+//! `SpatialDropout1D/2D/3D` (drop whole feature maps), `GaussianDropout` (multiply by noise
+//! centred on 1) and `GaussianNoise` (add noise centred on 0). Each draws from its own
+//! generator, seeded from the global seed when the layer is created.
+
+use super::Layer;
+use crate::config::ConfigReader;
+use crate::{NnError, Result};
+use krust_autograd::Var;
+use krust_tensor::random::next_rng;
+use krust_tensor::Tensor;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Normal};
+use std::cell::RefCell;
+
+fn check_rate(layer: &str, rate: f32) -> Result<()> {
+    if !(0.0..1.0).contains(&rate) {
+        return Err(NnError::layer(layer, format!("rate must be in [0, 1), got {rate}")));
+    }
+    Ok(())
+}
+
+/// Drops whole channels: one keep/drop decision per (sample, channel), shared by every
+/// position, survivors scaled by 1/(1 - rate).
+#[derive(Debug, Clone)]
+pub struct SpatialDropout {
+    pub rate: f32,
+    /// 1, 2 or 3 spatial axes.
+    spatial_axes: usize,
+    rng: RefCell<ChaCha8Rng>,
+}
+
+impl SpatialDropout {
+    fn with_axes(rate: f32, spatial_axes: usize) -> Self {
+        SpatialDropout { rate, spatial_axes, rng: RefCell::new(next_rng()) }
+    }
+
+    fn name(&self) -> &'static str {
+        match self.spatial_axes {
+            1 => "SpatialDropout1D",
+            2 => "SpatialDropout2D",
+            _ => "SpatialDropout3D",
+        }
+    }
+
+    pub fn from_config(class: &str, config: &serde_json::Value) -> Result<Self> {
+        let axes = match class {
+            "SpatialDropout1D" => 1,
+            "SpatialDropout2D" => 2,
+            _ => 3,
+        };
+        let mut c = ConfigReader::new(class, config)?;
+        let rate = c.f32_or("rate", 0.5)?;
+        c.absent("seed")?;
+        c.absent("noise_shape")?;
+        c.finish()?;
+        Ok(SpatialDropout::with_axes(rate, axes))
+    }
+}
+
+/// `SpatialDropout1D(rate)`: inputs (steps, channels).
+pub struct SpatialDropout1D;
+/// `SpatialDropout2D(rate)`: inputs (height, width, channels).
+pub struct SpatialDropout2D;
+/// `SpatialDropout3D(rate)`: inputs (depth, height, width, channels).
+pub struct SpatialDropout3D;
+
+impl SpatialDropout1D {
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(rate: f32) -> SpatialDropout {
+        SpatialDropout::with_axes(rate, 1)
+    }
+}
+
+impl SpatialDropout2D {
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(rate: f32) -> SpatialDropout {
+        SpatialDropout::with_axes(rate, 2)
+    }
+}
+
+impl SpatialDropout3D {
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(rate: f32) -> SpatialDropout {
+        SpatialDropout::with_axes(rate, 3)
+    }
+}
+
+impl Layer for SpatialDropout {
+    fn class_name(&self) -> &'static str {
+        self.name()
+    }
+
+    fn config(&self) -> serde_json::Value {
+        serde_json::json!({"rate": self.rate, "seed": null, "noise_shape": null})
+    }
+
+    fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        check_rate(self.name(), self.rate)?;
+        if input_shape.len() != self.spatial_axes + 1 {
+            return Err(NnError::layer(
+                self.name(),
+                format!("expects inputs with {} spatial axes and channels, got {input_shape:?}", self.spatial_axes),
+            ));
+        }
+        Ok(input_shape.to_vec())
+    }
+
+    fn forward(&self, x: &Var, training: bool) -> Result<Var> {
+        if !training || self.rate == 0.0 {
+            return Ok(x.clone());
+        }
+        let shape = x.shape();
+        let (b, c) = (shape[0], shape[shape.len() - 1]);
+        let keep = 1.0 - self.rate;
+        let mut rng = self.rng.borrow_mut();
+        let mask: Vec<f32> = (0..b * c).map(|_| if rng.gen::<f32>() < keep { 1.0 / keep } else { 0.0 }).collect();
+        let mut mask_shape = vec![1; shape.len()];
+        mask_shape[0] = b;
+        mask_shape[shape.len() - 1] = c;
+        Ok(x.mul(&Var::constant(Tensor::from_vec(mask_shape, mask)?))?)
+    }
+}
+
+/// Multiplies by Gaussian noise with mean 1 and standard deviation sqrt(rate / (1 - rate)).
+#[derive(Debug, Clone)]
+pub struct GaussianDropout {
+    pub rate: f32,
+    rng: RefCell<ChaCha8Rng>,
+}
+
+impl GaussianDropout {
+    pub fn new(rate: f32) -> Self {
+        GaussianDropout { rate, rng: RefCell::new(next_rng()) }
+    }
+
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        let mut c = ConfigReader::new("GaussianDropout", config)?;
+        let rate = c.f32_or("rate", 0.5)?;
+        c.absent("seed")?;
+        c.finish()?;
+        Ok(GaussianDropout::new(rate))
+    }
+}
+
+impl Layer for GaussianDropout {
+    fn class_name(&self) -> &'static str {
+        "GaussianDropout"
+    }
+
+    fn config(&self) -> serde_json::Value {
+        serde_json::json!({"rate": self.rate, "seed": null})
+    }
+
+    fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        check_rate("GaussianDropout", self.rate)?;
+        Ok(input_shape.to_vec())
+    }
+
+    fn forward(&self, x: &Var, training: bool) -> Result<Var> {
+        if !training || self.rate == 0.0 {
+            return Ok(x.clone());
+        }
+        let std = (self.rate / (1.0 - self.rate)).sqrt();
+        let normal = Normal::new(1.0f32, std).map_err(|e| NnError::layer("GaussianDropout", e.to_string()))?;
+        let shape = x.shape();
+        let mut rng = self.rng.borrow_mut();
+        let noise: Vec<f32> = (0..shape.iter().product()).map(|_| normal.sample(&mut *rng)).collect();
+        Ok(x.mul(&Var::constant(Tensor::from_vec(shape, noise)?))?)
+    }
+}
+
+/// Adds Gaussian noise with mean 0 and standard deviation `stddev`.
+#[derive(Debug, Clone)]
+pub struct GaussianNoise {
+    pub stddev: f32,
+    rng: RefCell<ChaCha8Rng>,
+}
+
+impl GaussianNoise {
+    pub fn new(stddev: f32) -> Self {
+        GaussianNoise { stddev, rng: RefCell::new(next_rng()) }
+    }
+
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        let mut c = ConfigReader::new("GaussianNoise", config)?;
+        let stddev = c.f32_or("stddev", 0.0)?;
+        c.absent("seed")?;
+        c.finish()?;
+        Ok(GaussianNoise::new(stddev))
+    }
+}
+
+impl Layer for GaussianNoise {
+    fn class_name(&self) -> &'static str {
+        "GaussianNoise"
+    }
+
+    fn config(&self) -> serde_json::Value {
+        serde_json::json!({"stddev": self.stddev, "seed": null})
+    }
+
+    fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        if !(self.stddev >= 0.0 && self.stddev.is_finite()) {
+            return Err(NnError::layer("GaussianNoise", format!("stddev must be a non-negative number, got {}", self.stddev)));
+        }
+        Ok(input_shape.to_vec())
+    }
+
+    fn forward(&self, x: &Var, training: bool) -> Result<Var> {
+        if !training || self.stddev == 0.0 {
+            return Ok(x.clone());
+        }
+        let normal = Normal::new(0.0f32, self.stddev).map_err(|e| NnError::layer("GaussianNoise", e.to_string()))?;
+        let shape = x.shape();
+        let mut rng = self.rng.borrow_mut();
+        let noise: Vec<f32> = (0..shape.iter().product()).map(|_| normal.sample(&mut *rng)).collect();
+        Ok(x.add(&Var::constant(Tensor::from_vec(shape, noise)?))?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spatial_dropout_drops_whole_channels_and_is_identity_at_inference() {
+        let mut d = SpatialDropout2D::new(0.5);
+        d.build(&[4, 4, 64]).unwrap();
+        let x = Var::constant(Tensor::ones([2, 4, 4, 64]));
+        assert_eq!(d.forward(&x, false).unwrap().value().to_vec(), x.value().to_vec());
+        let y = d.forward(&x, true).unwrap().value();
+        let v = y.as_slice();
+        for b in 0..2 {
+            for c in 0..64 {
+                let first = v[b * 1024 + c];
+                assert!(first == 0.0 || first == 2.0);
+                assert!((0..16).all(|p| v[b * 1024 + p * 64 + c] == first), "channel {c} not dropped whole");
+            }
+        }
+        let kept = v.iter().filter(|&&x| x != 0.0).count() as f32 / v.len() as f32;
+        assert!((kept - 0.5).abs() < 0.15, "kept {kept}");
+    }
+
+    #[test]
+    fn gaussian_layers_have_the_right_moments_in_training_only() {
+        let x = Var::constant(Tensor::ones([200, 100]));
+        let mut gd = GaussianDropout::new(0.2);
+        gd.build(&[100]).unwrap();
+        let y = gd.forward(&x, true).unwrap().value();
+        let (m, v) = moments(y.as_slice());
+        assert!((m - 1.0).abs() < 0.01 && (v - 0.25).abs() < 0.02, "{m} {v}");
+        assert_eq!(gd.forward(&x, false).unwrap().value().to_vec(), x.value().to_vec());
+        let mut gn = GaussianNoise::new(0.3);
+        gn.build(&[100]).unwrap();
+        let y = gn.forward(&x, true).unwrap().value();
+        let (m, v) = moments(y.as_slice());
+        assert!((m - 1.0).abs() < 0.01 && (v - 0.09).abs() < 0.01, "{m} {v}");
+        assert_eq!(gn.forward(&x, false).unwrap().value().to_vec(), x.value().to_vec());
+    }
+
+    fn moments(v: &[f32]) -> (f32, f32) {
+        let m = v.iter().sum::<f32>() / v.len() as f32;
+        (m, v.iter().map(|x| (x - m).powi(2)).sum::<f32>() / v.len() as f32)
+    }
+}
