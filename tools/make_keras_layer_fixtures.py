@@ -73,6 +73,12 @@ def cases():
         ("layer_normalization_axes_1_2", layers.LayerNormalization(axis=[1, 2]), [img]),
         ("group_normalization", layers.GroupNormalization(groups=2), [(2, 5, 6, 4)]),
         ("group_normalization_per_channel", layers.GroupNormalization(groups=3), [img]),
+        ("conv1d_same_stride2", layers.Conv1D(4, 3, strides=2, padding="same"), [(2, 9, 3)]),
+        ("conv1d_causal_dilation2", layers.Conv1D(3, 3, padding="causal", dilation_rate=2), [(2, 10, 2)]),
+        ("conv2d_groups2", layers.Conv2D(4, 3, groups=2, padding="same"), [(2, 6, 5, 4)]),
+        ("depthwise_conv2d_same_stride2_multiplier2", layers.DepthwiseConv2D(3, strides=2, padding="same", depth_multiplier=2), [(2, 7, 8, 3)]),
+        ("separable_conv2d", layers.SeparableConv2D(5, 3, padding="same", depth_multiplier=2), [(2, 6, 6, 3)]),
+        ("separable_conv1d", layers.SeparableConv1D(4, 3), [(2, 9, 3)]),
         ("max_pooling2d_same_stride2", layers.MaxPooling2D(3, strides=2, padding="same"), [(2, 7, 8, 3)]),
         ("average_pooling2d_same_stride2", layers.AveragePooling2D(3, strides=2, padding="same"), [(2, 7, 8, 3)]),
     ]
@@ -88,7 +94,7 @@ def main():
         os.makedirs(d)
         if not layer.built:
             layer.build(list(shapes[0]) if len(shapes) == 1 else [list(x) for x in shapes])
-        if "normalization" in name and "batch" not in name:
+        if ("normalization" in name and "batch" not in name) or "conv" in name:
             # Non-trivial gamma and beta, so their use is pinned too.
             layer.set_weights([rng.uniform(0.5, 1.5, w.shape).astype(np.float32) for w in layer.get_weights()])
         weights = layer.get_weights()

@@ -51,6 +51,12 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
         ("SpatialDropout3D", || Box::new(SpatialDropout3D::new(0.3)), vec![2, 2, 2, 3], false),
         ("GaussianDropout", || Box::new(GaussianDropout::new(0.3)), vec![5], false),
         ("GaussianNoise", || Box::new(GaussianNoise::new(0.2)), vec![5], false),
+        ("Conv2D groups 2", || Box::new(Conv2D::new(4, (3, 3)).with_groups(2)), vec![5, 5, 4], false),
+        ("Conv1D same stride 2", || Box::new(Conv1D::new(3, 3).with_padding(Padding1D::Same).with_strides(2)), vec![9, 2], false),
+        ("Conv1D causal dilation 2", || Box::new(Conv1D::new(2, 3).with_padding(Padding1D::Causal).with_dilation(2)), vec![8, 3], false),
+        ("DepthwiseConv2D multiplier 2", || Box::new(DepthwiseConv2D::new((3, 3), 2).with_padding(Padding::Same)), vec![5, 4, 3], false),
+        ("SeparableConv2D", || Box::new(SeparableConv2D::new(4, (3, 3))), vec![5, 6, 3], false),
+        ("SeparableConv1D", || Box::new(SeparableConv1D::new(3, 3).with_depth_multiplier(2)), vec![7, 2], false),
     ]
 }
 

@@ -18,6 +18,9 @@ pub struct Conv2D {
     pub padding: Padding,
     /// Default (1, 1); > 1 is an atrous convolution. Keras forbids strides > 1 with it.
     pub dilation_rate: (usize, usize),
+    /// Default 1. With g groups, input and output channels split into g independent
+    /// convolutions (the kernel is (kh, kw, in / g, filters)).
+    pub groups: usize,
     /// Default linear.
     pub activation: Activation,
     /// Default true.
@@ -38,6 +41,7 @@ impl Conv2D {
             strides: (1, 1),
             padding: Padding::Valid,
             dilation_rate: (1, 1),
+            groups: 1,
             activation: Activation::Linear,
             use_bias: true,
             kernel_initializer: Initializer::GlorotUniform,
@@ -59,6 +63,11 @@ impl Conv2D {
 
     pub fn with_dilation(mut self, dilation_rate: (usize, usize)) -> Self {
         self.dilation_rate = dilation_rate;
+        self
+    }
+
+    pub fn with_groups(mut self, groups: usize) -> Self {
+        self.groups = groups;
         self
     }
 
@@ -99,7 +108,7 @@ impl Layer for Conv2D {
             "padding": padding_name(self.padding),
             "data_format": "channels_last",
             "dilation_rate": [self.dilation_rate.0, self.dilation_rate.1],
-            "groups": 1,
+            "groups": self.groups,
             "activation": self.activation.name(),
             "use_bias": self.use_bias,
             "kernel_initializer": initializer_to_json(&self.kernel_initializer),
@@ -163,12 +172,13 @@ impl Layer for Conv2D {
         )
         .map_err(|e| NnError::layer("Conv2D", e.to_string()))?
         .0;
-        self.kernel = Some(Var::parameter(self.kernel_initializer.sample(&[
-            kh,
-            kw,
-            c,
-            self.filters,
-        ])));
+        if self.groups == 0 || c % self.groups != 0 || self.filters % self.groups != 0 {
+            return Err(NnError::layer(
+                "Conv2D",
+                format!("groups {} must divide both the {c} input channels and the {} filters", self.groups, self.filters),
+            ));
+        }
+        self.kernel = Some(Var::parameter(self.kernel_initializer.sample(&[kh, kw, c / self.groups, self.filters])));
         self.bias = self
             .use_bias
             .then(|| Var::parameter(self.bias_initializer.sample(&[self.filters])));
@@ -177,7 +187,7 @@ impl Layer for Conv2D {
 
     fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
         let kernel = self.kernel.as_ref().ok_or(NnError::NotBuilt)?;
-        let y = x.conv2d(kernel, self.bias.as_ref(), self.spec())?;
+        let y = grouped_conv2d(x, kernel, self.bias.as_ref(), self.spec(), self.groups)?;
         self.activation.apply(&y)
     }
 
@@ -191,7 +201,10 @@ impl Conv2D {
         layer.strides = c.pair_or("strides", Some((1, 1)))?;
         layer.padding = c.padding_or("padding", Padding::Valid)?;
         layer.dilation_rate = c.pair_or("dilation_rate", Some((1, 1)))?;
-        c.only("groups", serde_json::json!(1))?;
+        layer.groups = match c.value("groups") {
+            None => 1,
+            Some(g) => g.as_u64().filter(|&g| g > 0).ok_or_else(|| NnError::layer("Conv2D", format!("argument `groups`: expected a positive integer, got {g}")))? as usize,
+        };
         layer.activation = c.activation_or("activation", Activation::Linear)?;
         layer.use_bias = c.bool_or("use_bias", true)?;
         layer.kernel_initializer = c.initializer_or("kernel_initializer", Initializer::GlorotUniform)?;
@@ -202,4 +215,28 @@ impl Conv2D {
         c.finish()?;
         Ok(layer)
     }
+}
+
+/// A convolution split into `groups` independent ones: input channel block g meets kernel
+/// output block g (the kernel's input axis already has in / groups channels), and the
+/// results are concatenated along channels. One group is a plain convolution.
+pub(crate) fn grouped_conv2d(x: &Var, kernel: &Var, bias: Option<&Var>, spec: krust_tensor::Conv2dSpec, groups: usize) -> Result<Var> {
+    if groups == 1 {
+        return Ok(x.conv2d(kernel, bias, spec)?);
+    }
+    let cin_g = kernel.shape()[2];
+    let cout_g = kernel.shape()[3] / groups;
+    let parts = (0..groups)
+        .map(|g| {
+            let xg = x.slice(3, g * cin_g, (g + 1) * cin_g)?;
+            let kg = kernel.slice(3, g * cout_g, (g + 1) * cout_g)?;
+            xg.conv2d(&kg, None, spec)
+        })
+        .collect::<std::result::Result<Vec<Var>, _>>()?;
+    let refs: Vec<&Var> = parts.iter().collect();
+    let y = Var::concat(&refs, 3)?;
+    Ok(match bias {
+        Some(b) => y.add(b)?,
+        None => y,
+    })
 }

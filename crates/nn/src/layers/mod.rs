@@ -3,6 +3,7 @@
 mod activation;
 mod average_pooling2d;
 mod batch_normalization;
+mod conv1d;
 mod conv2d;
 mod dense;
 mod dropout;
@@ -18,13 +19,16 @@ mod permute;
 mod registry;
 mod repeat_vector;
 mod rescaling;
+mod separable_conv;
 mod reshape;
 mod up_sampling2d;
 
 pub use activation::ActivationLayer;
 pub use average_pooling2d::AveragePooling2D;
 pub use batch_normalization::BatchNormalization;
+pub use conv1d::{Conv1D, Padding1D};
 pub use conv2d::Conv2D;
+pub use separable_conv::{DepthwiseConv2D, SeparableConv, SeparableConv1D, SeparableConv2D};
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use flatten::Flatten;

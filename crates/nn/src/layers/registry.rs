@@ -40,6 +40,10 @@ pub const LAYER_CLASSES: &[&str] = &[
     "SpatialDropout3D",
     "GaussianDropout",
     "GaussianNoise",
+    "Conv1D",
+    "DepthwiseConv2D",
+    "SeparableConv1D",
+    "SeparableConv2D",
 ];
 
 fn no_arguments<L: Layer + 'static>(class: &str, config: &Value, layer: L) -> Result<Box<dyn Layer>> {
@@ -75,6 +79,9 @@ pub fn layer_from_config(class_name: &str, config: &Value) -> Result<Box<dyn Lay
         "SpatialDropout1D" | "SpatialDropout2D" | "SpatialDropout3D" => Box::new(SpatialDropout::from_config(class_name, config)?),
         "GaussianDropout" => Box::new(GaussianDropout::from_config(config)?),
         "GaussianNoise" => Box::new(GaussianNoise::from_config(config)?),
+        "Conv1D" => Box::new(Conv1D::from_config(config)?),
+        "DepthwiseConv2D" => Box::new(DepthwiseConv2D::from_config(config)?),
+        "SeparableConv1D" | "SeparableConv2D" => Box::new(SeparableConv::from_config(class_name, config)?),
         "Add" => no_arguments(class_name, config, Add::new())?,
         "Subtract" => no_arguments(class_name, config, Subtract::new())?,
         "Multiply" => no_arguments(class_name, config, Multiply::new())?,
