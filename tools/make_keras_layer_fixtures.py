@@ -79,6 +79,10 @@ def cases():
         ("depthwise_conv2d_same_stride2_multiplier2", layers.DepthwiseConv2D(3, strides=2, padding="same", depth_multiplier=2), [(2, 7, 8, 3)]),
         ("separable_conv2d", layers.SeparableConv2D(5, 3, padding="same", depth_multiplier=2), [(2, 6, 6, 3)]),
         ("separable_conv1d", layers.SeparableConv1D(4, 3), [(2, 9, 3)]),
+        ("max_pooling1d_same_stride2", layers.MaxPooling1D(3, strides=2, padding="same"), [(2, 9, 3)]),
+        ("average_pooling1d_same", layers.AveragePooling1D(2, strides=1, padding="same"), [(2, 7, 3)]),
+        ("global_max_pooling1d", layers.GlobalMaxPooling1D(), [(2, 7, 3)]),
+        ("global_average_pooling3d_keepdims", layers.GlobalAveragePooling3D(keepdims=True), [(2, 3, 4, 2, 3)]),
         ("max_pooling2d_same_stride2", layers.MaxPooling2D(3, strides=2, padding="same"), [(2, 7, 8, 3)]),
         ("average_pooling2d_same_stride2", layers.AveragePooling2D(3, strides=2, padding="same"), [(2, 7, 8, 3)]),
     ]

@@ -57,6 +57,12 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
         ("DepthwiseConv2D multiplier 2", || Box::new(DepthwiseConv2D::new((3, 3), 2).with_padding(Padding::Same)), vec![5, 4, 3], false),
         ("SeparableConv2D", || Box::new(SeparableConv2D::new(4, (3, 3))), vec![5, 6, 3], false),
         ("SeparableConv1D", || Box::new(SeparableConv1D::new(3, 3).with_depth_multiplier(2)), vec![7, 2], false),
+        ("MaxPooling1D same stride 1", || Box::new(MaxPooling1D::new(3).with_strides(1).with_padding(Padding::Same)), vec![7, 2], true),
+        ("AveragePooling1D", || Box::new(AveragePooling1D::new(2)), vec![7, 2], false),
+        ("GlobalAveragePooling1D", || Box::new(GlobalAveragePooling1D::new()), vec![5, 3], false),
+        ("GlobalMaxPooling1D", || Box::new(GlobalMaxPooling1D::new()), vec![5, 3], true),
+        ("GlobalAveragePooling3D", || Box::new(GlobalAveragePooling3D::new()), vec![2, 3, 2, 3], false),
+        ("GlobalMaxPooling3D", || Box::new(GlobalMaxPooling3D::new()), vec![2, 3, 2, 3], true),
     ]
 }
 

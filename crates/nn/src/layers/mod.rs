@@ -16,6 +16,7 @@ mod noise;
 mod normalization;
 mod padding_cropping2d;
 mod permute;
+mod pooling1d;
 mod registry;
 mod repeat_vector;
 mod rescaling;
@@ -39,6 +40,7 @@ pub use noise::{GaussianDropout, GaussianNoise, SpatialDropout, SpatialDropout1D
 pub use normalization::{GroupNormalization, InstanceNormalization, LayerNormalization};
 pub use padding_cropping2d::{Borders, Cropping2D, ZeroPadding2D};
 pub use permute::Permute;
+pub use pooling1d::{AveragePooling1D, GlobalAveragePooling1D, GlobalAveragePooling3D, GlobalMaxPooling1D, GlobalMaxPooling3D, MaxPooling1D};
 pub use repeat_vector::RepeatVector;
 pub use rescaling::Rescaling;
 pub use reshape::Reshape;

@@ -44,6 +44,12 @@ pub const LAYER_CLASSES: &[&str] = &[
     "DepthwiseConv2D",
     "SeparableConv1D",
     "SeparableConv2D",
+    "MaxPooling1D",
+    "AveragePooling1D",
+    "GlobalAveragePooling1D",
+    "GlobalMaxPooling1D",
+    "GlobalAveragePooling3D",
+    "GlobalMaxPooling3D",
 ];
 
 fn no_arguments<L: Layer + 'static>(class: &str, config: &Value, layer: L) -> Result<Box<dyn Layer>> {
@@ -82,6 +88,12 @@ pub fn layer_from_config(class_name: &str, config: &Value) -> Result<Box<dyn Lay
         "Conv1D" => Box::new(Conv1D::from_config(config)?),
         "DepthwiseConv2D" => Box::new(DepthwiseConv2D::from_config(config)?),
         "SeparableConv1D" | "SeparableConv2D" => Box::new(SeparableConv::from_config(class_name, config)?),
+        "MaxPooling1D" => Box::new(MaxPooling1D::from_config(config)?),
+        "AveragePooling1D" => Box::new(AveragePooling1D::from_config(config)?),
+        "GlobalAveragePooling1D" => Box::new(GlobalAveragePooling1D::from_config(config)?),
+        "GlobalMaxPooling1D" => Box::new(GlobalMaxPooling1D::from_config(config)?),
+        "GlobalAveragePooling3D" => Box::new(GlobalAveragePooling3D::from_config(config)?),
+        "GlobalMaxPooling3D" => Box::new(GlobalMaxPooling3D::from_config(config)?),
         "Add" => no_arguments(class_name, config, Add::new())?,
         "Subtract" => no_arguments(class_name, config, Subtract::new())?,
         "Multiply" => no_arguments(class_name, config, Multiply::new())?,
