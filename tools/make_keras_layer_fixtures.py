@@ -83,6 +83,11 @@ def cases():
         ("average_pooling1d_same", layers.AveragePooling1D(2, strides=1, padding="same"), [(2, 7, 3)]),
         ("global_max_pooling1d", layers.GlobalMaxPooling1D(), [(2, 7, 3)]),
         ("global_average_pooling3d_keepdims", layers.GlobalAveragePooling3D(keepdims=True), [(2, 3, 4, 2, 3)]),
+        ("conv2d_transpose_valid_stride2", layers.Conv2DTranspose(3, 3, strides=2), [(2, 4, 5, 2)]),
+        ("conv2d_transpose_same_stride2", layers.Conv2DTranspose(4, 3, strides=2, padding="same"), [(2, 4, 5, 3)]),
+        ("conv2d_transpose_same_stride2_output_padding", layers.Conv2DTranspose(2, 3, strides=2, padding="same", output_padding=1), [(2, 3, 4, 2)]),
+        ("conv2d_transpose_valid_k2_stride3", layers.Conv2DTranspose(2, 2, strides=3), [(1, 3, 3, 2)]),
+        ("conv1d_transpose_same_stride2", layers.Conv1DTranspose(3, 4, strides=2, padding="same"), [(2, 5, 2)]),
         ("max_pooling2d_same_stride2", layers.MaxPooling2D(3, strides=2, padding="same"), [(2, 7, 8, 3)]),
         ("average_pooling2d_same_stride2", layers.AveragePooling2D(3, strides=2, padding="same"), [(2, 7, 8, 3)]),
     ]

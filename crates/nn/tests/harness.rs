@@ -63,6 +63,9 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
         ("GlobalMaxPooling1D", || Box::new(GlobalMaxPooling1D::new()), vec![5, 3], true),
         ("GlobalAveragePooling3D", || Box::new(GlobalAveragePooling3D::new()), vec![2, 3, 2, 3], false),
         ("GlobalMaxPooling3D", || Box::new(GlobalMaxPooling3D::new()), vec![2, 3, 2, 3], true),
+        ("Conv2DTranspose valid stride 2", || Box::new(Conv2DTranspose::new(3, (3, 3)).with_strides((2, 2))), vec![3, 4, 2], false),
+        ("Conv2DTranspose same stride 2 output padding", || Box::new(Conv2DTranspose::new(2, (3, 3)).with_strides((2, 2)).with_padding(Padding::Same).with_output_padding((1, 0))), vec![3, 3, 2], false),
+        ("Conv1DTranspose same stride 2", || Box::new(Conv1DTranspose::new(2, 4).with_strides((1, 2)).with_padding(Padding::Same)), vec![5, 3], false),
     ]
 }
 

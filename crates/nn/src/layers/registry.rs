@@ -50,6 +50,8 @@ pub const LAYER_CLASSES: &[&str] = &[
     "GlobalMaxPooling1D",
     "GlobalAveragePooling3D",
     "GlobalMaxPooling3D",
+    "Conv1DTranspose",
+    "Conv2DTranspose",
 ];
 
 fn no_arguments<L: Layer + 'static>(class: &str, config: &Value, layer: L) -> Result<Box<dyn Layer>> {
@@ -94,6 +96,7 @@ pub fn layer_from_config(class_name: &str, config: &Value) -> Result<Box<dyn Lay
         "GlobalMaxPooling1D" => Box::new(GlobalMaxPooling1D::from_config(config)?),
         "GlobalAveragePooling3D" => Box::new(GlobalAveragePooling3D::from_config(config)?),
         "GlobalMaxPooling3D" => Box::new(GlobalMaxPooling3D::from_config(config)?),
+        "Conv1DTranspose" | "Conv2DTranspose" => Box::new(ConvTranspose::from_config(class_name, config)?),
         "Add" => no_arguments(class_name, config, Add::new())?,
         "Subtract" => no_arguments(class_name, config, Subtract::new())?,
         "Multiply" => no_arguments(class_name, config, Multiply::new())?,
