@@ -88,6 +88,12 @@ def cases():
         ("conv2d_transpose_same_stride2_output_padding", layers.Conv2DTranspose(2, 3, strides=2, padding="same", output_padding=1), [(2, 3, 4, 2)]),
         ("conv2d_transpose_valid_k2_stride3", layers.Conv2DTranspose(2, 2, strides=3), [(1, 3, 3, 2)]),
         ("conv1d_transpose_same_stride2", layers.Conv1DTranspose(3, 4, strides=2, padding="same"), [(2, 5, 2)]),
+        ("zero_padding1d_asymmetric", layers.ZeroPadding1D((2, 1)), [(2, 4, 3)]),
+        ("zero_padding3d_asymmetric", layers.ZeroPadding3D(((1, 0), (0, 2), (1, 1))), [(2, 2, 3, 2, 2)]),
+        ("cropping1d_asymmetric", layers.Cropping1D((1, 2)), [(2, 6, 3)]),
+        ("cropping3d_asymmetric", layers.Cropping3D(((1, 0), (0, 1), (1, 1))), [(2, 3, 3, 4, 2)]),
+        ("up_sampling1d", layers.UpSampling1D(3), [(2, 4, 2)]),
+        ("up_sampling3d", layers.UpSampling3D((2, 1, 2)), [(2, 2, 2, 3, 2)]),
         ("max_pooling2d_same_stride2", layers.MaxPooling2D(3, strides=2, padding="same"), [(2, 7, 8, 3)]),
         ("average_pooling2d_same_stride2", layers.AveragePooling2D(3, strides=2, padding="same"), [(2, 7, 8, 3)]),
     ]

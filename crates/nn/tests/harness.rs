@@ -65,6 +65,12 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
         ("GlobalMaxPooling3D", || Box::new(GlobalMaxPooling3D::new()), vec![2, 3, 2, 3], true),
         ("Conv2DTranspose valid stride 2", || Box::new(Conv2DTranspose::new(3, (3, 3)).with_strides((2, 2))), vec![3, 4, 2], false),
         ("Conv2DTranspose same stride 2 output padding", || Box::new(Conv2DTranspose::new(2, (3, 3)).with_strides((2, 2)).with_padding(Padding::Same).with_output_padding((1, 0))), vec![3, 3, 2], false),
+        ("ZeroPadding1D", || Box::new(ZeroPadding1D::new((2, 1))), vec![4, 3], false),
+        ("ZeroPadding3D", || Box::new(ZeroPadding3D::new([(1, 0), (0, 2), (1, 1)])), vec![2, 3, 2, 2], false),
+        ("Cropping1D", || Box::new(Cropping1D::new((1, 2))), vec![6, 2], false),
+        ("Cropping3D", || Box::new(Cropping3D::new([(1, 0), (0, 1), (1, 1)])), vec![3, 3, 4, 2], false),
+        ("UpSampling1D", || Box::new(UpSampling1D::new(3)), vec![4, 2], false),
+        ("UpSampling3D", || Box::new(UpSampling3D::new([2, 1, 2])), vec![2, 2, 3, 2], false),
         ("Conv1DTranspose same stride 2", || Box::new(Conv1DTranspose::new(2, 4).with_strides((1, 2)).with_padding(Padding::Same)), vec![5, 3], false),
     ]
 }

@@ -23,6 +23,7 @@ mod repeat_vector;
 mod rescaling;
 mod separable_conv;
 mod reshape;
+mod resizing_nd;
 mod up_sampling2d;
 
 pub use activation::ActivationLayer;
@@ -46,6 +47,7 @@ pub use pooling1d::{AveragePooling1D, GlobalAveragePooling1D, GlobalAveragePooli
 pub use repeat_vector::RepeatVector;
 pub use rescaling::Rescaling;
 pub use reshape::Reshape;
+pub use resizing_nd::{Cropping, Cropping1D, Cropping3D, UpSampling, UpSampling1D, UpSampling3D, ZeroPadding, ZeroPadding1D, ZeroPadding3D};
 pub use up_sampling2d::UpSampling2D;
 pub use registry::layer_from_config;
 pub use merging::{Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract};

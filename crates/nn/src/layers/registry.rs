@@ -52,6 +52,12 @@ pub const LAYER_CLASSES: &[&str] = &[
     "GlobalMaxPooling3D",
     "Conv1DTranspose",
     "Conv2DTranspose",
+    "ZeroPadding1D",
+    "ZeroPadding3D",
+    "Cropping1D",
+    "Cropping3D",
+    "UpSampling1D",
+    "UpSampling3D",
 ];
 
 fn no_arguments<L: Layer + 'static>(class: &str, config: &Value, layer: L) -> Result<Box<dyn Layer>> {
@@ -97,6 +103,12 @@ pub fn layer_from_config(class_name: &str, config: &Value) -> Result<Box<dyn Lay
         "GlobalAveragePooling3D" => Box::new(GlobalAveragePooling3D::from_config(config)?),
         "GlobalMaxPooling3D" => Box::new(GlobalMaxPooling3D::from_config(config)?),
         "Conv1DTranspose" | "Conv2DTranspose" => Box::new(ConvTranspose::from_config(class_name, config)?),
+        "ZeroPadding1D" => Box::new(ZeroPadding::from_config("ZeroPadding1D", config)?),
+        "ZeroPadding3D" => Box::new(ZeroPadding::from_config("ZeroPadding3D", config)?),
+        "Cropping1D" => Box::new(Cropping::from_config("Cropping1D", config)?),
+        "Cropping3D" => Box::new(Cropping::from_config("Cropping3D", config)?),
+        "UpSampling1D" => Box::new(UpSampling::from_config("UpSampling1D", config)?),
+        "UpSampling3D" => Box::new(UpSampling::from_config("UpSampling3D", config)?),
         "Add" => no_arguments(class_name, config, Add::new())?,
         "Subtract" => no_arguments(class_name, config, Subtract::new())?,
         "Multiply" => no_arguments(class_name, config, Multiply::new())?,

@@ -1,0 +1,270 @@
+//! 1-D and 3-D versions of the border and repeat layers: `ZeroPadding1D/3D`,
+//! `Cropping1D/3D` and `UpSampling1D/3D` (nearest: each step/voxel repeated). Borders are
+//! (before, after) per spatial axis, asymmetric where Keras allows it.
+
+use super::Layer;
+use crate::config::ConfigReader;
+use crate::{NnError, Result};
+use krust_autograd::Var;
+use krust_tensor::Tensor;
+use serde_json::Value;
+
+/// Reads Keras's forms for `axes` spatial axes: an int, one int per axis, or one
+/// (before, after) pair per axis (1-D also takes a bare pair).
+fn read_borders(layer: &str, key: &str, v: Option<&Value>, axes: usize, default: usize) -> Result<Vec<(usize, usize)>> {
+    let bad = || NnError::layer(layer, format!("argument `{key}`: cannot read {v:?} as borders for {axes} axes"));
+    let Some(v) = v else { return Ok(vec![(default, default); axes]) };
+    if let Some(n) = v.as_u64() {
+        return Ok(vec![(n as usize, n as usize); axes]);
+    }
+    let items = v.as_array().ok_or_else(bad)?;
+    let as_pair = |x: &Value| -> Option<(usize, usize)> {
+        if let Some(n) = x.as_u64() {
+            return Some((n as usize, n as usize));
+        }
+        let p = x.as_array().filter(|p| p.len() == 2)?;
+        Some((p[0].as_u64()? as usize, p[1].as_u64()? as usize))
+    };
+    if axes == 1 && items.len() == 2 && items.iter().all(|x| x.is_u64()) {
+        return Ok(vec![(items[0].as_u64().unwrap_or(0) as usize, items[1].as_u64().unwrap_or(0) as usize)]);
+    }
+    if items.len() != axes {
+        return Err(bad());
+    }
+    items.iter().map(|x| as_pair(x).ok_or_else(bad)).collect()
+}
+
+fn borders_json(b: &[(usize, usize)]) -> Value {
+    if b.len() == 1 {
+        serde_json::json!([b[0].0, b[0].1])
+    } else {
+        Value::Array(b.iter().map(|&(x, y)| serde_json::json!([x, y])).collect())
+    }
+}
+
+fn check_rank(layer: &str, input_shape: &[usize], axes: usize) -> Result<()> {
+    if input_shape.len() != axes + 1 {
+        return Err(NnError::layer(layer, format!("expects {axes} spatial axes and channels, got {input_shape:?}")));
+    }
+    Ok(())
+}
+
+/// Zero padding along `axes` (1 or 3) spatial axes.
+#[derive(Debug, Clone)]
+pub struct ZeroPadding {
+    pub padding: Vec<(usize, usize)>,
+    class: &'static str,
+}
+
+/// Cropping along `axes` (1 or 3) spatial axes.
+#[derive(Debug, Clone)]
+pub struct Cropping {
+    pub cropping: Vec<(usize, usize)>,
+    class: &'static str,
+}
+
+/// Nearest upsampling along `axes` (1 or 3) spatial axes.
+#[derive(Debug, Clone)]
+pub struct UpSampling {
+    pub size: Vec<usize>,
+    class: &'static str,
+}
+
+pub struct ZeroPadding1D;
+pub struct ZeroPadding3D;
+pub struct Cropping1D;
+pub struct Cropping3D;
+pub struct UpSampling1D;
+pub struct UpSampling3D;
+
+impl ZeroPadding1D {
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(padding: (usize, usize)) -> ZeroPadding {
+        ZeroPadding { padding: vec![padding], class: "ZeroPadding1D" }
+    }
+}
+
+impl ZeroPadding3D {
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(padding: [(usize, usize); 3]) -> ZeroPadding {
+        ZeroPadding { padding: padding.to_vec(), class: "ZeroPadding3D" }
+    }
+}
+
+impl Cropping1D {
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(cropping: (usize, usize)) -> Cropping {
+        Cropping { cropping: vec![cropping], class: "Cropping1D" }
+    }
+}
+
+impl Cropping3D {
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(cropping: [(usize, usize); 3]) -> Cropping {
+        Cropping { cropping: cropping.to_vec(), class: "Cropping3D" }
+    }
+}
+
+impl UpSampling1D {
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(size: usize) -> UpSampling {
+        UpSampling { size: vec![size], class: "UpSampling1D" }
+    }
+}
+
+impl UpSampling3D {
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(size: [usize; 3]) -> UpSampling {
+        UpSampling { size: size.to_vec(), class: "UpSampling3D" }
+    }
+}
+
+fn axes_of(class: &str) -> usize {
+    if class.ends_with("1D") {
+        1
+    } else {
+        3
+    }
+}
+
+impl ZeroPadding {
+    pub fn from_config(class: &'static str, config: &Value) -> Result<Self> {
+        let mut c = ConfigReader::new(class, config)?;
+        let padding = read_borders(class, "padding", c.value("padding"), axes_of(class), 1)?;
+        c.finish()?;
+        Ok(ZeroPadding { padding, class })
+    }
+}
+
+impl Cropping {
+    pub fn from_config(class: &'static str, config: &Value) -> Result<Self> {
+        let mut c = ConfigReader::new(class, config)?;
+        let cropping = read_borders(class, "cropping", c.value("cropping"), axes_of(class), if class.ends_with("1D") { 1 } else { 0 })?;
+        c.finish()?;
+        Ok(Cropping { cropping, class })
+    }
+}
+
+impl UpSampling {
+    pub fn from_config(class: &'static str, config: &Value) -> Result<Self> {
+        let axes = axes_of(class);
+        let mut c = ConfigReader::new(class, config)?;
+        let size = match c.value("size") {
+            None => vec![2; axes],
+            Some(v) if v.is_u64() => vec![v.as_u64().unwrap_or(2) as usize; axes],
+            Some(v) => v
+                .as_array()
+                .filter(|a| a.len() == axes)
+                .and_then(|a| a.iter().map(|x| x.as_u64().map(|n| n as usize)).collect::<Option<Vec<_>>>())
+                .ok_or_else(|| NnError::layer(class, format!("argument `size`: expected {axes} integers, got {v}")))?,
+        };
+        c.finish()?;
+        Ok(UpSampling { size, class })
+    }
+}
+
+impl Layer for ZeroPadding {
+    fn class_name(&self) -> &'static str {
+        self.class
+    }
+
+    fn config(&self) -> Value {
+        let mut c = serde_json::json!({"padding": borders_json(&self.padding)});
+        if self.padding.len() == 3 {
+            c["data_format"] = serde_json::json!("channels_last");
+        }
+        c
+    }
+
+    fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        check_rank(self.class, input_shape, self.padding.len())?;
+        let mut out = input_shape.to_vec();
+        for (d, (b, a)) in self.padding.iter().enumerate() {
+            out[d] += b + a;
+        }
+        Ok(out)
+    }
+
+    fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
+        let mut pads = vec![(0, 0)];
+        pads.extend(self.padding.iter().copied());
+        pads.push((0, 0));
+        Ok(x.pad(&pads, 0.0)?)
+    }
+}
+
+impl Layer for Cropping {
+    fn class_name(&self) -> &'static str {
+        self.class
+    }
+
+    fn config(&self) -> Value {
+        let mut c = serde_json::json!({"cropping": borders_json(&self.cropping)});
+        if self.cropping.len() == 3 {
+            c["data_format"] = serde_json::json!("channels_last");
+        }
+        c
+    }
+
+    fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        check_rank(self.class, input_shape, self.cropping.len())?;
+        let mut out = input_shape.to_vec();
+        for (d, (b, a)) in self.cropping.iter().enumerate() {
+            if b + a >= out[d] {
+                return Err(NnError::layer(self.class, format!("cropping {:?} leaves nothing of {input_shape:?}", self.cropping)));
+            }
+            out[d] -= b + a;
+        }
+        Ok(out)
+    }
+
+    fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
+        let s = x.shape();
+        let mut y = x.clone();
+        for (d, &(b, a)) in self.cropping.iter().enumerate() {
+            y = y.slice(d as isize + 1, b, s[d + 1] - a)?;
+        }
+        Ok(y)
+    }
+}
+
+impl Layer for UpSampling {
+    fn class_name(&self) -> &'static str {
+        self.class
+    }
+
+    fn config(&self) -> Value {
+        let mut c = serde_json::json!({"size": if self.size.len() == 1 { serde_json::json!(self.size[0]) } else { serde_json::json!(self.size) }});
+        if self.size.len() == 3 {
+            c["data_format"] = serde_json::json!("channels_last");
+        }
+        c
+    }
+
+    fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        check_rank(self.class, input_shape, self.size.len())?;
+        if self.size.contains(&0) {
+            return Err(NnError::layer(self.class, "size must be at least 1"));
+        }
+        Ok(input_shape.iter().enumerate().map(|(d, &n)| n * self.size.get(d).copied().unwrap_or(1)).collect())
+    }
+
+    fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
+        // Interleave a broadcast axis after each spatial axis: (b, d1, 1, d2, 1, ..., c) times
+        // ones (1, 1, s1, 1, s2, ..., 1) repeats every element s_i times along axis i.
+        let s = x.shape();
+        let mut expanded = vec![s[0]];
+        let mut ones = vec![1];
+        let mut out = vec![s[0]];
+        for (d, &k) in self.size.iter().enumerate() {
+            expanded.extend([s[d + 1], 1]);
+            ones.extend([1, k]);
+            out.push(s[d + 1] * k);
+        }
+        let c = s[s.len() - 1];
+        expanded.push(c);
+        ones.push(1);
+        out.push(c);
+        Ok(x.reshape(&expanded)?.mul(&Var::constant(Tensor::ones(ones)))?.reshape(&out)?)
+    }
+}
