@@ -94,6 +94,10 @@ def cases():
         ("cropping3d_asymmetric", layers.Cropping3D(((1, 0), (0, 1), (1, 1))), [(2, 3, 3, 4, 2)]),
         ("up_sampling1d", layers.UpSampling1D(3), [(2, 4, 2)]),
         ("up_sampling3d", layers.UpSampling3D((2, 1, 2)), [(2, 2, 2, 3, 2)]),
+        ("conv3d_same_stride2", layers.Conv3D(3, (3, 3, 2), strides=(2, 2, 1), padding="same"), [(2, 5, 4, 3, 2)]),
+        ("conv3d_valid_dilation2", layers.Conv3D(2, 2, dilation_rate=2), [(1, 5, 5, 5, 2)]),
+        ("max_pooling3d_same_stride2", layers.MaxPooling3D((2, 3, 2), strides=(2, 2, 1), padding="same"), [(2, 3, 5, 4, 2)]),
+        ("average_pooling3d_same_stride2", layers.AveragePooling3D(3, strides=2, padding="same"), [(2, 5, 5, 3, 2)]),
         ("max_pooling2d_same_stride2", layers.MaxPooling2D(3, strides=2, padding="same"), [(2, 7, 8, 3)]),
         ("average_pooling2d_same_stride2", layers.AveragePooling2D(3, strides=2, padding="same"), [(2, 7, 8, 3)]),
     ]

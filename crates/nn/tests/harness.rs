@@ -71,6 +71,9 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
         ("Cropping3D", || Box::new(Cropping3D::new([(1, 0), (0, 1), (1, 1)])), vec![3, 3, 4, 2], false),
         ("UpSampling1D", || Box::new(UpSampling1D::new(3)), vec![4, 2], false),
         ("UpSampling3D", || Box::new(UpSampling3D::new([2, 1, 2])), vec![2, 2, 3, 2], false),
+        ("Conv3D same stride 2", || Box::new(Conv3D::new(2, [3, 3, 2]).with_strides([2, 2, 1]).with_padding(Padding::Same)), vec![5, 4, 3, 2], false),
+        ("MaxPooling3D same", || Box::new(MaxPooling3D::new([2, 3, 2]).with_strides([2, 2, 1]).with_padding(Padding::Same)), vec![3, 5, 4, 2], true),
+        ("AveragePooling3D same", || Box::new(AveragePooling3D::new([3, 3, 2]).with_strides([2, 2, 2]).with_padding(Padding::Same)), vec![5, 5, 3, 2], false),
         ("Conv1DTranspose same stride 2", || Box::new(Conv1DTranspose::new(2, 4).with_strides((1, 2)).with_padding(Padding::Same)), vec![5, 3], false),
     ]
 }

@@ -58,6 +58,9 @@ pub const LAYER_CLASSES: &[&str] = &[
     "Cropping3D",
     "UpSampling1D",
     "UpSampling3D",
+    "Conv3D",
+    "MaxPooling3D",
+    "AveragePooling3D",
 ];
 
 fn no_arguments<L: Layer + 'static>(class: &str, config: &Value, layer: L) -> Result<Box<dyn Layer>> {
@@ -109,6 +112,8 @@ pub fn layer_from_config(class_name: &str, config: &Value) -> Result<Box<dyn Lay
         "Cropping3D" => Box::new(Cropping::from_config("Cropping3D", config)?),
         "UpSampling1D" => Box::new(UpSampling::from_config("UpSampling1D", config)?),
         "UpSampling3D" => Box::new(UpSampling::from_config("UpSampling3D", config)?),
+        "Conv3D" => Box::new(Conv3D::from_config(config)?),
+        "MaxPooling3D" | "AveragePooling3D" => Box::new(Pooling3D::from_config(class_name, config)?),
         "Add" => no_arguments(class_name, config, Add::new())?,
         "Subtract" => no_arguments(class_name, config, Subtract::new())?,
         "Multiply" => no_arguments(class_name, config, Multiply::new())?,
