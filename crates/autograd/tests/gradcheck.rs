@@ -624,3 +624,100 @@ fn gradcheck_rejects_a_wrong_gradient() {
         "GradCheck accepted a gradient that misses the 2x term"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// The Keras activation catalog and the per-element loss kernels. Inputs with kinks come from
+// `separated` (values 0.05 + 0.1k, so every kink at 0, ±3, 6 or a threshold of 1.0/2.0 is at
+// least 0.05 away, five finite-difference steps).
+
+#[test]
+fn relu6_hard_sigmoid_and_keras_relu_gradients_match_finite_differences_away_from_kinks() {
+    // 200 values spread over [-10, 10): past 6 and -3/3 too.
+    let x = [separated(&[8, 25], 0.05, 20)];
+    check("relu6", &x, |v| Ok(v[0].relu6()));
+    check("hard_sigmoid", &x, |v| Ok(v[0].hard_sigmoid()));
+    for (slope, max, threshold) in [
+        (0.1, None, 0.0),
+        (0.0, Some(6.0), 0.0),
+        (0.0, Some(4.5), 0.0),
+        (0.0, None, 2.0),
+        (0.3, Some(5.0), 1.0),
+        (0.2, None, -1.0),
+        (0.5, Some(3.0), -2.0),
+    ] {
+        check(
+            &format!("relu_with slope {slope} max {max:?} threshold {threshold}"),
+            &x,
+            |v| Ok(v[0].relu_with(slope, max, threshold)),
+        );
+    }
+}
+
+#[test]
+fn elu_and_selu_gradients_match_finite_differences_away_from_zero() {
+    let x = [separated(&[2, 3, 4], 0.05, 21)];
+    check("elu", &x, |v| Ok(v[0].elu(1.0)));
+    check("elu alpha 0.5", &x, |v| Ok(v[0].elu(0.5)));
+    check("selu", &x, |v| Ok(v[0].selu()));
+}
+
+#[test]
+fn smooth_activation_gradients_match_finite_differences() {
+    let x = [random(&[3, 4, 5], 22).mul_scalar(3.0)];
+    check("gelu", &x, |v| Ok(v[0].gelu(false)));
+    check("gelu approximate", &x, |v| Ok(v[0].gelu(true)));
+    check("silu", &x, |v| Ok(v[0].silu()));
+    check("softplus", &x, |v| Ok(v[0].softplus()));
+    check("exponential", &x, |v| Ok(v[0].exponential()));
+    check("softsign", &[separated(&[3, 4, 5], 0.05, 23)], |v| {
+        Ok(v[0].softsign())
+    });
+}
+
+#[test]
+fn prelu_gradients_match_finite_differences_for_input_and_broadcast_alpha() {
+    let x = separated(&[2, 3, 4], 0.05, 24);
+    for alpha_shape in [&[2, 3, 4][..], &[4], &[1, 4], &[3, 1], &[1]] {
+        let alpha = uniform(alpha_shape, 0.05, 0.5, 25);
+        check(
+            &format!("prelu alpha {alpha_shape:?}"),
+            &[x.clone(), alpha],
+            |v| v[0].prelu(&v[1]),
+        );
+    }
+    let bad = Var::parameter(Tensor::zeros([5]));
+    assert!(Var::parameter(x).prelu(&bad).is_err());
+}
+
+#[test]
+fn binary_cross_entropy_gradients_match_finite_differences_on_probabilities_and_logits() {
+    let targets = uniform(&[3, 4], 0.0, 1.0, 26);
+    let probabilities = [uniform(&[3, 4], 0.2, 0.8, 27)];
+    check("binary_cross_entropy", &probabilities, |v| {
+        v[0].binary_cross_entropy(&targets, 1e-7)
+    });
+    let logits = [random(&[3, 4], 28).mul_scalar(3.0)];
+    check("binary_cross_entropy_with_logits", &logits, |v| {
+        v[0].binary_cross_entropy_with_logits(&targets)
+    });
+    assert!(Var::parameter(Tensor::zeros([4, 3]))
+        .binary_cross_entropy(&targets, 1e-7)
+        .is_err());
+}
+
+#[test]
+fn huber_log_cosh_and_squared_log_error_gradients_match_finite_differences() {
+    // Errors 0.05 + 0.1k never sit within a step of |e| = delta = 1.0 or 0.5.
+    let errors = [separated(&[4, 6], 0.05, 29)];
+    check("huber", &errors, |v| Ok(v[0].huber(1.0)));
+    check("huber delta 0.5", &errors, |v| Ok(v[0].huber(0.5)));
+    check("log_cosh", &[random(&[4, 6], 30).mul_scalar(3.0)], |v| {
+        Ok(v[0].log_cosh())
+    });
+    let targets = uniform(&[4, 6], 0.0, 3.0, 31);
+    check(
+        "squared_log_error",
+        &[uniform(&[4, 6], 0.1, 3.0, 32)],
+        |v| v[0].squared_log_error(&targets, 1e-7),
+    );
+}
