@@ -134,12 +134,24 @@ fn a_diverging_loss_stops_training_with_a_clear_error() {
 #[test]
 fn a_trained_model_is_saved_and_summarized() {
     let path = temp_dir("save").join("lenet.krust");
-    let o = krust(&["train", "--epochs", "1", "--data-dir", &subset_dir(), "--quiet", "--save", path.to_str().unwrap()]);
+    let o = krust(&[
+        "train",
+        "--epochs",
+        "1",
+        "--data-dir",
+        &subset_dir(),
+        "--quiet",
+        "--save",
+        path.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let o = krust(&["summary", path.to_str().unwrap()]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(out.contains("Conv2D") && out.contains("Total params: 61706"), "{out}");
+    assert!(
+        out.contains("Conv2D") && out.contains("Total params: 61706"),
+        "{out}"
+    );
     std::fs::write(&path, b"not a model").unwrap();
     assert_clean_error(&krust(&["summary", path.to_str().unwrap()]), "lenet.krust");
 }

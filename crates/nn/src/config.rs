@@ -7,7 +7,7 @@ use crate::activations::Activation;
 use crate::initializers::Initializer;
 use crate::{NnError, Result};
 use krust_tensor::Padding;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use std::collections::HashSet;
 
 /// Reads one layer's config, remembering which keys were used so that `finish` can reject
@@ -20,10 +20,14 @@ pub struct ConfigReader<'a> {
 
 impl<'a> ConfigReader<'a> {
     pub fn new(layer: &'a str, config: &'a Value) -> Result<Self> {
-        let map = config
-            .as_object()
-            .ok_or_else(|| NnError::layer(layer, format!("config must be a JSON object, got {config}")))?;
-        let mut reader = ConfigReader { layer, map, used: HashSet::new() };
+        let map = config.as_object().ok_or_else(|| {
+            NnError::layer(layer, format!("config must be a JSON object, got {config}"))
+        })?;
+        let mut reader = ConfigReader {
+            layer,
+            map,
+            used: HashSet::new(),
+        };
         // Keys every Keras layer carries; krust supports only their default meaning.
         reader.used.insert("name");
         if let Some(t) = reader.map.get("trainable") {
@@ -33,13 +37,30 @@ impl<'a> ConfigReader<'a> {
         }
         reader.used.insert("trainable");
         if let Some(d) = reader.map.get("dtype") {
-            let is_f32 = d == "float32" || d.pointer("/config/name").is_some_and(|n| n == "float32");
+            let is_f32 =
+                d == "float32" || d.pointer("/config/name").is_some_and(|n| n == "float32");
             if !(d.is_null() || is_f32) {
                 return Err(reader.unsupported("dtype", d));
             }
         }
         reader.used.insert("dtype");
-        for key in ["data_format"] {
+        // Arguments Keras 3 writes into configs of many classes whose neutral values mean
+        // exactly what krust does (an input that must be fed, no quantization, no LoRA).
+        for (key, neutral) in [
+            ("optional", Value::Bool(false)),
+            ("quantization_config", Value::Null),
+            ("lora_rank", Value::Null),
+            ("lora_alpha", Value::Null),
+        ] {
+            if let Some(v) = reader.map.get(key) {
+                if *v != neutral {
+                    return Err(reader.unsupported(key, v));
+                }
+            }
+            reader.used.insert(key);
+        }
+        {
+            let key = "data_format";
             if let Some(v) = reader.map.get(key) {
                 if v != "channels_last" && !v.is_null() {
                     return Err(reader.unsupported(key, v));
@@ -69,43 +90,67 @@ impl<'a> ConfigReader<'a> {
     }
 
     pub fn usize(&mut self, key: &'static str) -> Result<usize> {
-        let v = self.get(key).ok_or_else(|| self.error(key, "is required"))?;
-        v.as_u64().map(|n| n as usize).ok_or_else(|| self.error(key, format!("expected a non-negative integer, got {v}")))
+        let v = self
+            .get(key)
+            .ok_or_else(|| self.error(key, "is required"))?;
+        v.as_u64()
+            .map(|n| n as usize)
+            .ok_or_else(|| self.error(key, format!("expected a non-negative integer, got {v}")))
     }
 
     pub fn f32_or(&mut self, key: &'static str, default: f32) -> Result<f32> {
         match self.get(key) {
             None => Ok(default),
-            Some(v) => v.as_f64().map(|x| x as f32).ok_or_else(|| self.error(key, format!("expected a number, got {v}"))),
+            Some(v) => v
+                .as_f64()
+                .map(|x| x as f32)
+                .ok_or_else(|| self.error(key, format!("expected a number, got {v}"))),
         }
     }
 
     pub fn bool_or(&mut self, key: &'static str, default: bool) -> Result<bool> {
         match self.get(key) {
             None => Ok(default),
-            Some(v) => v.as_bool().ok_or_else(|| self.error(key, format!("expected true or false, got {v}"))),
+            Some(v) => v
+                .as_bool()
+                .ok_or_else(|| self.error(key, format!("expected true or false, got {v}"))),
         }
     }
 
     pub fn isize_or(&mut self, key: &'static str, default: isize) -> Result<isize> {
         match self.get(key) {
             None => Ok(default),
-            Some(v) => v.as_i64().map(|n| n as isize).ok_or_else(|| self.error(key, format!("expected an integer, got {v}"))),
+            Some(v) => v
+                .as_i64()
+                .map(|n| n as isize)
+                .ok_or_else(|| self.error(key, format!("expected an integer, got {v}"))),
         }
     }
 
     /// A list of non-negative integers (a shape).
     pub fn shape(&mut self, key: &'static str) -> Result<Vec<usize>> {
-        let v = self.get(key).ok_or_else(|| self.error(key, "is required"))?;
-        let items = v.as_array().ok_or_else(|| self.error(key, format!("expected a list, got {v}")))?;
+        let v = self
+            .get(key)
+            .ok_or_else(|| self.error(key, "is required"))?;
+        let items = v
+            .as_array()
+            .ok_or_else(|| self.error(key, format!("expected a list, got {v}")))?;
         items
             .iter()
-            .map(|d| d.as_u64().map(|n| n as usize).ok_or_else(|| self.error(key, format!("expected non-negative integers, got {v}"))))
+            .map(|d| {
+                d.as_u64().map(|n| n as usize).ok_or_else(|| {
+                    self.error(key, format!("expected non-negative integers, got {v}"))
+                })
+            })
             .collect()
     }
 
     /// An integer or a pair of integers, as Keras accepts for kernel sizes and strides.
-    pub fn pair_or(&mut self, key: &'static str, default: Option<(usize, usize)>) -> Result<(usize, usize)> {
+    pub fn pair_or(
+        &mut self,
+        key: &'static str,
+        default: Option<(usize, usize)>,
+    ) -> Result<(usize, usize)> {
         let Some(v) = self.get(key) else {
             return default.ok_or_else(|| self.error(key, "is required"));
         };
@@ -113,7 +158,10 @@ impl<'a> ConfigReader<'a> {
         if let Some(n) = v.as_u64() {
             return Ok((n as usize, n as usize));
         }
-        match v.as_array().map(|a| a.iter().map(|x| x.as_u64()).collect::<Option<Vec<_>>>()) {
+        match v
+            .as_array()
+            .map(|a| a.iter().map(|x| x.as_u64()).collect::<Option<Vec<_>>>())
+        {
             Some(Some(p)) if p.len() == 2 => Ok((p[0] as usize, p[1] as usize)),
             _ => Err(bad()),
         }
@@ -136,7 +184,11 @@ impl<'a> ConfigReader<'a> {
         }
     }
 
-    pub fn initializer_or(&mut self, key: &'static str, default: Initializer) -> Result<Initializer> {
+    pub fn initializer_or(
+        &mut self,
+        key: &'static str,
+        default: Initializer,
+    ) -> Result<Initializer> {
         match self.get(key) {
             None => Ok(default),
             Some(v) => initializer_from_json(v).map_err(|why| self.error(key, why)),
@@ -162,11 +214,18 @@ impl<'a> ConfigReader<'a> {
 
     /// Fails on any key that no reader call used.
     pub fn finish(self) -> Result<()> {
-        let mut unknown: Vec<&String> = self.map.keys().filter(|k| !self.used.contains(k.as_str())).collect();
+        let mut unknown: Vec<&String> = self
+            .map
+            .keys()
+            .filter(|k| !self.used.contains(k.as_str()))
+            .collect();
         unknown.sort();
         match unknown.first() {
             None => Ok(()),
-            Some(k) => Err(NnError::layer(self.layer, format!("argument `{k}` is not supported by krust"))),
+            Some(k) => Err(NnError::layer(
+                self.layer,
+                format!("argument `{k}` is not supported by krust"),
+            )),
         }
     }
 }
@@ -180,30 +239,10 @@ pub fn padding_name(p: Padding) -> &'static str {
 
 /// Keras 3's serialized form of an initializer: {"class_name": ..., "config": {...}}.
 pub fn initializer_to_json(init: &Initializer) -> Value {
-    let (class, config) = match init {
-        Initializer::Zeros => ("Zeros", json!({})),
-        Initializer::Ones => ("Ones", json!({})),
-        Initializer::GlorotUniform => ("GlorotUniform", json!({"seed": null})),
-        Initializer::HeNormal => ("HeNormal", json!({"seed": null})),
-    };
-    json!({"module": "keras.initializers", "class_name": class, "config": config, "registered_name": null})
+    init.to_keras_json()
 }
 
 /// Reads an initializer from its Keras form, or from a bare Keras name ("glorot_uniform").
 pub fn initializer_from_json(v: &Value) -> std::result::Result<Initializer, String> {
-    let class = match v {
-        Value::String(s) => s.as_str(),
-        Value::Object(m) => m.get("class_name").and_then(Value::as_str).ok_or_else(|| format!("no class_name in {v}"))?,
-        _ => return Err(format!("expected an initializer, got {v}")),
-    };
-    if let Some(seed) = v.pointer("/config/seed").filter(|s| !s.is_null()) {
-        return Err(format!("a per-initializer seed ({seed}) is not supported; krust seeds from its global seed"));
-    }
-    match class {
-        "Zeros" | "zeros" => Ok(Initializer::Zeros),
-        "Ones" | "ones" => Ok(Initializer::Ones),
-        "GlorotUniform" | "glorot_uniform" => Ok(Initializer::GlorotUniform),
-        "HeNormal" | "he_normal" => Ok(Initializer::HeNormal),
-        other => Err(format!("initializer {other:?} is not supported by krust")),
-    }
+    Initializer::from_keras_json(v).map_err(|e| e.to_string())
 }

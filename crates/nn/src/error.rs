@@ -12,14 +12,20 @@ pub enum NnError {
     #[error("invalid {argument}: {why}")]
     Argument { argument: String, why: String },
     #[error("{path}: {why}")]
-    File { path: std::path::PathBuf, why: String },
+    File {
+        path: std::path::PathBuf,
+        why: String,
+    },
     #[error("the model has not been built: add an Input layer first or call build(input_shape)")]
     NotBuilt,
 }
 
 impl NnError {
     pub fn file(path: &std::path::Path, why: impl std::fmt::Display) -> Self {
-        NnError::File { path: path.to_path_buf(), why: why.to_string() }
+        NnError::File {
+            path: path.to_path_buf(),
+            why: why.to_string(),
+        }
     }
 
     pub fn layer(layer: &str, why: impl Into<String>) -> Self {

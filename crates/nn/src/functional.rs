@@ -105,18 +105,32 @@ impl Graph {
 
     /// Adds a layer without calling it; call the returned handle to share its weights.
     pub fn layer(&self, layer: impl Layer + 'static) -> LayerRef {
-        let mut g = self.0.borrow_mut();
-        let class = snake_case(layer.class_name());
-        let count = g.name_counts.entry(class.clone()).or_insert(0);
-        let name = if *count == 0 {
-            class
-        } else {
-            format!("{class}_{count}")
+        self.layer_boxed(Box::new(layer))
+    }
+
+    /// `layer` for an already boxed layer (as built by `layer_from_config`).
+    pub fn layer_boxed(&self, layer: Box<dyn Layer>) -> LayerRef {
+        let name = {
+            let mut g = self.0.borrow_mut();
+            let class = snake_case(layer.class_name());
+            let count = g.name_counts.entry(class.clone()).or_insert(0);
+            let name = if *count == 0 {
+                class
+            } else {
+                format!("{class}_{count}")
+            };
+            *count += 1;
+            name
         };
-        *count += 1;
+        self.named_layer_boxed(&name, layer)
+    }
+
+    /// Adds a boxed layer under a given name (an imported model keeps Keras's layer names).
+    pub fn named_layer_boxed(&self, name: &str, layer: Box<dyn Layer>) -> LayerRef {
+        let mut g = self.0.borrow_mut();
         g.layers.push(LayerSlot {
-            layer: Box::new(layer),
-            name,
+            layer,
+            name: name.to_string(),
             built_for: None,
             output_shape: Vec::new(),
         });
@@ -193,12 +207,14 @@ impl LayerRef {
         let slot = &mut g.layers[self.index];
         let shape = match &slot.built_for {
             Some(first) if *first == shapes => slot.output_shape.clone(),
-            Some(first) => return Err(NnError::layer(
-                &slot.name,
-                format!(
+            Some(first) => {
+                return Err(NnError::layer(
+                    &slot.name,
+                    format!(
                     "was built for inputs {first:?}; a shared layer cannot be called on {shapes:?}"
                 ),
-            )),
+                ))
+            }
             None => {
                 let out = slot.layer.build_multi(&shapes).map_err(|e| match e {
                     NnError::Layer { why, .. } => NnError::layer(&slot.name, why),
@@ -244,20 +260,29 @@ pub(crate) struct Field {
 
 impl Field {
     pub(crate) fn identity(spatial_axes: usize) -> Field {
-        Field { axes: Some(vec![(1, 1); spatial_axes]) }
+        Field {
+            axes: Some(vec![(1, 1); spatial_axes]),
+        }
     }
 
     /// The field after a layer with `window` (extent, stride) per axis whose output has
     /// `spatial_axes` spatial axes.
     pub(crate) fn through(&self, window: Option<&[(usize, usize)]>, spatial_axes: usize) -> Field {
-        let Some(axes) = &self.axes else { return self.clone() };
+        let Some(axes) = &self.axes else {
+            return self.clone();
+        };
         if axes.len() != spatial_axes {
             return Field { axes: None };
         }
         match window {
             None => self.clone(),
             Some(w) if w.len() == axes.len() => Field {
-                axes: Some(axes.iter().zip(w).map(|(&(rf, jump), &(k, s))| (rf + (k - 1) * jump, jump * s)).collect()),
+                axes: Some(
+                    axes.iter()
+                        .zip(w)
+                        .map(|(&(rf, jump), &(k, s))| (rf + (k - 1) * jump, jump * s))
+                        .collect(),
+                ),
             },
             Some(_) => Field { axes: None },
         }
@@ -266,16 +291,25 @@ impl Field {
     /// The larger field of two branches being merged.
     pub(crate) fn union(&self, other: &Field) -> Field {
         match (&self.axes, &other.axes) {
-            (Some(a), Some(b)) if a.len() == b.len() => {
-                Field { axes: Some(a.iter().zip(b).map(|(x, y)| (x.0.max(y.0), x.1.max(y.1))).collect()) }
-            }
+            (Some(a), Some(b)) if a.len() == b.len() => Field {
+                axes: Some(
+                    a.iter()
+                        .zip(b)
+                        .map(|(x, y)| (x.0.max(y.0), x.1.max(y.1)))
+                        .collect(),
+                ),
+            },
             _ => Field { axes: None },
         }
     }
 
     fn label(&self, pick: impl Fn(&(usize, usize)) -> usize) -> String {
         match &self.axes {
-            Some(a) if !a.is_empty() => a.iter().map(|x| pick(x).to_string()).collect::<Vec<_>>().join("x"),
+            Some(a) if !a.is_empty() => a
+                .iter()
+                .map(|x| pick(x).to_string())
+                .collect::<Vec<_>>()
+                .join("x"),
             _ => "all".to_string(),
         }
     }
@@ -381,7 +415,12 @@ impl Model {
     pub fn parameters(&self) -> Vec<Var> {
         let used = self.used_layers();
         let g = self.graph.0.borrow();
-        g.layers.iter().zip(used).filter(|(_, u)| *u).flat_map(|(s, _)| s.layer.parameters()).collect()
+        g.layers
+            .iter()
+            .zip(used)
+            .filter(|(_, u)| *u)
+            .flat_map(|(s, _)| s.layer.parameters())
+            .collect()
     }
 
     /// Every weight, trainable or not, as ("layer_name/weight_name", variable).
@@ -392,17 +431,28 @@ impl Model {
             .iter()
             .zip(used)
             .filter(|(_, u)| *u)
-            .flat_map(|(s, _)| s.layer.weights().into_iter().map(move |(w, v)| (format!("{}/{w}", s.name), v)))
+            .flat_map(|(s, _)| {
+                s.layer
+                    .weights()
+                    .into_iter()
+                    .map(move |(w, v)| (format!("{}/{w}", s.name), v))
+            })
             .collect()
     }
 
     /// All weights, trainable or not (Keras's count_params).
     pub fn count_params(&self) -> usize {
-        self.named_weights().iter().map(|(_, w)| w.value_ref().numel()).sum()
+        self.named_weights()
+            .iter()
+            .map(|(_, w)| w.value_ref().numel())
+            .sum()
     }
 
     pub fn count_trainable_params(&self) -> usize {
-        self.parameters().iter().map(|p| p.value_ref().numel()).sum()
+        self.parameters()
+            .iter()
+            .map(|p| p.value_ref().numel())
+            .sum()
     }
 
     /// A Keras-style table: one row per layer call, with output shape, parameters (counted
@@ -413,37 +463,76 @@ impl Model {
         let rule = "-".repeat(124);
         let mut out = format!(
             "{:<32}{:<22}{:>10}{:>11}{:>8}{:>12}  {}\n{rule}\n",
-            "Layer (type)", "Output Shape", "Param #", "Receptive", "Stride", "FLOPs", "Connected to"
+            "Layer (type)",
+            "Output Shape",
+            "Param #",
+            "Receptive",
+            "Stride",
+            "FLOPs",
+            "Connected to"
         );
         let mut counted = vec![false; g.layers.len()];
-        let mut fields: Vec<Field> = g.nodes.iter().map(|n| Field::identity(n.shape.len().saturating_sub(1))).collect();
+        let mut fields: Vec<Field> = g
+            .nodes
+            .iter()
+            .map(|n| Field::identity(n.shape.len().saturating_sub(1)))
+            .collect();
         let label = |n: usize| match g.nodes[n].layer {
             Some(l) => g.layers[l].name.clone(),
-            None => format!("input_{}", self.inputs.iter().position(|&i| i == n).unwrap_or(n)),
+            None => format!(
+                "input_{}",
+                self.inputs.iter().position(|&i| i == n).unwrap_or(n)
+            ),
         };
         let mut total_flops = 0u64;
         for (n, node) in g.nodes.iter().enumerate() {
             if !self.needed[n] {
                 continue;
             }
-            let shape = format!("(None, {})", node.shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "));
+            let shape = format!(
+                "(None, {})",
+                node.shape
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
             let (title, params, flops) = match node.layer {
                 Some(l) => {
                     let slot = &g.layers[l];
-                    let incoming = node.inputs.iter().map(|&i| fields[i].clone()).reduce(|a, b| a.union(&b));
+                    let incoming = node
+                        .inputs
+                        .iter()
+                        .map(|&i| fields[i].clone())
+                        .reduce(|a, b| a.union(&b));
                     let spatial = node.shape.len().saturating_sub(1);
-                    fields[n] = incoming.unwrap_or_else(|| Field::identity(spatial)).through(slot.layer.spatial_window().as_deref(), spatial);
+                    fields[n] = incoming
+                        .unwrap_or_else(|| Field::identity(spatial))
+                        .through(slot.layer.spatial_window().as_deref(), spatial);
                     let p = if std::mem::replace(&mut counted[l], true) {
                         0
                     } else {
-                        slot.layer.weights().iter().map(|(_, w)| w.value_ref().numel()).sum()
+                        slot.layer
+                            .weights()
+                            .iter()
+                            .map(|(_, w)| w.value_ref().numel())
+                            .sum()
                     };
-                    (format!("{} ({})", slot.name, slot.layer.class_name()), p, slot.layer.flops(&node.shape))
+                    (
+                        format!("{} ({})", slot.name, slot.layer.class_name()),
+                        p,
+                        slot.layer.flops(&node.shape),
+                    )
                 }
                 None => (format!("{} (InputLayer)", label(n)), 0, 0),
             };
             total_flops += flops;
-            let from = node.inputs.iter().map(|&i| label(i)).collect::<Vec<_>>().join(", ");
+            let from = node
+                .inputs
+                .iter()
+                .map(|&i| label(i))
+                .collect::<Vec<_>>()
+                .join(", ");
             out.push_str(&format!(
                 "{title:<32}{shape:<22}{params:>10}{:>11}{:>8}{flops:>12}  {from}\n",
                 fields[n].size_label(),
@@ -463,6 +552,8 @@ impl Model {
 pub trait Module {
     fn forward(&self, x: &Var, training: bool) -> Result<Var>;
     fn parameters(&self) -> Vec<Var>;
+    /// Applies every layer's weight constraints (after an optimizer step).
+    fn apply_constraints(&self) -> Result<()>;
 }
 
 impl Module for Model {
@@ -481,6 +572,13 @@ impl Module for Model {
     fn parameters(&self) -> Vec<Var> {
         Model::parameters(self)
     }
+
+    fn apply_constraints(&self) -> Result<()> {
+        let g = self.graph.0.borrow();
+        g.layers
+            .iter()
+            .try_for_each(|s| s.layer.apply_constraints())
+    }
 }
 
 impl Module for crate::Sequential {
@@ -490,6 +588,10 @@ impl Module for crate::Sequential {
 
     fn parameters(&self) -> Vec<Var> {
         crate::Sequential::parameters(self)
+    }
+
+    fn apply_constraints(&self) -> Result<()> {
+        self.layers().iter().try_for_each(|l| l.apply_constraints())
     }
 }
 

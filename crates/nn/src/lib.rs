@@ -9,7 +9,9 @@ pub mod initializers;
 pub mod layers;
 pub mod losses;
 pub mod optimizers;
+pub mod regularizers;
 pub mod saving;
+pub mod schedules;
 mod sequential;
 
 pub use activations::Activation;

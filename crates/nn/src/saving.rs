@@ -15,9 +15,18 @@ pub const FORMAT: &str = "krust-model/1";
 
 /// Writes `bytes` to `path` atomically: a sibling temporary file, fsync, then rename.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().ok_or_else(|| NnError::file(path, "is not a file path"))?;
-    let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .ok_or_else(|| NnError::file(path, "is not a file path"))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
     let result = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -35,9 +44,14 @@ fn f32_bytes(t: &Tensor) -> Vec<u8> {
 }
 
 /// Serializes named tensors plus string metadata into safetensors bytes.
-pub fn to_safetensors(tensors: &[(String, Tensor)], metadata: HashMap<String, String>) -> Result<Vec<u8>> {
-    let raw: Vec<(String, Vec<usize>, Vec<u8>)> =
-        tensors.iter().map(|(n, t)| (n.clone(), t.shape().to_vec(), f32_bytes(t))).collect();
+pub fn to_safetensors(
+    tensors: &[(String, Tensor)],
+    metadata: HashMap<String, String>,
+) -> Result<Vec<u8>> {
+    let raw: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
+        .iter()
+        .map(|(n, t)| (n.clone(), t.shape().to_vec(), f32_bytes(t)))
+        .collect();
     let views = raw
         .iter()
         .map(|(n, shape, bytes)| {
@@ -46,21 +60,35 @@ pub fn to_safetensors(tensors: &[(String, Tensor)], metadata: HashMap<String, St
                 .map_err(|e| NnError::argument("weights", format!("{n}: {e:?}")))
         })
         .collect::<Result<Vec<_>>>()?;
-    safetensors::serialize(views, &Some(metadata)).map_err(|e| NnError::argument("weights", format!("{e:?}")))
+    safetensors::serialize(views, &Some(metadata))
+        .map_err(|e| NnError::argument("weights", format!("{e:?}")))
 }
 
 /// Reads every tensor of a safetensors buffer as float32, with the header metadata.
-pub fn from_safetensors(path: &Path, bytes: &[u8]) -> Result<(HashMap<String, Tensor>, HashMap<String, String>)> {
+pub fn from_safetensors(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<(HashMap<String, Tensor>, HashMap<String, String>)> {
     let bad = |why: String| NnError::file(path, why);
-    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("not a safetensors file ({e:?})")))?;
-    let st = SafeTensors::deserialize(bytes).map_err(|e| bad(format!("corrupt safetensors data ({e:?})")))?;
+    let (_, meta) = SafeTensors::read_metadata(bytes)
+        .map_err(|e| bad(format!("not a safetensors file ({e:?})")))?;
+    let st = SafeTensors::deserialize(bytes)
+        .map_err(|e| bad(format!("corrupt safetensors data ({e:?})")))?;
     let mut tensors = HashMap::new();
     for (name, view) in st.tensors() {
         if view.dtype() != Dtype::F32 {
-            return Err(bad(format!("tensor {name} is {:?}; krust reads float32", view.dtype())));
+            return Err(bad(format!(
+                "tensor {name} is {:?}; krust reads float32",
+                view.dtype()
+            )));
         }
-        let data: Vec<f32> = view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
-        let t = Tensor::from_vec(view.shape().to_vec(), data).map_err(|e| bad(format!("tensor {name}: {e}")))?;
+        let data: Vec<f32> = view
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        let t = Tensor::from_vec(view.shape().to_vec(), data)
+            .map_err(|e| bad(format!("tensor {name}: {e}")))?;
         tensors.insert(name, t);
     }
     Ok((tensors, meta.metadata().clone().unwrap_or_default()))
@@ -68,8 +96,11 @@ pub fn from_safetensors(path: &Path, bytes: &[u8]) -> Result<(HashMap<String, Te
 
 /// Saves the architecture and weights of `model` to `path` (atomically).
 pub fn save_sequential(model: &Sequential, path: &Path) -> Result<()> {
-    let tensors: Vec<(String, Tensor)> =
-        model.named_weights().into_iter().map(|(n, v)| (format!("weights/{n}"), v.value())).collect();
+    let tensors: Vec<(String, Tensor)> = model
+        .named_weights()
+        .into_iter()
+        .map(|(n, v)| (format!("weights/{n}"), v.value()))
+        .collect();
     let mut metadata = HashMap::new();
     metadata.insert("format".to_string(), FORMAT.to_string());
     metadata.insert("architecture".to_string(), model.to_config().to_string());
@@ -79,27 +110,52 @@ pub fn save_sequential(model: &Sequential, path: &Path) -> Result<()> {
 /// Loads a model saved by `save_sequential`: architecture, then every weight, checked by
 /// name and shape. Missing, extra or misshapen weights are errors naming them.
 pub fn load_sequential(path: &Path) -> Result<Sequential> {
-    let bytes = std::fs::read(path).map_err(|e| NnError::file(path, format!("cannot read: {e}")))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| NnError::file(path, format!("cannot read: {e}")))?;
     let (mut tensors, metadata) = from_safetensors(path, &bytes)?;
     match metadata.get("format") {
         Some(f) if f == FORMAT => {}
-        Some(f) => return Err(NnError::file(path, format!("unsupported krust model format {f:?} (this krust reads {FORMAT})"))),
-        None => return Err(NnError::file(path, "is a safetensors file but not a krust model (no format in its metadata)")),
+        Some(f) => {
+            return Err(NnError::file(
+                path,
+                format!("unsupported krust model format {f:?} (this krust reads {FORMAT})"),
+            ))
+        }
+        None => {
+            return Err(NnError::file(
+                path,
+                "is a safetensors file but not a krust model (no format in its metadata)",
+            ))
+        }
     }
-    let arch = metadata.get("architecture").ok_or_else(|| NnError::file(path, "has no architecture in its metadata"))?;
-    let arch: serde_json::Value =
-        serde_json::from_str(arch).map_err(|e| NnError::file(path, format!("corrupt architecture JSON: {e}")))?;
+    let arch = metadata
+        .get("architecture")
+        .ok_or_else(|| NnError::file(path, "has no architecture in its metadata"))?;
+    let arch: serde_json::Value = serde_json::from_str(arch)
+        .map_err(|e| NnError::file(path, format!("corrupt architecture JSON: {e}")))?;
     let model = Sequential::from_config(&arch).map_err(|e| NnError::file(path, e))?;
     for (name, var) in model.named_weights() {
         let key = format!("weights/{name}");
-        let t = tensors.remove(&key).ok_or_else(|| NnError::file(path, format!("weight {name} is missing")))?;
+        let t = tensors
+            .remove(&key)
+            .ok_or_else(|| NnError::file(path, format!("weight {name} is missing")))?;
         if t.shape() != var.shape().as_slice() {
-            return Err(NnError::file(path, format!("weight {name} has shape {:?}, the layer needs {:?}", t.shape(), var.shape())));
+            return Err(NnError::file(
+                path,
+                format!(
+                    "weight {name} has shape {:?}, the layer needs {:?}",
+                    t.shape(),
+                    var.shape()
+                ),
+            ));
         }
         var.set_value(t)?;
     }
     if let Some(extra) = tensors.keys().find(|k| k.starts_with("weights/")) {
-        return Err(NnError::file(path, format!("tensor {extra} belongs to no layer of the architecture")));
+        return Err(NnError::file(
+            path,
+            format!("tensor {extra} belongs to no layer of the architecture"),
+        ));
     }
     Ok(model)
 }

@@ -37,8 +37,20 @@ impl Sequential {
             self.shapes.push(out);
         }
         let base = crate::functional::snake_case(layer.class_name());
-        let taken = self.names.iter().filter(|n| **n == base || n.strip_prefix(&format!("{base}_")).is_some_and(|r| r.parse::<usize>().is_ok())).count();
-        self.names.push(if taken == 0 { base } else { format!("{base}_{taken}") });
+        let taken = self
+            .names
+            .iter()
+            .filter(|n| {
+                **n == base
+                    || n.strip_prefix(&format!("{base}_"))
+                        .is_some_and(|r| r.parse::<usize>().is_ok())
+            })
+            .count();
+        self.names.push(if taken == 0 {
+            base
+        } else {
+            format!("{base}_{taken}")
+        });
         self.layers.push(layer);
         Ok(self)
     }
@@ -101,11 +113,18 @@ impl Sequential {
 
     /// All weights, trainable or not (Keras's count_params).
     pub fn count_params(&self) -> usize {
-        self.layers.iter().flat_map(|l| l.weights()).map(|(_, w)| w.value_ref().numel()).sum()
+        self.layers
+            .iter()
+            .flat_map(|l| l.weights())
+            .map(|(_, w)| w.value_ref().numel())
+            .sum()
     }
 
     pub fn count_trainable_params(&self) -> usize {
-        self.parameters().iter().map(|p| p.value_ref().numel()).sum()
+        self.parameters()
+            .iter()
+            .map(|p| p.value_ref().numel())
+            .sum()
     }
 
     pub fn layers(&self) -> &[Box<dyn Layer>] {
@@ -122,7 +141,11 @@ impl Sequential {
         self.layers
             .iter()
             .zip(&self.names)
-            .flat_map(|(l, n)| l.weights().into_iter().map(move |(w, v)| (format!("{n}/{w}"), v)))
+            .flat_map(|(l, n)| {
+                l.weights()
+                    .into_iter()
+                    .map(move |(w, v)| (format!("{n}/{w}"), v))
+            })
             .collect()
     }
 
@@ -142,19 +165,31 @@ impl Sequential {
             })
             .collect();
         let mut config = serde_json::json!({"name": "sequential", "layers": layers});
-        if let (Some(shape), false) = (self.input_shape(), self.layers.first().is_some_and(|l| l.declared_input_shape().is_some())) {
-            config["build_input_shape"] = serde_json::json!(std::iter::once(serde_json::Value::Null)
-                .chain(shape.iter().map(|&d| serde_json::json!(d)))
-                .collect::<Vec<_>>());
+        if let (Some(shape), false) = (
+            self.input_shape(),
+            self.layers
+                .first()
+                .is_some_and(|l| l.declared_input_shape().is_some()),
+        ) {
+            config["build_input_shape"] =
+                serde_json::json!(std::iter::once(serde_json::Value::Null)
+                    .chain(shape.iter().map(|&d| serde_json::json!(d)))
+                    .collect::<Vec<_>>());
         }
         serde_json::json!({"class_name": "Sequential", "config": config})
     }
 
     /// Rebuilds a model from `to_config`'s output (fresh weights; load them separately).
     pub fn from_config(value: &serde_json::Value) -> Result<Sequential> {
-        let class = value.get("class_name").and_then(|c| c.as_str()).unwrap_or("");
+        let class = value
+            .get("class_name")
+            .and_then(|c| c.as_str())
+            .unwrap_or("");
         if class != "Sequential" {
-            return Err(NnError::argument("architecture", format!("expected a Sequential model, got class {class:?}")));
+            return Err(NnError::argument(
+                "architecture",
+                format!("expected a Sequential model, got class {class:?}"),
+            ));
         }
         let config = &value["config"];
         let layers = config["layers"]
@@ -162,9 +197,9 @@ impl Sequential {
             .ok_or_else(|| NnError::argument("architecture", "config.layers must be a list"))?;
         let mut model = Sequential::new();
         for entry in layers {
-            let class = entry["class_name"]
-                .as_str()
-                .ok_or_else(|| NnError::argument("architecture", format!("layer without class_name: {entry}")))?;
+            let class = entry["class_name"].as_str().ok_or_else(|| {
+                NnError::argument("architecture", format!("layer without class_name: {entry}"))
+            })?;
             let layer = crate::layers::layer_from_config(class, &entry["config"])?;
             model.add_boxed(layer)?;
             if let Some(name) = entry["config"]["name"].as_str() {
@@ -174,8 +209,18 @@ impl Sequential {
         if !model.is_built() {
             let shape = config["build_input_shape"]
                 .as_array()
-                .and_then(|dims| dims.get(1..)?.iter().map(|d| d.as_u64().map(|n| n as usize)).collect::<Option<Vec<_>>>())
-                .ok_or_else(|| NnError::argument("architecture", "no InputLayer and no build_input_shape: the input shape is unknown"))?;
+                .and_then(|dims| {
+                    dims.get(1..)?
+                        .iter()
+                        .map(|d| d.as_u64().map(|n| n as usize))
+                        .collect::<Option<Vec<_>>>()
+                })
+                .ok_or_else(|| {
+                    NnError::argument(
+                        "architecture",
+                        "no InputLayer and no build_input_shape: the input shape is unknown",
+                    )
+                })?;
             model.build(&shape)?;
         }
         Ok(model)
@@ -195,8 +240,15 @@ impl Sequential {
         let mut total_flops = 0u64;
         for (i, (layer, name)) in self.layers.iter().zip(&self.names).enumerate() {
             let shape = self.shapes.get(i + 1).cloned().unwrap_or_default();
-            field = field.through(layer.spatial_window().as_deref(), shape.len().saturating_sub(1));
-            let params: usize = layer.weights().iter().map(|(_, w)| w.value_ref().numel()).sum();
+            field = field.through(
+                layer.spatial_window().as_deref(),
+                shape.len().saturating_sub(1),
+            );
+            let params: usize = layer
+                .weights()
+                .iter()
+                .map(|(_, w)| w.value_ref().numel())
+                .sum();
             let flops = layer.flops(&shape);
             total_flops += flops;
             out.push_str(&format!(

@@ -19,62 +19,423 @@ type Make = fn() -> Box<dyn Layer>;
 fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
     vec![
         ("Dense", || Box::new(Dense::new(4)), vec![5], false),
-        ("Dense tanh 3-D", || Box::new(Dense::new(3).with_activation(Activation::Tanh)), vec![2, 4], false),
-        ("Conv2D valid", || Box::new(Conv2D::new(3, (3, 3))), vec![6, 5, 2], false),
-        ("Conv2D same stride 2", || Box::new(Conv2D::new(2, (3, 3)).with_strides((2, 2)).with_padding(Padding::Same)), vec![7, 6, 3], false),
-        ("Conv2D dilation 2", || Box::new(Conv2D::new(2, (3, 3)).with_dilation((2, 2))), vec![8, 8, 1], false),
-        ("Conv2D planar 5x5 same", || Box::new(Conv2D::new(3, (5, 5)).with_padding(Padding::Same)), vec![10, 9, 1], false),
-        ("MaxPooling2D", || Box::new(MaxPooling2D::new((2, 2))), vec![6, 5, 2], true),
-        ("MaxPooling2D same stride 1", || Box::new(MaxPooling2D::new((3, 3)).with_strides((1, 1)).with_padding(Padding::Same)), vec![5, 5, 2], true),
-        ("AveragePooling2D same", || Box::new(AveragePooling2D::new((3, 3)).with_strides((2, 2)).with_padding(Padding::Same)), vec![7, 6, 2], false),
+        (
+            "Dense with L1L2, activity L2 and MaxNorm",
+            || {
+                let mut d = Dense::new(3);
+                d.penalties.kernel_regularizer =
+                    Some(krust_nn::regularizers::Regularizer::L1L2 { l1: 0.01, l2: 0.02 });
+                d.penalties.activity_regularizer =
+                    Some(krust_nn::regularizers::Regularizer::L2 { l2: 0.1 });
+                d.penalties.kernel_constraint = Some(krust_nn::regularizers::MaxNorm::new(1.5));
+                Box::new(d)
+            },
+            vec![4],
+            false,
+        ),
+        (
+            "ActivityRegularization",
+            || Box::new(ActivityRegularization::new(0.01, 0.02)),
+            vec![5],
+            false,
+        ),
+        (
+            "Dense tanh 3-D",
+            || Box::new(Dense::new(3).with_activation(Activation::Tanh)),
+            vec![2, 4],
+            false,
+        ),
+        (
+            "Conv2D valid",
+            || Box::new(Conv2D::new(3, (3, 3))),
+            vec![6, 5, 2],
+            false,
+        ),
+        (
+            "Conv2D same stride 2",
+            || {
+                Box::new(
+                    Conv2D::new(2, (3, 3))
+                        .with_strides((2, 2))
+                        .with_padding(Padding::Same),
+                )
+            },
+            vec![7, 6, 3],
+            false,
+        ),
+        (
+            "Conv2D dilation 2",
+            || Box::new(Conv2D::new(2, (3, 3)).with_dilation((2, 2))),
+            vec![8, 8, 1],
+            false,
+        ),
+        (
+            "Conv2D planar 5x5 same",
+            || Box::new(Conv2D::new(3, (5, 5)).with_padding(Padding::Same)),
+            vec![10, 9, 1],
+            false,
+        ),
+        (
+            "MaxPooling2D",
+            || Box::new(MaxPooling2D::new((2, 2))),
+            vec![6, 5, 2],
+            true,
+        ),
+        (
+            "MaxPooling2D same stride 1",
+            || {
+                Box::new(
+                    MaxPooling2D::new((3, 3))
+                        .with_strides((1, 1))
+                        .with_padding(Padding::Same),
+                )
+            },
+            vec![5, 5, 2],
+            true,
+        ),
+        (
+            "AveragePooling2D same",
+            || {
+                Box::new(
+                    AveragePooling2D::new((3, 3))
+                        .with_strides((2, 2))
+                        .with_padding(Padding::Same),
+                )
+            },
+            vec![7, 6, 2],
+            false,
+        ),
         ("Flatten", || Box::new(Flatten::new()), vec![3, 2, 2], false),
-        ("Activation sigmoid", || Box::new(ActivationLayer::new(Activation::Sigmoid)), vec![6], false),
-        ("Activation softmax", || Box::new(ActivationLayer::new(Activation::from_name("softmax").unwrap())), vec![6], false),
+        (
+            "Activation sigmoid",
+            || Box::new(ActivationLayer::new(Activation::Sigmoid)),
+            vec![6],
+            false,
+        ),
+        (
+            "Activation softmax",
+            || {
+                Box::new(ActivationLayer::new(
+                    Activation::from_name("softmax").unwrap(),
+                ))
+            },
+            vec![6],
+            false,
+        ),
         ("Dropout", || Box::new(Dropout::new(0.25)), vec![6], false),
-        ("GlobalAveragePooling2D", || Box::new(GlobalAveragePooling2D::new()), vec![4, 3, 2], false),
-        ("GlobalMaxPooling2D keepdims", || Box::new(GlobalMaxPooling2D::with_keepdims(true)), vec![4, 3, 2], true),
-        ("Reshape with -1", || Box::new(Reshape::new(&[-1, 4])), vec![3, 2, 2], false),
-        ("Permute", || Box::new(Permute::new(&[2, 1])), vec![3, 4], false),
-        ("RepeatVector", || Box::new(RepeatVector::new(3)), vec![4], false),
-        ("ZeroPadding2D asymmetric", || Box::new(ZeroPadding2D::new(((1, 2), (0, 3)))), vec![3, 2, 2], false),
-        ("Cropping2D asymmetric", || Box::new(Cropping2D::new(((1, 0), (2, 1)))), vec![5, 6, 2], false),
-        ("UpSampling2D nearest", || Box::new(UpSampling2D::new((2, 3))), vec![2, 3, 2], false),
-        ("Rescaling", || Box::new(Rescaling::new(1.0 / 255.0, -0.5)), vec![4], false),
-        ("BatchNormalization", || Box::new(BatchNormalization::new()), vec![3, 2, 4], false),
-        ("BatchNormalization axis 1", || Box::new(BatchNormalization::new().with_axis(1)), vec![3, 5], false),
-        ("LayerNormalization", || Box::new(LayerNormalization::new()), vec![3, 5], false),
-        ("LayerNormalization two axes", || Box::new(LayerNormalization::new().with_axis(&[1, 2])), vec![3, 4, 2], false),
-        ("GroupNormalization", || Box::new(GroupNormalization::new(2)), vec![3, 2, 4], false),
-        ("InstanceNormalization", || Box::new(InstanceNormalization::new()), vec![3, 2, 3], false),
-        ("SpatialDropout1D", || Box::new(SpatialDropout1D::new(0.3)), vec![4, 3], false),
-        ("SpatialDropout2D", || Box::new(SpatialDropout2D::new(0.3)), vec![3, 2, 3], false),
-        ("SpatialDropout3D", || Box::new(SpatialDropout3D::new(0.3)), vec![2, 2, 2, 3], false),
-        ("GaussianDropout", || Box::new(GaussianDropout::new(0.3)), vec![5], false),
-        ("GaussianNoise", || Box::new(GaussianNoise::new(0.2)), vec![5], false),
-        ("Conv2D groups 2", || Box::new(Conv2D::new(4, (3, 3)).with_groups(2)), vec![5, 5, 4], false),
-        ("Conv1D same stride 2", || Box::new(Conv1D::new(3, 3).with_padding(Padding1D::Same).with_strides(2)), vec![9, 2], false),
-        ("Conv1D causal dilation 2", || Box::new(Conv1D::new(2, 3).with_padding(Padding1D::Causal).with_dilation(2)), vec![8, 3], false),
-        ("DepthwiseConv2D multiplier 2", || Box::new(DepthwiseConv2D::new((3, 3), 2).with_padding(Padding::Same)), vec![5, 4, 3], false),
-        ("SeparableConv2D", || Box::new(SeparableConv2D::new(4, (3, 3))), vec![5, 6, 3], false),
-        ("SeparableConv1D", || Box::new(SeparableConv1D::new(3, 3).with_depth_multiplier(2)), vec![7, 2], false),
-        ("MaxPooling1D same stride 1", || Box::new(MaxPooling1D::new(3).with_strides(1).with_padding(Padding::Same)), vec![7, 2], true),
-        ("AveragePooling1D", || Box::new(AveragePooling1D::new(2)), vec![7, 2], false),
-        ("GlobalAveragePooling1D", || Box::new(GlobalAveragePooling1D::new()), vec![5, 3], false),
-        ("GlobalMaxPooling1D", || Box::new(GlobalMaxPooling1D::new()), vec![5, 3], true),
-        ("GlobalAveragePooling3D", || Box::new(GlobalAveragePooling3D::new()), vec![2, 3, 2, 3], false),
-        ("GlobalMaxPooling3D", || Box::new(GlobalMaxPooling3D::new()), vec![2, 3, 2, 3], true),
-        ("Conv2DTranspose valid stride 2", || Box::new(Conv2DTranspose::new(3, (3, 3)).with_strides((2, 2))), vec![3, 4, 2], false),
-        ("Conv2DTranspose same stride 2 output padding", || Box::new(Conv2DTranspose::new(2, (3, 3)).with_strides((2, 2)).with_padding(Padding::Same).with_output_padding((1, 0))), vec![3, 3, 2], false),
-        ("ZeroPadding1D", || Box::new(ZeroPadding1D::new((2, 1))), vec![4, 3], false),
-        ("ZeroPadding3D", || Box::new(ZeroPadding3D::new([(1, 0), (0, 2), (1, 1)])), vec![2, 3, 2, 2], false),
-        ("Cropping1D", || Box::new(Cropping1D::new((1, 2))), vec![6, 2], false),
-        ("Cropping3D", || Box::new(Cropping3D::new([(1, 0), (0, 1), (1, 1)])), vec![3, 3, 4, 2], false),
-        ("UpSampling1D", || Box::new(UpSampling1D::new(3)), vec![4, 2], false),
-        ("UpSampling3D", || Box::new(UpSampling3D::new([2, 1, 2])), vec![2, 2, 3, 2], false),
-        ("Conv3D same stride 2", || Box::new(Conv3D::new(2, [3, 3, 2]).with_strides([2, 2, 1]).with_padding(Padding::Same)), vec![5, 4, 3, 2], false),
-        ("MaxPooling3D same", || Box::new(MaxPooling3D::new([2, 3, 2]).with_strides([2, 2, 1]).with_padding(Padding::Same)), vec![3, 5, 4, 2], true),
-        ("AveragePooling3D same", || Box::new(AveragePooling3D::new([3, 3, 2]).with_strides([2, 2, 2]).with_padding(Padding::Same)), vec![5, 5, 3, 2], false),
-        ("Conv1DTranspose same stride 2", || Box::new(Conv1DTranspose::new(2, 4).with_strides((1, 2)).with_padding(Padding::Same)), vec![5, 3], false),
+        (
+            "GlobalAveragePooling2D",
+            || Box::new(GlobalAveragePooling2D::new()),
+            vec![4, 3, 2],
+            false,
+        ),
+        (
+            "GlobalMaxPooling2D keepdims",
+            || Box::new(GlobalMaxPooling2D::with_keepdims(true)),
+            vec![4, 3, 2],
+            true,
+        ),
+        (
+            "Reshape with -1",
+            || Box::new(Reshape::new(&[-1, 4])),
+            vec![3, 2, 2],
+            false,
+        ),
+        (
+            "Permute",
+            || Box::new(Permute::new(&[2, 1])),
+            vec![3, 4],
+            false,
+        ),
+        (
+            "RepeatVector",
+            || Box::new(RepeatVector::new(3)),
+            vec![4],
+            false,
+        ),
+        (
+            "ZeroPadding2D asymmetric",
+            || Box::new(ZeroPadding2D::new(((1, 2), (0, 3)))),
+            vec![3, 2, 2],
+            false,
+        ),
+        (
+            "Cropping2D asymmetric",
+            || Box::new(Cropping2D::new(((1, 0), (2, 1)))),
+            vec![5, 6, 2],
+            false,
+        ),
+        (
+            "UpSampling2D nearest",
+            || Box::new(UpSampling2D::new((2, 3))),
+            vec![2, 3, 2],
+            false,
+        ),
+        (
+            "Rescaling",
+            || Box::new(Rescaling::new(1.0 / 255.0, -0.5)),
+            vec![4],
+            false,
+        ),
+        (
+            "BatchNormalization",
+            || Box::new(BatchNormalization::new()),
+            vec![3, 2, 4],
+            false,
+        ),
+        (
+            "BatchNormalization axis 1",
+            || Box::new(BatchNormalization::new().with_axis(1)),
+            vec![3, 5],
+            false,
+        ),
+        (
+            "LayerNormalization",
+            || Box::new(LayerNormalization::new()),
+            vec![3, 5],
+            false,
+        ),
+        (
+            "LayerNormalization two axes",
+            || Box::new(LayerNormalization::new().with_axis(&[1, 2])),
+            vec![3, 4, 2],
+            false,
+        ),
+        (
+            "GroupNormalization",
+            || Box::new(GroupNormalization::new(2)),
+            vec![3, 2, 4],
+            false,
+        ),
+        (
+            "InstanceNormalization",
+            || Box::new(InstanceNormalization::new()),
+            vec![3, 2, 3],
+            false,
+        ),
+        (
+            "SpatialDropout1D",
+            || Box::new(SpatialDropout1D::new(0.3)),
+            vec![4, 3],
+            false,
+        ),
+        (
+            "SpatialDropout2D",
+            || Box::new(SpatialDropout2D::new(0.3)),
+            vec![3, 2, 3],
+            false,
+        ),
+        (
+            "SpatialDropout3D",
+            || Box::new(SpatialDropout3D::new(0.3)),
+            vec![2, 2, 2, 3],
+            false,
+        ),
+        (
+            "GaussianDropout",
+            || Box::new(GaussianDropout::new(0.3)),
+            vec![5],
+            false,
+        ),
+        (
+            "GaussianNoise",
+            || Box::new(GaussianNoise::new(0.2)),
+            vec![5],
+            false,
+        ),
+        (
+            "Conv2D groups 2",
+            || Box::new(Conv2D::new(4, (3, 3)).with_groups(2)),
+            vec![5, 5, 4],
+            false,
+        ),
+        (
+            "Conv1D same stride 2",
+            || {
+                Box::new(
+                    Conv1D::new(3, 3)
+                        .with_padding(Padding1D::Same)
+                        .with_strides(2),
+                )
+            },
+            vec![9, 2],
+            false,
+        ),
+        (
+            "Conv1D causal dilation 2",
+            || {
+                Box::new(
+                    Conv1D::new(2, 3)
+                        .with_padding(Padding1D::Causal)
+                        .with_dilation(2),
+                )
+            },
+            vec![8, 3],
+            false,
+        ),
+        (
+            "DepthwiseConv2D multiplier 2",
+            || Box::new(DepthwiseConv2D::new((3, 3), 2).with_padding(Padding::Same)),
+            vec![5, 4, 3],
+            false,
+        ),
+        (
+            "SeparableConv2D",
+            || Box::new(SeparableConv2D::new(4, (3, 3))),
+            vec![5, 6, 3],
+            false,
+        ),
+        (
+            "SeparableConv1D",
+            || Box::new(SeparableConv1D::new(3, 3).with_depth_multiplier(2)),
+            vec![7, 2],
+            false,
+        ),
+        (
+            "MaxPooling1D same stride 1",
+            || {
+                Box::new(
+                    MaxPooling1D::new(3)
+                        .with_strides(1)
+                        .with_padding(Padding::Same),
+                )
+            },
+            vec![7, 2],
+            true,
+        ),
+        (
+            "AveragePooling1D",
+            || Box::new(AveragePooling1D::new(2)),
+            vec![7, 2],
+            false,
+        ),
+        (
+            "GlobalAveragePooling1D",
+            || Box::new(GlobalAveragePooling1D::new()),
+            vec![5, 3],
+            false,
+        ),
+        (
+            "GlobalMaxPooling1D",
+            || Box::new(GlobalMaxPooling1D::new()),
+            vec![5, 3],
+            true,
+        ),
+        (
+            "GlobalAveragePooling3D",
+            || Box::new(GlobalAveragePooling3D::new()),
+            vec![2, 3, 2, 3],
+            false,
+        ),
+        (
+            "GlobalMaxPooling3D",
+            || Box::new(GlobalMaxPooling3D::new()),
+            vec![2, 3, 2, 3],
+            true,
+        ),
+        (
+            "Conv2DTranspose valid stride 2",
+            || Box::new(Conv2DTranspose::new(3, (3, 3)).with_strides((2, 2))),
+            vec![3, 4, 2],
+            false,
+        ),
+        (
+            "Conv2DTranspose same stride 2 output padding",
+            || {
+                Box::new(
+                    Conv2DTranspose::new(2, (3, 3))
+                        .with_strides((2, 2))
+                        .with_padding(Padding::Same)
+                        .with_output_padding((1, 0)),
+                )
+            },
+            vec![3, 3, 2],
+            false,
+        ),
+        (
+            "ZeroPadding1D",
+            || Box::new(ZeroPadding1D::new((2, 1))),
+            vec![4, 3],
+            false,
+        ),
+        (
+            "ZeroPadding3D",
+            || Box::new(ZeroPadding3D::new([(1, 0), (0, 2), (1, 1)])),
+            vec![2, 3, 2, 2],
+            false,
+        ),
+        (
+            "Cropping1D",
+            || Box::new(Cropping1D::new((1, 2))),
+            vec![6, 2],
+            false,
+        ),
+        (
+            "Cropping3D",
+            || Box::new(Cropping3D::new([(1, 0), (0, 1), (1, 1)])),
+            vec![3, 3, 4, 2],
+            false,
+        ),
+        (
+            "UpSampling1D",
+            || Box::new(UpSampling1D::new(3)),
+            vec![4, 2],
+            false,
+        ),
+        (
+            "UpSampling3D",
+            || Box::new(UpSampling3D::new([2, 1, 2])),
+            vec![2, 2, 3, 2],
+            false,
+        ),
+        (
+            "Conv3D same stride 2",
+            || {
+                Box::new(
+                    Conv3D::new(2, [3, 3, 2])
+                        .with_strides([2, 2, 1])
+                        .with_padding(Padding::Same),
+                )
+            },
+            vec![5, 4, 3, 2],
+            false,
+        ),
+        (
+            "MaxPooling3D same",
+            || {
+                Box::new(
+                    MaxPooling3D::new([2, 3, 2])
+                        .with_strides([2, 2, 1])
+                        .with_padding(Padding::Same),
+                )
+            },
+            vec![3, 5, 4, 2],
+            true,
+        ),
+        (
+            "AveragePooling3D same",
+            || {
+                Box::new(
+                    AveragePooling3D::new([3, 3, 2])
+                        .with_strides([2, 2, 2])
+                        .with_padding(Padding::Same),
+                )
+            },
+            vec![5, 5, 3, 2],
+            false,
+        ),
+        (
+            "Conv1DTranspose same stride 2",
+            || {
+                Box::new(
+                    Conv1DTranspose::new(2, 4)
+                        .with_strides((1, 2))
+                        .with_padding(Padding::Same),
+                )
+            },
+            vec![5, 3],
+            false,
+        ),
     ]
 }
 
@@ -96,32 +457,59 @@ fn separated(shape: &[usize], seed: u64) -> Tensor {
 }
 
 fn with_batch(batch: usize, shape: &[usize]) -> Vec<usize> {
-    std::iter::once(batch).chain(shape.iter().copied()).collect()
+    std::iter::once(batch)
+        .chain(shape.iter().copied())
+        .collect()
 }
 
 /// Finite-difference check of d/dx and d/dweights of sum(layer(x) ⊙ r), in inference mode
 /// for layers with randomness (their training mode is checked by their own tests).
 fn gradient_check(name: &str, layer: &dyn Layer, x: &Tensor, training: bool) {
-    let out_shape = no_grad(|| layer.forward(&Var::constant(x.clone()), training).unwrap().shape());
+    let out_shape = no_grad(|| {
+        layer
+            .forward(&Var::constant(x.clone()), training)
+            .unwrap()
+            .shape()
+    });
     let r = random(&out_shape, 99);
-    let loss = |x: &Var| layer.forward(x, training).unwrap().mul(&Var::constant(r.clone())).unwrap().sum().unwrap();
+    let loss = |x: &Var| {
+        layer
+            .forward(x, training)
+            .unwrap()
+            .mul(&Var::constant(r.clone()))
+            .unwrap()
+            .sum()
+            .unwrap()
+    };
     let xv = Var::parameter(x.clone());
     layer.parameters().iter().for_each(Var::zero_grad);
     loss(&xv).backward().unwrap();
-    let value = |x: &Tensor| no_grad(|| loss(&Var::constant(x.clone())).value().item().unwrap() as f64);
+    let value =
+        |x: &Tensor| no_grad(|| loss(&Var::constant(x.clone())).value().item().unwrap() as f64);
     let eps = 1e-2f32;
     let check = |what: String, analytic: f32, numeric: f32| {
         let allowed = 2e-3 + 2e-2 * analytic.abs().max(numeric.abs());
-        assert!((analytic - numeric).abs() <= allowed, "{name} {what}: backward {analytic}, finite differences {numeric}");
+        assert!(
+            (analytic - numeric).abs() <= allowed,
+            "{name} {what}: backward {analytic}, finite differences {numeric}"
+        );
     };
     let dx = xv.grad().unwrap();
     for i in (0..x.numel()).step_by(x.numel().div_ceil(25).max(1)) {
         let (mut p, mut m) = (x.clone(), x.clone());
         p.as_mut_slice()[i] += eps;
         m.as_mut_slice()[i] -= eps;
-        check(format!("input[{i}]"), dx.as_slice()[i], ((value(&p) - value(&m)) / (2.0 * eps as f64)) as f32);
+        check(
+            format!("input[{i}]"),
+            dx.as_slice()[i],
+            ((value(&p) - value(&m)) / (2.0 * eps as f64)) as f32,
+        );
     }
-    for (wname, w) in layer.weights().into_iter().filter(|(_, w)| w.requires_grad()) {
+    for (wname, w) in layer
+        .weights()
+        .into_iter()
+        .filter(|(_, w)| w.requires_grad())
+    {
         let g = w.grad().unwrap();
         for i in (0..g.numel()).step_by(g.numel().div_ceil(20).max(1)) {
             w.update_value(|t| t.as_mut_slice()[i] += eps);
@@ -129,7 +517,11 @@ fn gradient_check(name: &str, layer: &dyn Layer, x: &Tensor, training: bool) {
             w.update_value(|t| t.as_mut_slice()[i] -= 2.0 * eps);
             let down = value(x);
             w.update_value(|t| t.as_mut_slice()[i] += eps);
-            check(format!("{wname}[{i}]"), g.as_slice()[i], ((up - down) / (2.0 * eps as f64)) as f32);
+            check(
+                format!("{wname}[{i}]"),
+                g.as_slice()[i],
+                ((up - down) / (2.0 * eps as f64)) as f32,
+            );
         }
     }
 }
@@ -138,34 +530,52 @@ fn gradient_check(name: &str, layer: &dyn Layer, x: &Tensor, training: bool) {
 fn every_single_input_layer_passes_the_harness() {
     for (i, (name, make, input_shape, separate)) in single_input_layers().into_iter().enumerate() {
         krust_tensor::random::set_global_seed(100 + i as u64);
-        let x = if separate { separated(&with_batch(2, &input_shape), i as u64) } else { random(&with_batch(2, &input_shape), i as u64) };
+        let x = if separate {
+            separated(&with_batch(2, &input_shape), i as u64)
+        } else {
+            random(&with_batch(2, &input_shape), i as u64)
+        };
 
         // Shape inference agrees with a real forward pass.
         let mut layer = make();
-        let declared = layer.build(&input_shape).unwrap_or_else(|e| panic!("{name}: build: {e}"));
+        let declared = layer
+            .build(&input_shape)
+            .unwrap_or_else(|e| panic!("{name}: build: {e}"));
         let y = no_grad(|| layer.forward(&Var::constant(x.clone()), false)).unwrap();
         assert_eq!(y.shape(), with_batch(2, &declared), "{name}: output shape");
 
         // Config round trip: same config, and (with the same weights) the same output.
         let config = layer.config();
-        let mut rebuilt = layer_from_config(layer.class_name(), &config).unwrap_or_else(|e| panic!("{name}: from_config: {e}"));
+        let mut rebuilt = layer_from_config(layer.class_name(), &config)
+            .unwrap_or_else(|e| panic!("{name}: from_config: {e}"));
         assert_eq!(rebuilt.config(), config, "{name}: config round trip");
         rebuilt.build(&input_shape).unwrap();
         for ((_, a), (_, b)) in layer.weights().iter().zip(rebuilt.weights()) {
             b.set_value(a.value()).unwrap();
         }
         let y2 = no_grad(|| rebuilt.forward(&Var::constant(x.clone()), false)).unwrap();
-        assert_eq!(y.value().to_vec(), y2.value().to_vec(), "{name}: rebuilt layer output");
+        assert_eq!(
+            y.value().to_vec(),
+            y2.value().to_vec(),
+            "{name}: rebuilt layer output"
+        );
 
         // Save/load round trip inside a model: bit-identical inference.
         let mut model = Sequential::new();
         model.add(Input::new(&input_shape)).unwrap();
         model.add_boxed(make()).unwrap();
-        let path = std::env::temp_dir().join(format!("krust-harness-{}-{i}.krust", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("krust-harness-{}-{i}.krust", std::process::id()));
         save_sequential(&model, &path).unwrap();
         let loaded = load_sequential(&path).unwrap();
         let (a, b) = (model.predict(&x).unwrap(), loaded.predict(&x).unwrap());
-        assert!(a.as_slice().iter().zip(b.as_slice()).all(|(p, q)| p.to_bits() == q.to_bits()), "{name}: save/load");
+        assert!(
+            a.as_slice()
+                .iter()
+                .zip(b.as_slice())
+                .all(|(p, q)| p.to_bits() == q.to_bits()),
+            "{name}: save/load"
+        );
         let _ = std::fs::remove_file(&path);
 
         // Gradients.
@@ -179,17 +589,57 @@ fn batch_normalization_training_mode_gradients_use_batch_statistics() {
     let mut bn = BatchNormalization::new();
     bn.build(&[3, 4]).unwrap();
     // Non-trivial gamma and beta so their gradients are exercised too.
-    bn.weights()[0].1.set_value(random(&[4], 1).add_scalar(1.5)).unwrap();
+    bn.weights()[0]
+        .1
+        .set_value(random(&[4], 1).add_scalar(1.5))
+        .unwrap();
     bn.weights()[1].1.set_value(random(&[4], 2)).unwrap();
-    gradient_check("BatchNormalization (training)", &bn, &random(&[5, 3, 4], 3), true);
+    gradient_check(
+        "BatchNormalization (training)",
+        &bn,
+        &random(&[5, 3, 4], 3),
+        true,
+    );
     // Moving statistics are weights but not trainable.
     assert_eq!(bn.weights().len(), 4);
     assert_eq!(bn.parameters().len(), 2);
 }
 
 #[test]
+fn regularizers_add_their_penalty_in_training_and_constraints_clip_weights() {
+    use krust_nn::regularizers::{collecting, MaxNorm, Regularizer};
+    krust_tensor::random::set_global_seed(9);
+    let mut d = Dense::new(2);
+    d.penalties.kernel_regularizer = Some(Regularizer::L2 { l2: 0.5 });
+    d.penalties.kernel_constraint = Some(MaxNorm::new(0.1));
+    d.build(&[3]).unwrap();
+    let kernel = d.weights()[0].1.clone();
+    let x = Var::constant(random(&[4, 3], 1));
+    let (_, penalties) = collecting(|| d.forward(&x, true).unwrap());
+    let want = 0.5 * kernel.value().as_slice().iter().map(|w| w * w).sum::<f32>();
+    assert_eq!(penalties.len(), 1);
+    assert!((penalties[0].value().item().unwrap() - want).abs() < 1e-6);
+    let (_, none) = collecting(|| d.forward(&x, false).unwrap());
+    assert!(none.is_empty(), "inference adds no penalty");
+    d.apply_constraints().unwrap();
+    let k = kernel.value();
+    for col in 0..2 {
+        let norm = (0..3)
+            .map(|r| k.as_slice()[r * 2 + col].powi(2))
+            .sum::<f32>()
+            .sqrt();
+        assert!(norm <= 0.1 + 1e-6, "column {col} norm {norm}");
+    }
+    // The penalty round-trips through the config.
+    let config = d.config();
+    assert_eq!(config["kernel_regularizer"]["class_name"], "L2");
+    let back = layer_from_config("Dense", &config).unwrap();
+    assert_eq!(back.config(), config);
+}
+
+#[test]
 fn every_merge_layer_passes_the_harness() {
-    let merges: Vec<(&str, fn() -> Box<dyn Layer>, usize)> = vec![
+    let merges: Vec<(&str, Make, usize)> = vec![
         ("Add", || Box::new(Add::new()), 3),
         ("Subtract", || Box::new(Subtract::new()), 2),
         ("Multiply", || Box::new(Multiply::new()), 2),
@@ -204,18 +654,40 @@ fn every_merge_layer_passes_the_harness() {
         let shapes = vec![shape.clone(); n];
         let out = layer.build_multi(&shapes).unwrap();
         let config = layer.config();
-        assert_eq!(layer_from_config(layer.class_name(), &config).unwrap().config(), config, "{name}");
-        let xs: Vec<Tensor> = (0..n).map(|k| separated(&with_batch(2, &shape), 10 + k as u64).add_scalar(k as f32 * 0.05)).collect();
+        assert_eq!(
+            layer_from_config(layer.class_name(), &config)
+                .unwrap()
+                .config(),
+            config,
+            "{name}"
+        );
+        let xs: Vec<Tensor> = (0..n)
+            .map(|k| separated(&with_batch(2, &shape), 10 + k as u64).add_scalar(k as f32 * 0.05))
+            .collect();
         let vars: Vec<Var> = xs.iter().map(|x| Var::parameter(x.clone())).collect();
         let y = layer.forward_multi(&vars, false).unwrap();
         assert_eq!(y.shape(), with_batch(2, &out), "{name}: output shape");
         // Gradient of sum(y ⊙ r) for each input, by finite differences.
         let r = random(&y.shape(), 5);
-        y.mul(&Var::constant(r.clone())).unwrap().sum().unwrap().backward().unwrap();
+        y.mul(&Var::constant(r.clone()))
+            .unwrap()
+            .sum()
+            .unwrap()
+            .backward()
+            .unwrap();
         let value = |xs: &[Tensor]| {
             no_grad(|| {
                 let v: Vec<Var> = xs.iter().map(|x| Var::constant(x.clone())).collect();
-                layer.forward_multi(&v, false).unwrap().mul(&Var::constant(r.clone())).unwrap().sum().unwrap().value().item().unwrap()
+                layer
+                    .forward_multi(&v, false)
+                    .unwrap()
+                    .mul(&Var::constant(r.clone()))
+                    .unwrap()
+                    .sum()
+                    .unwrap()
+                    .value()
+                    .item()
+                    .unwrap()
             })
         };
         for k in 0..n {
@@ -225,13 +697,20 @@ fn every_merge_layer_passes_the_harness() {
                 p[k].as_mut_slice()[i] += 1e-2;
                 m[k].as_mut_slice()[i] -= 1e-2;
                 let numeric = (value(&p) - value(&m)) / 2e-2;
-                assert!((g.as_slice()[i] - numeric).abs() < 2e-3 + 2e-2 * numeric.abs(), "{name} input {k}[{i}]");
+                assert!(
+                    (g.as_slice()[i] - numeric).abs() < 2e-3 + 2e-2 * numeric.abs(),
+                    "{name} input {k}[{i}]"
+                );
             }
         }
         // Mismatched shapes are refused by name.
         let mut layer = make();
         if name != "Concatenate" {
-            let e = layer.build_multi(&[vec![3, 4], vec![3, 5]]).err().unwrap().to_string();
+            let e = layer
+                .build_multi(&[vec![3, 4], vec![3, 5]])
+                .err()
+                .unwrap()
+                .to_string();
             assert!(e.contains(name), "{e}");
         }
     }

@@ -17,7 +17,11 @@ fn read_npy(path: &Path) -> Tensor {
 
 fn cases() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/keras/layers");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
     dirs.sort();
     dirs
 }
@@ -25,33 +29,53 @@ fn cases() -> Vec<PathBuf> {
 #[test]
 fn every_keras_layer_fixture_is_reproduced() {
     let dirs = cases();
-    assert!(dirs.len() >= 23, "expected the Keras layer fixtures, found {}", dirs.len());
+    assert!(
+        dirs.len() >= 23,
+        "expected the Keras layer fixtures, found {}",
+        dirs.len()
+    );
     for dir in dirs {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-        let spec: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("layer.json")).unwrap()).unwrap();
+        let spec: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("layer.json")).unwrap())
+                .unwrap();
         let class = spec["class_name"].as_str().unwrap();
-        let mut layer = layer_from_config(class, &spec["config"]).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut layer =
+            layer_from_config(class, &spec["config"]).unwrap_or_else(|e| panic!("{name}: {e}"));
         let xs: Vec<Tensor> = (0..)
             .map(|i| dir.join(format!("x{i}.npy")))
             .take_while(|p| p.exists())
             .map(|p| read_npy(&p))
             .collect();
         let shapes: Vec<Vec<usize>> = xs.iter().map(|x| x.shape()[1..].to_vec()).collect();
-        let out_shape = layer.build_multi(&shapes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let out_shape = layer
+            .build_multi(&shapes)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         let weights = layer.weights();
         for (i, (wname, w)) in weights.iter().enumerate() {
             let keras = read_npy(&dir.join(format!("w{i}.npy")));
-            w.set_value(keras).unwrap_or_else(|e| panic!("{name}: weight {wname}: {e}"));
+            w.set_value(keras)
+                .unwrap_or_else(|e| panic!("{name}: weight {wname}: {e}"));
         }
-        assert!(!dir.join(format!("w{}.npy", weights.len())).exists(), "{name}: Keras has more weights than krust");
+        assert!(
+            !dir.join(format!("w{}.npy", weights.len())).exists(),
+            "{name}: Keras has more weights than krust"
+        );
         let training = spec["training"].as_bool().unwrap_or(false);
         let vars: Vec<Var> = xs.iter().map(|x| Var::constant(x.clone())).collect();
-        let y = no_grad(|| layer.forward_multi(&vars, training)).unwrap_or_else(|e| panic!("{name}: {e}")).value();
+        let y = no_grad(|| layer.forward_multi(&vars, training))
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .value();
         if training {
             for (i, (wname, w)) in weights.iter().enumerate() {
                 let want = read_npy(&dir.join(format!("w{i}_after.npy")));
                 let worst = w.value().max_abs_diff(&want).unwrap();
-                assert!(worst <= 1e-5 * (1.0 + want.as_slice().iter().fold(0.0f32, |m, v| m.max(v.abs()))), "{name}: {wname} after the training step, worst error {worst}");
+                assert!(
+                    worst
+                        <= 1e-5
+                            * (1.0 + want.as_slice().iter().fold(0.0f32, |m, v| m.max(v.abs()))),
+                    "{name}: {wname} after the training step, worst error {worst}"
+                );
             }
         }
         let want = read_npy(&dir.join("y.npy"));
@@ -59,6 +83,9 @@ fn every_keras_layer_fixture_is_reproduced() {
         assert_eq!(&y.shape()[1..], &out_shape[..], "{name}: inferred shape");
         let scale = want.as_slice().iter().fold(1.0f32, |m, v| m.max(v.abs()));
         let worst = y.max_abs_diff(&want).unwrap();
-        assert!(worst <= 1e-5 * scale, "{name}: worst error {worst} (scale {scale})");
+        assert!(
+            worst <= 1e-5 * scale,
+            "{name}: worst error {worst} (scale {scale})"
+        );
     }
 }

@@ -170,7 +170,7 @@ fn shape_and_activation_layer_gradients_match_finite_differences() {
     for act in [
         Activation::Sigmoid,
         Activation::Tanh,
-        Activation::Softmax,
+        Activation::Softmax { axis: -1 },
         Activation::LeakyRelu {
             negative_slope: 0.2,
         },

@@ -1,7 +1,10 @@
 //! krust's model file: save -> load -> predict is bit-identical, configs round-trip, and
 //! damaged or mismatched files give errors naming the file and the problem, never a panic.
 
-use krust_nn::layers::{layer_from_config, ActivationLayer, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, Input, MaxPooling2D};
+use krust_nn::layers::{
+    layer_from_config, ActivationLayer, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, Input,
+    MaxPooling2D,
+};
 use krust_nn::saving::{load_sequential, save_sequential};
 use krust_nn::{Activation, Sequential};
 use krust_tensor::{Padding, Tensor};
@@ -18,14 +21,27 @@ fn model() -> Sequential {
     krust_tensor::random::set_global_seed(11);
     let mut m = Sequential::new();
     m.add(Input::new(&[12, 12, 2])).unwrap();
-    m.add(Conv2D::new(4, (3, 3)).with_padding(Padding::Same).with_activation(Activation::Relu)).unwrap();
+    m.add(
+        Conv2D::new(4, (3, 3))
+            .with_padding(Padding::Same)
+            .with_activation(Activation::Relu),
+    )
+    .unwrap();
     m.add(MaxPooling2D::new((2, 2))).unwrap();
-    m.add(Conv2D::new(6, (3, 3)).with_strides((2, 2)).with_dilation((1, 1))).unwrap();
-    m.add(AveragePooling2D::new((2, 2)).with_padding(Padding::Same)).unwrap();
+    m.add(
+        Conv2D::new(6, (3, 3))
+            .with_strides((2, 2))
+            .with_dilation((1, 1)),
+    )
+    .unwrap();
+    m.add(AveragePooling2D::new((2, 2)).with_padding(Padding::Same))
+        .unwrap();
     m.add(Flatten::new()).unwrap();
     m.add(Dropout::new(0.3)).unwrap();
-    m.add(Dense::new(5).with_activation(Activation::Tanh)).unwrap();
-    m.add(ActivationLayer::new(Activation::Softmax { axis: -1 })).unwrap();
+    m.add(Dense::new(5).with_activation(Activation::Tanh))
+        .unwrap();
+    m.add(ActivationLayer::new(Activation::Softmax { axis: -1 }))
+        .unwrap();
     m
 }
 
@@ -40,9 +56,16 @@ fn save_load_predict_is_bit_identical() {
     let path = temp("model.krust");
     save_sequential(&m, &path).unwrap();
     let loaded = load_sequential(&path).unwrap();
-    let (a, b) = (m.predict(&input()).unwrap(), loaded.predict(&input()).unwrap());
+    let (a, b) = (
+        m.predict(&input()).unwrap(),
+        loaded.predict(&input()).unwrap(),
+    );
     assert_eq!(a.shape(), b.shape());
-    assert!(a.as_slice().iter().zip(b.as_slice()).all(|(x, y)| x.to_bits() == y.to_bits()));
+    assert!(a
+        .as_slice()
+        .iter()
+        .zip(b.as_slice())
+        .all(|(x, y)| x.to_bits() == y.to_bits()));
     assert_eq!(loaded.layer_names(), m.layer_names());
     assert_eq!(loaded.summary(), m.summary());
 }
@@ -59,15 +82,39 @@ fn configs_round_trip() {
 
 #[test]
 fn unknown_classes_and_arguments_are_named() {
-    let e = layer_from_config("Conv7D", &serde_json::json!({})).err().unwrap().to_string();
+    let e = layer_from_config("Conv7D", &serde_json::json!({}))
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("Conv7D"), "{e}");
-    let e = layer_from_config("Dense", &serde_json::json!({"units": 3, "frobnicate": true})).err().unwrap().to_string();
+    let e = layer_from_config(
+        "Dense",
+        &serde_json::json!({"units": 3, "frobnicate": true}),
+    )
+    .err()
+    .unwrap()
+    .to_string();
     assert!(e.contains("frobnicate"), "{e}");
-    let e = layer_from_config("Dense", &serde_json::json!({"units": 3, "kernel_regularizer": {"class_name": "L2"}})).err().unwrap().to_string();
-    assert!(e.contains("kernel_regularizer"), "{e}");
-    let e = layer_from_config("Conv2D", &serde_json::json!({"filters": 3, "kernel_size": 3, "data_format": "channels_first"})).err().unwrap().to_string();
+    let e = layer_from_config("Dense", &serde_json::json!({"units": 3, "kernel_regularizer": {"class_name": "OrthogonalRegularizer"}})).err().unwrap().to_string();
+    assert!(
+        e.contains("kernel_regularizer") && e.contains("OrthogonalRegularizer"),
+        "{e}"
+    );
+    let e = layer_from_config(
+        "Conv2D",
+        &serde_json::json!({"filters": 3, "kernel_size": 3, "data_format": "channels_first"}),
+    )
+    .err()
+    .unwrap()
+    .to_string();
     assert!(e.contains("data_format"), "{e}");
-    let e = layer_from_config("Dense", &serde_json::json!({"units": 3, "activation": "swoosh"})).err().unwrap().to_string();
+    let e = layer_from_config(
+        "Dense",
+        &serde_json::json!({"units": 3, "activation": "swoosh"}),
+    )
+    .err()
+    .unwrap()
+    .to_string();
     assert!(e.contains("swoosh"), "{e}");
 }
 
@@ -79,7 +126,10 @@ fn damaged_files_are_clear_errors_never_panics() {
     let bad = temp("damaged.krust");
     for cut in [0, 4, 8, 9, 50, bytes.len() / 2, bytes.len() - 1] {
         std::fs::write(&bad, &bytes[..cut]).unwrap();
-        let e = load_sequential(&bad).err().expect("truncated file must fail").to_string();
+        let e = load_sequential(&bad)
+            .err()
+            .expect("truncated file must fail")
+            .to_string();
         assert!(e.contains("damaged.krust"), "cut {cut}: {e}");
     }
     let mut flipped = bytes.clone();
@@ -88,8 +138,14 @@ fn damaged_files_are_clear_errors_never_panics() {
         std::fs::write(&bad, &flipped).unwrap();
         let _ = load_sequential(&bad); // any result but a panic
     }
-    let e = load_sequential(&temp("missing.krust")).err().unwrap().to_string();
-    assert!(e.contains("missing.krust") && e.contains("cannot read"), "{e}");
+    let e = load_sequential(&temp("missing.krust"))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("missing.krust") && e.contains("cannot read"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -102,14 +158,22 @@ fn mismatched_weights_are_named() {
     let mut list: Vec<(String, Tensor)> = tensors.into_iter().collect();
     list.sort_by(|a, b| a.0.cmp(&b.0));
 
-    let without: Vec<_> = list.iter().filter(|(n, _)| n != "weights/dense/bias").cloned().collect();
+    let without: Vec<_> = list
+        .iter()
+        .filter(|(n, _)| n != "weights/dense/bias")
+        .cloned()
+        .collect();
     let bad = temp("mismatch.krust");
     write_atomically(&bad, &to_safetensors(&without, meta.clone()).unwrap()).unwrap();
     let e = load_sequential(&bad).err().unwrap().to_string();
     assert!(e.contains("dense/bias") && e.contains("missing"), "{e}");
 
     let mut reshaped = list.clone();
-    reshaped.iter_mut().find(|(n, _)| n == "weights/dense/bias").unwrap().1 = Tensor::zeros([6]);
+    reshaped
+        .iter_mut()
+        .find(|(n, _)| n == "weights/dense/bias")
+        .unwrap()
+        .1 = Tensor::zeros([6]);
     write_atomically(&bad, &to_safetensors(&reshaped, meta.clone()).unwrap()).unwrap();
     let e = load_sequential(&bad).err().unwrap().to_string();
     assert!(e.contains("dense/bias") && e.contains("[6]"), "{e}");

@@ -8,6 +8,7 @@ use krust_data::batches::{fill_batch, BatchPlan};
 use krust_data::fashion_mnist::ImageDataset;
 use krust_nn::losses::{Loss, Targets};
 use krust_nn::optimizers::Optimizer;
+use krust_nn::regularizers::collecting;
 use krust_nn::Module;
 use krust_tensor::Tensor;
 use std::time::Instant;
@@ -121,8 +122,13 @@ pub fn fit(
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
         for (b, indices) in plan.iter().enumerate() {
             let x = Var::constant(batch_tensor(train, indices, &mut pixels, &mut labels)?);
-            let out = model.forward(&x, true)?;
-            let loss = loss_fn.compute(&out, &Targets::Sparse(&labels))?;
+            // Regularization penalties the layers add during the training pass join the loss.
+            let (out, penalties) = collecting(|| model.forward(&x, true));
+            let out = out?;
+            let mut loss = loss_fn.compute(&out, &Targets::Sparse(&labels))?;
+            for p in &penalties {
+                loss = loss.add(p)?;
+            }
             let value = loss.value().item()?;
             if !value.is_finite() {
                 bar.abandon();
@@ -136,6 +142,7 @@ pub fn fit(
             loss.backward()?;
             drop((out, loss));
             optimizer.step(&params)?;
+            model.apply_constraints()?;
             params.iter().for_each(Var::zero_grad);
             loss_sum += value as f64 * indices.len() as f64;
             seen += indices.len();

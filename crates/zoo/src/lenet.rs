@@ -41,18 +41,28 @@ mod tests {
         let m = lenet5(&[28, 28, 1], 10).unwrap();
         let s = m.summary();
         let row = |name: &str| -> Vec<String> {
-            let line = s.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("{name} in {s}"));
+            let line = s
+                .lines()
+                .find(|l| l.starts_with(name))
+                .unwrap_or_else(|| panic!("{name} in {s}"));
             line.split_whitespace().map(str::to_string).collect()
         };
         // conv 5x5 -> field 5, stride 1; pool 2 -> 6, 2; conv 5x5 -> 6 + 4*2 = 14, 2; pool 2 -> 16, 4.
-        assert_eq!(row("conv2d (Conv2D)")[row("conv2d (Conv2D)").len() - 3..], ["5x5", "1x1", "235200"]);
+        assert_eq!(
+            row("conv2d (Conv2D)")[row("conv2d (Conv2D)").len() - 3..],
+            ["5x5", "1x1", "235200"]
+        );
         let pool = row("max_pooling2d (MaxPooling2D)");
         assert_eq!(pool[pool.len() - 3..], ["6x6", "2x2", "4704"]);
         let conv = row("conv2d_1 (Conv2D)");
         assert_eq!(conv[conv.len() - 3..], ["14x14", "2x2", "480000"]);
         let pool = row("max_pooling2d_1 (MaxPooling2D)");
         assert_eq!(pool[pool.len() - 3..2 + pool.len() - 3], ["16x16", "4x4"]);
-        assert_eq!(row("dense (Dense)")[row("dense (Dense)").len() - 3..2 + row("dense (Dense)").len() - 3], ["all", "all"]);
+        assert_eq!(
+            row("dense (Dense)")
+                [row("dense (Dense)").len() - 3..2 + row("dense (Dense)").len() - 3],
+            ["all", "all"]
+        );
         assert!(s.contains("Total params: 61706"));
     }
 }

@@ -35,15 +35,25 @@ impl Var {
     /// (n, out_h, out_w, filters) from (n, h, w, in_channels), with Keras's kernel layout
     /// (kh, kw, filters, in_channels). `spec` and the output size describe the convolution
     /// this one inverts: a `conv2d` with `spec` maps the output shape back to the input's.
-    pub fn conv2d_transpose(&self, kernel: &Var, out_hw: (usize, usize), spec: Conv2dSpec) -> Result<Var> {
+    pub fn conv2d_transpose(
+        &self,
+        kernel: &Var,
+        out_hw: (usize, usize),
+        spec: Conv2dSpec,
+    ) -> Result<Var> {
         let (x, w) = (self.value(), kernel.value());
-        let (n, filters) = (x.shape().first().copied().unwrap_or(0), w.shape().get(2).copied().unwrap_or(0));
+        let (n, filters) = (
+            x.shape().first().copied().unwrap_or(0),
+            w.shape().get(2).copied().unwrap_or(0),
+        );
         let out_shape = [n, out_hw.0, out_hw.1, filters];
         // Only the shape of the "input" matters when just the input gradient is asked for.
         let placeholder = krust_tensor::Tensor::zeros(out_shape);
         let y = conv2d_backward(&placeholder, &w, &x, &spec, true, false, false)?
             .input
-            .ok_or_else(|| krust_tensor::TensorError::invalid("conv2d_transpose", "no output computed"))?;
+            .ok_or_else(|| {
+                krust_tensor::TensorError::invalid("conv2d_transpose", "no output computed")
+            })?;
         let (need_x, need_w) = (self.requires_grad(), kernel.requires_grad());
         Ok(Var::from_op(
             y,
@@ -51,8 +61,16 @@ impl Var {
             Box::new(move |g| {
                 // d/dx: the forward convolution of g; d/dW: the kernel gradient of that same
                 // convolution with x in the role of its output gradient.
-                let dx = if need_x { Some(conv2d(g, &w, None, &spec)?) } else { None };
-                let dw = if need_w { conv2d_backward(g, &w, &x, &spec, false, true, false)?.kernel } else { None };
+                let dx = if need_x {
+                    Some(conv2d(g, &w, None, &spec)?)
+                } else {
+                    None
+                };
+                let dw = if need_w {
+                    conv2d_backward(g, &w, &x, &spec, false, true, false)?.kernel
+                } else {
+                    None
+                };
                 Ok(vec![dx, dw])
             }),
         ))

@@ -43,3 +43,52 @@ impl ActivationLayer {
         Ok(ActivationLayer::new(activation))
     }
 }
+
+/// `ActivityRegularization`: the identity, adding l1·Σ|x| + l2·Σx² (divided by the batch
+/// size, as Keras) to the training loss.
+#[derive(Debug, Clone)]
+pub struct ActivityRegularization {
+    pub l1: f32,
+    pub l2: f32,
+}
+
+impl ActivityRegularization {
+    pub fn new(l1: f32, l2: f32) -> Self {
+        ActivityRegularization { l1, l2 }
+    }
+
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        let mut c = ConfigReader::new("ActivityRegularization", config)?;
+        let l1 = c.f32_or("l1", 0.0)?;
+        let l2 = c.f32_or("l2", 0.0)?;
+        c.absent("activity_regularizer")?;
+        c.finish()?;
+        Ok(ActivityRegularization::new(l1, l2))
+    }
+}
+
+impl Layer for ActivityRegularization {
+    fn class_name(&self) -> &'static str {
+        "ActivityRegularization"
+    }
+
+    fn config(&self) -> serde_json::Value {
+        serde_json::json!({"l1": self.l1, "l2": self.l2})
+    }
+
+    fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        Ok(input_shape.to_vec())
+    }
+
+    fn forward(&self, x: &Var, training: bool) -> Result<Var> {
+        let penalties = crate::regularizers::WeightPenalties {
+            activity_regularizer: Some(crate::regularizers::Regularizer::L1L2 {
+                l1: self.l1,
+                l2: self.l2,
+            }),
+            ..Default::default()
+        };
+        penalties.add_losses(None, None, x, training)?;
+        Ok(x.clone())
+    }
+}

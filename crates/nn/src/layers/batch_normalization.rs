@@ -60,7 +60,12 @@ impl BatchNormalization {
         let mut layer = BatchNormalization::new();
         layer.axis = match c.value("axis") {
             None => -1,
-            Some(v) => v.as_i64().map(|a| a as isize).ok_or_else(|| NnError::layer("BatchNormalization", format!("argument `axis`: expected one integer, got {v}")))?,
+            Some(v) => v.as_i64().map(|a| a as isize).ok_or_else(|| {
+                NnError::layer(
+                    "BatchNormalization",
+                    format!("argument `axis`: expected one integer, got {v}"),
+                )
+            })?,
         };
         layer.momentum = c.f32_or("momentum", 0.99)?;
         layer.epsilon = c.f32_or("epsilon", 1e-3)?;
@@ -73,10 +78,18 @@ impl BatchNormalization {
             ("moving_variance_initializer", Initializer::Ones),
         ] {
             if c.initializer_or(key, want)? != want {
-                return Err(NnError::layer("BatchNormalization", format!("argument `{key}`: only the Keras default is supported")));
+                return Err(NnError::layer(
+                    "BatchNormalization",
+                    format!("argument `{key}`: only the Keras default is supported"),
+                ));
             }
         }
-        for key in ["beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"] {
+        for key in [
+            "beta_regularizer",
+            "gamma_regularizer",
+            "beta_constraint",
+            "gamma_constraint",
+        ] {
             c.absent(key)?;
         }
         c.only("synchronized", serde_json::json!(false))?;
@@ -91,9 +104,19 @@ impl BatchNormalization {
     /// The feature axis within the full shape (batch included).
     fn full_axis(&self, rank: usize) -> Result<usize> {
         let full = rank as isize + 1;
-        let a = if self.axis < 0 { self.axis + full } else { self.axis };
+        let a = if self.axis < 0 {
+            self.axis + full
+        } else {
+            self.axis
+        };
         if a < 1 || a >= full {
-            return Err(NnError::layer("BatchNormalization", format!("axis {} is out of range for inputs of rank {full}", self.axis)));
+            return Err(NnError::layer(
+                "BatchNormalization",
+                format!(
+                    "axis {} is out of range for inputs of rank {full}",
+                    self.axis
+                ),
+            ));
         }
         Ok(a as usize)
     }
@@ -152,7 +175,10 @@ impl Layer for BatchNormalization {
         let axis = self.full_axis(full_rank - 1)?;
         let features = x.shape()[axis];
         let fshape = self.feature_shape(full_rank, axis, features);
-        let reduce: Vec<isize> = (0..full_rank).filter(|&a| a != axis).map(|a| a as isize).collect();
+        let reduce: Vec<isize> = (0..full_rank)
+            .filter(|&a| a != axis)
+            .map(|a| a as isize)
+            .collect();
         let (mean, var) = if training {
             let mean = x.mean_axes(&reduce, true)?;
             let centered = x.sub(&mean)?;
@@ -163,7 +189,10 @@ impl Layer for BatchNormalization {
                 let blend = |moving: &Var, batch: &Var| -> Result<()> {
                     let b = batch.value().reshape([features])?;
                     moving.update_value(|t| {
-                        t.as_mut_slice().iter_mut().zip(b.as_slice()).for_each(|(v, &x)| *v = *v * m + x * (1.0 - m))
+                        t.as_mut_slice()
+                            .iter_mut()
+                            .zip(b.as_slice())
+                            .for_each(|(v, &x)| *v = *v * m + x * (1.0 - m))
                     });
                     Ok(())
                 };
@@ -172,7 +201,10 @@ impl Layer for BatchNormalization {
             })?;
             (mean, var)
         } else {
-            (Var::constant(mm.value().reshape(fshape.clone())?), Var::constant(mv.value().reshape(fshape.clone())?))
+            (
+                Var::constant(mm.value().reshape(fshape.clone())?),
+                Var::constant(mv.value().reshape(fshape.clone())?),
+            )
         };
         let inv_std = var.add_scalar(self.epsilon).sqrt();
         let mut y = x.sub(&mean)?.div(&inv_std)?;
@@ -194,7 +226,11 @@ impl Layer for BatchNormalization {
         w.extend(self.gamma.iter().map(|v| ("gamma", v.clone())));
         w.extend(self.beta.iter().map(|v| ("beta", v.clone())));
         w.extend(self.moving_mean.iter().map(|v| ("moving_mean", v.clone())));
-        w.extend(self.moving_variance.iter().map(|v| ("moving_variance", v.clone())));
+        w.extend(
+            self.moving_variance
+                .iter()
+                .map(|v| ("moving_variance", v.clone())),
+        );
         w
     }
 

@@ -6,6 +6,7 @@ use super::conv2d::grouped_conv2d;
 use super::Layer;
 use crate::config::{initializer_to_json, ConfigReader};
 use crate::initializers::Initializer;
+use crate::regularizers::WeightPenalties;
 use crate::{Activation, NnError, Result};
 use krust_autograd::Var;
 use krust_tensor::conv::output_size;
@@ -32,6 +33,8 @@ pub struct Conv1D {
     pub use_bias: bool,
     pub kernel_initializer: Initializer,
     pub bias_initializer: Initializer,
+    /// Weight and activity regularizers and constraints (Keras's *_regularizer, *_constraint).
+    pub penalties: WeightPenalties,
     kernel: Option<Var>,
     bias: Option<Var>,
 }
@@ -49,6 +52,7 @@ impl Conv1D {
             use_bias: true,
             kernel_initializer: Initializer::GlorotUniform,
             bias_initializer: Initializer::Zeros,
+            penalties: WeightPenalties::default(),
             kernel: None,
             bias: None,
         }
@@ -75,8 +79,16 @@ impl Conv1D {
     }
 
     fn spec(&self) -> Conv2dSpec {
-        let padding = if self.padding == Padding1D::Same { Padding::Same } else { Padding::Valid };
-        Conv2dSpec { strides: (1, self.strides), padding, dilation: (1, self.dilation_rate) }
+        let padding = if self.padding == Padding1D::Same {
+            Padding::Same
+        } else {
+            Padding::Valid
+        };
+        Conv2dSpec {
+            strides: (1, self.strides),
+            padding,
+            dilation: (1, self.dilation_rate),
+        }
     }
 
     fn causal_pad(&self) -> usize {
@@ -90,35 +102,61 @@ impl Conv1D {
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
         let mut c = ConfigReader::new("Conv1D", config)?;
         let one = |v: (usize, usize)| v.0;
-        let mut layer = Conv1D::new(c.usize("filters")?, one(single(&mut c, "kernel_size", None)?));
+        let mut layer = Conv1D::new(
+            c.usize("filters")?,
+            one(single(&mut c, "kernel_size", None)?),
+        );
         layer.strides = one(single(&mut c, "strides", Some(1))?);
         layer.dilation_rate = one(single(&mut c, "dilation_rate", Some(1))?);
-        layer.padding = match c.value("padding").and_then(|v| v.as_str()).unwrap_or("valid") {
+        layer.padding = match c
+            .value("padding")
+            .and_then(|v| v.as_str())
+            .unwrap_or("valid")
+        {
             "valid" => Padding1D::Valid,
             "same" => Padding1D::Same,
             "causal" => Padding1D::Causal,
-            other => return Err(NnError::layer("Conv1D", format!("argument `padding`: {other:?} is not valid, same or causal"))),
+            other => {
+                return Err(NnError::layer(
+                    "Conv1D",
+                    format!("argument `padding`: {other:?} is not valid, same or causal"),
+                ))
+            }
         };
         layer.groups = c.value("groups").and_then(|g| g.as_u64()).unwrap_or(1) as usize;
         layer.activation = c.activation_or("activation", Activation::Linear)?;
         layer.use_bias = c.bool_or("use_bias", true)?;
-        layer.kernel_initializer = c.initializer_or("kernel_initializer", Initializer::GlorotUniform)?;
+        layer.kernel_initializer =
+            c.initializer_or("kernel_initializer", Initializer::GlorotUniform)?;
         layer.bias_initializer = c.initializer_or("bias_initializer", Initializer::Zeros)?;
-        for key in ["kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint"] {
-            c.absent(key)?;
-        }
+        layer.penalties = WeightPenalties::read(&mut c, "Conv1D")?;
         c.finish()?;
         Ok(layer)
     }
 }
 
 /// Reads an int or a one-element list (Keras writes 1-D sizes as [k]).
-pub(crate) fn single(c: &mut ConfigReader, key: &'static str, default: Option<usize>) -> Result<(usize, usize)> {
+pub(crate) fn single(
+    c: &mut ConfigReader,
+    key: &'static str,
+    default: Option<usize>,
+) -> Result<(usize, usize)> {
     match c.value(key) {
-        None => default.map(|d| (d, d)).ok_or_else(|| NnError::layer("Conv1D", format!("argument `{key}` is required"))),
+        None => default
+            .map(|d| (d, d))
+            .ok_or_else(|| NnError::layer("Conv1D", format!("argument `{key}` is required"))),
         Some(v) => {
-            let n = v.as_u64().or_else(|| v.as_array().filter(|a| a.len() == 1).and_then(|a| a[0].as_u64()));
-            n.map(|n| (n as usize, n as usize)).ok_or_else(|| NnError::layer("Conv1D", format!("argument `{key}`: expected one integer, got {v}")))
+            let n = v.as_u64().or_else(|| {
+                v.as_array()
+                    .filter(|a| a.len() == 1)
+                    .and_then(|a| a[0].as_u64())
+            });
+            n.map(|n| (n as usize, n as usize)).ok_or_else(|| {
+                NnError::layer(
+                    "Conv1D",
+                    format!("argument `{key}`: expected one integer, got {v}"),
+                )
+            })
         }
     }
 }
@@ -134,7 +172,7 @@ impl Layer for Conv1D {
             Padding1D::Same => "same",
             Padding1D::Causal => "causal",
         };
-        serde_json::json!({
+        let mut config = serde_json::json!({
             "filters": self.filters,
             "kernel_size": [self.kernel_size],
             "strides": [self.strides],
@@ -151,28 +189,57 @@ impl Layer for Conv1D {
             "activity_regularizer": null,
             "kernel_constraint": null,
             "bias_constraint": null,
-        })
+        });
+        self.penalties.write(&mut config);
+        config
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
         let &[steps, c] = input_shape else {
-            return Err(NnError::layer("Conv1D", format!("expects inputs (steps, channels), got {input_shape:?}")));
+            return Err(NnError::layer(
+                "Conv1D",
+                format!("expects inputs (steps, channels), got {input_shape:?}"),
+            ));
         };
-        if self.filters == 0 || self.groups == 0 || c % self.groups != 0 || self.filters % self.groups != 0 {
+        if self.filters == 0
+            || self.groups == 0
+            || c % self.groups != 0
+            || !self.filters.is_multiple_of(self.groups)
+        {
             return Err(NnError::layer("Conv1D", format!("filters {} and groups {} must be positive, and groups must divide {c} input channels and the filters", self.filters, self.groups)));
         }
         if self.strides > 1 && self.dilation_rate > 1 {
-            return Err(NnError::layer("Conv1D", "strides > 1 cannot be combined with dilation_rate > 1 (as in Keras)"));
+            return Err(NnError::layer(
+                "Conv1D",
+                "strides > 1 cannot be combined with dilation_rate > 1 (as in Keras)",
+            ));
         }
         let spec = self.spec();
-        let (out, _, _) = output_size("Conv1D", steps + self.causal_pad(), self.kernel_size, self.strides, self.dilation_rate, spec.padding)
-            .map_err(|e| NnError::layer("Conv1D", e.to_string()))?;
-        self.kernel = Some(Var::parameter(self.kernel_initializer.sample(&[self.kernel_size, c / self.groups, self.filters])));
-        self.bias = self.use_bias.then(|| Var::parameter(self.bias_initializer.sample(&[self.filters])));
+        let (out, _, _) = output_size(
+            "Conv1D",
+            steps + self.causal_pad(),
+            self.kernel_size,
+            self.strides,
+            self.dilation_rate,
+            spec.padding,
+        )
+        .map_err(|e| NnError::layer("Conv1D", e.to_string()))?;
+        self.kernel = Some(Var::parameter(self.kernel_initializer.try_sample(&[
+            self.kernel_size,
+            c / self.groups,
+            self.filters,
+        ])?));
+        self.bias = if self.use_bias {
+            Some(Var::parameter(
+                self.bias_initializer.try_sample(&[self.filters])?,
+            ))
+        } else {
+            None
+        };
         Ok(vec![out, self.filters])
     }
 
-    fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
+    fn forward(&self, x: &Var, training: bool) -> Result<Var> {
         let kernel = self.kernel.as_ref().ok_or(NnError::NotBuilt)?;
         let s = x.shape();
         let mut x2 = x.reshape(&[s[0], 1, s[1], s[2]])?;
@@ -183,15 +250,30 @@ impl Layer for Conv1D {
         let k2 = kernel.reshape(&[1, k[0], k[1], k[2]])?;
         let y = grouped_conv2d(&x2, &k2, self.bias.as_ref(), self.spec(), self.groups)?;
         let ys = y.shape();
-        self.activation.apply(&y.reshape(&[ys[0], ys[2], ys[3]])?)
+        let out = self.activation.apply(&y.reshape(&[ys[0], ys[2], ys[3]])?)?;
+        self.penalties
+            .add_losses(self.kernel.as_ref(), self.bias.as_ref(), &out, training)?;
+        Ok(out)
+    }
+
+    fn apply_constraints(&self) -> Result<()> {
+        self.penalties
+            .constrain(self.kernel.as_ref(), self.bias.as_ref())
     }
 
     fn weights(&self) -> Vec<(&'static str, Var)> {
-        self.kernel.iter().map(|k| ("kernel", k.clone())).chain(self.bias.iter().map(|b| ("bias", b.clone()))).collect()
+        self.kernel
+            .iter()
+            .map(|k| ("kernel", k.clone()))
+            .chain(self.bias.iter().map(|b| ("bias", b.clone())))
+            .collect()
     }
 
     fn spatial_window(&self) -> Option<Vec<(usize, usize)>> {
-        Some(vec![((self.kernel_size - 1) * self.dilation_rate + 1, self.strides)])
+        Some(vec![(
+            (self.kernel_size - 1) * self.dilation_rate + 1,
+            self.strides,
+        )])
     }
 
     fn flops(&self, output_shape: &[usize]) -> u64 {

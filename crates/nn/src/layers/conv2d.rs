@@ -3,6 +3,7 @@
 use super::Layer;
 use crate::config::{initializer_to_json, padding_name, ConfigReader};
 use crate::initializers::Initializer;
+use crate::regularizers::WeightPenalties;
 use crate::{Activation, NnError, Result};
 use krust_autograd::Var;
 use krust_tensor::conv::output_size;
@@ -29,6 +30,8 @@ pub struct Conv2D {
     pub kernel_initializer: Initializer,
     /// Default zeros.
     pub bias_initializer: Initializer,
+    /// Weight and activity regularizers and constraints (Keras's *_regularizer, *_constraint).
+    pub penalties: WeightPenalties,
     kernel: Option<Var>,
     bias: Option<Var>,
 }
@@ -46,6 +49,7 @@ impl Conv2D {
             use_bias: true,
             kernel_initializer: Initializer::GlorotUniform,
             bias_initializer: Initializer::Zeros,
+            penalties: WeightPenalties::default(),
             kernel: None,
             bias: None,
         }
@@ -89,8 +93,14 @@ impl Layer for Conv2D {
     fn spatial_window(&self) -> Option<Vec<(usize, usize)>> {
         let extent = |k: usize, d: usize| (k - 1) * d + 1;
         Some(vec![
-            (extent(self.kernel_size.0, self.dilation_rate.0), self.strides.0),
-            (extent(self.kernel_size.1, self.dilation_rate.1), self.strides.1),
+            (
+                extent(self.kernel_size.0, self.dilation_rate.0),
+                self.strides.0,
+            ),
+            (
+                extent(self.kernel_size.1, self.dilation_rate.1),
+                self.strides.1,
+            ),
         ])
     }
 
@@ -101,7 +111,7 @@ impl Layer for Conv2D {
     }
 
     fn config(&self) -> serde_json::Value {
-        serde_json::json!({
+        let mut config = serde_json::json!({
             "filters": self.filters,
             "kernel_size": [self.kernel_size.0, self.kernel_size.1],
             "strides": [self.strides.0, self.strides.1],
@@ -118,11 +128,17 @@ impl Layer for Conv2D {
             "activity_regularizer": null,
             "kernel_constraint": null,
             "bias_constraint": null,
-        })
+        });
+        self.penalties.write(&mut config);
+        config
     }
 
     fn weights(&self) -> Vec<(&'static str, Var)> {
-        self.kernel.iter().map(|k| ("kernel", k.clone())).chain(self.bias.iter().map(|b| ("bias", b.clone()))).collect()
+        self.kernel
+            .iter()
+            .map(|k| ("kernel", k.clone()))
+            .chain(self.bias.iter().map(|b| ("bias", b.clone())))
+            .collect()
     }
 
     fn class_name(&self) -> &'static str {
@@ -172,25 +188,44 @@ impl Layer for Conv2D {
         )
         .map_err(|e| NnError::layer("Conv2D", e.to_string()))?
         .0;
-        if self.groups == 0 || c % self.groups != 0 || self.filters % self.groups != 0 {
+        if self.groups == 0 || c % self.groups != 0 || !self.filters.is_multiple_of(self.groups) {
             return Err(NnError::layer(
                 "Conv2D",
-                format!("groups {} must divide both the {c} input channels and the {} filters", self.groups, self.filters),
+                format!(
+                    "groups {} must divide both the {c} input channels and the {} filters",
+                    self.groups, self.filters
+                ),
             ));
         }
-        self.kernel = Some(Var::parameter(self.kernel_initializer.sample(&[kh, kw, c / self.groups, self.filters])));
-        self.bias = self
-            .use_bias
-            .then(|| Var::parameter(self.bias_initializer.sample(&[self.filters])));
+        self.kernel = Some(Var::parameter(self.kernel_initializer.try_sample(&[
+            kh,
+            kw,
+            c / self.groups,
+            self.filters,
+        ])?));
+        self.bias = if self.use_bias {
+            Some(Var::parameter(
+                self.bias_initializer.try_sample(&[self.filters])?,
+            ))
+        } else {
+            None
+        };
         Ok(vec![oh, ow, self.filters])
     }
 
-    fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
+    fn forward(&self, x: &Var, training: bool) -> Result<Var> {
         let kernel = self.kernel.as_ref().ok_or(NnError::NotBuilt)?;
         let y = grouped_conv2d(x, kernel, self.bias.as_ref(), self.spec(), self.groups)?;
-        self.activation.apply(&y)
+        let out = self.activation.apply(&y)?;
+        self.penalties
+            .add_losses(self.kernel.as_ref(), self.bias.as_ref(), &out, training)?;
+        Ok(out)
     }
 
+    fn apply_constraints(&self) -> Result<()> {
+        self.penalties
+            .constrain(self.kernel.as_ref(), self.bias.as_ref())
+    }
 }
 
 impl Conv2D {
@@ -203,15 +238,19 @@ impl Conv2D {
         layer.dilation_rate = c.pair_or("dilation_rate", Some((1, 1)))?;
         layer.groups = match c.value("groups") {
             None => 1,
-            Some(g) => g.as_u64().filter(|&g| g > 0).ok_or_else(|| NnError::layer("Conv2D", format!("argument `groups`: expected a positive integer, got {g}")))? as usize,
+            Some(g) => g.as_u64().filter(|&g| g > 0).ok_or_else(|| {
+                NnError::layer(
+                    "Conv2D",
+                    format!("argument `groups`: expected a positive integer, got {g}"),
+                )
+            })? as usize,
         };
         layer.activation = c.activation_or("activation", Activation::Linear)?;
         layer.use_bias = c.bool_or("use_bias", true)?;
-        layer.kernel_initializer = c.initializer_or("kernel_initializer", Initializer::GlorotUniform)?;
+        layer.kernel_initializer =
+            c.initializer_or("kernel_initializer", Initializer::GlorotUniform)?;
         layer.bias_initializer = c.initializer_or("bias_initializer", Initializer::Zeros)?;
-        for key in ["kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint"] {
-            c.absent(key)?;
-        }
+        layer.penalties = WeightPenalties::read(&mut c, "Conv2D")?;
         c.finish()?;
         Ok(layer)
     }
@@ -220,7 +259,13 @@ impl Conv2D {
 /// A convolution split into `groups` independent ones: input channel block g meets kernel
 /// output block g (the kernel's input axis already has in / groups channels), and the
 /// results are concatenated along channels. One group is a plain convolution.
-pub(crate) fn grouped_conv2d(x: &Var, kernel: &Var, bias: Option<&Var>, spec: krust_tensor::Conv2dSpec, groups: usize) -> Result<Var> {
+pub(crate) fn grouped_conv2d(
+    x: &Var,
+    kernel: &Var,
+    bias: Option<&Var>,
+    spec: krust_tensor::Conv2dSpec,
+    groups: usize,
+) -> Result<Var> {
     if groups == 1 {
         return Ok(x.conv2d(kernel, bias, spec)?);
     }

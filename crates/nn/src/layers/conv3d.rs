@@ -15,15 +15,33 @@ use krust_tensor::{Conv2dSpec, Padding, Pool2dSpec};
 use serde_json::Value;
 
 /// Reads an int or a list of three ints.
-fn triple(c: &mut ConfigReader, layer: &str, key: &'static str, default: Option<usize>) -> Result<[usize; 3]> {
+fn triple(
+    c: &mut ConfigReader,
+    layer: &str,
+    key: &'static str,
+    default: Option<usize>,
+) -> Result<[usize; 3]> {
     match c.value(key) {
-        None => default.map(|d| [d; 3]).ok_or_else(|| NnError::layer(layer, format!("argument `{key}` is required"))),
+        None => default
+            .map(|d| [d; 3])
+            .ok_or_else(|| NnError::layer(layer, format!("argument `{key}` is required"))),
         Some(v) if v.is_u64() => Ok([v.as_u64().unwrap_or(1) as usize; 3]),
         Some(v) => v
             .as_array()
             .filter(|a| a.len() == 3)
-            .and_then(|a| Some([a[0].as_u64()? as usize, a[1].as_u64()? as usize, a[2].as_u64()? as usize]))
-            .ok_or_else(|| NnError::layer(layer, format!("argument `{key}`: expected one or three integers, got {v}"))),
+            .and_then(|a| {
+                Some([
+                    a[0].as_u64()? as usize,
+                    a[1].as_u64()? as usize,
+                    a[2].as_u64()? as usize,
+                ])
+            })
+            .ok_or_else(|| {
+                NnError::layer(
+                    layer,
+                    format!("argument `{key}`: expected one or three integers, got {v}"),
+                )
+            }),
     }
 }
 
@@ -98,19 +116,34 @@ impl Conv3D {
 
     pub fn from_config(config: &Value) -> Result<Self> {
         let mut c = ConfigReader::new("Conv3D", config)?;
-        let mut layer = Conv3D::new(c.usize("filters")?, triple(&mut c, "Conv3D", "kernel_size", None)?);
+        let mut layer = Conv3D::new(
+            c.usize("filters")?,
+            triple(&mut c, "Conv3D", "kernel_size", None)?,
+        );
         layer.strides = triple(&mut c, "Conv3D", "strides", Some(1))?;
         layer.dilation_rate = triple(&mut c, "Conv3D", "dilation_rate", Some(1))?;
         layer.padding = c.padding_or("padding", Padding::Valid)?;
         layer.groups = c.value("groups").and_then(|g| g.as_u64()).unwrap_or(1) as usize;
         layer.activation = c.activation_or("activation", Activation::Linear)?;
         layer.use_bias = c.bool_or("use_bias", true)?;
-        for (key, want) in [("kernel_initializer", Initializer::GlorotUniform), ("bias_initializer", Initializer::Zeros)] {
+        for (key, want) in [
+            ("kernel_initializer", Initializer::GlorotUniform),
+            ("bias_initializer", Initializer::Zeros),
+        ] {
             if c.initializer_or(key, want)? != want {
-                return Err(NnError::layer("Conv3D", format!("argument `{key}`: only the Keras default is supported")));
+                return Err(NnError::layer(
+                    "Conv3D",
+                    format!("argument `{key}`: only the Keras default is supported"),
+                ));
             }
         }
-        for key in ["kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint"] {
+        for key in [
+            "kernel_regularizer",
+            "bias_regularizer",
+            "activity_regularizer",
+            "kernel_constraint",
+            "bias_constraint",
+        ] {
             c.absent(key)?;
         }
         c.finish()?;
@@ -146,40 +179,78 @@ impl Layer for Conv3D {
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
         let &[d, h, w, c] = input_shape else {
-            return Err(NnError::layer("Conv3D", format!("expects inputs (depth, height, width, channels), got {input_shape:?}")));
+            return Err(NnError::layer(
+                "Conv3D",
+                format!("expects inputs (depth, height, width, channels), got {input_shape:?}"),
+            ));
         };
-        if self.groups == 0 || c % self.groups != 0 || self.filters % self.groups != 0 {
-            return Err(NnError::layer("Conv3D", format!("groups {} must divide {c} input channels and {} filters", self.groups, self.filters)));
+        if self.groups == 0 || c % self.groups != 0 || !self.filters.is_multiple_of(self.groups) {
+            return Err(NnError::layer(
+                "Conv3D",
+                format!(
+                    "groups {} must divide {c} input channels and {} filters",
+                    self.groups, self.filters
+                ),
+            ));
         }
         let size = |len, i: usize| {
-            output_size("Conv3D", len, self.kernel_size[i], self.strides[i], self.dilation_rate[i], self.padding)
-                .map_err(|e| NnError::layer("Conv3D", e.to_string()))
+            output_size(
+                "Conv3D",
+                len,
+                self.kernel_size[i],
+                self.strides[i],
+                self.dilation_rate[i],
+                self.padding,
+            )
+            .map_err(|e| NnError::layer("Conv3D", e.to_string()))
         };
         let (od, front, back) = size(d, 0)?;
         let (oh, ow) = (size(h, 1)?.0, size(w, 2)?.0);
         self.depth_pad = (front, back);
         let [kd, kh, kw] = self.kernel_size;
-        self.kernel = Some(Var::parameter(Initializer::GlorotUniform.sample(&[kd, kh, kw, c / self.groups, self.filters])));
-        self.bias = self.use_bias.then(|| Var::parameter(Initializer::Zeros.sample(&[self.filters])));
+        self.kernel = Some(Var::parameter(Initializer::GlorotUniform.sample(&[
+            kd,
+            kh,
+            kw,
+            c / self.groups,
+            self.filters,
+        ])));
+        self.bias = self
+            .use_bias
+            .then(|| Var::parameter(Initializer::Zeros.sample(&[self.filters])));
         Ok(vec![od, oh, ow, self.filters])
     }
 
     fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
         let kernel = self.kernel.as_ref().ok_or(NnError::NotBuilt)?;
         let (front, back) = self.depth_pad;
-        let xp = if front + back > 0 { x.pad(&[(0, 0), (front, back), (0, 0), (0, 0), (0, 0)], 0.0)? } else { x.clone() };
+        let xp = if front + back > 0 {
+            x.pad(&[(0, 0), (front, back), (0, 0), (0, 0), (0, 0)], 0.0)?
+        } else {
+            x.clone()
+        };
         let depth = xp.shape()[1];
         let span = (self.kernel_size[0] - 1) * self.dilation_rate[0] + 1;
         let out_depth = (depth - span) / self.strides[0] + 1;
         let k = kernel.shape();
         let taps: Vec<Var> = (0..k[0])
-            .map(|t| kernel.slice(0, t, t + 1)?.reshape(&[k[1], k[2], k[3], k[4]]))
+            .map(|t| {
+                kernel
+                    .slice(0, t, t + 1)?
+                    .reshape(&[k[1], k[2], k[3], k[4]])
+            })
             .collect::<std::result::Result<_, _>>()?;
         let mut slices = Vec::with_capacity(out_depth);
         for od in 0..out_depth {
             let mut acc: Option<Var> = None;
             for (t, tap) in taps.iter().enumerate() {
-                let y = grouped_conv2d(&depth_slice(&xp, od * self.strides[0] + t * self.dilation_rate[0])?, tap, None, self.spec2d(), self.groups)?;
+                let y = grouped_conv2d(
+                    &depth_slice(&xp, od * self.strides[0] + t * self.dilation_rate[0])?,
+                    tap,
+                    None,
+                    self.spec2d(),
+                    self.groups,
+                )?;
                 acc = Some(match acc {
                     Some(a) => a.add(&y)?,
                     None => y,
@@ -195,16 +266,31 @@ impl Layer for Conv3D {
     }
 
     fn weights(&self) -> Vec<(&'static str, Var)> {
-        self.kernel.iter().map(|k| ("kernel", k.clone())).chain(self.bias.iter().map(|b| ("bias", b.clone()))).collect()
+        self.kernel
+            .iter()
+            .map(|k| ("kernel", k.clone()))
+            .chain(self.bias.iter().map(|b| ("bias", b.clone())))
+            .collect()
     }
 
     fn spatial_window(&self) -> Option<Vec<(usize, usize)>> {
-        Some((0..3).map(|i| ((self.kernel_size[i] - 1) * self.dilation_rate[i] + 1, self.strides[i])).collect())
+        Some(
+            (0..3)
+                .map(|i| {
+                    (
+                        (self.kernel_size[i] - 1) * self.dilation_rate[i] + 1,
+                        self.strides[i],
+                    )
+                })
+                .collect(),
+        )
     }
 
     fn flops(&self, output_shape: &[usize]) -> u64 {
         let cin = self.kernel.as_ref().map_or(0, |k| k.shape()[3]);
-        2 * (output_shape.iter().product::<usize>() * self.kernel_size.iter().product::<usize>() * cin) as u64
+        2 * (output_shape.iter().product::<usize>()
+            * self.kernel_size.iter().product::<usize>()
+            * cin) as u64
     }
 }
 
@@ -223,14 +309,24 @@ pub struct AveragePooling3D;
 impl MaxPooling3D {
     #[allow(clippy::new_ret_no_self)]
     pub fn new(pool_size: [usize; 3]) -> Pooling3D {
-        Pooling3D { pool_size, strides: pool_size, padding: Padding::Valid, max: true }
+        Pooling3D {
+            pool_size,
+            strides: pool_size,
+            padding: Padding::Valid,
+            max: true,
+        }
     }
 }
 
 impl AveragePooling3D {
     #[allow(clippy::new_ret_no_self)]
     pub fn new(pool_size: [usize; 3]) -> Pooling3D {
-        Pooling3D { pool_size, strides: pool_size, padding: Padding::Valid, max: false }
+        Pooling3D {
+            pool_size,
+            strides: pool_size,
+            padding: Padding::Valid,
+            max: false,
+        }
     }
 }
 
@@ -255,13 +351,22 @@ impl Pooling3D {
 
     pub fn from_config(class: &str, config: &Value) -> Result<Self> {
         let max = class == "MaxPooling3D";
-        let name = if max { "MaxPooling3D" } else { "AveragePooling3D" };
+        let name = if max {
+            "MaxPooling3D"
+        } else {
+            "AveragePooling3D"
+        };
         let mut c = ConfigReader::new(name, config)?;
         let pool_size = triple(&mut c, name, "pool_size", Some(2))?;
         let strides = triple(&mut c, name, "strides", None).unwrap_or(pool_size);
         let padding = c.padding_or("padding", Padding::Valid)?;
         c.finish()?;
-        Ok(Pooling3D { pool_size, strides, padding, max })
+        Ok(Pooling3D {
+            pool_size,
+            strides,
+            padding,
+            max,
+        })
     }
 }
 
@@ -276,22 +381,49 @@ impl Layer for Pooling3D {
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
         let &[d, h, w, c] = input_shape else {
-            return Err(NnError::layer(self.name(), format!("expects inputs (depth, height, width, channels), got {input_shape:?}")));
+            return Err(NnError::layer(
+                self.name(),
+                format!("expects inputs (depth, height, width, channels), got {input_shape:?}"),
+            ));
         };
         let size = |len, i: usize| {
-            output_size("pooling", len, self.pool_size[i], self.strides[i], 1, self.padding).map(|o| o.0).map_err(|e| NnError::layer(self.name(), e.to_string()))
+            output_size(
+                "pooling",
+                len,
+                self.pool_size[i],
+                self.strides[i],
+                1,
+                self.padding,
+            )
+            .map(|o| o.0)
+            .map_err(|e| NnError::layer(self.name(), e.to_string()))
         };
         Ok(vec![size(d, 0)?, size(h, 1)?, size(w, 2)?, c])
     }
 
     fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
         let depth = x.shape()[1];
-        let (out_depth, front, _) = output_size("pooling", depth, self.pool_size[0], self.strides[0], 1, self.padding)?;
-        let spec = Pool2dSpec { pool_size: (self.pool_size[1], self.pool_size[2]), strides: (self.strides[1], self.strides[2]), padding: self.padding };
+        let (out_depth, front, _) = output_size(
+            "pooling",
+            depth,
+            self.pool_size[0],
+            self.strides[0],
+            1,
+            self.padding,
+        )?;
+        let spec = Pool2dSpec {
+            pool_size: (self.pool_size[1], self.pool_size[2]),
+            strides: (self.strides[1], self.strides[2]),
+            padding: self.padding,
+        };
         let pooled: Vec<Var> = (0..depth)
             .map(|d| {
                 let s = depth_slice(x, d)?;
-                Ok(if self.max { s.max_pool2d(spec)? } else { s.avg_pool2d(spec)? })
+                Ok(if self.max {
+                    s.max_pool2d(spec)?
+                } else {
+                    s.avg_pool2d(spec)?
+                })
             })
             .collect::<Result<_>>()?;
         let mut slices = Vec::with_capacity(out_depth);
@@ -303,16 +435,28 @@ impl Layer for Pooling3D {
                 .collect();
             let mut acc = real[0].clone();
             for v in &real[1..] {
-                acc = if self.max { acc.maximum(v)? } else { acc.add(v)? };
+                acc = if self.max {
+                    acc.maximum(v)?
+                } else {
+                    acc.add(v)?
+                };
             }
             // Every real depth slice has the same 2-D window sizes, so the 3-D mean that
             // excludes padding is the mean of the real slices' 2-D means.
-            slices.push(if self.max { acc } else { acc.mul_scalar(1.0 / real.len() as f32) });
+            slices.push(if self.max {
+                acc
+            } else {
+                acc.mul_scalar(1.0 / real.len() as f32)
+            });
         }
         stack_depth(&slices)
     }
 
     fn spatial_window(&self) -> Option<Vec<(usize, usize)>> {
-        Some((0..3).map(|i| (self.pool_size[i], self.strides[i])).collect())
+        Some(
+            (0..3)
+                .map(|i| (self.pool_size[i], self.strides[i]))
+                .collect(),
+        )
     }
 }

@@ -12,7 +12,14 @@ use krust_autograd::Var;
 use krust_tensor::{Conv2dSpec, Padding};
 
 /// Keras's deconvolution output length for one axis.
-pub fn transpose_output_length(input: usize, kernel: usize, stride: usize, dilation: usize, padding: Padding, output_padding: Option<usize>) -> usize {
+pub fn transpose_output_length(
+    input: usize,
+    kernel: usize,
+    stride: usize,
+    dilation: usize,
+    padding: Padding,
+    output_padding: Option<usize>,
+) -> usize {
     let k = (kernel - 1) * dilation + 1;
     match (output_padding, padding) {
         (None, Padding::Valid) => input * stride + k.saturating_sub(stride),
@@ -102,16 +109,27 @@ impl ConvTranspose {
 
     pub fn from_config(class: &str, config: &serde_json::Value) -> Result<Self> {
         let one_d = class == "Conv1DTranspose";
-        let name = if one_d { "Conv1DTranspose" } else { "Conv2DTranspose" };
+        let name = if one_d {
+            "Conv1DTranspose"
+        } else {
+            "Conv2DTranspose"
+        };
         let mut c = ConfigReader::new(name, config)?;
-        let pair = |c: &mut ConfigReader, key: &'static str, default: Option<usize>| -> Result<(usize, usize)> {
+        let pair = |c: &mut ConfigReader,
+                    key: &'static str,
+                    default: Option<usize>|
+         -> Result<(usize, usize)> {
             if one_d {
                 single(c, key, default).map(|(_, k)| (1, k))
             } else {
                 c.pair_or(key, default.map(|d| (d, d)))
             }
         };
-        let mut layer = ConvTranspose::new(c.usize("filters")?, pair(&mut c, "kernel_size", None)?, one_d);
+        let mut layer = ConvTranspose::new(
+            c.usize("filters")?,
+            pair(&mut c, "kernel_size", None)?,
+            one_d,
+        );
         layer.strides = pair(&mut c, "strides", Some(1))?;
         layer.dilation_rate = pair(&mut c, "dilation_rate", Some(1))?;
         layer.padding = c.padding_or("padding", Padding::Valid)?;
@@ -120,12 +138,24 @@ impl ConvTranspose {
         }
         layer.activation = c.activation_or("activation", Activation::Linear)?;
         layer.use_bias = c.bool_or("use_bias", true)?;
-        for (key, want) in [("kernel_initializer", Initializer::GlorotUniform), ("bias_initializer", Initializer::Zeros)] {
+        for (key, want) in [
+            ("kernel_initializer", Initializer::GlorotUniform),
+            ("bias_initializer", Initializer::Zeros),
+        ] {
             if c.initializer_or(key, want)? != want {
-                return Err(NnError::layer(name, format!("argument `{key}`: only the Keras default is supported")));
+                return Err(NnError::layer(
+                    name,
+                    format!("argument `{key}`: only the Keras default is supported"),
+                ));
             }
         }
-        for key in ["kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint"] {
+        for key in [
+            "kernel_regularizer",
+            "bias_regularizer",
+            "activity_regularizer",
+            "kernel_constraint",
+            "bias_constraint",
+        ] {
             c.absent(key)?;
         }
         c.finish()?;
@@ -133,7 +163,11 @@ impl ConvTranspose {
     }
 
     fn spec(&self) -> Conv2dSpec {
-        Conv2dSpec { strides: self.strides, padding: self.padding, dilation: self.dilation_rate }
+        Conv2dSpec {
+            strides: self.strides,
+            padding: self.padding,
+            dilation: self.dilation_rate,
+        }
     }
 }
 
@@ -143,7 +177,13 @@ impl Layer for ConvTranspose {
     }
 
     fn config(&self) -> serde_json::Value {
-        let pick = |p: (usize, usize)| if self.one_d { serde_json::json!([p.1]) } else { serde_json::json!([p.0, p.1]) };
+        let pick = |p: (usize, usize)| {
+            if self.one_d {
+                serde_json::json!([p.1])
+            } else {
+                serde_json::json!([p.0, p.1])
+            }
+        };
         serde_json::json!({
             "filters": self.filters,
             "kernel_size": pick(self.kernel_size),
@@ -168,21 +208,57 @@ impl Layer for ConvTranspose {
         let (h, w, c) = match (self.one_d, input_shape) {
             (true, &[steps, c]) => (1, steps, c),
             (false, &[h, w, c]) => (h, w, c),
-            _ => return Err(NnError::layer(self.name(), format!("unexpected input shape {input_shape:?}"))),
+            _ => {
+                return Err(NnError::layer(
+                    self.name(),
+                    format!("unexpected input shape {input_shape:?}"),
+                ))
+            }
         };
         if let Some((ph, pw)) = self.output_padding {
             if (!self.one_d && ph >= self.strides.0) || pw >= self.strides.1 {
-                return Err(NnError::layer(self.name(), "output_padding must be smaller than the strides (as in Keras)"));
+                return Err(NnError::layer(
+                    self.name(),
+                    "output_padding must be smaller than the strides (as in Keras)",
+                ));
             }
         }
         let (kh, kw) = self.kernel_size;
-        let oh = if self.one_d { 1 } else { transpose_output_length(h, kh, self.strides.0, self.dilation_rate.0, self.padding, self.output_padding.map(|p| p.0)) };
-        let ow = transpose_output_length(w, kw, self.strides.1, self.dilation_rate.1, self.padding, self.output_padding.map(|p| p.1));
+        let oh = if self.one_d {
+            1
+        } else {
+            transpose_output_length(
+                h,
+                kh,
+                self.strides.0,
+                self.dilation_rate.0,
+                self.padding,
+                self.output_padding.map(|p| p.0),
+            )
+        };
+        let ow = transpose_output_length(
+            w,
+            kw,
+            self.strides.1,
+            self.dilation_rate.1,
+            self.padding,
+            self.output_padding.map(|p| p.1),
+        );
         self.out_hw = (oh, ow);
-        let shape: Vec<usize> = if self.one_d { vec![kw, self.filters, c] } else { vec![kh, kw, self.filters, c] };
+        let shape: Vec<usize> = if self.one_d {
+            vec![kw, self.filters, c]
+        } else {
+            vec![kh, kw, self.filters, c]
+        };
         self.kernel = Some(Var::parameter(Initializer::GlorotUniform.sample(&shape)));
-        self.bias = self.use_bias.then(|| Var::parameter(Initializer::Zeros.sample(&[self.filters])));
-        Ok(if self.one_d { vec![ow, self.filters] } else { vec![oh, ow, self.filters] })
+        self.bias = self
+            .use_bias
+            .then(|| Var::parameter(Initializer::Zeros.sample(&[self.filters])));
+        Ok(if self.one_d {
+            vec![ow, self.filters]
+        } else {
+            vec![oh, ow, self.filters]
+        })
     }
 
     fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
@@ -190,7 +266,10 @@ impl Layer for ConvTranspose {
         let s = x.shape();
         let (x4, k4) = if self.one_d {
             let k = kernel.shape();
-            (x.reshape(&[s[0], 1, s[1], s[2]])?, kernel.reshape(&[1, k[0], k[1], k[2]])?)
+            (
+                x.reshape(&[s[0], 1, s[1], s[2]])?,
+                kernel.reshape(&[1, k[0], k[1], k[2]])?,
+            )
         } else {
             (x.clone(), kernel.clone())
         };
@@ -206,14 +285,23 @@ impl Layer for ConvTranspose {
     }
 
     fn weights(&self) -> Vec<(&'static str, Var)> {
-        self.kernel.iter().map(|k| ("kernel", k.clone())).chain(self.bias.iter().map(|b| ("bias", b.clone()))).collect()
+        self.kernel
+            .iter()
+            .map(|k| ("kernel", k.clone()))
+            .chain(self.bias.iter().map(|b| ("bias", b.clone())))
+            .collect()
     }
 
     fn flops(&self, _output_shape: &[usize]) -> u64 {
         let k = self.kernel.as_ref().map_or(0, |k| k.value_ref().numel());
-        let inputs = if self.one_d { self.out_hw.1 } else { self.out_hw.0 * self.out_hw.1 };
+        let inputs = if self.one_d {
+            self.out_hw.1
+        } else {
+            self.out_hw.0 * self.out_hw.1
+        };
         // Every input position meets the whole kernel: in_positions · k multiply-adds,
         // approximated through the output size divided by the strides.
-        2 * (inputs / (self.strides.0 * self.strides.1).max(1) * k / self.filters.max(1) * self.filters) as u64
+        2 * (inputs / (self.strides.0 * self.strides.1).max(1) * k / self.filters.max(1)
+            * self.filters) as u64
     }
 }

@@ -3,6 +3,7 @@
 use super::Layer;
 use crate::config::{initializer_to_json, ConfigReader};
 use crate::initializers::Initializer;
+use crate::regularizers::WeightPenalties;
 use crate::{Activation, NnError, Result};
 use krust_autograd::Var;
 
@@ -18,6 +19,8 @@ pub struct Dense {
     pub kernel_initializer: Initializer,
     /// Default zeros.
     pub bias_initializer: Initializer,
+    /// Weight and activity regularizers and constraints (Keras's *_regularizer, *_constraint).
+    pub penalties: WeightPenalties,
     kernel: Option<Var>,
     bias: Option<Var>,
 }
@@ -30,6 +33,7 @@ impl Dense {
             use_bias: true,
             kernel_initializer: Initializer::GlorotUniform,
             bias_initializer: Initializer::Zeros,
+            penalties: WeightPenalties::default(),
             kernel: None,
             bias: None,
         }
@@ -48,7 +52,7 @@ impl Layer for Dense {
     }
 
     fn config(&self) -> serde_json::Value {
-        serde_json::json!({
+        let mut config = serde_json::json!({
             "units": self.units,
             "activation": self.activation.name(),
             "use_bias": self.use_bias,
@@ -58,11 +62,17 @@ impl Layer for Dense {
             "bias_regularizer": null,
             "kernel_constraint": null,
             "bias_constraint": null,
-        })
+        });
+        self.penalties.write(&mut config);
+        config
     }
 
     fn weights(&self) -> Vec<(&'static str, Var)> {
-        self.kernel.iter().map(|k| ("kernel", k.clone())).chain(self.bias.iter().map(|b| ("bias", b.clone()))).collect()
+        self.kernel
+            .iter()
+            .map(|k| ("kernel", k.clone()))
+            .chain(self.bias.iter().map(|b| ("bias", b.clone())))
+            .collect()
     }
 
     fn class_name(&self) -> &'static str {
@@ -80,22 +90,34 @@ impl Layer for Dense {
             return Err(NnError::argument("units", "Dense needs at least one unit"));
         }
         self.kernel = Some(Var::parameter(
-            self.kernel_initializer.sample(&[features, self.units]),
+            self.kernel_initializer
+                .try_sample(&[features, self.units])?,
         ));
-        self.bias = self
-            .use_bias
-            .then(|| Var::parameter(self.bias_initializer.sample(&[self.units])));
+        self.bias = if self.use_bias {
+            Some(Var::parameter(
+                self.bias_initializer.try_sample(&[self.units])?,
+            ))
+        } else {
+            None
+        };
         let mut out = input_shape.to_vec();
         *out.last_mut().expect("checked non-empty") = self.units;
         Ok(out)
     }
 
-    fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
+    fn forward(&self, x: &Var, training: bool) -> Result<Var> {
         let kernel = self.kernel.as_ref().ok_or(NnError::NotBuilt)?;
         let y = x.dense(kernel, self.bias.as_ref())?;
-        self.activation.apply(&y)
+        let out = self.activation.apply(&y)?;
+        self.penalties
+            .add_losses(self.kernel.as_ref(), self.bias.as_ref(), &out, training)?;
+        Ok(out)
     }
 
+    fn apply_constraints(&self) -> Result<()> {
+        self.penalties
+            .constrain(self.kernel.as_ref(), self.bias.as_ref())
+    }
 }
 
 impl Dense {
@@ -105,11 +127,10 @@ impl Dense {
         let mut layer = Dense::new(c.usize("units")?);
         layer.activation = c.activation_or("activation", Activation::Linear)?;
         layer.use_bias = c.bool_or("use_bias", true)?;
-        layer.kernel_initializer = c.initializer_or("kernel_initializer", Initializer::GlorotUniform)?;
+        layer.kernel_initializer =
+            c.initializer_or("kernel_initializer", Initializer::GlorotUniform)?;
         layer.bias_initializer = c.initializer_or("bias_initializer", Initializer::Zeros)?;
-        for key in ["kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint", "lora_rank"] {
-            c.absent(key)?;
-        }
+        layer.penalties = WeightPenalties::read(&mut c, "Dense")?;
         c.finish()?;
         Ok(layer)
     }

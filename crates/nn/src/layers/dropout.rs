@@ -64,6 +64,18 @@ impl Layer for Dropout {
     }
 }
 
+impl Dropout {
+    /// Builds the layer from its Keras-style config (see `config`).
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        let mut c = ConfigReader::new("Dropout", config)?;
+        let rate = c.f32_or("rate", 0.5)?;
+        c.absent("seed")?;
+        c.absent("noise_shape")?;
+        c.finish()?;
+        Ok(Dropout::new(rate))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,17 +96,5 @@ mod tests {
             .as_slice()
             .iter()
             .all(|&v| v == 0.0 || (v - 1.0 / 0.75).abs() < 1e-6));
-    }
-}
-
-impl Dropout {
-    /// Builds the layer from its Keras-style config (see `config`).
-    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let mut c = ConfigReader::new("Dropout", config)?;
-        let rate = c.f32_or("rate", 0.5)?;
-        c.absent("seed")?;
-        c.absent("noise_shape")?;
-        c.finish()?;
-        Ok(Dropout::new(rate))
     }
 }

@@ -62,5 +62,13 @@ macro_rules! global_pooling2d {
     };
 }
 
-global_pooling2d!(GlobalAveragePooling2D, mean_axes, "Mean over height and width per channel.");
-global_pooling2d!(GlobalMaxPooling2D, max_axes, "Maximum over height and width per channel.");
+global_pooling2d!(
+    GlobalAveragePooling2D,
+    mean_axes,
+    "Mean over height and width per channel."
+);
+global_pooling2d!(
+    GlobalMaxPooling2D,
+    max_axes,
+    "Maximum over height and width per channel."
+);

@@ -53,12 +53,24 @@ impl Input {
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
         let mut c = ConfigReader::new("InputLayer", config)?;
         // Keras 3 writes "batch_shape", older files "batch_input_shape"; the batch axis is null.
-        let batch = c.value("batch_shape").or_else(|| c.value("batch_input_shape"));
+        let batch = c
+            .value("batch_shape")
+            .or_else(|| c.value("batch_input_shape"));
         let dims = batch
             .and_then(|v| v.as_array())
             .filter(|dims| !dims.is_empty())
-            .and_then(|dims| dims[1..].iter().map(|d| d.as_u64().map(|n| n as usize)).collect::<Option<Vec<_>>>())
-            .ok_or_else(|| NnError::layer("InputLayer", format!("needs a batch_shape like [null, 28, 28, 1], got {batch:?}")))?;
+            .and_then(|dims| {
+                dims[1..]
+                    .iter()
+                    .map(|d| d.as_u64().map(|n| n as usize))
+                    .collect::<Option<Vec<_>>>()
+            })
+            .ok_or_else(|| {
+                NnError::layer(
+                    "InputLayer",
+                    format!("needs a batch_shape like [null, 28, 28, 1], got {batch:?}"),
+                )
+            })?;
         c.only("sparse", serde_json::json!(false))?;
         c.only("ragged", serde_json::json!(false))?;
         c.finish()?;

@@ -45,7 +45,10 @@ impl MaxPooling2D {
 
 impl Layer for MaxPooling2D {
     fn spatial_window(&self) -> Option<Vec<(usize, usize)>> {
-        Some(vec![(self.pool_size.0, self.strides.0), (self.pool_size.1, self.strides.1)])
+        Some(vec![
+            (self.pool_size.0, self.strides.0),
+            (self.pool_size.1, self.strides.1),
+        ])
     }
 
     fn flops(&self, output_shape: &[usize]) -> u64 {
@@ -82,6 +85,8 @@ impl MaxPooling2D {
         let strides = c.pair_or("strides", Some(pool))?;
         let padding = c.padding_or("padding", Padding::Valid)?;
         c.finish()?;
-        Ok(MaxPooling2D::new(pool).with_strides(strides).with_padding(padding))
+        Ok(MaxPooling2D::new(pool)
+            .with_strides(strides)
+            .with_padding(padding))
     }
 }

@@ -4,9 +4,9 @@ mod activation;
 mod average_pooling2d;
 mod batch_normalization;
 mod conv1d;
+mod conv2d;
 mod conv3d;
 mod conv_transpose;
-mod conv2d;
 mod dense;
 mod dropout;
 mod flatten;
@@ -22,37 +22,48 @@ mod pooling1d;
 mod registry;
 mod repeat_vector;
 mod rescaling;
-mod separable_conv;
 mod reshape;
 mod resizing_nd;
+mod separable_conv;
 mod up_sampling2d;
 
-pub use activation::ActivationLayer;
+pub use activation::{ActivationLayer, ActivityRegularization};
 pub use average_pooling2d::AveragePooling2D;
 pub use batch_normalization::BatchNormalization;
 pub use conv1d::{Conv1D, Padding1D};
 pub use conv2d::Conv2D;
 pub use conv3d::{AveragePooling3D, Conv3D, MaxPooling3D, Pooling3D};
-pub use conv_transpose::{transpose_output_length, Conv1DTranspose, Conv2DTranspose, ConvTranspose};
-pub use separable_conv::{DepthwiseConv2D, SeparableConv, SeparableConv1D, SeparableConv2D};
+pub use conv_transpose::{
+    transpose_output_length, Conv1DTranspose, Conv2DTranspose, ConvTranspose,
+};
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use global_pooling2d::{GlobalAveragePooling2D, GlobalMaxPooling2D};
 pub use input::Input;
 pub use max_pooling2d::MaxPooling2D;
-pub use noise::{GaussianDropout, GaussianNoise, SpatialDropout, SpatialDropout1D, SpatialDropout2D, SpatialDropout3D};
+pub use merging::{Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract};
+pub use noise::{
+    GaussianDropout, GaussianNoise, SpatialDropout, SpatialDropout1D, SpatialDropout2D,
+    SpatialDropout3D,
+};
 pub use normalization::{GroupNormalization, InstanceNormalization, LayerNormalization};
 pub use padding_cropping2d::{Borders, Cropping2D, ZeroPadding2D};
 pub use permute::Permute;
-pub use pooling1d::{AveragePooling1D, GlobalAveragePooling1D, GlobalAveragePooling3D, GlobalMaxPooling1D, GlobalMaxPooling3D, MaxPooling1D};
+pub use pooling1d::{
+    AveragePooling1D, GlobalAveragePooling1D, GlobalAveragePooling3D, GlobalMaxPooling1D,
+    GlobalMaxPooling3D, MaxPooling1D,
+};
+pub use registry::layer_from_config;
 pub use repeat_vector::RepeatVector;
 pub use rescaling::Rescaling;
 pub use reshape::Reshape;
-pub use resizing_nd::{Cropping, Cropping1D, Cropping3D, UpSampling, UpSampling1D, UpSampling3D, ZeroPadding, ZeroPadding1D, ZeroPadding3D};
+pub use resizing_nd::{
+    Cropping, Cropping1D, Cropping3D, UpSampling, UpSampling1D, UpSampling3D, ZeroPadding,
+    ZeroPadding1D, ZeroPadding3D,
+};
+pub use separable_conv::{DepthwiseConv2D, SeparableConv, SeparableConv1D, SeparableConv2D};
 pub use up_sampling2d::UpSampling2D;
-pub use registry::layer_from_config;
-pub use merging::{Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract};
 
 use crate::Result;
 use krust_autograd::Var;
@@ -87,6 +98,11 @@ pub trait Layer {
     /// arithmetic; None for layers that keep spatial positions apart (kernel 1, stride 1).
     fn spatial_window(&self) -> Option<Vec<(usize, usize)>> {
         None
+    }
+
+    /// Applies weight constraints (such as MaxNorm) after an optimizer step.
+    fn apply_constraints(&self) -> Result<()> {
+        Ok(())
     }
 
     /// Floating-point operations of one sample's forward pass (a multiply-add counts 2),

@@ -16,7 +16,10 @@ use std::cell::RefCell;
 
 fn check_rate(layer: &str, rate: f32) -> Result<()> {
     if !(0.0..1.0).contains(&rate) {
-        return Err(NnError::layer(layer, format!("rate must be in [0, 1), got {rate}")));
+        return Err(NnError::layer(
+            layer,
+            format!("rate must be in [0, 1), got {rate}"),
+        ));
     }
     Ok(())
 }
@@ -33,7 +36,11 @@ pub struct SpatialDropout {
 
 impl SpatialDropout {
     fn with_axes(rate: f32, spatial_axes: usize) -> Self {
-        SpatialDropout { rate, spatial_axes, rng: RefCell::new(next_rng()) }
+        SpatialDropout {
+            rate,
+            spatial_axes,
+            rng: RefCell::new(next_rng()),
+        }
     }
 
     fn name(&self) -> &'static str {
@@ -101,7 +108,10 @@ impl Layer for SpatialDropout {
         if input_shape.len() != self.spatial_axes + 1 {
             return Err(NnError::layer(
                 self.name(),
-                format!("expects inputs with {} spatial axes and channels, got {input_shape:?}", self.spatial_axes),
+                format!(
+                    "expects inputs with {} spatial axes and channels, got {input_shape:?}",
+                    self.spatial_axes
+                ),
             ));
         }
         Ok(input_shape.to_vec())
@@ -115,7 +125,15 @@ impl Layer for SpatialDropout {
         let (b, c) = (shape[0], shape[shape.len() - 1]);
         let keep = 1.0 - self.rate;
         let mut rng = self.rng.borrow_mut();
-        let mask: Vec<f32> = (0..b * c).map(|_| if rng.gen::<f32>() < keep { 1.0 / keep } else { 0.0 }).collect();
+        let mask: Vec<f32> = (0..b * c)
+            .map(|_| {
+                if rng.gen::<f32>() < keep {
+                    1.0 / keep
+                } else {
+                    0.0
+                }
+            })
+            .collect();
         let mut mask_shape = vec![1; shape.len()];
         mask_shape[0] = b;
         mask_shape[shape.len() - 1] = c;
@@ -132,7 +150,10 @@ pub struct GaussianDropout {
 
 impl GaussianDropout {
     pub fn new(rate: f32) -> Self {
-        GaussianDropout { rate, rng: RefCell::new(next_rng()) }
+        GaussianDropout {
+            rate,
+            rng: RefCell::new(next_rng()),
+        }
     }
 
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
@@ -163,10 +184,13 @@ impl Layer for GaussianDropout {
             return Ok(x.clone());
         }
         let std = (self.rate / (1.0 - self.rate)).sqrt();
-        let normal = Normal::new(1.0f32, std).map_err(|e| NnError::layer("GaussianDropout", e.to_string()))?;
+        let normal = Normal::new(1.0f32, std)
+            .map_err(|e| NnError::layer("GaussianDropout", e.to_string()))?;
         let shape = x.shape();
         let mut rng = self.rng.borrow_mut();
-        let noise: Vec<f32> = (0..shape.iter().product()).map(|_| normal.sample(&mut *rng)).collect();
+        let noise: Vec<f32> = (0..shape.iter().product())
+            .map(|_| normal.sample(&mut *rng))
+            .collect();
         Ok(x.mul(&Var::constant(Tensor::from_vec(shape, noise)?))?)
     }
 }
@@ -180,7 +204,10 @@ pub struct GaussianNoise {
 
 impl GaussianNoise {
     pub fn new(stddev: f32) -> Self {
-        GaussianNoise { stddev, rng: RefCell::new(next_rng()) }
+        GaussianNoise {
+            stddev,
+            rng: RefCell::new(next_rng()),
+        }
     }
 
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
@@ -203,7 +230,10 @@ impl Layer for GaussianNoise {
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
         if !(self.stddev >= 0.0 && self.stddev.is_finite()) {
-            return Err(NnError::layer("GaussianNoise", format!("stddev must be a non-negative number, got {}", self.stddev)));
+            return Err(NnError::layer(
+                "GaussianNoise",
+                format!("stddev must be a non-negative number, got {}", self.stddev),
+            ));
         }
         Ok(input_shape.to_vec())
     }
@@ -212,10 +242,13 @@ impl Layer for GaussianNoise {
         if !training || self.stddev == 0.0 {
             return Ok(x.clone());
         }
-        let normal = Normal::new(0.0f32, self.stddev).map_err(|e| NnError::layer("GaussianNoise", e.to_string()))?;
+        let normal = Normal::new(0.0f32, self.stddev)
+            .map_err(|e| NnError::layer("GaussianNoise", e.to_string()))?;
         let shape = x.shape();
         let mut rng = self.rng.borrow_mut();
-        let noise: Vec<f32> = (0..shape.iter().product()).map(|_| normal.sample(&mut *rng)).collect();
+        let noise: Vec<f32> = (0..shape.iter().product())
+            .map(|_| normal.sample(&mut *rng))
+            .collect();
         Ok(x.add(&Var::constant(Tensor::from_vec(shape, noise)?))?)
     }
 }
@@ -229,14 +262,20 @@ mod tests {
         let mut d = SpatialDropout2D::new(0.5);
         d.build(&[4, 4, 64]).unwrap();
         let x = Var::constant(Tensor::ones([2, 4, 4, 64]));
-        assert_eq!(d.forward(&x, false).unwrap().value().to_vec(), x.value().to_vec());
+        assert_eq!(
+            d.forward(&x, false).unwrap().value().to_vec(),
+            x.value().to_vec()
+        );
         let y = d.forward(&x, true).unwrap().value();
         let v = y.as_slice();
         for b in 0..2 {
             for c in 0..64 {
                 let first = v[b * 1024 + c];
                 assert!(first == 0.0 || first == 2.0);
-                assert!((0..16).all(|p| v[b * 1024 + p * 64 + c] == first), "channel {c} not dropped whole");
+                assert!(
+                    (0..16).all(|p| v[b * 1024 + p * 64 + c] == first),
+                    "channel {c} not dropped whole"
+                );
             }
         }
         let kept = v.iter().filter(|&&x| x != 0.0).count() as f32 / v.len() as f32;
@@ -251,17 +290,26 @@ mod tests {
         let y = gd.forward(&x, true).unwrap().value();
         let (m, v) = moments(y.as_slice());
         assert!((m - 1.0).abs() < 0.01 && (v - 0.25).abs() < 0.02, "{m} {v}");
-        assert_eq!(gd.forward(&x, false).unwrap().value().to_vec(), x.value().to_vec());
+        assert_eq!(
+            gd.forward(&x, false).unwrap().value().to_vec(),
+            x.value().to_vec()
+        );
         let mut gn = GaussianNoise::new(0.3);
         gn.build(&[100]).unwrap();
         let y = gn.forward(&x, true).unwrap().value();
         let (m, v) = moments(y.as_slice());
         assert!((m - 1.0).abs() < 0.01 && (v - 0.09).abs() < 0.01, "{m} {v}");
-        assert_eq!(gn.forward(&x, false).unwrap().value().to_vec(), x.value().to_vec());
+        assert_eq!(
+            gn.forward(&x, false).unwrap().value().to_vec(),
+            x.value().to_vec()
+        );
     }
 
     fn moments(v: &[f32]) -> (f32, f32) {
         let m = v.iter().sum::<f32>() / v.len() as f32;
-        (m, v.iter().map(|x| (x - m).powi(2)).sum::<f32>() / v.len() as f32)
+        (
+            m,
+            v.iter().map(|x| (x - m).powi(2)).sum::<f32>() / v.len() as f32,
+        )
     }
 }

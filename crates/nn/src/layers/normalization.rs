@@ -19,18 +19,34 @@ fn standardize(x: &Var, axes: &[isize], epsilon: f32) -> Result<Var> {
 
 /// Reads the initializer arguments every normalization layer has, allowing only defaults.
 fn default_initializers(c: &mut ConfigReader, layer: &str) -> Result<()> {
-    for (key, want) in [("beta_initializer", Initializer::Zeros), ("gamma_initializer", Initializer::Ones)] {
+    for (key, want) in [
+        ("beta_initializer", Initializer::Zeros),
+        ("gamma_initializer", Initializer::Ones),
+    ] {
         if c.initializer_or(key, want)? != want {
-            return Err(NnError::layer(layer, format!("argument `{key}`: only the Keras default is supported")));
+            return Err(NnError::layer(
+                layer,
+                format!("argument `{key}`: only the Keras default is supported"),
+            ));
         }
     }
-    for key in ["beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"] {
+    for key in [
+        "beta_regularizer",
+        "gamma_regularizer",
+        "beta_constraint",
+        "gamma_constraint",
+    ] {
         c.absent(key)?;
     }
     Ok(())
 }
 
-fn scale_and_offset(y: Var, gamma: &Option<Var>, beta: &Option<Var>, shape: &[usize]) -> Result<Var> {
+fn scale_and_offset(
+    y: Var,
+    gamma: &Option<Var>,
+    beta: &Option<Var>,
+    shape: &[usize],
+) -> Result<Var> {
     let mut y = y;
     if let Some(g) = gamma {
         y = y.mul(&g.reshape(shape)?)?;
@@ -42,7 +58,11 @@ fn scale_and_offset(y: Var, gamma: &Option<Var>, beta: &Option<Var>, shape: &[us
 }
 
 fn gamma_beta_weights(gamma: &Option<Var>, beta: &Option<Var>) -> Vec<(&'static str, Var)> {
-    gamma.iter().map(|g| ("gamma", g.clone())).chain(beta.iter().map(|b| ("beta", b.clone()))).collect()
+    gamma
+        .iter()
+        .map(|g| ("gamma", g.clone()))
+        .chain(beta.iter().map(|b| ("beta", b.clone())))
+        .collect()
 }
 
 /// Normalizes each sample over `axis` (default -1, the features).
@@ -61,7 +81,15 @@ pub struct LayerNormalization {
 
 impl Default for LayerNormalization {
     fn default() -> Self {
-        LayerNormalization { axis: vec![-1], epsilon: 1e-3, center: true, scale: true, gamma: None, beta: None, param_shape: Vec::new() }
+        LayerNormalization {
+            axis: vec![-1],
+            epsilon: 1e-3,
+            center: true,
+            scale: true,
+            gamma: None,
+            beta: None,
+            param_shape: Vec::new(),
+        }
     }
 }
 
@@ -84,7 +112,12 @@ impl LayerNormalization {
             Some(v) => v
                 .as_array()
                 .and_then(|a| a.iter().map(|x| x.as_i64().map(|n| n as isize)).collect())
-                .ok_or_else(|| NnError::layer("LayerNormalization", format!("argument `axis`: expected integers, got {v}")))?,
+                .ok_or_else(|| {
+                    NnError::layer(
+                        "LayerNormalization",
+                        format!("argument `axis`: expected integers, got {v}"),
+                    )
+                })?,
         };
         layer.epsilon = c.f32_or("epsilon", 1e-3)?;
         layer.center = c.bool_or("center", true)?;
@@ -103,7 +136,13 @@ impl LayerNormalization {
             .map(|&a| {
                 let a = if a < 0 { a + full } else { a };
                 if a < 1 || a >= full {
-                    Err(NnError::layer("LayerNormalization", format!("axis {:?} is out of range for inputs of rank {full}", self.axis)))
+                    Err(NnError::layer(
+                        "LayerNormalization",
+                        format!(
+                            "axis {:?} is out of range for inputs of rank {full}",
+                            self.axis
+                        ),
+                    ))
                 } else {
                     Ok(a as usize)
                 }
@@ -144,13 +183,19 @@ impl Layer for LayerNormalization {
         }
         let n: Vec<usize> = axes.iter().map(|&a| input_shape[a - 1]).collect();
         self.gamma = self.scale.then(|| Var::parameter(Tensor::ones(n.clone())));
-        self.beta = self.center.then(|| Var::parameter(Tensor::zeros(n.clone())));
+        self.beta = self
+            .center
+            .then(|| Var::parameter(Tensor::zeros(n.clone())));
         self.param_shape = param_shape;
         Ok(input_shape.to_vec())
     }
 
     fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
-        let axes: Vec<isize> = self.full_axes(x.shape().len() - 1)?.iter().map(|&a| a as isize).collect();
+        let axes: Vec<isize> = self
+            .full_axes(x.shape().len() - 1)?
+            .iter()
+            .map(|&a| a as isize)
+            .collect();
         let y = standardize(x, &axes, self.epsilon)?;
         scale_and_offset(y, &self.gamma, &self.beta, &self.param_shape)
     }
@@ -178,12 +223,23 @@ pub struct GroupNormalization {
 
 impl GroupNormalization {
     pub fn new(groups: usize) -> Self {
-        GroupNormalization { groups: Some(groups), epsilon: 1e-3, center: true, scale: true, class: "GroupNormalization", gamma: None, beta: None, channels: 0 }
+        GroupNormalization {
+            groups: Some(groups),
+            epsilon: 1e-3,
+            center: true,
+            scale: true,
+            class: "GroupNormalization",
+            gamma: None,
+            beta: None,
+            channels: 0,
+        }
     }
 
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
         let mut c = ConfigReader::new("GroupNormalization", config)?;
-        let mut layer = GroupNormalization::new(c.value("groups").and_then(|g| g.as_u64()).unwrap_or(32) as usize);
+        let mut layer = GroupNormalization::new(
+            c.value("groups").and_then(|g| g.as_u64()).unwrap_or(32) as usize,
+        );
         layer.epsilon = c.f32_or("epsilon", 1e-3)?;
         layer.center = c.bool_or("center", true)?;
         layer.scale = c.bool_or("scale", true)?;
@@ -200,7 +256,11 @@ pub struct InstanceNormalization;
 impl InstanceNormalization {
     #[allow(clippy::new_ret_no_self)]
     pub fn new() -> GroupNormalization {
-        GroupNormalization { groups: None, class: "InstanceNormalization", ..GroupNormalization::new(1) }
+        GroupNormalization {
+            groups: None,
+            class: "InstanceNormalization",
+            ..GroupNormalization::new(1)
+        }
     }
 
     pub fn from_config(config: &serde_json::Value) -> Result<GroupNormalization> {
@@ -242,11 +302,17 @@ impl Layer for GroupNormalization {
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
         let Some(&c) = input_shape.last() else {
-            return Err(NnError::layer(self.class, "needs inputs with a channel axis"));
+            return Err(NnError::layer(
+                self.class,
+                "needs inputs with a channel axis",
+            ));
         };
         let groups = self.groups.unwrap_or(c);
         if groups == 0 || c % groups != 0 {
-            return Err(NnError::layer(self.class, format!("{c} channels cannot be split into {groups} groups")));
+            return Err(NnError::layer(
+                self.class,
+                format!("{c} channels cannot be split into {groups} groups"),
+            ));
         }
         self.channels = c;
         self.gamma = self.scale.then(|| Var::parameter(Tensor::ones([c])));

@@ -12,8 +12,15 @@ pub type Borders = ((usize, usize), (usize, usize));
 
 /// Reads Keras's int / (sym_h, sym_w) / ((top, bottom), (left, right)) forms.
 fn borders(layer: &str, key: &str, v: Option<&Value>, default: usize) -> Result<Borders> {
-    let bad = || NnError::layer(layer, format!("argument `{key}`: expected an int, two ints or two pairs, got {v:?}"));
-    let Some(v) = v else { return Ok(((default, default), (default, default))) };
+    let bad = || {
+        NnError::layer(
+            layer,
+            format!("argument `{key}`: expected an int, two ints or two pairs, got {v:?}"),
+        )
+    };
+    let Some(v) = v else {
+        return Ok(((default, default), (default, default)));
+    };
     if let Some(n) = v.as_u64() {
         let n = n as usize;
         return Ok(((n, n), (n, n)));
@@ -26,13 +33,19 @@ fn borders(layer: &str, key: &str, v: Option<&Value>, default: usize) -> Result<
         let p = x.as_array().filter(|p| p.len() == 2)?;
         Some((p[0].as_u64()? as usize, p[1].as_u64()? as usize))
     };
-    Ok((pair(&items[0]).ok_or_else(bad)?, pair(&items[1]).ok_or_else(bad)?))
+    Ok((
+        pair(&items[0]).ok_or_else(bad)?,
+        pair(&items[1]).ok_or_else(bad)?,
+    ))
 }
 
 fn hwc(layer: &str, input_shape: &[usize]) -> Result<(usize, usize, usize)> {
     match input_shape {
         &[h, w, c] => Ok((h, w, c)),
-        _ => Err(NnError::layer(layer, format!("expects inputs (height, width, channels), got {input_shape:?}"))),
+        _ => Err(NnError::layer(
+            layer,
+            format!("expects inputs (height, width, channels), got {input_shape:?}"),
+        )),
     }
 }
 
@@ -110,7 +123,13 @@ impl Layer for Cropping2D {
         let (h, w, c) = hwc("Cropping2D", input_shape)?;
         let ((t, b), (l, r)) = self.cropping;
         if t + b >= h || l + r >= w {
-            return Err(NnError::layer("Cropping2D", format!("cropping {:?} leaves nothing of {input_shape:?}", self.cropping)));
+            return Err(NnError::layer(
+                "Cropping2D",
+                format!(
+                    "cropping {:?} leaves nothing of {input_shape:?}",
+                    self.cropping
+                ),
+            ));
         }
         Ok(vec![h - t - b, w - l - r, c])
     }

@@ -13,7 +13,9 @@ pub struct Permute {
 
 impl Permute {
     pub fn new(dims: &[usize]) -> Self {
-        Permute { dims: dims.to_vec() }
+        Permute {
+            dims: dims.to_vec(),
+        }
     }
 
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
@@ -39,14 +41,20 @@ impl Layer for Permute {
         if sorted != (1..=input_shape.len()).collect::<Vec<_>>() {
             return Err(NnError::layer(
                 "Permute",
-                format!("dims {:?} must be a permutation of 1..={} for inputs {input_shape:?}", self.dims, input_shape.len()),
+                format!(
+                    "dims {:?} must be a permutation of 1..={} for inputs {input_shape:?}",
+                    self.dims,
+                    input_shape.len()
+                ),
             ));
         }
         Ok(self.dims.iter().map(|&d| input_shape[d - 1]).collect())
     }
 
     fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
-        let perm: Vec<usize> = std::iter::once(0).chain(self.dims.iter().copied()).collect();
+        let perm: Vec<usize> = std::iter::once(0)
+            .chain(self.dims.iter().copied())
+            .collect();
         Ok(x.permute(&perm)?)
     }
 }

@@ -89,7 +89,11 @@ macro_rules! pooling1d {
 }
 
 pooling1d!(MaxPooling1D, max_pool2d, "Maximum over windows of steps.");
-pooling1d!(AveragePooling1D, avg_pool2d, "Mean over windows of steps (padding excluded).");
+pooling1d!(
+    AveragePooling1D,
+    avg_pool2d,
+    "Mean over windows of steps (padding excluded)."
+);
 
 macro_rules! global_pooling {
     ($name:ident, $reduce:ident, $spatial:expr, $doc:literal) => {
@@ -137,7 +141,27 @@ macro_rules! global_pooling {
     };
 }
 
-global_pooling!(GlobalAveragePooling1D, mean_axes, 1, "Mean over steps per channel.");
-global_pooling!(GlobalMaxPooling1D, max_axes, 1, "Maximum over steps per channel.");
-global_pooling!(GlobalAveragePooling3D, mean_axes, 3, "Mean over depth, height and width per channel.");
-global_pooling!(GlobalMaxPooling3D, max_axes, 3, "Maximum over depth, height and width per channel.");
+global_pooling!(
+    GlobalAveragePooling1D,
+    mean_axes,
+    1,
+    "Mean over steps per channel."
+);
+global_pooling!(
+    GlobalMaxPooling1D,
+    max_axes,
+    1,
+    "Maximum over steps per channel."
+);
+global_pooling!(
+    GlobalAveragePooling3D,
+    mean_axes,
+    3,
+    "Mean over depth, height and width per channel."
+);
+global_pooling!(
+    GlobalMaxPooling3D,
+    max_axes,
+    3,
+    "Maximum over depth, height and width per channel."
+);

@@ -61,9 +61,14 @@ pub const LAYER_CLASSES: &[&str] = &[
     "Conv3D",
     "MaxPooling3D",
     "AveragePooling3D",
+    "ActivityRegularization",
 ];
 
-fn no_arguments<L: Layer + 'static>(class: &str, config: &Value, layer: L) -> Result<Box<dyn Layer>> {
+fn no_arguments<L: Layer + 'static>(
+    class: &str,
+    config: &Value,
+    layer: L,
+) -> Result<Box<dyn Layer>> {
     crate::config::ConfigReader::new(class, config)?.finish()?;
     Ok(Box::new(layer))
 }
@@ -93,19 +98,25 @@ pub fn layer_from_config(class_name: &str, config: &Value) -> Result<Box<dyn Lay
         "LayerNormalization" => Box::new(LayerNormalization::from_config(config)?),
         "GroupNormalization" => Box::new(GroupNormalization::from_config(config)?),
         "InstanceNormalization" => Box::new(InstanceNormalization::from_config(config)?),
-        "SpatialDropout1D" | "SpatialDropout2D" | "SpatialDropout3D" => Box::new(SpatialDropout::from_config(class_name, config)?),
+        "SpatialDropout1D" | "SpatialDropout2D" | "SpatialDropout3D" => {
+            Box::new(SpatialDropout::from_config(class_name, config)?)
+        }
         "GaussianDropout" => Box::new(GaussianDropout::from_config(config)?),
         "GaussianNoise" => Box::new(GaussianNoise::from_config(config)?),
         "Conv1D" => Box::new(Conv1D::from_config(config)?),
         "DepthwiseConv2D" => Box::new(DepthwiseConv2D::from_config(config)?),
-        "SeparableConv1D" | "SeparableConv2D" => Box::new(SeparableConv::from_config(class_name, config)?),
+        "SeparableConv1D" | "SeparableConv2D" => {
+            Box::new(SeparableConv::from_config(class_name, config)?)
+        }
         "MaxPooling1D" => Box::new(MaxPooling1D::from_config(config)?),
         "AveragePooling1D" => Box::new(AveragePooling1D::from_config(config)?),
         "GlobalAveragePooling1D" => Box::new(GlobalAveragePooling1D::from_config(config)?),
         "GlobalMaxPooling1D" => Box::new(GlobalMaxPooling1D::from_config(config)?),
         "GlobalAveragePooling3D" => Box::new(GlobalAveragePooling3D::from_config(config)?),
         "GlobalMaxPooling3D" => Box::new(GlobalMaxPooling3D::from_config(config)?),
-        "Conv1DTranspose" | "Conv2DTranspose" => Box::new(ConvTranspose::from_config(class_name, config)?),
+        "Conv1DTranspose" | "Conv2DTranspose" => {
+            Box::new(ConvTranspose::from_config(class_name, config)?)
+        }
         "ZeroPadding1D" => Box::new(ZeroPadding::from_config("ZeroPadding1D", config)?),
         "ZeroPadding3D" => Box::new(ZeroPadding::from_config("ZeroPadding3D", config)?),
         "Cropping1D" => Box::new(Cropping::from_config("Cropping1D", config)?),
@@ -113,7 +124,10 @@ pub fn layer_from_config(class_name: &str, config: &Value) -> Result<Box<dyn Lay
         "UpSampling1D" => Box::new(UpSampling::from_config("UpSampling1D", config)?),
         "UpSampling3D" => Box::new(UpSampling::from_config("UpSampling3D", config)?),
         "Conv3D" => Box::new(Conv3D::from_config(config)?),
-        "MaxPooling3D" | "AveragePooling3D" => Box::new(Pooling3D::from_config(class_name, config)?),
+        "MaxPooling3D" | "AveragePooling3D" => {
+            Box::new(Pooling3D::from_config(class_name, config)?)
+        }
+        "ActivityRegularization" => Box::new(ActivityRegularization::from_config(config)?),
         "Add" => no_arguments(class_name, config, Add::new())?,
         "Subtract" => no_arguments(class_name, config, Subtract::new())?,
         "Multiply" => no_arguments(class_name, config, Multiply::new())?,
@@ -127,7 +141,13 @@ pub fn layer_from_config(class_name: &str, config: &Value) -> Result<Box<dyn Lay
             Box::new(Concatenate::new(axis))
         }
         other => {
-            return Err(NnError::layer(other, format!("krust has no layer of this class (known: {})", LAYER_CLASSES.join(", "))))
+            return Err(NnError::layer(
+                other,
+                format!(
+                    "krust has no layer of this class (known: {})",
+                    LAYER_CLASSES.join(", ")
+                ),
+            ))
         }
     })
 }

@@ -35,7 +35,10 @@ impl Layer for RepeatVector {
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
         let &[features] = input_shape else {
-            return Err(NnError::layer("RepeatVector", format!("expects inputs (features,), got {input_shape:?}")));
+            return Err(NnError::layer(
+                "RepeatVector",
+                format!("expects inputs (features,), got {input_shape:?}"),
+            ));
         };
         Ok(vec![self.n, features])
     }

@@ -15,16 +15,30 @@ pub struct Reshape {
 
 impl Reshape {
     pub fn new(target_shape: &[isize]) -> Self {
-        Reshape { target_shape: target_shape.to_vec(), resolved: Vec::new() }
+        Reshape {
+            target_shape: target_shape.to_vec(),
+            resolved: Vec::new(),
+        }
     }
 
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
         let mut c = ConfigReader::new("Reshape", config)?;
-        let v = c.value("target_shape").ok_or_else(|| NnError::layer("Reshape", "argument `target_shape` is required"))?;
+        let v = c
+            .value("target_shape")
+            .ok_or_else(|| NnError::layer("Reshape", "argument `target_shape` is required"))?;
         let dims = v
             .as_array()
-            .and_then(|a| a.iter().map(|d| d.as_i64().map(|n| n as isize)).collect::<Option<Vec<_>>>())
-            .ok_or_else(|| NnError::layer("Reshape", format!("argument `target_shape`: expected a list of integers, got {v}")))?;
+            .and_then(|a| {
+                a.iter()
+                    .map(|d| d.as_i64().map(|n| n as isize))
+                    .collect::<Option<Vec<_>>>()
+            })
+            .ok_or_else(|| {
+                NnError::layer(
+                    "Reshape",
+                    format!("argument `target_shape`: expected a list of integers, got {v}"),
+                )
+            })?;
         c.finish()?;
         Ok(Reshape::new(&dims))
     }
@@ -43,23 +57,47 @@ impl Layer for Reshape {
         let total: usize = input_shape.iter().product();
         let unknown = self.target_shape.iter().filter(|&&d| d == -1).count();
         if unknown > 1 || self.target_shape.iter().any(|&d| d < -1 || d == 0) {
-            return Err(NnError::layer("Reshape", format!("target_shape {:?} may hold one -1 and otherwise positive sizes", self.target_shape)));
+            return Err(NnError::layer(
+                "Reshape",
+                format!(
+                    "target_shape {:?} may hold one -1 and otherwise positive sizes",
+                    self.target_shape
+                ),
+            ));
         }
-        let known: usize = self.target_shape.iter().filter(|&&d| d > 0).map(|&d| d as usize).product();
-        let fits = if unknown == 1 { known > 0 && total % known == 0 } else { known == total };
+        let known: usize = self
+            .target_shape
+            .iter()
+            .filter(|&&d| d > 0)
+            .map(|&d| d as usize)
+            .product();
+        let fits = if unknown == 1 {
+            known > 0 && total.is_multiple_of(known)
+        } else {
+            known == total
+        };
         if !fits {
             return Err(NnError::layer(
                 "Reshape",
-                format!("cannot reshape {input_shape:?} ({total} values per sample) to {:?}", self.target_shape),
+                format!(
+                    "cannot reshape {input_shape:?} ({total} values per sample) to {:?}",
+                    self.target_shape
+                ),
             ));
         }
-        self.resolved = self.target_shape.iter().map(|&d| if d == -1 { total / known } else { d as usize }).collect();
+        self.resolved = self
+            .target_shape
+            .iter()
+            .map(|&d| if d == -1 { total / known } else { d as usize })
+            .collect();
         Ok(self.resolved.clone())
     }
 
     fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
         let batch = x.shape().first().copied().unwrap_or(0);
-        let shape: Vec<usize> = std::iter::once(batch).chain(self.resolved.iter().copied()).collect();
+        let shape: Vec<usize> = std::iter::once(batch)
+            .chain(self.resolved.iter().copied())
+            .collect();
         Ok(x.reshape(&shape)?)
     }
 }

@@ -11,9 +11,22 @@ use serde_json::Value;
 
 /// Reads Keras's forms for `axes` spatial axes: an int, one int per axis, or one
 /// (before, after) pair per axis (1-D also takes a bare pair).
-fn read_borders(layer: &str, key: &str, v: Option<&Value>, axes: usize, default: usize) -> Result<Vec<(usize, usize)>> {
-    let bad = || NnError::layer(layer, format!("argument `{key}`: cannot read {v:?} as borders for {axes} axes"));
-    let Some(v) = v else { return Ok(vec![(default, default); axes]) };
+fn read_borders(
+    layer: &str,
+    key: &str,
+    v: Option<&Value>,
+    axes: usize,
+    default: usize,
+) -> Result<Vec<(usize, usize)>> {
+    let bad = || {
+        NnError::layer(
+            layer,
+            format!("argument `{key}`: cannot read {v:?} as borders for {axes} axes"),
+        )
+    };
+    let Some(v) = v else {
+        return Ok(vec![(default, default); axes]);
+    };
     if let Some(n) = v.as_u64() {
         return Ok(vec![(n as usize, n as usize); axes]);
     }
@@ -26,7 +39,10 @@ fn read_borders(layer: &str, key: &str, v: Option<&Value>, axes: usize, default:
         Some((p[0].as_u64()? as usize, p[1].as_u64()? as usize))
     };
     if axes == 1 && items.len() == 2 && items.iter().all(|x| x.is_u64()) {
-        return Ok(vec![(items[0].as_u64().unwrap_or(0) as usize, items[1].as_u64().unwrap_or(0) as usize)]);
+        return Ok(vec![(
+            items[0].as_u64().unwrap_or(0) as usize,
+            items[1].as_u64().unwrap_or(0) as usize,
+        )]);
     }
     if items.len() != axes {
         return Err(bad());
@@ -44,7 +60,10 @@ fn borders_json(b: &[(usize, usize)]) -> Value {
 
 fn check_rank(layer: &str, input_shape: &[usize], axes: usize) -> Result<()> {
     if input_shape.len() != axes + 1 {
-        return Err(NnError::layer(layer, format!("expects {axes} spatial axes and channels, got {input_shape:?}")));
+        return Err(NnError::layer(
+            layer,
+            format!("expects {axes} spatial axes and channels, got {input_shape:?}"),
+        ));
     }
     Ok(())
 }
@@ -80,42 +99,60 @@ pub struct UpSampling3D;
 impl ZeroPadding1D {
     #[allow(clippy::new_ret_no_self)]
     pub fn new(padding: (usize, usize)) -> ZeroPadding {
-        ZeroPadding { padding: vec![padding], class: "ZeroPadding1D" }
+        ZeroPadding {
+            padding: vec![padding],
+            class: "ZeroPadding1D",
+        }
     }
 }
 
 impl ZeroPadding3D {
     #[allow(clippy::new_ret_no_self)]
     pub fn new(padding: [(usize, usize); 3]) -> ZeroPadding {
-        ZeroPadding { padding: padding.to_vec(), class: "ZeroPadding3D" }
+        ZeroPadding {
+            padding: padding.to_vec(),
+            class: "ZeroPadding3D",
+        }
     }
 }
 
 impl Cropping1D {
     #[allow(clippy::new_ret_no_self)]
     pub fn new(cropping: (usize, usize)) -> Cropping {
-        Cropping { cropping: vec![cropping], class: "Cropping1D" }
+        Cropping {
+            cropping: vec![cropping],
+            class: "Cropping1D",
+        }
     }
 }
 
 impl Cropping3D {
     #[allow(clippy::new_ret_no_self)]
     pub fn new(cropping: [(usize, usize); 3]) -> Cropping {
-        Cropping { cropping: cropping.to_vec(), class: "Cropping3D" }
+        Cropping {
+            cropping: cropping.to_vec(),
+            class: "Cropping3D",
+        }
     }
 }
 
 impl UpSampling1D {
     #[allow(clippy::new_ret_no_self)]
     pub fn new(size: usize) -> UpSampling {
-        UpSampling { size: vec![size], class: "UpSampling1D" }
+        UpSampling {
+            size: vec![size],
+            class: "UpSampling1D",
+        }
     }
 }
 
 impl UpSampling3D {
     #[allow(clippy::new_ret_no_self)]
     pub fn new(size: [usize; 3]) -> UpSampling {
-        UpSampling { size: size.to_vec(), class: "UpSampling3D" }
+        UpSampling {
+            size: size.to_vec(),
+            class: "UpSampling3D",
+        }
     }
 }
 
@@ -139,7 +176,13 @@ impl ZeroPadding {
 impl Cropping {
     pub fn from_config(class: &'static str, config: &Value) -> Result<Self> {
         let mut c = ConfigReader::new(class, config)?;
-        let cropping = read_borders(class, "cropping", c.value("cropping"), axes_of(class), if class.ends_with("1D") { 1 } else { 0 })?;
+        let cropping = read_borders(
+            class,
+            "cropping",
+            c.value("cropping"),
+            axes_of(class),
+            if class.ends_with("1D") { 1 } else { 0 },
+        )?;
         c.finish()?;
         Ok(Cropping { cropping, class })
     }
@@ -155,8 +198,17 @@ impl UpSampling {
             Some(v) => v
                 .as_array()
                 .filter(|a| a.len() == axes)
-                .and_then(|a| a.iter().map(|x| x.as_u64().map(|n| n as usize)).collect::<Option<Vec<_>>>())
-                .ok_or_else(|| NnError::layer(class, format!("argument `size`: expected {axes} integers, got {v}")))?,
+                .and_then(|a| {
+                    a.iter()
+                        .map(|x| x.as_u64().map(|n| n as usize))
+                        .collect::<Option<Vec<_>>>()
+                })
+                .ok_or_else(|| {
+                    NnError::layer(
+                        class,
+                        format!("argument `size`: expected {axes} integers, got {v}"),
+                    )
+                })?,
         };
         c.finish()?;
         Ok(UpSampling { size, class })
@@ -211,7 +263,13 @@ impl Layer for Cropping {
         let mut out = input_shape.to_vec();
         for (d, (b, a)) in self.cropping.iter().enumerate() {
             if b + a >= out[d] {
-                return Err(NnError::layer(self.class, format!("cropping {:?} leaves nothing of {input_shape:?}", self.cropping)));
+                return Err(NnError::layer(
+                    self.class,
+                    format!(
+                        "cropping {:?} leaves nothing of {input_shape:?}",
+                        self.cropping
+                    ),
+                ));
             }
             out[d] -= b + a;
         }
@@ -246,7 +304,11 @@ impl Layer for UpSampling {
         if self.size.contains(&0) {
             return Err(NnError::layer(self.class, "size must be at least 1"));
         }
-        Ok(input_shape.iter().enumerate().map(|(d, &n)| n * self.size.get(d).copied().unwrap_or(1)).collect())
+        Ok(input_shape
+            .iter()
+            .enumerate()
+            .map(|(d, &n)| n * self.size.get(d).copied().unwrap_or(1))
+            .collect())
     }
 
     fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
@@ -265,6 +327,8 @@ impl Layer for UpSampling {
         expanded.push(c);
         ones.push(1);
         out.push(c);
-        Ok(x.reshape(&expanded)?.mul(&Var::constant(Tensor::ones(ones)))?.reshape(&out)?)
+        Ok(x.reshape(&expanded)?
+            .mul(&Var::constant(Tensor::ones(ones)))?
+            .reshape(&out)?)
     }
 }

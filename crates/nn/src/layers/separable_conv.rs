@@ -20,9 +20,21 @@ fn depthwise(x: &Var, kernel: &Var, spec: Conv2dSpec) -> Result<Var> {
     grouped_conv2d(x, &grouped, None, spec, k[2])
 }
 
-fn spatial_out(layer: &str, hw: (usize, usize), k: (usize, usize), spec: &Conv2dSpec) -> Result<(usize, usize)> {
-    let size = |len, k, s, d| output_size("conv", len, k, s, d, spec.padding).map(|o| o.0).map_err(|e| NnError::layer(layer, e.to_string()));
-    Ok((size(hw.0, k.0, spec.strides.0, spec.dilation.0)?, size(hw.1, k.1, spec.strides.1, spec.dilation.1)?))
+fn spatial_out(
+    layer: &str,
+    hw: (usize, usize),
+    k: (usize, usize),
+    spec: &Conv2dSpec,
+) -> Result<(usize, usize)> {
+    let size = |len, k, s, d| {
+        output_size("conv", len, k, s, d, spec.padding)
+            .map(|o| o.0)
+            .map_err(|e| NnError::layer(layer, e.to_string()))
+    };
+    Ok((
+        size(hw.0, k.0, spec.strides.0, spec.dilation.0)?,
+        size(hw.1, k.1, spec.strides.1, spec.dilation.1)?,
+    ))
 }
 
 /// Shared arguments of the depthwise family.
@@ -39,16 +51,31 @@ struct DepthwiseArgs {
 
 impl DepthwiseArgs {
     fn new(kernel_size: (usize, usize)) -> Self {
-        DepthwiseArgs { kernel_size, strides: (1, 1), padding: Padding::Valid, dilation_rate: (1, 1), depth_multiplier: 1, activation: Activation::Linear, use_bias: true }
+        DepthwiseArgs {
+            kernel_size,
+            strides: (1, 1),
+            padding: Padding::Valid,
+            dilation_rate: (1, 1),
+            depth_multiplier: 1,
+            activation: Activation::Linear,
+            use_bias: true,
+        }
     }
 
     fn spec(&self) -> Conv2dSpec {
-        Conv2dSpec { strides: self.strides, padding: self.padding, dilation: self.dilation_rate }
+        Conv2dSpec {
+            strides: self.strides,
+            padding: self.padding,
+            dilation: self.dilation_rate,
+        }
     }
 
     /// Reads the arguments common to the family; 1-D layers pass `one_d`.
     fn read(c: &mut ConfigReader, layer: &str, one_d: bool) -> Result<Self> {
-        let pair = |c: &mut ConfigReader, key: &'static str, default: Option<usize>| -> Result<(usize, usize)> {
+        let pair = |c: &mut ConfigReader,
+                    key: &'static str,
+                    default: Option<usize>|
+         -> Result<(usize, usize)> {
             if one_d {
                 single(c, key, default).map(|(_, k)| (1, k))
             } else {
@@ -59,25 +86,52 @@ impl DepthwiseArgs {
         a.strides = pair(c, "strides", Some(1))?;
         a.dilation_rate = pair(c, "dilation_rate", Some(1))?;
         a.padding = c.padding_or("padding", Padding::Valid)?;
-        a.depth_multiplier = c.value("depth_multiplier").and_then(|v| v.as_u64()).unwrap_or(1) as usize;
+        a.depth_multiplier = c
+            .value("depth_multiplier")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(1) as usize;
         a.activation = c.activation_or("activation", Activation::Linear)?;
         a.use_bias = c.bool_or("use_bias", true)?;
         if a.depth_multiplier == 0 {
-            return Err(NnError::layer(layer, "argument `depth_multiplier` must be at least 1"));
+            return Err(NnError::layer(
+                layer,
+                "argument `depth_multiplier` must be at least 1",
+            ));
         }
-        for key in ["depthwise_regularizer", "pointwise_regularizer", "bias_regularizer", "activity_regularizer", "depthwise_constraint", "pointwise_constraint", "bias_constraint"] {
+        for key in [
+            "depthwise_regularizer",
+            "pointwise_regularizer",
+            "bias_regularizer",
+            "activity_regularizer",
+            "depthwise_constraint",
+            "pointwise_constraint",
+            "bias_constraint",
+        ] {
             c.absent(key)?;
         }
-        for (key, want) in [("depthwise_initializer", Initializer::GlorotUniform), ("pointwise_initializer", Initializer::GlorotUniform), ("bias_initializer", Initializer::Zeros)] {
+        for (key, want) in [
+            ("depthwise_initializer", Initializer::GlorotUniform),
+            ("pointwise_initializer", Initializer::GlorotUniform),
+            ("bias_initializer", Initializer::Zeros),
+        ] {
             if c.initializer_or(key, want)? != want {
-                return Err(NnError::layer(layer, format!("argument `{key}`: only the Keras default is supported")));
+                return Err(NnError::layer(
+                    layer,
+                    format!("argument `{key}`: only the Keras default is supported"),
+                ));
             }
         }
         Ok(a)
     }
 
     fn config(&self, one_d: bool) -> serde_json::Value {
-        let pick = |p: (usize, usize)| if one_d { serde_json::json!([p.1]) } else { serde_json::json!([p.0, p.1]) };
+        let pick = |p: (usize, usize)| {
+            if one_d {
+                serde_json::json!([p.1])
+            } else {
+                serde_json::json!([p.0, p.1])
+            }
+        };
         serde_json::json!({
             "kernel_size": pick(self.kernel_size),
             "strides": pick(self.strides),
@@ -106,7 +160,11 @@ impl DepthwiseConv2D {
     pub fn new(kernel_size: (usize, usize), depth_multiplier: usize) -> Self {
         let mut args = DepthwiseArgs::new(kernel_size);
         args.depth_multiplier = depth_multiplier;
-        DepthwiseConv2D { args, kernel: None, bias: None }
+        DepthwiseConv2D {
+            args,
+            kernel: None,
+            bias: None,
+        }
     }
 
     pub fn with_strides(mut self, strides: (usize, usize)) -> Self {
@@ -123,7 +181,11 @@ impl DepthwiseConv2D {
         let mut c = ConfigReader::new("DepthwiseConv2D", config)?;
         let args = DepthwiseArgs::read(&mut c, "DepthwiseConv2D", false)?;
         c.finish()?;
-        Ok(DepthwiseConv2D { args, kernel: None, bias: None })
+        Ok(DepthwiseConv2D {
+            args,
+            kernel: None,
+            bias: None,
+        })
     }
 }
 
@@ -142,13 +204,23 @@ impl Layer for DepthwiseConv2D {
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
         let &[h, w, c] = input_shape else {
-            return Err(NnError::layer("DepthwiseConv2D", format!("expects inputs (height, width, channels), got {input_shape:?}")));
+            return Err(NnError::layer(
+                "DepthwiseConv2D",
+                format!("expects inputs (height, width, channels), got {input_shape:?}"),
+            ));
         };
         let a = &self.args;
         let (oh, ow) = spatial_out("DepthwiseConv2D", (h, w), a.kernel_size, &a.spec())?;
         let m = a.depth_multiplier;
-        self.kernel = Some(Var::parameter(Initializer::GlorotUniform.sample(&[a.kernel_size.0, a.kernel_size.1, c, m])));
-        self.bias = a.use_bias.then(|| Var::parameter(Initializer::Zeros.sample(&[c * m])));
+        self.kernel = Some(Var::parameter(Initializer::GlorotUniform.sample(&[
+            a.kernel_size.0,
+            a.kernel_size.1,
+            c,
+            m,
+        ])));
+        self.bias = a
+            .use_bias
+            .then(|| Var::parameter(Initializer::Zeros.sample(&[c * m])));
         Ok(vec![oh, ow, c * m])
     }
 
@@ -162,16 +234,25 @@ impl Layer for DepthwiseConv2D {
     }
 
     fn weights(&self) -> Vec<(&'static str, Var)> {
-        self.kernel.iter().map(|k| ("kernel", k.clone())).chain(self.bias.iter().map(|b| ("bias", b.clone()))).collect()
+        self.kernel
+            .iter()
+            .map(|k| ("kernel", k.clone()))
+            .chain(self.bias.iter().map(|b| ("bias", b.clone())))
+            .collect()
     }
 
     fn spatial_window(&self) -> Option<Vec<(usize, usize)>> {
         let a = &self.args;
-        Some(vec![((a.kernel_size.0 - 1) * a.dilation_rate.0 + 1, a.strides.0), ((a.kernel_size.1 - 1) * a.dilation_rate.1 + 1, a.strides.1)])
+        Some(vec![
+            ((a.kernel_size.0 - 1) * a.dilation_rate.0 + 1, a.strides.0),
+            ((a.kernel_size.1 - 1) * a.dilation_rate.1 + 1, a.strides.1),
+        ])
     }
 
     fn flops(&self, output_shape: &[usize]) -> u64 {
-        2 * (output_shape.iter().product::<usize>() * self.args.kernel_size.0 * self.args.kernel_size.1) as u64
+        2 * (output_shape.iter().product::<usize>()
+            * self.args.kernel_size.0
+            * self.args.kernel_size.1) as u64
     }
 }
 
@@ -194,14 +275,28 @@ pub struct SeparableConv1D;
 impl SeparableConv2D {
     #[allow(clippy::new_ret_no_self)]
     pub fn new(filters: usize, kernel_size: (usize, usize)) -> SeparableConv {
-        SeparableConv { filters, args: DepthwiseArgs::new(kernel_size), one_d: false, depthwise_kernel: None, pointwise_kernel: None, bias: None }
+        SeparableConv {
+            filters,
+            args: DepthwiseArgs::new(kernel_size),
+            one_d: false,
+            depthwise_kernel: None,
+            pointwise_kernel: None,
+            bias: None,
+        }
     }
 }
 
 impl SeparableConv1D {
     #[allow(clippy::new_ret_no_self)]
     pub fn new(filters: usize, kernel_size: usize) -> SeparableConv {
-        SeparableConv { filters, args: DepthwiseArgs::new((1, kernel_size)), one_d: true, depthwise_kernel: None, pointwise_kernel: None, bias: None }
+        SeparableConv {
+            filters,
+            args: DepthwiseArgs::new((1, kernel_size)),
+            one_d: true,
+            depthwise_kernel: None,
+            pointwise_kernel: None,
+            bias: None,
+        }
     }
 }
 
@@ -218,12 +313,23 @@ impl SeparableConv {
 
     pub fn from_config(class: &str, config: &serde_json::Value) -> Result<Self> {
         let one_d = class == "SeparableConv1D";
-        let name = if one_d { "SeparableConv1D" } else { "SeparableConv2D" };
+        let name = if one_d {
+            "SeparableConv1D"
+        } else {
+            "SeparableConv2D"
+        };
         let mut c = ConfigReader::new(name, config)?;
         let filters = c.usize("filters")?;
         let args = DepthwiseArgs::read(&mut c, name, one_d)?;
         c.finish()?;
-        Ok(SeparableConv { filters, args, one_d, depthwise_kernel: None, pointwise_kernel: None, bias: None })
+        Ok(SeparableConv {
+            filters,
+            args,
+            one_d,
+            depthwise_kernel: None,
+            pointwise_kernel: None,
+            bias: None,
+        })
     }
 
     fn name(&self) -> &'static str {
@@ -245,7 +351,12 @@ impl Layer for SeparableConv {
         c["filters"] = serde_json::json!(self.filters);
         c["depthwise_initializer"] = initializer_to_json(&Initializer::GlorotUniform);
         c["pointwise_initializer"] = initializer_to_json(&Initializer::GlorotUniform);
-        for key in ["depthwise_regularizer", "pointwise_regularizer", "depthwise_constraint", "pointwise_constraint"] {
+        for key in [
+            "depthwise_regularizer",
+            "pointwise_regularizer",
+            "depthwise_constraint",
+            "pointwise_constraint",
+        ] {
             c[key] = serde_json::Value::Null;
         }
         c
@@ -255,19 +366,44 @@ impl Layer for SeparableConv {
         let (h, w, c) = match (self.one_d, input_shape) {
             (true, &[steps, c]) => (1, steps, c),
             (false, &[h, w, c]) => (h, w, c),
-            _ => return Err(NnError::layer(self.name(), format!("unexpected input shape {input_shape:?}"))),
+            _ => {
+                return Err(NnError::layer(
+                    self.name(),
+                    format!("unexpected input shape {input_shape:?}"),
+                ))
+            }
         };
         let a = &self.args;
         let (oh, ow) = spatial_out(self.name(), (h, w), a.kernel_size, &a.spec())?;
         let m = a.depth_multiplier;
-        self.depthwise_kernel = Some(Var::parameter(Initializer::GlorotUniform.sample(&[a.kernel_size.0, a.kernel_size.1, c, m])));
-        self.pointwise_kernel = Some(Var::parameter(Initializer::GlorotUniform.sample(&[1, 1, c * m, self.filters])));
-        self.bias = a.use_bias.then(|| Var::parameter(Initializer::Zeros.sample(&[self.filters])));
+        self.depthwise_kernel = Some(Var::parameter(Initializer::GlorotUniform.sample(&[
+            a.kernel_size.0,
+            a.kernel_size.1,
+            c,
+            m,
+        ])));
+        self.pointwise_kernel = Some(Var::parameter(Initializer::GlorotUniform.sample(&[
+            1,
+            1,
+            c * m,
+            self.filters,
+        ])));
+        self.bias = a
+            .use_bias
+            .then(|| Var::parameter(Initializer::Zeros.sample(&[self.filters])));
         // Keras stores the 1-D kernels without the height axis.
         if self.one_d {
             let dk = self.depthwise_kernel.as_ref().expect("just built");
-            self.depthwise_kernel = Some(Var::parameter(dk.value().reshape([a.kernel_size.1, c, m])?));
-            self.pointwise_kernel = Some(Var::parameter(Initializer::GlorotUniform.sample(&[1, c * m, self.filters])));
+            self.depthwise_kernel = Some(Var::parameter(dk.value().reshape([
+                a.kernel_size.1,
+                c,
+                m,
+            ])?));
+            self.pointwise_kernel = Some(Var::parameter(Initializer::GlorotUniform.sample(&[
+                1,
+                c * m,
+                self.filters,
+            ])));
             return Ok(vec![ow, self.filters]);
         }
         Ok(vec![oh, ow, self.filters])
@@ -278,12 +414,24 @@ impl Layer for SeparableConv {
             return Err(NnError::NotBuilt);
         };
         let s = x.shape();
-        let x4 = if self.one_d { x.reshape(&[s[0], 1, s[1], s[2]])? } else { x.clone() };
+        let x4 = if self.one_d {
+            x.reshape(&[s[0], 1, s[1], s[2]])?
+        } else {
+            x.clone()
+        };
         let d = dk.shape();
-        let dk4 = if self.one_d { dk.reshape(&[1, d[0], d[1], d[2]])? } else { dk.clone() };
+        let dk4 = if self.one_d {
+            dk.reshape(&[1, d[0], d[1], d[2]])?
+        } else {
+            dk.clone()
+        };
         let p = pk.shape();
         let pk4 = pk.reshape(&[1, 1, p[p.len() - 2], p[p.len() - 1]])?;
-        let y = depthwise(&x4, &dk4, self.args.spec())?.conv2d(&pk4, self.bias.as_ref(), Conv2dSpec::default())?;
+        let y = depthwise(&x4, &dk4, self.args.spec())?.conv2d(
+            &pk4,
+            self.bias.as_ref(),
+            Conv2dSpec::default(),
+        )?;
         let y = if self.one_d {
             let ys = y.shape();
             y.reshape(&[ys[0], ys[2], ys[3]])?
@@ -295,15 +443,27 @@ impl Layer for SeparableConv {
 
     fn weights(&self) -> Vec<(&'static str, Var)> {
         let mut w = Vec::new();
-        w.extend(self.depthwise_kernel.iter().map(|k| ("depthwise_kernel", k.clone())));
-        w.extend(self.pointwise_kernel.iter().map(|k| ("pointwise_kernel", k.clone())));
+        w.extend(
+            self.depthwise_kernel
+                .iter()
+                .map(|k| ("depthwise_kernel", k.clone())),
+        );
+        w.extend(
+            self.pointwise_kernel
+                .iter()
+                .map(|k| ("pointwise_kernel", k.clone())),
+        );
         w.extend(self.bias.iter().map(|b| ("bias", b.clone())));
         w
     }
 
     fn flops(&self, output_shape: &[usize]) -> u64 {
-        let cm = self.pointwise_kernel.as_ref().map_or(0, |k| k.shape()[k.shape().len() - 2]);
+        let cm = self
+            .pointwise_kernel
+            .as_ref()
+            .map_or(0, |k| k.shape()[k.shape().len() - 2]);
         let positions: usize = output_shape[..output_shape.len() - 1].iter().product();
-        2 * (positions * cm * (self.args.kernel_size.0 * self.args.kernel_size.1 + self.filters)) as u64
+        2 * (positions * cm * (self.args.kernel_size.0 * self.args.kernel_size.1 + self.filters))
+            as u64
     }
 }

@@ -37,7 +37,10 @@ impl Layer for UpSampling2D {
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
         let &[h, w, c] = input_shape else {
-            return Err(NnError::layer("UpSampling2D", format!("expects inputs (height, width, channels), got {input_shape:?}")));
+            return Err(NnError::layer(
+                "UpSampling2D",
+                format!("expects inputs (height, width, channels), got {input_shape:?}"),
+            ));
         };
         if self.size.0 == 0 || self.size.1 == 0 {
             return Err(NnError::layer("UpSampling2D", "size must be at least 1"));
@@ -51,6 +54,8 @@ impl Layer for UpSampling2D {
         let (sh, sw) = self.size;
         // (b, h, 1, w, 1, c) broadcast against ones (1, 1, sh, 1, sw, 1) repeats each pixel.
         let ones = Var::constant(Tensor::ones([1, 1, sh, 1, sw, 1]));
-        Ok(x.reshape(&[b, h, 1, w, 1, c])?.mul(&ones)?.reshape(&[b, h * sh, w * sw, c])?)
+        Ok(x.reshape(&[b, h, 1, w, 1, c])?
+            .mul(&ones)?
+            .reshape(&[b, h * sh, w * sw, c])?)
     }
 }
