@@ -22,6 +22,8 @@ enum Command {
     Train(commands::train::TrainArgs),
     /// Print a saved model's layers, output shapes and parameter counts.
     Summary(commands::summary::SummaryArgs),
+    /// Run a krust, Keras .keras or .h5 model on float32 .npy inputs and write .npy outputs.
+    Predict(commands::predict::PredictArgs),
     /// Measure GEMM and convolution GFLOP/s and training throughput on this machine.
     Bench(commands::bench::BenchArgs),
 }
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
         Command::Train(args) => commands::train::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::Summary(args) => commands::summary::run(args),
+        Command::Predict(args) => commands::predict::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

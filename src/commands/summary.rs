@@ -5,12 +5,13 @@ use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct SummaryArgs {
-    /// A model saved by krust (`krust train --save FILE`).
+    /// A model file: krust's own (`krust train --save FILE`), a Keras 3 `.keras` file or a
+    /// legacy Keras `.h5` model.
     model: PathBuf,
 }
 
 pub fn run(args: SummaryArgs) -> Result<(), Box<dyn std::error::Error>> {
-    let model = krust::nn::saving::load_sequential(&args.model)?;
+    let model = krust_import::load_model(&args.model)?;
     println!("Model: {}", args.model.display());
     print!("{}", model.summary());
     Ok(())

@@ -1,0 +1,386 @@
+//! Turns a Keras model config (Sequential or Functional, nested models included) into a
+//! krust model. Nested models are inlined into one krust graph: each inner layer becomes a
+//! graph layer named "outer/inner", so a model called twice shares its weights.
+
+use krust_nn::functional::{Graph, LayerRef, Symbol};
+use krust_nn::layers::layer_from_config;
+use krust_nn::{Model, Sequential};
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// A model rebuilt from its config, with fresh weights.
+pub(crate) enum Architecture {
+    Sequential(Sequential),
+    Functional(Model),
+}
+
+type Built<T> = Result<T, String>;
+
+fn is_model(class: &str) -> bool {
+    matches!(class, "Sequential" | "Functional" | "Model")
+}
+
+fn class_of(entry: &Value) -> Built<&str> {
+    entry["class_name"]
+        .as_str()
+        .ok_or_else(|| format!("a layer entry has no class_name: {}", short(entry)))
+}
+
+fn short(v: &Value) -> String {
+    let s = v.to_string();
+    if s.len() > 120 {
+        format!(
+            "{}...",
+            &s[..s.char_indices().nth(120).map_or(s.len(), |(i, _)| i)]
+        )
+    } else {
+        s
+    }
+}
+
+fn layers_of(config: &Value) -> Built<&Vec<Value>> {
+    config["layers"]
+        .as_array()
+        .ok_or_else(|| "the model config has no list of layers".to_string())
+}
+
+fn name_of(entry: &Value) -> Built<String> {
+    entry["config"]["name"]
+        .as_str()
+        .or_else(|| entry["name"].as_str())
+        .map(str::to_string)
+        .ok_or_else(|| format!("a {} layer has no name", entry["class_name"]))
+}
+
+/// The per-sample input shape an InputLayer entry declares.
+fn declared_shape(entry: &Value) -> Built<Vec<usize>> {
+    let layer = layer_from_config("InputLayer", &entry["config"]).map_err(|e| e.to_string())?;
+    layer
+        .declared_input_shape()
+        .ok_or_else(|| "an InputLayer declares no shape".to_string())
+}
+
+/// Rebuilds the model described by `model` ({"class_name", "config"}).
+pub(crate) fn from_keras_config(model: &Value) -> Built<Architecture> {
+    let class = class_of(model)?;
+    let config = &model["config"];
+    match class {
+        "Sequential" => {
+            let nested = layers_of(config)?
+                .iter()
+                .any(|l| l["class_name"].as_str().is_some_and(is_model));
+            if !nested {
+                return Sequential::from_config(model)
+                    .map(Architecture::Sequential)
+                    .map_err(|e| e.to_string());
+            }
+            // A Sequential holding models becomes a graph: input, then each unit in turn.
+            let graph = Graph::new();
+            let layers = layers_of(config)?;
+            let shape = match layers.first() {
+                Some(first) if first["class_name"] == "InputLayer" => declared_shape(first)?,
+                _ => config["build_input_shape"]
+                    .as_array()
+                    .and_then(|d| {
+                        d.get(1..)?
+                            .iter()
+                            .map(|v| v.as_u64().map(|n| n as usize))
+                            .collect()
+                    })
+                    .ok_or("the Sequential model declares no input shape")?,
+            };
+            let input = graph.input(&shape);
+            let unit = Unit::new(&graph, model, "")?;
+            let outputs = unit.call(std::slice::from_ref(&input))?;
+            let refs: Vec<&Symbol> = outputs.iter().collect();
+            graph
+                .model(&[&input], &refs)
+                .map(Architecture::Functional)
+                .map_err(|e| e.to_string())
+        }
+        "Functional" | "Model" => {
+            let graph = Graph::new();
+            let plan = FunctionalPlan::new(&graph, config, "")?;
+            let inputs: Vec<Symbol> = plan
+                .input_names
+                .iter()
+                .map(|name| {
+                    let entry = plan
+                        .entries
+                        .iter()
+                        .find(|e| &e.name == name)
+                        .ok_or(format!("input layer {name} is not among the layers"))?;
+                    Ok(graph.input(&declared_shape(entry.config)?))
+                })
+                .collect::<Built<_>>()?;
+            let outputs = plan.call(&inputs)?;
+            let ins: Vec<&Symbol> = inputs.iter().collect();
+            let outs: Vec<&Symbol> = outputs.iter().collect();
+            graph
+                .model(&ins, &outs)
+                .map(Architecture::Functional)
+                .map_err(|e| e.to_string())
+        }
+        other => Err(format!(
+            "the top-level object is a {other:?}, not a Sequential or Functional model"
+        )),
+    }
+}
+
+/// One callable piece of a graph: a layer, or a nested model inlined layer by layer.
+enum Unit<'a> {
+    Layer(LayerRef),
+    Sequential(Vec<Unit<'a>>),
+    Functional(Box<FunctionalPlan<'a>>),
+}
+
+impl<'a> Unit<'a> {
+    /// Creates the layers of `entry` in `graph`, named `prefix` + Keras's name.
+    fn new(graph: &Graph, entry: &'a Value, prefix: &str) -> Built<Unit<'a>> {
+        let class = class_of(entry)?;
+        let name = format!("{prefix}{}", name_of(entry)?);
+        match class {
+            "Sequential" => {
+                let units = layers_of(&entry["config"])?
+                    .iter()
+                    .filter(|l| l["class_name"] != "InputLayer")
+                    .map(|l| Unit::new(graph, l, &format!("{name}/")))
+                    .collect::<Built<_>>()?;
+                Ok(Unit::Sequential(units))
+            }
+            "Functional" | "Model" => Ok(Unit::Functional(Box::new(FunctionalPlan::new(
+                graph,
+                &entry["config"],
+                &format!("{name}/"),
+            )?))),
+            _ => {
+                let layer = layer_from_config(class, &entry["config"])
+                    .map_err(|e| format!("layer {name}: {e}"))?;
+                Ok(Unit::Layer(graph.named_layer_boxed(&name, layer)))
+            }
+        }
+    }
+
+    fn call(&self, inputs: &[Symbol]) -> Built<Vec<Symbol>> {
+        match self {
+            Unit::Layer(layer) => {
+                let refs: Vec<&Symbol> = inputs.iter().collect();
+                Ok(vec![layer.call(&refs).map_err(|e| e.to_string())?])
+            }
+            Unit::Sequential(units) => units
+                .iter()
+                .try_fold(inputs.to_vec(), |h, unit| unit.call(&h)),
+            Unit::Functional(plan) => plan.call(inputs),
+        }
+    }
+}
+
+/// One layer of a functional config: its unit and the calls (inbound nodes) recorded for it.
+struct Entry<'a> {
+    name: String,
+    config: &'a Value,
+    unit: Option<Unit<'a>>,
+    /// Per call, the (layer, node, tensor) references it takes, and the call's keyword arguments.
+    calls: Vec<Vec<(String, usize, usize)>>,
+}
+
+/// A functional model's layers and wiring, ready to be called on symbols.
+struct FunctionalPlan<'a> {
+    entries: Vec<Entry<'a>>,
+    input_names: Vec<String>,
+    outputs: Vec<(String, usize, usize)>,
+}
+
+/// Reads a [name, node, tensor] reference.
+fn history(v: &Value) -> Option<(String, usize, usize)> {
+    let a = v.as_array()?;
+    Some((
+        a.first()?.as_str()?.to_string(),
+        a.get(1)?.as_u64()? as usize,
+        a.get(2)?.as_u64()? as usize,
+    ))
+}
+
+/// input_layers/output_layers: one [name, node, tensor] or a list of them.
+fn history_list(v: &Value, what: &str) -> Built<Vec<(String, usize, usize)>> {
+    if let Some(one) = history(v) {
+        return Ok(vec![one]);
+    }
+    v.as_array()
+        .and_then(|items| items.iter().map(history).collect())
+        .ok_or_else(|| {
+            format!(
+                "the model's {what} are not [name, node, tensor] references: {}",
+                short(v)
+            )
+        })
+}
+
+/// The tensors one inbound node passes to its layer, in order.
+fn node_inputs(layer: &str, node: &Value) -> Built<Vec<(String, usize, usize)>> {
+    // Keras 2: [[name, node, tensor, kwargs], ...].
+    if let Some(list) = node.as_array() {
+        return list
+            .iter()
+            .map(|item| {
+                if let Some(kwargs) = item.get(3).and_then(Value::as_object) {
+                    check_call_arguments(layer, kwargs)?;
+                }
+                history(item).ok_or_else(|| {
+                    format!("layer {layer}: unreadable inbound node {}", short(item))
+                })
+            })
+            .collect();
+    }
+    // Keras 3: {"args": [tensor or [tensors]], "kwargs": {...}}.
+    if let Some(kwargs) = node["kwargs"].as_object() {
+        check_call_arguments(layer, kwargs)?;
+    }
+    let args = node["args"]
+        .as_array()
+        .ok_or_else(|| format!("layer {layer}: an inbound node has no args"))?;
+    let mut tensors = Vec::new();
+    for arg in args {
+        let items: Vec<&Value> = match arg.as_array() {
+            Some(list) => list.iter().collect(),
+            None => vec![arg],
+        };
+        for item in items {
+            if item["class_name"] != "__keras_tensor__" {
+                return Err(format!(
+                    "layer {layer}: krust cannot pass the call argument {} (only tensors)",
+                    short(item)
+                ));
+            }
+            tensors.push(history(&item["config"]["keras_history"]).ok_or_else(|| {
+                format!("layer {layer}: unreadable keras_history {}", short(item))
+            })?);
+        }
+    }
+    Ok(tensors)
+}
+
+/// Keyword arguments of a layer call: only unset ones (mask=None) mean the same in krust.
+fn check_call_arguments(layer: &str, kwargs: &serde_json::Map<String, Value>) -> Built<()> {
+    match kwargs.iter().find(|(_, v)| !v.is_null()) {
+        Some((key, value)) => Err(format!(
+            "layer {layer}: krust does not support the call argument {key}={value}"
+        )),
+        None => Ok(()),
+    }
+}
+
+impl<'a> FunctionalPlan<'a> {
+    fn new(graph: &Graph, config: &'a Value, prefix: &str) -> Built<FunctionalPlan<'a>> {
+        let mut entries = Vec::new();
+        for entry in layers_of(config)? {
+            let name = entry["name"]
+                .as_str()
+                .map(str::to_string)
+                .map_or_else(|| name_of(entry), Ok)?;
+            let unit = if entry["class_name"] == "InputLayer" {
+                None
+            } else {
+                Some(Unit::new(graph, entry, prefix)?)
+            };
+            let calls = entry["inbound_nodes"]
+                .as_array()
+                .map(|nodes| {
+                    nodes
+                        .iter()
+                        .map(|n| node_inputs(&name, n))
+                        .collect::<Built<Vec<_>>>()
+                })
+                .transpose()?
+                .unwrap_or_default();
+            entries.push(Entry {
+                name,
+                config: entry,
+                unit,
+                calls,
+            });
+        }
+        let input_names = history_list(&config["input_layers"], "inputs")?
+            .into_iter()
+            .map(|(n, _, _)| n)
+            .collect();
+        let outputs = history_list(&config["output_layers"], "outputs")?;
+        Ok(FunctionalPlan {
+            entries,
+            input_names,
+            outputs,
+        })
+    }
+
+    /// Calls every recorded node once its inputs exist (Keras lists layers, not calls, in
+    /// order, so a shared layer's later call may wait for layers listed after it).
+    fn call(&self, inputs: &[Symbol]) -> Built<Vec<Symbol>> {
+        if inputs.len() != self.input_names.len() {
+            return Err(format!(
+                "a nested model takes {} inputs, got {}",
+                self.input_names.len(),
+                inputs.len()
+            ));
+        }
+        let mut done: HashMap<(String, usize), Vec<Symbol>> = HashMap::new();
+        for (name, symbol) in self.input_names.iter().zip(inputs) {
+            done.insert((name.clone(), 0), vec![symbol.clone()]);
+        }
+        let lookup = |done: &HashMap<(String, usize), Vec<Symbol>>,
+                      (layer, node, tensor): &(String, usize, usize)| {
+            done.get(&(layer.clone(), *node)).map(|outs| {
+                outs.get(*tensor)
+                    .cloned()
+                    .ok_or(format!("layer {layer} has no output {tensor}"))
+            })
+        };
+        let mut pending: Vec<(usize, usize)> = self
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.unit.is_some())
+            .flat_map(|(i, e)| (0..e.calls.len()).map(move |k| (i, k)))
+            .collect();
+        while !pending.is_empty() {
+            let before = pending.len();
+            let mut still = Vec::new();
+            for (i, k) in pending {
+                let entry = &self.entries[i];
+                let args: Option<Built<Vec<Symbol>>> =
+                    entry.calls[k].iter().map(|r| lookup(&done, r)).collect();
+                match args {
+                    None => still.push((i, k)),
+                    Some(args) => {
+                        let unit = entry.unit.as_ref().expect("pending entries have units");
+                        let outs = unit.call(&args?)?;
+                        done.insert((entry.name.clone(), k), outs);
+                    }
+                }
+            }
+            if still.len() == before {
+                let (i, k) = still[0];
+                let missing = self.entries[i].calls[k]
+                    .iter()
+                    .find(|r| lookup(&done, r).is_none())
+                    .map(|r| r.0.clone())
+                    .unwrap_or_default();
+                return Err(format!(
+                    "layer {} is called on the output of {missing:?}, which no layer produces",
+                    self.entries[i].name
+                ));
+            }
+            pending = still;
+        }
+        self.outputs
+            .iter()
+            .map(|r| {
+                lookup(&done, r).unwrap_or_else(|| {
+                    Err(format!(
+                        "the model's output layer {} is never computed",
+                        r.0
+                    ))
+                })
+            })
+            .collect()
+    }
+}

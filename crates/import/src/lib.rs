@@ -1,0 +1,174 @@
+//! krust-import: loads Keras 3 `.keras` files, legacy Keras `.h5` models and krust's own
+//! model files — architecture and weights — through pure-Rust zip and HDF5 readers.
+//!
+//! ```no_run
+//! let model = krust_import::load_model("model.keras".as_ref())?;
+//! print!("{}", model.summary());
+//! let x = krust_tensor::Tensor::zeros([1, 28, 28, 1]);
+//! let outputs = model.predict(&[x])?;
+//! # Ok::<(), krust_import::ImportError>(())
+//! ```
+
+mod architecture;
+mod hdf5;
+pub mod npy;
+mod weights;
+
+use architecture::Architecture;
+use krust_nn::{Model, NnError, Sequential};
+use krust_tensor::Tensor;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ImportError {
+    /// The file could not be read or does not hold a model krust can rebuild.
+    #[error("{path}: {why}")]
+    File { path: PathBuf, why: String },
+    #[error(transparent)]
+    Nn(#[from] NnError),
+}
+
+impl ImportError {
+    /// Keeps every message on one line: nested errors may carry newlines.
+    fn file(path: &Path, why: impl std::fmt::Display) -> Self {
+        ImportError::File {
+            path: path.to_path_buf(),
+            why: why.to_string().replace('\n', " "),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, ImportError>;
+
+/// A model loaded from any supported file.
+pub enum LoadedModel {
+    Sequential(Sequential),
+    Functional(Model),
+}
+
+impl LoadedModel {
+    /// Inference (training-only layers off) on one batch per model input.
+    pub fn predict(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>> {
+        match self {
+            LoadedModel::Sequential(m) => match inputs {
+                [x] => Ok(vec![m.predict(x)?]),
+                _ => Err(NnError::argument(
+                    "inputs",
+                    format!("the model takes 1 input, got {}", inputs.len()),
+                )
+                .into()),
+            },
+            LoadedModel::Functional(m) => Ok(m.predict_multi(inputs)?),
+        }
+    }
+
+    /// The Keras-style table with receptive fields and FLOPs.
+    pub fn summary(&self) -> String {
+        match self {
+            LoadedModel::Sequential(m) => m.summary(),
+            LoadedModel::Functional(m) => m.summary(),
+        }
+    }
+
+    pub fn count_params(&self) -> usize {
+        match self {
+            LoadedModel::Sequential(m) => m.count_params(),
+            LoadedModel::Functional(m) => m.count_params(),
+        }
+    }
+}
+
+const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
+const HDF5_MAGIC: &[u8] = b"\x89HDF\r\n\x1a\n";
+
+/// Loads a model, choosing the reader from the file's content: a zip is a Keras 3 `.keras`
+/// file, an HDF5 file a legacy Keras `.h5` model, anything else krust's own format.
+pub fn load_model(path: &Path) -> Result<LoadedModel> {
+    let bytes =
+        std::fs::read(path).map_err(|e| ImportError::file(path, format!("cannot read: {e}")))?;
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if bytes.starts_with(ZIP_MAGIC) {
+        load_keras(&bytes).map_err(|why| ImportError::file(path, why))
+    } else if bytes.starts_with(HDF5_MAGIC) {
+        load_legacy_h5(bytes).map_err(|why| ImportError::file(path, why))
+    } else if extension == "keras" {
+        Err(ImportError::file(
+            path,
+            "not a .keras file (no zip signature at the start)",
+        ))
+    } else if matches!(extension.as_str(), "h5" | "hdf5") {
+        Err(ImportError::file(
+            path,
+            "not an HDF5 file (no HDF5 signature at the start)",
+        ))
+    } else {
+        Ok(LoadedModel::Sequential(krust_nn::saving::load_sequential(
+            path,
+        )?))
+    }
+}
+
+fn into_loaded(architecture: Architecture) -> LoadedModel {
+    match architecture {
+        Architecture::Sequential(m) => LoadedModel::Sequential(m),
+        Architecture::Functional(m) => LoadedModel::Functional(m),
+    }
+}
+
+fn named_weights(architecture: &Architecture) -> Vec<(String, krust_autograd::Var)> {
+    match architecture {
+        Architecture::Sequential(m) => m.named_weights(),
+        Architecture::Functional(m) => m.named_weights(),
+    }
+}
+
+fn parse_config(text: &str, what: &str) -> std::result::Result<serde_json::Value, String> {
+    serde_json::from_str(text).map_err(|e| format!("corrupt {what} JSON ({e})"))
+}
+
+/// A Keras 3 `.keras` zip: config.json (architecture) and model.weights.h5 (weights).
+fn load_keras(bytes: &[u8]) -> std::result::Result<LoadedModel, String> {
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .map_err(|e| format!("corrupt .keras zip ({e})"))?;
+    let mut member = |name: &str| -> std::result::Result<Vec<u8>, String> {
+        let mut file = zip
+            .by_name(name)
+            .map_err(|e| format!("the .keras zip has no readable {name} ({e})"))?;
+        let mut out = Vec::new();
+        file.read_to_end(&mut out)
+            .map_err(|e| format!("{name} in the .keras zip is corrupt ({e})"))?;
+        Ok(out)
+    };
+    let config = member("config.json")?;
+    let weights = member("model.weights.h5")?;
+    let config = parse_config(&String::from_utf8_lossy(&config), "config.json")?;
+    let architecture = architecture::from_keras_config(&config)?;
+    let h5 = hdf5::H5::from_bytes(weights).map_err(|e| format!("model.weights.h5: {e}"))?;
+    let file = weights::keras3_weights(&h5).map_err(|e| format!("model.weights.h5: {e}"))?;
+    weights::assign(named_weights(&architecture), file, str::to_string)?;
+    Ok(into_loaded(architecture))
+}
+
+/// A legacy `.h5` model: the architecture as the root's `model_config` attribute, the
+/// weights under `model_weights`.
+fn load_legacy_h5(bytes: Vec<u8>) -> std::result::Result<LoadedModel, String> {
+    let h5 = hdf5::H5::from_bytes(bytes)?;
+    let root = h5.root()?;
+    let config = h5.string(&root, "model_config")?.ok_or(
+        "no model_config attribute: a weights-only .h5 file, which has no architecture to rebuild",
+    )?;
+    let config = parse_config(&config, "model_config")?;
+    let architecture = architecture::from_keras_config(&config)?;
+    let file = weights::legacy_weights(&h5, &root)?;
+    // A nested model's weights are all listed under its top-level name.
+    weights::assign(named_weights(&architecture), file, |layer| {
+        layer.split('/').next().unwrap_or(layer).to_string()
+    })?;
+    Ok(into_loaded(architecture))
+}
