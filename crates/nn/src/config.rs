@@ -179,8 +179,8 @@ impl<'a> ConfigReader<'a> {
     pub fn activation_or(&mut self, key: &'static str, default: Activation) -> Result<Activation> {
         match self.get(key) {
             None => Ok(default),
-            Some(Value::String(s)) => Activation::from_name(s).map_err(|e| self.error(key, e)),
-            Some(v) => Err(self.error(key, format!("expected an activation name, got {v}"))),
+            // A Keras name ("relu"), or krust's object form that keeps parameters.
+            Some(v) => Activation::from_config(v).map_err(|e| self.error(key, e)),
         }
     }
 

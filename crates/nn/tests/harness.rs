@@ -107,6 +107,18 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
         ),
         ("Flatten", || Box::new(Flatten::new()), vec![3, 2, 2], false),
         (
+            "Dense elu alpha 0.5",
+            || Box::new(Dense::new(3).with_activation(Activation::Elu { alpha: 0.5 })),
+            vec![4],
+            false,
+        ),
+        (
+            "Activation softmax axis 1",
+            || Box::new(ActivationLayer::new(Activation::Softmax { axis: 1 })),
+            vec![3, 4],
+            false,
+        ),
+        (
             "Activation sigmoid",
             || Box::new(ActivationLayer::new(Activation::Sigmoid)),
             vec![6],

@@ -18,7 +18,7 @@ impl ActivationLayer {
 
 impl Layer for ActivationLayer {
     fn config(&self) -> serde_json::Value {
-        serde_json::json!({"activation": self.activation.name()})
+        serde_json::json!({"activation": self.activation.to_config()})
     }
 
     fn class_name(&self) -> &'static str {

@@ -119,7 +119,7 @@ impl Layer for Conv2D {
             "data_format": "channels_last",
             "dilation_rate": [self.dilation_rate.0, self.dilation_rate.1],
             "groups": self.groups,
-            "activation": self.activation.name(),
+            "activation": self.activation.to_config(),
             "use_bias": self.use_bias,
             "kernel_initializer": initializer_to_json(&self.kernel_initializer),
             "bias_initializer": initializer_to_json(&self.bias_initializer),

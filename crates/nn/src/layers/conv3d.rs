@@ -165,7 +165,7 @@ impl Layer for Conv3D {
             "data_format": "channels_last",
             "dilation_rate": self.dilation_rate,
             "groups": self.groups,
-            "activation": self.activation.name(),
+            "activation": self.activation.to_config(),
             "use_bias": self.use_bias,
             "kernel_initializer": initializer_to_json(&Initializer::GlorotUniform),
             "bias_initializer": initializer_to_json(&Initializer::Zeros),

@@ -192,7 +192,7 @@ impl Layer for ConvTranspose {
             "output_padding": self.output_padding.map(pick),
             "data_format": "channels_last",
             "dilation_rate": pick(self.dilation_rate),
-            "activation": self.activation.name(),
+            "activation": self.activation.to_config(),
             "use_bias": self.use_bias,
             "kernel_initializer": initializer_to_json(&Initializer::GlorotUniform),
             "bias_initializer": initializer_to_json(&Initializer::Zeros),

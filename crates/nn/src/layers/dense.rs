@@ -54,7 +54,7 @@ impl Layer for Dense {
     fn config(&self) -> serde_json::Value {
         let mut config = serde_json::json!({
             "units": self.units,
-            "activation": self.activation.name(),
+            "activation": self.activation.to_config(),
             "use_bias": self.use_bias,
             "kernel_initializer": initializer_to_json(&self.kernel_initializer),
             "bias_initializer": initializer_to_json(&self.bias_initializer),

@@ -139,7 +139,7 @@ impl DepthwiseArgs {
             "data_format": "channels_last",
             "dilation_rate": pick(self.dilation_rate),
             "depth_multiplier": self.depth_multiplier,
-            "activation": self.activation.name(),
+            "activation": self.activation.to_config(),
             "use_bias": self.use_bias,
             "bias_initializer": initializer_to_json(&Initializer::Zeros),
             "bias_regularizer": null,
