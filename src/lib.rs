@@ -42,14 +42,16 @@ pub use krust_zoo as zoo;
 /// The Keras-like API in one import.
 pub mod prelude {
     pub use krust_autograd::{no_grad, Var};
-    pub use krust_nn::layers::{
-        ActivationLayer, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, Input, Layer,
-        MaxPooling2D,
+    pub use krust_nn::functional::{Graph, Model, Module};
+    pub use krust_nn::initializers::Initializer;
+    pub use krust_nn::layers::*;
+    pub use krust_nn::losses::*;
+    pub use krust_nn::optimizers::{
+        Adagrad, Adam, AdamW, LearningRate, Nadam, Optimizer, RMSprop, Sgd,
     };
-    pub use krust_nn::losses::{
-        CategoricalCrossentropy, Loss, SparseCategoricalCrossentropy, Targets,
-    };
-    pub use krust_nn::optimizers::{Adam, Optimizer, Sgd};
+    pub use krust_nn::regularizers::{MaxNorm, Regularizer};
+    pub use krust_nn::saving::{load_sequential, save_sequential};
+    pub use krust_nn::schedules::*;
     pub use krust_nn::{Activation, Sequential};
     pub use krust_tensor::{Conv2dSpec, Padding, Pool2dSpec, Tensor};
     pub use krust_train::{evaluate, fit, FitConfig};

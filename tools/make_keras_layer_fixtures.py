@@ -43,6 +43,13 @@ def bn_with_moving_stats(axis=-1, n=3):
     return layer
 
 
+def prelu_with_alpha():
+    layer = layers.PReLU(shared_axes=[1, 2])
+    layer.build([2, 5, 6, 3])
+    layer.set_weights([np.array([[[0.1, -0.2, 0.3]]], dtype=np.float32)])
+    return layer
+
+
 TRAINING_CASES = ["batch_normalization_training"]
 
 
@@ -98,6 +105,15 @@ def cases():
         ("conv3d_valid_dilation2", layers.Conv3D(2, 2, dilation_rate=2), [(1, 5, 5, 5, 2)]),
         ("max_pooling3d_same_stride2", layers.MaxPooling3D((2, 3, 2), strides=(2, 2, 1), padding="same"), [(2, 3, 5, 4, 2)]),
         ("average_pooling3d_same_stride2", layers.AveragePooling3D(3, strides=2, padding="same"), [(2, 5, 5, 3, 2)]),
+        ("relu_layer", layers.ReLU(max_value=0.8, negative_slope=0.1, threshold=0.3), [img]),
+        ("leaky_relu_layer", layers.LeakyReLU(), [img]),
+        ("elu_layer", layers.ELU(alpha=0.7), [img]),
+        ("softmax_layer_axis1", layers.Softmax(axis=1), [img]),
+        ("prelu_shared", prelu_with_alpha(), [img]),
+        ("dot_vectors", layers.Dot(axes=1), [(3, 5), (3, 5)]),
+        ("dot_normalized", layers.Dot(axes=1, normalize=True), [(3, 5), (3, 5)]),
+        ("dot_matrices", layers.Dot(axes=(2, 2)), [(2, 3, 4), (2, 5, 4)]),
+        ("dot_matrices_axes_1_1", layers.Dot(axes=(1, 1)), [(2, 4, 3), (2, 4, 5)]),
         ("max_pooling2d_same_stride2", layers.MaxPooling2D(3, strides=2, padding="same"), [(2, 7, 8, 3)]),
         ("average_pooling2d_same_stride2", layers.AveragePooling2D(3, strides=2, padding="same"), [(2, 7, 8, 3)]),
     ]

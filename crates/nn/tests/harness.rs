@@ -107,6 +107,27 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
         ),
         ("Flatten", || Box::new(Flatten::new()), vec![3, 2, 2], false),
         (
+            "ReLU max 0.55 slope 0.1 threshold 0.25",
+            || Box::new(ReLU::new(Some(0.55), 0.1, 0.25)),
+            vec![8],
+            true,
+        ),
+        ("LeakyReLU", || Box::new(LeakyReLU::new(0.3)), vec![6], true),
+        ("ELU", || Box::new(ELU::new(0.7)), vec![6], true),
+        (
+            "Softmax axis 1",
+            || Box::new(Softmax::new(1)),
+            vec![3, 4],
+            false,
+        ),
+        (
+            "PReLU shared over rows",
+            || Box::new(PReLU::new(&[1])),
+            vec![3, 4],
+            true,
+        ),
+        ("Maxout", || Box::new(Maxout::new(2)), vec![3, 6], true),
+        (
             "Dense elu alpha 0.5",
             || Box::new(Dense::new(3).with_activation(Activation::Elu { alpha: 0.5 })),
             vec![4],
@@ -461,7 +482,9 @@ fn random(shape: &[usize], seed: u64) -> Tensor {
 fn separated(shape: &[usize], seed: u64) -> Tensor {
     let n: usize = shape.iter().product();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut v: Vec<f32> = (0..n).map(|i| i as f32 * 0.1 - n as f32 * 0.05).collect();
+    let mut v: Vec<f32> = (0..n)
+        .map(|i| i as f32 * 0.1 - n as f32 * 0.05 + 0.037)
+        .collect();
     for i in (1..n).rev() {
         v.swap(i, rng.gen_range(0..=i));
     }
@@ -659,6 +682,7 @@ fn every_merge_layer_passes_the_harness() {
         ("Maximum", || Box::new(Maximum::new()), 2),
         ("Minimum", || Box::new(Minimum::new()), 2),
         ("Concatenate", || Box::new(Concatenate::new(-1)), 2),
+        ("Dot", || Box::new(Dot::new((1, 1), false)), 2),
     ];
     let shape = vec![3, 4];
     for (name, make, n) in merges {
@@ -717,7 +741,7 @@ fn every_merge_layer_passes_the_harness() {
         }
         // Mismatched shapes are refused by name.
         let mut layer = make();
-        if name != "Concatenate" {
+        if name != "Concatenate" && name != "Dot" {
             let e = layer
                 .build_multi(&[vec![3, 4], vec![3, 5]])
                 .err()

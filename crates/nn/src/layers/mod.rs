@@ -1,6 +1,7 @@
 //! The `Layer` trait and the catalog of layers, one file per Keras layer.
 
 mod activation;
+mod activation_layers;
 mod average_pooling2d;
 mod batch_normalization;
 mod conv1d;
@@ -8,6 +9,7 @@ mod conv2d;
 mod conv3d;
 mod conv_transpose;
 mod dense;
+mod dot;
 mod dropout;
 mod flatten;
 mod global_pooling2d;
@@ -28,6 +30,9 @@ mod separable_conv;
 mod up_sampling2d;
 
 pub use activation::{ActivationLayer, ActivityRegularization};
+pub use activation_layers::{
+    ActivationFunctionLayer, LeakyReLU, Maxout, PReLU, ReLU, Softmax, ELU,
+};
 pub use average_pooling2d::AveragePooling2D;
 pub use batch_normalization::BatchNormalization;
 pub use conv1d::{Conv1D, Padding1D};
@@ -37,6 +42,7 @@ pub use conv_transpose::{
     transpose_output_length, Conv1DTranspose, Conv2DTranspose, ConvTranspose,
 };
 pub use dense::Dense;
+pub use dot::Dot;
 pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use global_pooling2d::{GlobalAveragePooling2D, GlobalMaxPooling2D};

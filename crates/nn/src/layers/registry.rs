@@ -62,6 +62,13 @@ pub const LAYER_CLASSES: &[&str] = &[
     "MaxPooling3D",
     "AveragePooling3D",
     "ActivityRegularization",
+    "ReLU",
+    "LeakyReLU",
+    "ELU",
+    "Softmax",
+    "PReLU",
+    "Maxout",
+    "Dot",
 ];
 
 fn no_arguments<L: Layer + 'static>(
@@ -128,6 +135,12 @@ pub fn layer_from_config(class_name: &str, config: &Value) -> Result<Box<dyn Lay
             Box::new(Pooling3D::from_config(class_name, config)?)
         }
         "ActivityRegularization" => Box::new(ActivityRegularization::from_config(config)?),
+        "ReLU" | "LeakyReLU" | "ELU" | "Softmax" => {
+            Box::new(ActivationFunctionLayer::from_config(class_name, config)?)
+        }
+        "PReLU" => Box::new(PReLU::from_config(config)?),
+        "Maxout" => Box::new(Maxout::from_config(config)?),
+        "Dot" => Box::new(Dot::from_config(config)?),
         "Add" => no_arguments(class_name, config, Add::new())?,
         "Subtract" => no_arguments(class_name, config, Subtract::new())?,
         "Multiply" => no_arguments(class_name, config, Multiply::new())?,

@@ -1,0 +1,279 @@
+//! Activations as Keras layers with their own arguments: `ReLU` (max_value, negative_slope,
+//! threshold), `LeakyReLU` (Keras 3 layer default slope 0.3), `ELU`, `Softmax` (axis),
+//! `PReLU` (a learned slope per element, shareable along axes), and `Maxout` (the maximum of
+//! k linear pieces: channels split into `num_units` groups, max within each).
+
+use super::Layer;
+use crate::config::ConfigReader;
+use crate::{Activation, NnError, Result};
+use krust_autograd::Var;
+use krust_tensor::Tensor;
+use serde_json::{json, Value};
+
+/// A parameterized activation wrapped as a layer; `class` is the Keras class it reads as.
+#[derive(Debug, Clone)]
+pub struct ActivationFunctionLayer {
+    pub activation: Activation,
+    class: &'static str,
+}
+
+pub struct ReLU;
+pub struct LeakyReLU;
+pub struct ELU;
+pub struct Softmax;
+
+impl ReLU {
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(
+        max_value: Option<f32>,
+        negative_slope: f32,
+        threshold: f32,
+    ) -> ActivationFunctionLayer {
+        ActivationFunctionLayer {
+            activation: Activation::ReluWith {
+                negative_slope,
+                max_value,
+                threshold,
+            },
+            class: "ReLU",
+        }
+    }
+}
+
+impl LeakyReLU {
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(negative_slope: f32) -> ActivationFunctionLayer {
+        ActivationFunctionLayer {
+            activation: Activation::LeakyRelu { negative_slope },
+            class: "LeakyReLU",
+        }
+    }
+}
+
+impl ELU {
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(alpha: f32) -> ActivationFunctionLayer {
+        ActivationFunctionLayer {
+            activation: Activation::Elu { alpha },
+            class: "ELU",
+        }
+    }
+}
+
+impl Softmax {
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(axis: isize) -> ActivationFunctionLayer {
+        ActivationFunctionLayer {
+            activation: Activation::Softmax { axis },
+            class: "Softmax",
+        }
+    }
+}
+
+impl ActivationFunctionLayer {
+    pub fn from_config(class: &str, config: &Value) -> Result<Self> {
+        let mut c = ConfigReader::new(class, config)?;
+        let layer = match class {
+            "ReLU" => {
+                let max_value = c
+                    .value("max_value")
+                    .and_then(Value::as_f64)
+                    .map(|v| v as f32);
+                ReLU::new(
+                    max_value,
+                    c.f32_or("negative_slope", 0.0)?,
+                    c.f32_or("threshold", 0.0)?,
+                )
+            }
+            "LeakyReLU" => LeakyReLU::new(c.f32_or("negative_slope", 0.3)?),
+            "ELU" => ELU::new(c.f32_or("alpha", 1.0)?),
+            _ => Softmax::new(c.isize_or("axis", -1)?),
+        };
+        c.finish()?;
+        Ok(layer)
+    }
+}
+
+impl Layer for ActivationFunctionLayer {
+    fn class_name(&self) -> &'static str {
+        self.class
+    }
+
+    fn config(&self) -> Value {
+        match self.activation {
+            Activation::ReluWith {
+                negative_slope,
+                max_value,
+                threshold,
+            } => {
+                json!({"max_value": max_value, "negative_slope": negative_slope, "threshold": threshold})
+            }
+            Activation::LeakyRelu { negative_slope } => json!({"negative_slope": negative_slope}),
+            Activation::Elu { alpha } => json!({"alpha": alpha}),
+            Activation::Softmax { axis } => json!({"axis": axis}),
+            _ => json!({}),
+        }
+    }
+
+    fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        if let Activation::ReluWith {
+            max_value,
+            threshold,
+            ..
+        } = self.activation
+        {
+            // Keras's ReLU layer refuses these too.
+            if threshold < 0.0 || max_value.is_some_and(|m| m < 0.0) {
+                return Err(NnError::layer(
+                    "ReLU",
+                    "threshold and max_value must not be negative",
+                ));
+            }
+        }
+        Ok(input_shape.to_vec())
+    }
+
+    fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
+        self.activation.apply(x)
+    }
+}
+
+/// Parametric ReLU: x for x > 0, else alpha · x with a learned alpha (initialized to 0) per
+/// element, shared along `shared_axes` (counted with the batch axis, as in Keras).
+#[derive(Debug, Clone, Default)]
+pub struct PReLU {
+    pub shared_axes: Vec<usize>,
+    alpha: Option<Var>,
+}
+
+impl PReLU {
+    pub fn new(shared_axes: &[usize]) -> Self {
+        PReLU {
+            shared_axes: shared_axes.to_vec(),
+            alpha: None,
+        }
+    }
+
+    pub fn from_config(config: &Value) -> Result<Self> {
+        let mut c = ConfigReader::new("PReLU", config)?;
+        let shared = match c.value("shared_axes") {
+            None => Vec::new(),
+            Some(v) if v.is_u64() => vec![v.as_u64().unwrap_or(1) as usize],
+            Some(v) => v
+                .as_array()
+                .and_then(|a| a.iter().map(|x| x.as_u64().map(|n| n as usize)).collect())
+                .ok_or_else(|| {
+                    NnError::layer(
+                        "PReLU",
+                        format!("argument `shared_axes`: expected integers, got {v}"),
+                    )
+                })?,
+        };
+        match c.initializer_or("alpha_initializer", crate::initializers::Initializer::Zeros)? {
+            crate::initializers::Initializer::Zeros => {}
+            _ => {
+                return Err(NnError::layer(
+                    "PReLU",
+                    "argument `alpha_initializer`: only the Keras default (zeros) is supported",
+                ))
+            }
+        }
+        c.absent("alpha_regularizer")?;
+        c.absent("alpha_constraint")?;
+        c.finish()?;
+        Ok(PReLU::new(&shared))
+    }
+}
+
+impl Layer for PReLU {
+    fn class_name(&self) -> &'static str {
+        "PReLU"
+    }
+
+    fn config(&self) -> Value {
+        json!({
+            "alpha_initializer": crate::config::initializer_to_json(&crate::initializers::Initializer::Zeros),
+            "alpha_regularizer": null,
+            "alpha_constraint": null,
+            "shared_axes": if self.shared_axes.is_empty() { Value::Null } else { json!(self.shared_axes) },
+        })
+    }
+
+    fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        let mut shape = input_shape.to_vec();
+        for &a in &self.shared_axes {
+            if a == 0 || a > shape.len() {
+                return Err(NnError::layer(
+                    "PReLU",
+                    format!("shared axis {a} is out of range for inputs {input_shape:?}"),
+                ));
+            }
+            shape[a - 1] = 1;
+        }
+        self.alpha = Some(Var::parameter(Tensor::zeros(shape)));
+        Ok(input_shape.to_vec())
+    }
+
+    fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
+        let alpha = self.alpha.as_ref().ok_or(NnError::NotBuilt)?;
+        Ok(x.prelu(alpha)?)
+    }
+
+    fn weights(&self) -> Vec<(&'static str, Var)> {
+        self.alpha.iter().map(|a| ("alpha", a.clone())).collect()
+    }
+}
+
+/// Maxout: the last axis's c channels form `num_units` groups of c / num_units pieces; the
+/// output keeps each group's maximum.
+#[derive(Debug, Clone)]
+pub struct Maxout {
+    pub num_units: usize,
+}
+
+impl Maxout {
+    pub fn new(num_units: usize) -> Self {
+        Maxout { num_units }
+    }
+
+    pub fn from_config(config: &Value) -> Result<Self> {
+        let mut c = ConfigReader::new("Maxout", config)?;
+        let n = c.usize("num_units")?;
+        c.only("axis", json!(-1))?;
+        c.finish()?;
+        Ok(Maxout::new(n))
+    }
+}
+
+impl Layer for Maxout {
+    fn class_name(&self) -> &'static str {
+        "Maxout"
+    }
+
+    fn config(&self) -> Value {
+        json!({"num_units": self.num_units, "axis": -1})
+    }
+
+    fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        let Some(&c) = input_shape.last() else {
+            return Err(NnError::layer("Maxout", "needs inputs with a channel axis"));
+        };
+        if self.num_units == 0 || c % self.num_units != 0 {
+            return Err(NnError::layer(
+                "Maxout",
+                format!("{c} channels cannot form {} units", self.num_units),
+            ));
+        }
+        let mut out = input_shape.to_vec();
+        *out.last_mut().expect("non-empty") = self.num_units;
+        Ok(out)
+    }
+
+    fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
+        let s = x.shape();
+        let c = s[s.len() - 1];
+        let mut grouped = s[..s.len() - 1].to_vec();
+        grouped.extend([self.num_units, c / self.num_units]);
+        Ok(x.reshape(&grouped)?.max_axes(&[-1], false)?)
+    }
+}

@@ -1,0 +1,117 @@
+//! `Dot`: dot products between two inputs along `axes` (counted with the batch axis, as in
+//! Keras), optionally L2-normalizing both first (cosine similarity). Supports the Keras cases
+//! of vectors (batch, n)·(batch, n) -> (batch, 1) and batched matrices (batch, n, k)·(batch, m, k)
+//! with axes (2, 2) -> (batch, n, m) and their transposed variants.
+
+use super::Layer;
+use crate::config::ConfigReader;
+use crate::{NnError, Result};
+use krust_autograd::Var;
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone)]
+pub struct Dot {
+    pub axes: (usize, usize),
+    pub normalize: bool,
+}
+
+impl Dot {
+    pub fn new(axes: (usize, usize), normalize: bool) -> Self {
+        Dot { axes, normalize }
+    }
+
+    pub fn from_config(config: &Value) -> Result<Self> {
+        let mut c = ConfigReader::new("Dot", config)?;
+        let axes = c.pair_or("axes", None)?;
+        let normalize = c.bool_or("normalize", false)?;
+        c.finish()?;
+        Ok(Dot::new(axes, normalize))
+    }
+
+    fn l2_normalize(x: &Var, axis: usize) -> Result<Var> {
+        // Keras: x / sqrt(max(sum(x²), 1e-12)).
+        let norm = x
+            .square()
+            .sum_axes(&[axis as isize], true)?
+            .clip(1e-12, f32::MAX)
+            .sqrt();
+        Ok(x.div(&norm)?)
+    }
+}
+
+impl Layer for Dot {
+    fn class_name(&self) -> &'static str {
+        "Dot"
+    }
+
+    fn config(&self) -> Value {
+        json!({"axes": [self.axes.0, self.axes.1], "normalize": self.normalize})
+    }
+
+    fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        self.build_multi(&[input_shape.to_vec()])
+    }
+
+    fn build_multi(&mut self, shapes: &[Vec<usize>]) -> Result<Vec<usize>> {
+        let [a, b] = shapes else {
+            return Err(NnError::layer(
+                "Dot",
+                format!("takes exactly 2 inputs, got {}", shapes.len()),
+            ));
+        };
+        let (ia, ib) = self.axes;
+        if ia == 0
+            || ib == 0
+            || ia > a.len()
+            || ib > b.len()
+            || a[ia - 1] != b[ib - 1]
+            || a.len() != b.len()
+            || a.len() > 2
+        {
+            return Err(NnError::layer(
+                "Dot",
+                format!("axes {:?} do not pair inputs {a:?} and {b:?} (krust supports vectors and batched matrices)", self.axes),
+            ));
+        }
+        Ok(match a.len() {
+            1 => vec![1],
+            _ => vec![a[2 - ia], b[2 - ib]],
+        })
+    }
+
+    fn forward(&self, x: &Var, training: bool) -> Result<Var> {
+        self.forward_multi(std::slice::from_ref(x), training)
+    }
+
+    fn forward_multi(&self, xs: &[Var], _training: bool) -> Result<Var> {
+        let [a, b] = xs else {
+            return Err(NnError::layer(
+                "Dot",
+                format!("takes exactly 2 inputs, got {}", xs.len()),
+            ));
+        };
+        let (ia, ib) = self.axes;
+        let (a, b) = if self.normalize {
+            (Self::l2_normalize(a, ia)?, Self::l2_normalize(b, ib)?)
+        } else {
+            (a.clone(), b.clone())
+        };
+        if a.shape().len() == 2 {
+            return Ok(a.mul(&b)?.sum_axes(&[1], true)?);
+        }
+        // Batched matrices: bring the contracted axis last, then broadcast (b, n, 1, k) ·
+        // (b, 1, m, k) and sum over k.
+        let last = |v: &Var, axis: usize| {
+            if axis == 2 {
+                Ok(v.clone())
+            } else {
+                v.permute(&[0, 2, 1])
+            }
+        };
+        let (a, b) = (last(&a, ia)?, last(&b, ib)?);
+        let (sa, sb) = (a.shape(), b.shape());
+        let a4 = a.reshape(&[sa[0], sa[1], 1, sa[2]])?;
+        let b4 = b.reshape(&[sb[0], 1, sb[1], sb[2]])?;
+        Ok(a4.mul(&b4)?.sum_axes(&[3], false)?)
+    }
+}
