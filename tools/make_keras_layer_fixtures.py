@@ -43,6 +43,21 @@ def bn_with_moving_stats(axis=-1, n=3):
     return layer
 
 
+def adapted_normalization():
+    layer = layers.Normalization()
+    layer.adapt(np.random.default_rng(5).standard_normal((50, 3)).astype(np.float32) * 3 + 1)
+    return layer
+
+
+def embedding_with_ids():
+    layer = layers.Embedding(7, 3)
+    layer.build((None, 4))
+    return layer
+
+
+INTEGER_INPUT_CASES = ["embedding"]
+
+
 def prelu_with_alpha():
     layer = layers.PReLU(shared_axes=[1, 2])
     layer.build([2, 5, 6, 3])
@@ -114,6 +129,9 @@ def cases():
         ("dot_normalized", layers.Dot(axes=1, normalize=True), [(3, 5), (3, 5)]),
         ("dot_matrices", layers.Dot(axes=(2, 2)), [(2, 3, 4), (2, 5, 4)]),
         ("dot_matrices_axes_1_1", layers.Dot(axes=(1, 1)), [(2, 4, 3), (2, 4, 5)]),
+        ("normalization_fixed", layers.Normalization(mean=[0.5, -1.0, 2.0], variance=[4.0, 0.25, 1.0]), [img]),
+        ("normalization_adapted", adapted_normalization(), [img]),
+        ("embedding", embedding_with_ids(), [(3, 4)]),
         ("max_pooling2d_same_stride2", layers.MaxPooling2D(3, strides=2, padding="same"), [(2, 7, 8, 3)]),
         ("average_pooling2d_same_stride2", layers.AveragePooling2D(3, strides=2, padding="same"), [(2, 7, 8, 3)]),
     ]
@@ -124,12 +142,15 @@ def main():
     rng = np.random.default_rng(2026)
     all_cases = cases() + [("batch_normalization_training", bn_with_moving_stats(), [(4, 5, 6, 3)])]
     for name, layer, shapes in all_cases:
-        xs = [rng.standard_normal(s).astype(np.float32) * 2 + 1 for s in shapes]
+        if name in INTEGER_INPUT_CASES:
+            xs = [rng.integers(0, 7, s).astype(np.float32) for s in shapes]
+        else:
+            xs = [rng.standard_normal(s).astype(np.float32) * 2 + 1 for s in shapes]
         d = os.path.join(OUT, name)
         os.makedirs(d)
         if not layer.built:
             layer.build(list(shapes[0]) if len(shapes) == 1 else [list(x) for x in shapes])
-        if ("normalization" in name and "batch" not in name) or "conv" in name:
+        if (("normalization" in name and "batch" not in name and name.startswith(("layer", "group")))) or "conv" in name:
             # Non-trivial gamma and beta, so their use is pinned too.
             layer.set_weights([rng.uniform(0.5, 1.5, w.shape).astype(np.float32) for w in layer.get_weights()])
         weights = layer.get_weights()

@@ -107,6 +107,27 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
         ),
         ("Flatten", || Box::new(Flatten::new()), vec![3, 2, 2], false),
         (
+            "Normalization fixed",
+            || {
+                Box::new(Normalization::with_stats(
+                    &[0.5, -1.0, 2.0],
+                    &[4.0, 0.25, 1.0],
+                ))
+            },
+            vec![2, 3],
+            false,
+        ),
+        (
+            "Normalization inverted",
+            || {
+                let mut n = Normalization::with_stats(&[0.5], &[4.0]);
+                n.invert = true;
+                Box::new(n)
+            },
+            vec![3],
+            false,
+        ),
+        (
             "ReLU max 0.55 slope 0.1 threshold 0.25",
             || Box::new(ReLU::new(Some(0.55), 0.1, 0.25)),
             vec![8],
@@ -670,6 +691,65 @@ fn regularizers_add_their_penalty_in_training_and_constraints_clip_weights() {
     assert_eq!(config["kernel_regularizer"]["class_name"], "L2");
     let back = layer_from_config("Dense", &config).unwrap();
     assert_eq!(back.config(), config);
+}
+
+#[test]
+fn embedding_looks_up_rows_and_scatters_gradients_back() {
+    krust_tensor::random::set_global_seed(3);
+    let mut e = Embedding::new(5, 3);
+    assert_eq!(e.build(&[4]).unwrap(), vec![4, 3]);
+    let table = e.weights()[0].1.clone();
+    let ids =
+        Var::constant(Tensor::from_vec([2, 4], vec![0., 4., 4., 1., 2., 2., 3., 0.]).unwrap());
+    let y = e.forward(&ids, true).unwrap();
+    assert_eq!(y.shape(), vec![2, 4, 3]);
+    let t = table.value();
+    assert_eq!(&y.value().as_slice()[3..6], &t.as_slice()[12..15]);
+    y.sum().unwrap().backward().unwrap();
+    // Row 4 was used twice, row 2 twice, rows 0 twice, 1 and 3 once.
+    let g = table.grad().unwrap();
+    assert_eq!(g.as_slice()[12], 2.0);
+    assert_eq!(g.as_slice()[3], 1.0);
+    let bad = Var::constant(Tensor::from_vec([1, 1], vec![5.0]).unwrap());
+    assert!(e
+        .forward(&bad, false)
+        .err()
+        .unwrap()
+        .to_string()
+        .contains('5'));
+    let half = Var::constant(Tensor::from_vec([1, 1], vec![1.5]).unwrap());
+    assert!(e.forward(&half, false).is_err());
+    let config = e.config();
+    assert_eq!(
+        layer_from_config("Embedding", &config).unwrap().config(),
+        config
+    );
+}
+
+#[test]
+fn normalization_adapts_to_data() {
+    let mut n = Normalization::new();
+    n.build(&[2]).unwrap();
+    n.adapt(&Tensor::from_vec([4, 2], vec![1., 10., 3., 10., 5., 20., 7., 20.]).unwrap())
+        .unwrap();
+    let y = n
+        .forward(
+            &Var::constant(Tensor::from_vec([1, 2], vec![4., 15.]).unwrap()),
+            false,
+        )
+        .unwrap();
+    assert!(
+        y.value().as_slice().iter().all(|v| v.abs() < 1e-6),
+        "the mean maps to 0"
+    );
+    let w = n.weights();
+    assert_eq!(
+        w.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+        ["mean", "variance", "count"]
+    );
+    assert_eq!(w[1].1.value().to_vec(), vec![5.0, 25.0]);
+    assert_eq!(w[2].1.value().item().unwrap(), 4.0);
+    assert!(Normalization::from_config(&serde_json::json!({"axis": 1})).is_err());
 }
 
 #[test]

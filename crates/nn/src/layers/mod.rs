@@ -11,6 +11,7 @@ mod conv_transpose;
 mod dense;
 mod dot;
 mod dropout;
+mod embedding;
 mod flatten;
 mod global_pooling2d;
 mod input;
@@ -18,6 +19,7 @@ mod max_pooling2d;
 mod merging;
 mod noise;
 mod normalization;
+mod normalization_preprocessing;
 mod padding_cropping2d;
 mod permute;
 mod pooling1d;
@@ -44,6 +46,7 @@ pub use conv_transpose::{
 pub use dense::Dense;
 pub use dot::Dot;
 pub use dropout::Dropout;
+pub use embedding::Embedding;
 pub use flatten::Flatten;
 pub use global_pooling2d::{GlobalAveragePooling2D, GlobalMaxPooling2D};
 pub use input::Input;
@@ -54,6 +57,7 @@ pub use noise::{
     SpatialDropout3D,
 };
 pub use normalization::{GroupNormalization, InstanceNormalization, LayerNormalization};
+pub use normalization_preprocessing::Normalization;
 pub use padding_cropping2d::{Borders, Cropping2D, ZeroPadding2D};
 pub use permute::Permute;
 pub use pooling1d::{

@@ -69,6 +69,8 @@ pub const LAYER_CLASSES: &[&str] = &[
     "PReLU",
     "Maxout",
     "Dot",
+    "Embedding",
+    "Normalization",
 ];
 
 fn no_arguments<L: Layer + 'static>(
@@ -141,6 +143,8 @@ pub fn layer_from_config(class_name: &str, config: &Value) -> Result<Box<dyn Lay
         "PReLU" => Box::new(PReLU::from_config(config)?),
         "Maxout" => Box::new(Maxout::from_config(config)?),
         "Dot" => Box::new(Dot::from_config(config)?),
+        "Embedding" => Box::new(Embedding::from_config(config)?),
+        "Normalization" => Box::new(Normalization::from_config(config)?),
         "Add" => no_arguments(class_name, config, Add::new())?,
         "Subtract" => no_arguments(class_name, config, Subtract::new())?,
         "Multiply" => no_arguments(class_name, config, Multiply::new())?,

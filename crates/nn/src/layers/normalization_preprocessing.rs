@@ -1,0 +1,184 @@
+//! `Normalization` (preprocessing): y = (x - mean) / max(√variance, 1e-7) per feature of the
+//! last axis, with mean and variance either fixed in the config or adapted from data
+//! (`adapt`), then kept as the non-trainable weights mean, variance and count as in Keras;
+//! `invert` maps back.
+
+use super::Layer;
+use crate::config::ConfigReader;
+use crate::{NnError, Result};
+use krust_autograd::Var;
+use krust_tensor::Tensor;
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, Default)]
+pub struct Normalization {
+    /// Fixed statistics from the config (then the layer has no weights).
+    pub fixed: Option<(Vec<f32>, Vec<f32>)>,
+    pub invert: bool,
+    mean: Option<Var>,
+    variance: Option<Var>,
+    count: Option<Var>,
+}
+
+impl Normalization {
+    /// A layer whose statistics come from `adapt` (or from loaded weights).
+    pub fn new() -> Self {
+        Normalization::default()
+    }
+
+    /// A layer with fixed statistics.
+    pub fn with_stats(mean: &[f32], variance: &[f32]) -> Self {
+        Normalization {
+            fixed: Some((mean.to_vec(), variance.to_vec())),
+            ..Default::default()
+        }
+    }
+
+    pub fn from_config(config: &Value) -> Result<Self> {
+        let mut c = ConfigReader::new("Normalization", config)?;
+        let axis_ok = match c.value("axis") {
+            None => true,
+            Some(v) => v == &json!(-1) || v == &json!([-1]),
+        };
+        if !axis_ok {
+            return Err(NnError::layer(
+                "Normalization",
+                "argument `axis`: only the last axis (-1) is supported",
+            ));
+        }
+        let list = |v: Option<&Value>| -> Option<Vec<f32>> {
+            let v = v?;
+            if let Some(x) = v.as_f64() {
+                return Some(vec![x as f32]);
+            }
+            v.as_array()?
+                .iter()
+                .map(|x| x.as_f64().map(|f| f as f32))
+                .collect()
+        };
+        let (mean, variance) = (list(c.value("mean")), list(c.value("variance")));
+        let invert = c.bool_or("invert", false)?;
+        c.finish()?;
+        let mut layer = match (mean, variance) {
+            (Some(m), Some(v)) => Normalization::with_stats(&m, &v),
+            (None, None) => Normalization::new(),
+            _ => {
+                return Err(NnError::layer(
+                    "Normalization",
+                    "give both mean and variance, or neither (then adapt)",
+                ))
+            }
+        };
+        layer.invert = invert;
+        Ok(layer)
+    }
+
+    /// Fits mean and (biased) variance per feature of the last axis on `data`.
+    pub fn adapt(&mut self, data: &Tensor) -> Result<()> {
+        let features = *data
+            .shape()
+            .last()
+            .ok_or_else(|| NnError::layer("Normalization", "cannot adapt to a scalar"))?;
+        let rows = data.numel() / features.max(1);
+        if rows == 0 {
+            return Err(NnError::layer(
+                "Normalization",
+                "cannot adapt to empty data",
+            ));
+        }
+        let flat = data.reshape([rows, features])?;
+        let mean = flat.mean_axes(&[0], false)?;
+        let var = flat.sub(&mean)?.square().mean_axes(&[0], false)?;
+        match (&self.mean, &self.variance, &self.count) {
+            (Some(m), Some(v), Some(c)) => {
+                m.set_value(mean)?;
+                v.set_value(var)?;
+                c.set_value(Tensor::scalar(rows as f32))?;
+            }
+            _ => {
+                self.mean = Some(Var::constant(mean));
+                self.variance = Some(Var::constant(var));
+                self.count = Some(Var::constant(Tensor::scalar(rows as f32)));
+            }
+        }
+        Ok(())
+    }
+
+    fn stats(&self) -> Result<(Tensor, Tensor)> {
+        match (&self.fixed, &self.mean, &self.variance) {
+            (Some((m, v)), _, _) => Ok((
+                Tensor::from_vec([m.len()], m.clone())?,
+                Tensor::from_vec([v.len()], v.clone())?,
+            )),
+            (None, Some(m), Some(v)) => Ok((m.value(), v.value())),
+            _ => Err(NnError::layer(
+                "Normalization",
+                "has no statistics: adapt it to data or load its weights",
+            )),
+        }
+    }
+}
+
+impl Layer for Normalization {
+    fn class_name(&self) -> &'static str {
+        "Normalization"
+    }
+
+    fn config(&self) -> Value {
+        let (mean, variance) = match &self.fixed {
+            Some((m, v)) => (json!(m), json!(v)),
+            None => (Value::Null, Value::Null),
+        };
+        json!({"axis": [-1], "invert": self.invert, "mean": mean, "variance": variance})
+    }
+
+    fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        let features = *input_shape
+            .last()
+            .ok_or_else(|| NnError::layer("Normalization", "needs inputs with a feature axis"))?;
+        match &self.fixed {
+            Some((m, v)) => {
+                let fits = |n: usize| n == features || n == 1;
+                if !fits(m.len()) || !fits(v.len()) {
+                    return Err(NnError::layer(
+                        "Normalization",
+                        format!(
+                            "mean/variance of length {}/{} do not fit {features} features",
+                            m.len(),
+                            v.len()
+                        ),
+                    ));
+                }
+            }
+            None if self.mean.is_none() => {
+                self.mean = Some(Var::constant(Tensor::zeros([features])));
+                self.variance = Some(Var::constant(Tensor::ones([features])));
+                self.count = Some(Var::constant(Tensor::scalar(0.0)));
+            }
+            None => {}
+        }
+        Ok(input_shape.to_vec())
+    }
+
+    fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
+        let (mean, var) = self.stats()?;
+        let std = Var::constant(var.map(|v| v.sqrt().max(1e-7)));
+        let mean = Var::constant(mean);
+        Ok(if self.invert {
+            x.mul(&std)?.add(&mean)?
+        } else {
+            x.sub(&mean)?.div(&std)?
+        })
+    }
+
+    fn weights(&self) -> Vec<(&'static str, Var)> {
+        if self.fixed.is_some() {
+            return Vec::new();
+        }
+        let mut w = Vec::new();
+        w.extend(self.mean.iter().map(|v| ("mean", v.clone())));
+        w.extend(self.variance.iter().map(|v| ("variance", v.clone())));
+        w.extend(self.count.iter().map(|v| ("count", v.clone())));
+        w
+    }
+}
