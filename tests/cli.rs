@@ -157,6 +157,53 @@ fn a_trained_model_is_saved_and_summarized() {
 }
 
 #[test]
+fn resuming_from_a_saved_run_matches_training_straight_through() {
+    let dir = temp_dir("resume");
+    let (one, straight) = (dir.join("one.krust"), dir.join("two.krust"));
+    let run = |args: &[&str]| {
+        let mut all = vec![
+            "train",
+            "--data-dir",
+            subset_dir_static(),
+            "--quiet",
+            "--seed",
+            "4",
+        ];
+        all.extend_from_slice(args);
+        let o = krust(&all);
+        assert!(o.status.success(), "{}", stderr(&o));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let last = |out: &str| {
+        out.lines()
+            .find(|l| l.starts_with("Epoch 2/2"))
+            .map(|l| l.split(" - ").skip(1).collect::<Vec<_>>().join(" - "))
+    };
+    let a = run(&["--epochs", "2", "--save", straight.to_str().unwrap()]);
+    run(&["--epochs", "1", "--save", one.to_str().unwrap()]);
+    let b = run(&["--epochs", "2", "--resume", one.to_str().unwrap()]);
+    assert!(b.contains("Resuming"), "{b}");
+    assert_eq!(last(&a), last(&b), "straight:\n{a}\nresumed:\n{b}");
+    assert_eq!(std::fs::read(&straight).unwrap().len() > 0, true);
+    assert_clean_error(
+        &krust(&[
+            "train",
+            "--data-dir",
+            subset_dir_static(),
+            "--resume",
+            one.to_str().unwrap(),
+            "--epochs",
+            "1",
+        ]),
+        "--epochs",
+    );
+}
+
+fn subset_dir_static() -> &'static str {
+    Box::leak(subset_dir().into_boxed_str())
+}
+
+#[test]
 fn missing_data_directory_is_a_clear_error() {
     let o = krust(&["train", "--data-dir", "/nonexistent/fashion", "--quiet"]);
     assert_clean_error(&o, "/nonexistent/fashion");

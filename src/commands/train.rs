@@ -45,9 +45,13 @@ pub struct TrainArgs {
     /// Hide the progress bar.
     #[arg(long)]
     quiet: bool,
-    /// Save the trained model (architecture and weights) to this file.
+    /// Save the trained model (architecture and weights) with its optimizer state to this file.
     #[arg(long)]
     save: Option<PathBuf>,
+    /// Continue training from a file written by --save: its model, optimizer and epoch count
+    /// are restored, and training runs on to --epochs in total, as an uninterrupted run would.
+    #[arg(long)]
+    resume: Option<PathBuf>,
 }
 
 pub fn run(args: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
@@ -89,19 +93,47 @@ pub fn run(args: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
 
     krust::tensor::random::set_global_seed(args.seed);
     let input = [data.train.height, data.train.width, data.train.channels];
-    let model = krust::zoo::build(&args.model, &input, data.train.num_classes)?;
-    let mut optimizer: Box<dyn Optimizer> = match args.optimizer {
-        OptimizerName::Adam => Box::new(Adam::new(args.lr.unwrap_or(1e-3))?),
-        OptimizerName::Sgd => Box::new(Sgd::new(args.lr.unwrap_or(1e-2), args.momentum, false)?),
+    let (model, mut optimizer, epochs_done) = match &args.resume {
+        Some(path) => {
+            let state = krust::nn::saving::load_training_state(path)?;
+            let optimizer = state.optimizer.ok_or_else(|| {
+                format!(
+                    "{}: has no optimizer state to resume from (save it with --save)",
+                    path.display()
+                )
+            })?;
+            if args.epochs <= state.epochs_done {
+                return Err(format!(
+                    "invalid --epochs {}: {} already has {} epochs; --epochs is the total to reach",
+                    args.epochs,
+                    path.display(),
+                    state.epochs_done
+                )
+                .into());
+            }
+            println!(
+                "Resuming {} after epoch {}",
+                path.display(),
+                state.epochs_done
+            );
+            (state.model, optimizer, state.epochs_done)
+        }
+        None => {
+            let model = krust::zoo::build(&args.model, &input, data.train.num_classes)?;
+            let optimizer: Box<dyn Optimizer> = match args.optimizer {
+                OptimizerName::Adam => Box::new(Adam::new(args.lr.unwrap_or(1e-3))?),
+                OptimizerName::Sgd => {
+                    Box::new(Sgd::new(args.lr.unwrap_or(1e-2), args.momentum, false)?)
+                }
+            };
+            (model, optimizer, 0)
+        }
     };
     println!(
         "Model: {} ({} parameters), optimizer {}, lr {}, batch {}, {} epochs, {} threads, seed {}",
         args.model,
         model.count_params(),
-        match args.optimizer {
-            OptimizerName::Adam => "adam",
-            OptimizerName::Sgd => "sgd",
-        },
+        optimizer.class_name(),
         optimizer.learning_rate(),
         args.batch_size,
         args.epochs,
@@ -110,6 +142,7 @@ pub fn run(args: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
     );
     let loss = SparseCategoricalCrossentropy { from_logits: true };
     let cfg = FitConfig {
+        initial_epoch: epochs_done,
         epochs: args.epochs,
         batch_size: args.batch_size,
         seed: args.seed,
@@ -126,7 +159,7 @@ pub fn run(args: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
     })?;
     let eval = evaluate(&model, &loss, test, 1000)?;
     if let Some(path) = &args.save {
-        krust::nn::saving::save_sequential(&model, path)?;
+        krust::nn::saving::save_training_state(&model, optimizer.as_ref(), args.epochs, path)?;
         println!("Saved the model to {}", path.display());
     }
     let total: f64 = history.epochs.iter().map(|e| e.seconds).sum();

@@ -3,6 +3,7 @@
 //! Writes go to a temporary file in the same directory that is renamed into place, so a
 //! crash never leaves a half-written model where the old one was.
 
+use crate::optimizers::{deserialize, serialize, Optimizer, OptimizerState};
 use crate::{NnError, Result, Sequential};
 use krust_tensor::Tensor;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
@@ -158,4 +159,96 @@ pub fn load_sequential(path: &Path) -> Result<Sequential> {
         ));
     }
     Ok(model)
+}
+
+/// A model with its optimizer and progress, as `save_training_state` writes them.
+pub struct TrainingState {
+    pub model: Sequential,
+    /// The optimizer with its moments and iteration count, if the file has one.
+    pub optimizer: Option<Box<dyn Optimizer>>,
+    /// Epochs completed when the file was written.
+    pub epochs_done: usize,
+}
+
+/// Saves the model, the optimizer (config and state) and the epochs completed, so that
+/// `load_training_state` and `fit` with `initial_epoch` continue exactly as an uninterrupted
+/// run would.
+pub fn save_training_state(
+    model: &Sequential,
+    optimizer: &dyn Optimizer,
+    epochs_done: usize,
+    path: &Path,
+) -> Result<()> {
+    let mut tensors: Vec<(String, Tensor)> = model
+        .named_weights()
+        .into_iter()
+        .map(|(n, v)| (format!("weights/{n}"), v.value()))
+        .collect();
+    let state = optimizer.state();
+    tensors.extend(
+        state
+            .variables
+            .into_iter()
+            .map(|(n, t)| (format!("optimizer/{n}"), t)),
+    );
+    let mut metadata = HashMap::new();
+    metadata.insert("format".to_string(), FORMAT.to_string());
+    metadata.insert("architecture".to_string(), model.to_config().to_string());
+    metadata.insert("optimizer".to_string(), serialize(optimizer).to_string());
+    metadata.insert(
+        "optimizer_iterations".to_string(),
+        state.iterations.to_string(),
+    );
+    metadata.insert("epochs_done".to_string(), epochs_done.to_string());
+    write_atomically(path, &to_safetensors(&tensors, metadata)?)
+}
+
+/// Loads what `save_training_state` wrote (or a plain model file, without an optimizer).
+pub fn load_training_state(path: &Path) -> Result<TrainingState> {
+    let model = load_sequential(path)?;
+    let bytes =
+        std::fs::read(path).map_err(|e| NnError::file(path, format!("cannot read: {e}")))?;
+    let (tensors, metadata) = from_safetensors(path, &bytes)?;
+    let epochs_done = match metadata.get("epochs_done") {
+        Some(e) => e
+            .parse()
+            .map_err(|_| NnError::file(path, format!("corrupt epochs_done {e:?}")))?,
+        None => 0,
+    };
+    let optimizer = match metadata.get("optimizer") {
+        None => None,
+        Some(json) => {
+            let config: serde_json::Value = serde_json::from_str(json)
+                .map_err(|e| NnError::file(path, format!("corrupt optimizer JSON: {e}")))?;
+            let mut opt = deserialize(&config).map_err(|e| NnError::file(path, e))?;
+            let iterations = metadata
+                .get("optimizer_iterations")
+                .and_then(|i| i.parse().ok())
+                .ok_or_else(|| {
+                    NnError::file(
+                        path,
+                        "the optimizer's iteration count is missing or corrupt",
+                    )
+                })?;
+            let mut variables: Vec<(String, Tensor)> = tensors
+                .into_iter()
+                .filter_map(|(n, t)| n.strip_prefix("optimizer/").map(|s| (s.to_string(), t)))
+                .collect();
+            variables.sort_by(|a, b| a.0.cmp(&b.0));
+            opt.load_state(
+                &OptimizerState {
+                    iterations,
+                    variables,
+                },
+                &model.parameters(),
+            )
+            .map_err(|e| NnError::file(path, e))?;
+            Some(opt)
+        }
+    };
+    Ok(TrainingState {
+        model,
+        optimizer,
+        epochs_done,
+    })
 }

@@ -16,7 +16,12 @@ use std::time::Instant;
 /// How to train.
 #[derive(Debug, Clone)]
 pub struct FitConfig {
+    /// The epoch to stop at (Keras's `epochs`): training runs epochs initial_epoch..epochs.
     pub epochs: usize,
+    /// Epochs already done (Keras's `initial_epoch`), when resuming; 0 otherwise. Each
+    /// epoch's shuffle depends only on (seed, epoch), so a resumed run repeats the order of
+    /// an uninterrupted one.
+    pub initial_epoch: usize,
     pub batch_size: usize,
     /// Seeds the per-epoch shuffles.
     pub seed: u64,
@@ -100,6 +105,15 @@ pub fn fit(
     cfg: &FitConfig,
     mut on_epoch: impl FnMut(&EpochStats) -> Result<()>,
 ) -> Result<History> {
+    if cfg.epochs <= cfg.initial_epoch {
+        return Err(TrainError::Argument {
+            argument: "epochs",
+            why: format!(
+                "must be more than the {} epochs already done",
+                cfg.initial_epoch
+            ),
+        });
+    }
     if cfg.epochs == 0 {
         return Err(TrainError::Argument {
             argument: "epochs",
@@ -115,7 +129,7 @@ pub fn fit(
     let params = model.parameters();
     let mut history = History::default();
     let (mut pixels, mut labels) = (Vec::new(), Vec::new());
-    for epoch in 0..cfg.epochs {
+    for epoch in cfg.initial_epoch..cfg.epochs {
         let plan = BatchPlan::new(train.len(), cfg.batch_size, true, cfg.seed, epoch)?;
         let bar = progress_bar(cfg, epoch, plan.num_batches());
         let start = Instant::now();

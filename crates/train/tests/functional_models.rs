@@ -142,6 +142,7 @@ fn trains(model: &Model, images: usize) -> f32 {
     let mut opt = Adam::new(2e-3).unwrap();
     let loss = SparseCategoricalCrossentropy { from_logits: true };
     let cfg = FitConfig {
+        initial_epoch: 0,
         epochs: 1,
         batch_size: 32,
         seed: 1,
