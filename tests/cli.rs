@@ -184,7 +184,7 @@ fn resuming_from_a_saved_run_matches_training_straight_through() {
     let b = run(&["--epochs", "2", "--resume", one.to_str().unwrap()]);
     assert!(b.contains("Resuming"), "{b}");
     assert_eq!(last(&a), last(&b), "straight:\n{a}\nresumed:\n{b}");
-    assert_eq!(std::fs::read(&straight).unwrap().len() > 0, true);
+    assert!(!std::fs::read(&straight).unwrap().is_empty());
     assert_clean_error(
         &krust(&[
             "train",
