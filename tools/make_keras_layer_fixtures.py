@@ -132,6 +132,8 @@ def cases():
         ("normalization_fixed", layers.Normalization(mean=[0.5, -1.0, 2.0], variance=[4.0, 0.25, 1.0]), [img]),
         ("normalization_adapted", adapted_normalization(), [img]),
         ("embedding", embedding_with_ids(), [(3, 4)]),
+        ("up_sampling2d_bilinear", layers.UpSampling2D((2, 3), interpolation="bilinear"), [(2, 3, 4, 2)]),
+        ("up_sampling2d_bilinear_x4", layers.UpSampling2D(4, interpolation="bilinear"), [(1, 2, 3, 1)]),
         ("max_pooling2d_same_stride2", layers.MaxPooling2D(3, strides=2, padding="same"), [(2, 7, 8, 3)]),
         ("average_pooling2d_same_stride2", layers.AveragePooling2D(3, strides=2, padding="same"), [(2, 7, 8, 3)]),
     ]

@@ -107,6 +107,12 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
         ),
         ("Flatten", || Box::new(Flatten::new()), vec![3, 2, 2], false),
         (
+            "UpSampling2D bilinear",
+            || Box::new(UpSampling2D::bilinear((2, 3))),
+            vec![3, 2, 2],
+            false,
+        ),
+        (
             "Normalization fixed",
             || {
                 Box::new(Normalization::with_stats(

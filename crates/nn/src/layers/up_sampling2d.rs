@@ -1,5 +1,7 @@
-//! `UpSampling2D` (nearest): repeats every row `size.0` times and every column `size.1`
-//! times. Bilinear interpolation is not implemented yet and is refused by name.
+//! `UpSampling2D`: "nearest" repeats every row `size.0` times and every column `size.1`
+//! times; "bilinear" interpolates as Keras 3 does through TensorFlow's resize (half-pixel
+//! centres: output pixel o samples input position (o + 0.5) / size - 0.5, clamped at the
+//! edges), applied as one interpolation matrix per axis.
 
 use super::Layer;
 use crate::config::ConfigReader;
@@ -10,19 +12,35 @@ use krust_tensor::Tensor;
 #[derive(Debug, Clone)]
 pub struct UpSampling2D {
     pub size: (usize, usize),
+    /// Bilinear instead of nearest-neighbour (default false).
+    pub bilinear: bool,
 }
 
 impl UpSampling2D {
     pub fn new(size: (usize, usize)) -> Self {
-        UpSampling2D { size }
+        UpSampling2D {
+            size,
+            bilinear: false,
+        }
+    }
+
+    pub fn bilinear(size: (usize, usize)) -> Self {
+        UpSampling2D {
+            size,
+            bilinear: true,
+        }
     }
 
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
         let mut c = ConfigReader::new("UpSampling2D", config)?;
         let size = c.pair_or("size", Some((2, 2)))?;
-        c.only("interpolation", serde_json::json!("nearest"))?;
+        let bilinear = match c.value("interpolation").and_then(|v| v.as_str()).unwrap_or("nearest") {
+            "nearest" => false,
+            "bilinear" => true,
+            other => return Err(NnError::layer("UpSampling2D", format!("argument `interpolation`: {other:?} is not supported by krust (nearest, bilinear)"))),
+        };
         c.finish()?;
-        Ok(UpSampling2D::new(size))
+        Ok(UpSampling2D { size, bilinear })
     }
 }
 
@@ -32,7 +50,7 @@ impl Layer for UpSampling2D {
     }
 
     fn config(&self) -> serde_json::Value {
-        serde_json::json!({"size": [self.size.0, self.size.1], "data_format": "channels_last", "interpolation": "nearest"})
+        serde_json::json!({"size": [self.size.0, self.size.1], "data_format": "channels_last", "interpolation": if self.bilinear { "bilinear" } else { "nearest" }})
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
@@ -49,6 +67,9 @@ impl Layer for UpSampling2D {
     }
 
     fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
+        if self.bilinear {
+            return bilinear(x, self.size);
+        }
         let s = x.shape();
         let (b, h, w, c) = (s[0], s[1], s[2], s[3]);
         let (sh, sw) = self.size;
@@ -58,4 +79,42 @@ impl Layer for UpSampling2D {
             .mul(&ones)?
             .reshape(&[b, h * sh, w * sw, c])?)
     }
+}
+
+/// TensorFlow's bilinear weights (half-pixel centres) for resizing `input` to `output`, as a
+/// (input, output) matrix to multiply on the right.
+fn interpolation_matrix(input: usize, output: usize) -> Tensor {
+    let mut m = vec![0.0f32; input * output];
+    let scale = input as f32 / output as f32;
+    for o in 0..output {
+        let pos = (o as f32 + 0.5) * scale - 0.5;
+        let floor = pos.floor();
+        let lower = (floor.max(0.0) as usize).min(input - 1);
+        let upper = (pos.ceil().max(0.0) as usize).min(input - 1);
+        let frac = pos - floor;
+        m[lower * output + o] += 1.0 - frac;
+        m[upper * output + o] += frac;
+    }
+    Tensor::from_vec([input, output], m).expect("input x output values")
+}
+
+/// Resizes axis 1 (rows) and then axis 2 (columns) by interpolation matrices.
+fn bilinear(x: &Var, (sh, sw): (usize, usize)) -> Result<Var> {
+    let s = x.shape();
+    let (b, h, w, c) = (s[0], s[1], s[2], s[3]);
+    let (oh, ow) = (h * sh, w * sw);
+    let rows = Var::constant(interpolation_matrix(h, oh));
+    let cols = Var::constant(interpolation_matrix(w, ow));
+    // (b, h, w, c) -> (b, w, c, h) · rows -> (b, w, c, oh) -> (b, oh, w, c)
+    let y = x
+        .permute(&[0, 2, 3, 1])?
+        .reshape(&[b * w * c, h])?
+        .matmul(&rows)?;
+    let y = y.reshape(&[b, w, c, oh])?.permute(&[0, 3, 1, 2])?;
+    // (b, oh, w, c) -> (b, oh, c, w) · cols -> (b, oh, c, ow) -> (b, oh, ow, c)
+    let y = y
+        .permute(&[0, 1, 3, 2])?
+        .reshape(&[b * oh * c, w])?
+        .matmul(&cols)?;
+    Ok(y.reshape(&[b, oh, c, ow])?.permute(&[0, 1, 3, 2])?)
 }
