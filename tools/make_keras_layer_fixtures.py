@@ -134,6 +134,8 @@ def cases():
         ("embedding", embedding_with_ids(), [(3, 4)]),
         ("up_sampling2d_bilinear", layers.UpSampling2D((2, 3), interpolation="bilinear"), [(2, 3, 4, 2)]),
         ("up_sampling2d_bilinear_x4", layers.UpSampling2D(4, interpolation="bilinear"), [(1, 2, 3, 1)]),
+        ("conv3d_transpose_same_stride2", layers.Conv3DTranspose(2, 3, strides=2, padding="same"), [(2, 3, 4, 3, 2)]),
+        ("conv3d_transpose_valid_output_padding", layers.Conv3DTranspose(3, (2, 3, 2), strides=(2, 2, 3), output_padding=(1, 0, 2)), [(1, 2, 3, 2, 2)]),
         ("max_pooling2d_same_stride2", layers.MaxPooling2D(3, strides=2, padding="same"), [(2, 7, 8, 3)]),
         ("average_pooling2d_same_stride2", layers.AveragePooling2D(3, strides=2, padding="same"), [(2, 7, 8, 3)]),
     ]

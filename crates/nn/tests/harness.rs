@@ -107,6 +107,18 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
         ),
         ("Flatten", || Box::new(Flatten::new()), vec![3, 2, 2], false),
         (
+            "Conv3DTranspose same stride 2",
+            || {
+                Box::new(
+                    Conv3DTranspose::new(2, [3, 2, 3])
+                        .with_strides([2, 1, 2])
+                        .with_padding(Padding::Same),
+                )
+            },
+            vec![2, 3, 2, 2],
+            false,
+        ),
+        (
             "UpSampling2D bilinear",
             || Box::new(UpSampling2D::bilinear((2, 3))),
             vec![3, 2, 2],

@@ -460,3 +460,219 @@ impl Layer for Pooling3D {
         )
     }
 }
+
+/// `Conv3DTranspose`, kernel (kd, kh, kw, filters, in_channels) as in Keras. Every input
+/// depth slice meets every kernel depth tap through a 2-D transposed convolution, landing at
+/// output depth d·stride + t·dilation - front (front: the depth padding of the convolution
+/// this one inverts).
+#[derive(Debug, Clone)]
+pub struct Conv3DTranspose {
+    pub filters: usize,
+    pub kernel_size: [usize; 3],
+    pub strides: [usize; 3],
+    pub padding: Padding,
+    pub output_padding: Option<[usize; 3]>,
+    pub dilation_rate: [usize; 3],
+    pub activation: Activation,
+    pub use_bias: bool,
+    kernel: Option<Var>,
+    bias: Option<Var>,
+    out: [usize; 3],
+}
+
+impl Conv3DTranspose {
+    pub fn new(filters: usize, kernel_size: [usize; 3]) -> Self {
+        Conv3DTranspose {
+            filters,
+            kernel_size,
+            strides: [1; 3],
+            padding: Padding::Valid,
+            output_padding: None,
+            dilation_rate: [1; 3],
+            activation: Activation::Linear,
+            use_bias: true,
+            kernel: None,
+            bias: None,
+            out: [0; 3],
+        }
+    }
+
+    pub fn with_strides(mut self, strides: [usize; 3]) -> Self {
+        self.strides = strides;
+        self
+    }
+
+    pub fn with_padding(mut self, padding: Padding) -> Self {
+        self.padding = padding;
+        self
+    }
+
+    pub fn from_config(config: &Value) -> Result<Self> {
+        let mut c = ConfigReader::new("Conv3DTranspose", config)?;
+        let mut layer = Conv3DTranspose::new(
+            c.usize("filters")?,
+            triple(&mut c, "Conv3DTranspose", "kernel_size", None)?,
+        );
+        layer.strides = triple(&mut c, "Conv3DTranspose", "strides", Some(1))?;
+        layer.dilation_rate = triple(&mut c, "Conv3DTranspose", "dilation_rate", Some(1))?;
+        layer.padding = c.padding_or("padding", Padding::Valid)?;
+        if c.value("output_padding").is_some() {
+            layer.output_padding = Some(triple(&mut c, "Conv3DTranspose", "output_padding", None)?);
+        }
+        layer.activation = c.activation_or("activation", Activation::Linear)?;
+        layer.use_bias = c.bool_or("use_bias", true)?;
+        for (key, want) in [
+            ("kernel_initializer", Initializer::GlorotUniform),
+            ("bias_initializer", Initializer::Zeros),
+        ] {
+            if c.initializer_or(key, want)? != want {
+                return Err(NnError::layer(
+                    "Conv3DTranspose",
+                    format!("argument `{key}`: only the Keras default is supported"),
+                ));
+            }
+        }
+        for key in [
+            "kernel_regularizer",
+            "bias_regularizer",
+            "activity_regularizer",
+            "kernel_constraint",
+            "bias_constraint",
+        ] {
+            c.absent(key)?;
+        }
+        c.finish()?;
+        Ok(layer)
+    }
+}
+
+impl Layer for Conv3DTranspose {
+    fn class_name(&self) -> &'static str {
+        "Conv3DTranspose"
+    }
+
+    fn config(&self) -> Value {
+        serde_json::json!({
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "strides": self.strides,
+            "padding": padding_name(self.padding),
+            "output_padding": self.output_padding,
+            "data_format": "channels_last",
+            "dilation_rate": self.dilation_rate,
+            "activation": self.activation.to_config(),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializer_to_json(&Initializer::GlorotUniform),
+            "bias_initializer": initializer_to_json(&Initializer::Zeros),
+            "kernel_regularizer": null,
+            "bias_regularizer": null,
+            "activity_regularizer": null,
+            "kernel_constraint": null,
+            "bias_constraint": null,
+        })
+    }
+
+    fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        let &[d, h, w, c] = input_shape else {
+            return Err(NnError::layer(
+                "Conv3DTranspose",
+                format!("expects inputs (depth, height, width, channels), got {input_shape:?}"),
+            ));
+        };
+        if let Some(p) = self.output_padding {
+            if (0..3).any(|i| p[i] >= self.strides[i]) {
+                return Err(NnError::layer(
+                    "Conv3DTranspose",
+                    "output_padding must be smaller than the strides (as in Keras)",
+                ));
+            }
+        }
+        let len = |n, i: usize| {
+            super::transpose_output_length(
+                n,
+                self.kernel_size[i],
+                self.strides[i],
+                self.dilation_rate[i],
+                self.padding,
+                self.output_padding.map(|p| p[i]),
+            )
+        };
+        self.out = [len(d, 0), len(h, 1), len(w, 2)];
+        let [kd, kh, kw] = self.kernel_size;
+        self.kernel = Some(Var::parameter(Initializer::GlorotUniform.sample(&[
+            kd,
+            kh,
+            kw,
+            self.filters,
+            c,
+        ])));
+        self.bias = self
+            .use_bias
+            .then(|| Var::parameter(Initializer::Zeros.sample(&[self.filters])));
+        Ok(vec![self.out[0], self.out[1], self.out[2], self.filters])
+    }
+
+    fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
+        let kernel = self.kernel.as_ref().ok_or(NnError::NotBuilt)?;
+        let depth = x.shape()[1];
+        let [od, oh, ow] = self.out;
+        // Depth padding of the forward convolution from od slices back to `depth`.
+        let (_, front, _) = output_size(
+            "Conv3DTranspose",
+            od,
+            self.kernel_size[0],
+            self.strides[0],
+            self.dilation_rate[0],
+            self.padding,
+        )?;
+        let spec = Conv2dSpec {
+            strides: (self.strides[1], self.strides[2]),
+            padding: self.padding,
+            dilation: (self.dilation_rate[1], self.dilation_rate[2]),
+        };
+        let k = kernel.shape();
+        let taps: Vec<Var> = (0..k[0])
+            .map(|t| {
+                kernel
+                    .slice(0, t, t + 1)?
+                    .reshape(&[k[1], k[2], k[3], k[4]])
+            })
+            .collect::<std::result::Result<_, _>>()?;
+        let mut slices: Vec<Option<Var>> = vec![None; od];
+        for d in 0..depth {
+            let xd = depth_slice(x, d)?;
+            for (t, tap) in taps.iter().enumerate() {
+                let at =
+                    (d * self.strides[0] + t * self.dilation_rate[0]) as isize - front as isize;
+                if at < 0 || at as usize >= od {
+                    continue;
+                }
+                let y = xd.conv2d_transpose(tap, (oh, ow), spec)?;
+                let slot = &mut slices[at as usize];
+                *slot = Some(match slot.take() {
+                    Some(acc) => acc.add(&y)?,
+                    None => y,
+                });
+            }
+        }
+        let b = x.shape()[0];
+        let zeros = || Var::constant(krust_tensor::Tensor::zeros([b, oh, ow, self.filters]));
+        let slices: Vec<Var> = slices
+            .into_iter()
+            .map(|s| s.unwrap_or_else(zeros))
+            .collect();
+        let mut y = stack_depth(&slices)?;
+        if let Some(bias) = &self.bias {
+            y = y.add(bias)?;
+        }
+        self.activation.apply(&y)
+    }
+
+    fn weights(&self) -> Vec<(&'static str, Var)> {
+        self.kernel
+            .iter()
+            .map(|k| ("kernel", k.clone()))
+            .chain(self.bias.iter().map(|b| ("bias", b.clone())))
+            .collect()
+    }
+}

@@ -39,7 +39,7 @@ pub use average_pooling2d::AveragePooling2D;
 pub use batch_normalization::BatchNormalization;
 pub use conv1d::{Conv1D, Padding1D};
 pub use conv2d::Conv2D;
-pub use conv3d::{AveragePooling3D, Conv3D, MaxPooling3D, Pooling3D};
+pub use conv3d::{AveragePooling3D, Conv3D, Conv3DTranspose, MaxPooling3D, Pooling3D};
 pub use conv_transpose::{
     transpose_output_length, Conv1DTranspose, Conv2DTranspose, ConvTranspose,
 };
