@@ -157,6 +157,44 @@ fn a_trained_model_is_saved_and_summarized() {
 }
 
 #[test]
+fn input_standardization_is_fitted_on_the_training_set_and_saved_in_the_model() {
+    let dir = temp_dir("normalize");
+    let train_and_load = |normalize: &str| {
+        let path = dir.join(format!("{normalize}.krust"));
+        let o = krust(&[
+            "train",
+            "--epochs",
+            "1",
+            "--data-dir",
+            &subset_dir(),
+            "--quiet",
+            "--normalize",
+            normalize,
+            "--save",
+            path.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        krust::nn::saving::load_sequential(&path).unwrap()
+    };
+    let model = train_and_load("standardize");
+    assert_eq!(model.layer_names()[1], "normalization");
+    let config = model.layers()[1].config();
+    let data = krust::data::fashion_mnist::load_fashion_mnist(std::path::Path::new(&subset_dir()))
+        .unwrap();
+    let (mean, variance) = data.train.channel_statistics();
+    assert_eq!(config["mean"][0].as_f64().unwrap() as f32, mean[0]);
+    assert_eq!(config["variance"][0].as_f64().unwrap() as f32, variance[0]);
+    // Fashion-MNIST's pixels average about 0.29 with a standard deviation of about 0.35.
+    assert!((mean[0] - 0.29).abs() < 0.02 && (variance[0].sqrt() - 0.35).abs() < 0.02);
+
+    let symmetric = train_and_load("symmetric");
+    assert_eq!(symmetric.layer_names()[1], "rescaling");
+    assert_eq!(symmetric.layers()[1].config()["offset"], -1.0);
+    let unit = train_and_load("unit");
+    assert_eq!(unit.layer_names()[1], "conv2d");
+}
+
+#[test]
 fn resuming_from_a_saved_run_matches_training_straight_through() {
     let dir = temp_dir("resume");
     let (one, straight) = (dir.join("one.krust"), dir.join("two.krust"));
@@ -262,6 +300,9 @@ fn invalid_flag_values_are_clear_errors() {
         &krust(&["train", "--model", "nonet", "--data-dir", &subset_dir()]),
         "nonet",
     );
+    let o = krust(&["train", "--normalize", "whiten"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("whiten"), "{}", stderr(&o));
     let o = krust(&["train", "--optimizer", "adamax"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("adamax"), "{}", stderr(&o));

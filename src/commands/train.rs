@@ -1,7 +1,10 @@
 //! `krust train`: builds a zoo model, trains it on Fashion-MNIST and reports test accuracy.
 
 use clap::{Args, ValueEnum};
-use krust::data::fashion_mnist::{load_fashion_mnist, shipped_subset_dir, SYSTEM_DIR};
+use krust::data::fashion_mnist::{
+    load_fashion_mnist, shipped_subset_dir, ImageDataset, SYSTEM_DIR,
+};
+use krust::nn::layers::{Layer, Normalization, Rescaling};
 use krust::nn::losses::SparseCategoricalCrossentropy;
 use krust::nn::optimizers::{Adam, Optimizer, Sgd};
 use krust::train::{evaluate, fit, FitConfig};
@@ -11,6 +14,32 @@ use std::path::PathBuf;
 pub enum OptimizerName {
     Adam,
     Sgd,
+}
+
+/// How pixels (byte / 255, so in [0, 1]) are normalized before the network sees them. The
+/// normalization is a layer at the front of the model, so it is saved with it and `predict`
+/// applies it.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum InputNormalization {
+    /// Per-channel mean 0 and standard deviation 1, fitted on the training set.
+    Standardize,
+    /// Pixels stay in [0, 1].
+    Unit,
+    /// Pixels mapped to [-1, 1].
+    Symmetric,
+}
+
+impl InputNormalization {
+    fn layers(self, train: &ImageDataset) -> Vec<Box<dyn Layer>> {
+        match self {
+            InputNormalization::Standardize => {
+                let (mean, variance) = train.channel_statistics();
+                vec![Box::new(Normalization::with_stats(&mean, &variance))]
+            }
+            InputNormalization::Unit => Vec::new(),
+            InputNormalization::Symmetric => vec![Box::new(Rescaling::new(2.0, -1.0))],
+        }
+    }
 }
 
 #[derive(Args)]
@@ -32,6 +61,10 @@ pub struct TrainArgs {
     /// SGD momentum.
     #[arg(long, default_value_t = 0.0)]
     momentum: f32,
+    /// Input normalization, fitted on the training set and stored in the model as its first
+    /// layer (ignored with --resume: the saved model keeps its own).
+    #[arg(long, value_enum, default_value = "standardize")]
+    normalize: InputNormalization,
     /// Seeds weights, shuffling and dropout: the same seed and thread count repeat a run.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -119,7 +152,12 @@ pub fn run(args: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
             (state.model, optimizer, state.epochs_done)
         }
         None => {
-            let model = krust::zoo::build(&args.model, &input, data.train.num_classes)?;
+            let model = krust::zoo::build_with_preprocessing(
+                &args.model,
+                &input,
+                data.train.num_classes,
+                args.normalize.layers(&data.train),
+            )?;
             let optimizer: Box<dyn Optimizer> = match args.optimizer {
                 OptimizerName::Adam => Box::new(Adam::new(args.lr.unwrap_or(1e-3))?),
                 OptimizerName::Sgd => {

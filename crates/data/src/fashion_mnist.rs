@@ -61,6 +61,30 @@ impl ImageDataset {
         let size = self.image_size();
         &self.images[index * size..(index + 1) * size]
     }
+
+    /// Per-channel mean and variance of the pixels scaled to [0, 1] (byte / 255), over every
+    /// image: the statistics that input standardization is fitted with. Counted per byte
+    /// value and summed in f64, so the result does not depend on the order of images.
+    pub fn channel_statistics(&self) -> (Vec<f32>, Vec<f32>) {
+        let channels = self.channels.max(1);
+        let mut histogram = vec![[0u64; 256]; channels];
+        for (i, &byte) in self.images.iter().enumerate() {
+            histogram[i % channels][usize::from(byte)] += 1;
+        }
+        histogram
+            .iter()
+            .map(|counts| {
+                let n = counts.iter().sum::<u64>().max(1) as f64;
+                let value = |b: usize| b as f64 / 255.0;
+                let mean = (0..256).map(|b| counts[b] as f64 * value(b)).sum::<f64>() / n;
+                let variance = (0..256)
+                    .map(|b| counts[b] as f64 * (value(b) - mean).powi(2))
+                    .sum::<f64>()
+                    / n;
+                (mean as f32, variance as f32)
+            })
+            .unzip()
+    }
 }
 
 /// A dataset's training and test splits.
@@ -245,6 +269,28 @@ mod tests {
         assert_eq!((data.train.len(), data.test.len()), (60_000, 10_000));
         assert_eq!(class_counts(&data.train), vec![6000; 10]);
         assert_eq!(class_counts(&data.test), vec![1000; 10]);
+    }
+
+    #[test]
+    fn channel_statistics_are_per_channel_mean_and_variance_of_byte_over_255() {
+        // Two 1x2 RGB images; channel 0 holds 0, 255, 0, 255 -> mean 0.5, variance 0.25.
+        let ds = ImageDataset {
+            images: vec![0, 10, 51, 255, 10, 51, 0, 10, 51, 255, 10, 102],
+            labels: vec![0, 1],
+            height: 1,
+            width: 2,
+            channels: 3,
+            num_classes: 2,
+        };
+        let (mean, variance) = ds.channel_statistics();
+        assert_eq!(mean.len(), 3);
+        assert!((mean[0] - 0.5).abs() < 1e-7 && (variance[0] - 0.25).abs() < 1e-7);
+        assert!((mean[1] - 10.0 / 255.0).abs() < 1e-7 && variance[1].abs() < 1e-9);
+        let c2 = [0.2f64, 0.2, 0.2, 0.4];
+        let m2 = c2.iter().sum::<f64>() / 4.0;
+        let v2 = c2.iter().map(|v| (v - m2).powi(2)).sum::<f64>() / 4.0;
+        assert!((f64::from(mean[2]) - m2).abs() < 1e-7);
+        assert!((f64::from(variance[2]) - v2).abs() < 1e-7);
     }
 
     #[test]

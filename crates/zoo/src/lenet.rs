@@ -9,6 +9,12 @@ use krust_tensor::Padding;
 pub fn lenet5(input_shape: &[usize], classes: usize) -> Result<Sequential> {
     let mut m = Sequential::new();
     m.add(Input::new(input_shape))?;
+    add_lenet5_layers(&mut m, classes)?;
+    Ok(m)
+}
+
+/// Appends LeNet-5's layers to a model that already has its input (and any preprocessing).
+pub(crate) fn add_lenet5_layers(m: &mut Sequential, classes: usize) -> Result<()> {
     m.add(
         Conv2D::new(6, (5, 5))
             .with_padding(Padding::Same)
@@ -21,7 +27,7 @@ pub fn lenet5(input_shape: &[usize], classes: usize) -> Result<Sequential> {
     m.add(Dense::new(120).with_activation(Activation::Relu))?;
     m.add(Dense::new(84).with_activation(Activation::Relu))?;
     m.add(Dense::new(classes))?;
-    Ok(m)
+    Ok(())
 }
 
 #[cfg(test)]
