@@ -50,9 +50,9 @@ pub mod prelude {
         Adagrad, Adam, AdamW, LearningRate, Nadam, Optimizer, RMSprop, Sgd,
     };
     pub use krust_nn::regularizers::{MaxNorm, Regularizer};
-    pub use krust_nn::saving::{load_sequential, save_sequential};
+    pub use krust_nn::saving::{load_model, load_sequential, save_model};
     pub use krust_nn::schedules::*;
-    pub use krust_nn::{Activation, Sequential};
+    pub use krust_nn::{Activation, AnyModel, Sequential};
     pub use krust_tensor::{Conv2dSpec, Padding, Pool2dSpec, Tensor};
     pub use krust_train::{evaluate, fit, FitConfig};
 }

@@ -114,7 +114,7 @@ fn predict_runs_krust_model_files() {
     let mut model = krust::nn::Sequential::new();
     model.add(krust::nn::layers::Input::new(&[3])).unwrap();
     model.add(krust::nn::layers::Dense::new(2)).unwrap();
-    krust::nn::saving::save_sequential(&model, &path).unwrap();
+    krust::nn::saving::save_model(&model, &path).unwrap();
     let x = krust::tensor::Tensor::from_vec([4, 3], (0..12).map(|i| i as f32 / 10.0).collect())
         .unwrap();
     let input = dir.join("x.npy");

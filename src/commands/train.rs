@@ -7,6 +7,7 @@ use krust::data::fashion_mnist::{
 use krust::nn::layers::{Layer, Normalization, Rescaling};
 use krust::nn::losses::SparseCategoricalCrossentropy;
 use krust::nn::optimizers::{Adam, Optimizer, Sgd};
+use krust::nn::AnyModel;
 use krust::train::{evaluate, fit, FitConfig};
 use std::path::PathBuf;
 
@@ -164,7 +165,7 @@ pub fn run(args: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
                     Box::new(Sgd::new(args.lr.unwrap_or(1e-2), args.momentum, false)?)
                 }
             };
-            (model, optimizer, 0)
+            (AnyModel::Sequential(model), optimizer, 0)
         }
     };
     println!(

@@ -9,14 +9,11 @@
 //! # Ok::<(), krust_import::ImportError>(())
 //! ```
 
-mod architecture;
 mod hdf5;
 pub mod npy;
 mod weights;
 
-use architecture::Architecture;
-use krust_nn::{Model, NnError, Sequential};
-use krust_tensor::Tensor;
+use krust_nn::{model_from_config, AnyModel, Module, NnError};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -42,43 +39,8 @@ impl ImportError {
 
 pub type Result<T> = std::result::Result<T, ImportError>;
 
-/// A model loaded from any supported file.
-pub enum LoadedModel {
-    Sequential(Sequential),
-    Functional(Model),
-}
-
-impl LoadedModel {
-    /// Inference (training-only layers off) on one batch per model input.
-    pub fn predict(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>> {
-        match self {
-            LoadedModel::Sequential(m) => match inputs {
-                [x] => Ok(vec![m.predict(x)?]),
-                _ => Err(NnError::argument(
-                    "inputs",
-                    format!("the model takes 1 input, got {}", inputs.len()),
-                )
-                .into()),
-            },
-            LoadedModel::Functional(m) => Ok(m.predict_multi(inputs)?),
-        }
-    }
-
-    /// The Keras-style table with receptive fields and FLOPs.
-    pub fn summary(&self) -> String {
-        match self {
-            LoadedModel::Sequential(m) => m.summary(),
-            LoadedModel::Functional(m) => m.summary(),
-        }
-    }
-
-    pub fn count_params(&self) -> usize {
-        match self {
-            LoadedModel::Sequential(m) => m.count_params(),
-            LoadedModel::Functional(m) => m.count_params(),
-        }
-    }
-}
+/// A model loaded from any supported file: a Sequential or functional krust model.
+pub use krust_nn::AnyModel as LoadedModel;
 
 const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
 const HDF5_MAGIC: &[u8] = b"\x89HDF\r\n\x1a\n";
@@ -108,23 +70,7 @@ pub fn load_model(path: &Path) -> Result<LoadedModel> {
             "not an HDF5 file (no HDF5 signature at the start)",
         ))
     } else {
-        Ok(LoadedModel::Sequential(krust_nn::saving::load_sequential(
-            path,
-        )?))
-    }
-}
-
-fn into_loaded(architecture: Architecture) -> LoadedModel {
-    match architecture {
-        Architecture::Sequential(m) => LoadedModel::Sequential(m),
-        Architecture::Functional(m) => LoadedModel::Functional(m),
-    }
-}
-
-fn named_weights(architecture: &Architecture) -> Vec<(String, krust_autograd::Var)> {
-    match architecture {
-        Architecture::Sequential(m) => m.named_weights(),
-        Architecture::Functional(m) => m.named_weights(),
+        Ok(krust_nn::saving::load_model(path)?)
     }
 }
 
@@ -133,7 +79,7 @@ fn parse_config(text: &str, what: &str) -> std::result::Result<serde_json::Value
 }
 
 /// A Keras 3 `.keras` zip: config.json (architecture) and model.weights.h5 (weights).
-fn load_keras(bytes: &[u8]) -> std::result::Result<LoadedModel, String> {
+fn load_keras(bytes: &[u8]) -> std::result::Result<AnyModel, String> {
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
         .map_err(|e| format!("corrupt .keras zip ({e})"))?;
     let mut member = |name: &str| -> std::result::Result<Vec<u8>, String> {
@@ -148,27 +94,27 @@ fn load_keras(bytes: &[u8]) -> std::result::Result<LoadedModel, String> {
     let config = member("config.json")?;
     let weights = member("model.weights.h5")?;
     let config = parse_config(&String::from_utf8_lossy(&config), "config.json")?;
-    let architecture = architecture::from_keras_config(&config)?;
+    let model = model_from_config(&config).map_err(|e| e.to_string())?;
     let h5 = hdf5::H5::from_bytes(weights).map_err(|e| format!("model.weights.h5: {e}"))?;
     let file = weights::keras3_weights(&h5).map_err(|e| format!("model.weights.h5: {e}"))?;
-    weights::assign(named_weights(&architecture), file, str::to_string)?;
-    Ok(into_loaded(architecture))
+    weights::assign(model.named_weights(), file, str::to_string)?;
+    Ok(model)
 }
 
 /// A legacy `.h5` model: the architecture as the root's `model_config` attribute, the
 /// weights under `model_weights`.
-fn load_legacy_h5(bytes: Vec<u8>) -> std::result::Result<LoadedModel, String> {
+fn load_legacy_h5(bytes: Vec<u8>) -> std::result::Result<AnyModel, String> {
     let h5 = hdf5::H5::from_bytes(bytes)?;
     let root = h5.root()?;
     let config = h5.string(&root, "model_config")?.ok_or(
         "no model_config attribute: a weights-only .h5 file, which has no architecture to rebuild",
     )?;
     let config = parse_config(&config, "model_config")?;
-    let architecture = architecture::from_keras_config(&config)?;
+    let model = model_from_config(&config).map_err(|e| e.to_string())?;
     let file = weights::legacy_weights(&h5, &root)?;
     // A nested model's weights are all listed under its top-level name.
-    weights::assign(named_weights(&architecture), file, |layer| {
+    weights::assign(model.named_weights(), file, |layer| {
         layer.split('/').next().unwrap_or(layer).to_string()
     })?;
-    Ok(into_loaded(architecture))
+    Ok(model)
 }

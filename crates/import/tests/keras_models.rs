@@ -199,7 +199,7 @@ fn a_krust_model_file_loads_too() {
     seq.add(krust_nn::layers::Input::new(&[4])).unwrap();
     seq.add(krust_nn::layers::Dense::new(3)).unwrap();
     let path = dir.join("tiny.krust");
-    krust_nn::saving::save_sequential(&seq, &path).unwrap();
+    krust_nn::saving::save_model(&seq, &path).unwrap();
     let loaded = load_model(&path).unwrap();
     let x = krust_tensor::Tensor::from_vec([2, 4], vec![0.5; 8]).unwrap();
     assert_eq!(
@@ -208,4 +208,27 @@ fn a_krust_model_file_loads_too() {
     );
     let garbage = load_damaged(&dir, "garbage.keras", b"not a zip at all").unwrap();
     assert!(garbage.contains("zip"), "{garbage}");
+}
+
+#[test]
+fn every_keras_model_saved_as_a_krust_file_predicts_bit_identically() {
+    let dir = scratch("convert");
+    for name in model_names() {
+        let model = load_model(&fixtures().join(format!("{name}.keras"))).unwrap();
+        let path = dir.join(format!("{name}.krust"));
+        krust_nn::saving::save_model(&model, &path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let again = load_model(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let xs = arrays(&name, "x");
+        let (a, b) = (model.predict(&xs).unwrap(), again.predict(&xs).unwrap());
+        for (x, y) in a.iter().zip(&b) {
+            assert!(
+                x.as_slice()
+                    .iter()
+                    .zip(y.as_slice())
+                    .all(|(p, q)| p.to_bits() == q.to_bits()),
+                "{name}: predictions changed through the krust file"
+            );
+        }
+        assert_eq!(again.summary(), model.summary(), "{name}");
+    }
 }

@@ -440,6 +440,79 @@ impl Model {
             .collect()
     }
 
+    /// The architecture in Keras 3's functional layout: {"class_name": "Functional",
+    /// "config": {"layers": [...], "input_layers": [...], "output_layers": [...]}}, where each
+    /// layer lists its calls as inbound nodes whose arguments reference
+    /// [layer name, node index, tensor index]. Inputs become InputLayer entries named
+    /// "input_layer", "input_layer_1", ...; a shared layer has one node per call.
+    pub fn to_config(&self) -> serde_json::Value {
+        use serde_json::{json, Value};
+        let g = self.graph.0.borrow();
+        let shape_json = |shape: &[usize]| {
+            std::iter::once(Value::Null)
+                .chain(shape.iter().map(|&d| json!(d)))
+                .collect::<Vec<_>>()
+        };
+        // Each needed node's (layer name, node index) in the config.
+        let mut reference: Vec<Option<(String, usize)>> = vec![None; g.nodes.len()];
+        let mut entries: Vec<Value> = Vec::new();
+        for (k, &n) in self.inputs.iter().enumerate() {
+            let name = if k == 0 {
+                "input_layer".to_string()
+            } else {
+                format!("input_layer_{k}")
+            };
+            let mut config = crate::layers::Input::new(&g.nodes[n].shape).config();
+            config["name"] = json!(name);
+            config["dtype"] = json!("float32");
+            entries.push(json!({"class_name": "InputLayer", "name": name, "config": config, "inbound_nodes": []}));
+            reference[n] = Some((name, 0));
+        }
+        let tensor = |n: usize, reference: &[Option<(String, usize)>]| {
+            let (name, node) = reference[n]
+                .clone()
+                .expect("a node's inputs come before it");
+            json!({"class_name": "__keras_tensor__", "config": {
+                "shape": shape_json(&g.nodes[n].shape), "dtype": "float32",
+                "keras_history": [name, node, 0]}})
+        };
+        let used = self.used_layers();
+        // Layers in creation order; their calls in node order (topological).
+        let mut calls: Vec<Vec<Value>> = vec![Vec::new(); g.layers.len()];
+        for (n, node) in g.nodes.iter().enumerate() {
+            let Some(l) = node.layer.filter(|_| self.needed[n]) else {
+                continue;
+            };
+            let args: Vec<Value> = node.inputs.iter().map(|&i| tensor(i, &reference)).collect();
+            let args = match args.len() {
+                1 => args,
+                _ => vec![Value::Array(args)],
+            };
+            calls[l].push(json!({"args": args, "kwargs": {}}));
+            reference[n] = Some((g.layers[l].name.clone(), calls[l].len() - 1));
+        }
+        for ((slot, nodes), _) in g.layers.iter().zip(calls).zip(used).filter(|(_, u)| *u) {
+            let mut config = slot.layer.config();
+            if let Some(map) = config.as_object_mut() {
+                map.insert("name".into(), json!(slot.name));
+            }
+            entries.push(
+                json!({"class_name": slot.layer.class_name(), "name": slot.name,
+                "config": config, "inbound_nodes": nodes}),
+            );
+        }
+        let history = |n: usize| {
+            let (name, node) = reference[n].clone().expect("outputs are computed");
+            json!([name, node, 0])
+        };
+        json!({"class_name": "Functional", "config": {
+            "name": "functional",
+            "layers": entries,
+            "input_layers": self.inputs.iter().map(|&n| history(n)).collect::<Vec<_>>(),
+            "output_layers": self.outputs.iter().map(|&n| history(n)).collect::<Vec<_>>(),
+        }})
+    }
+
     /// All weights, trainable or not (Keras's count_params).
     pub fn count_params(&self) -> usize {
         self.named_weights()
@@ -548,12 +621,17 @@ impl Model {
     }
 }
 
-/// Anything `fit` can train: one input batch in, one output batch out, with parameters.
+/// Anything `fit` can train and `saving` can save: one input batch in, one output batch out,
+/// with parameters, named weights and a Keras-style architecture.
 pub trait Module {
     fn forward(&self, x: &Var, training: bool) -> Result<Var>;
     fn parameters(&self) -> Vec<Var>;
     /// Applies every layer's weight constraints (after an optimizer step).
     fn apply_constraints(&self) -> Result<()>;
+    /// Every weight, trainable or not, as ("layer_name/weight_name", variable).
+    fn named_weights(&self) -> Vec<(String, Var)>;
+    /// The architecture as Keras-style JSON, which `architecture::model_from_config` reads.
+    fn to_config(&self) -> serde_json::Value;
 }
 
 impl Module for Model {
@@ -579,6 +657,14 @@ impl Module for Model {
             .iter()
             .try_for_each(|s| s.layer.apply_constraints())
     }
+
+    fn named_weights(&self) -> Vec<(String, Var)> {
+        Model::named_weights(self)
+    }
+
+    fn to_config(&self) -> serde_json::Value {
+        Model::to_config(self)
+    }
 }
 
 impl Module for crate::Sequential {
@@ -592,6 +678,14 @@ impl Module for crate::Sequential {
 
     fn apply_constraints(&self) -> Result<()> {
         self.layers().iter().try_for_each(|l| l.apply_constraints())
+    }
+
+    fn named_weights(&self) -> Vec<(String, Var)> {
+        crate::Sequential::named_weights(self)
+    }
+
+    fn to_config(&self) -> serde_json::Value {
+        crate::Sequential::to_config(self)
     }
 }
 

@@ -2,6 +2,7 @@
 //! `Sequential` model, all built on `krust-autograd`.
 
 pub mod activations;
+pub mod architecture;
 pub mod config;
 mod error;
 pub mod functional;
@@ -15,6 +16,7 @@ pub mod schedules;
 mod sequential;
 
 pub use activations::Activation;
+pub use architecture::{model_from_config, AnyModel};
 pub use error::NnError;
 pub use functional::{Graph, Model, Module};
 pub use layers::Layer;

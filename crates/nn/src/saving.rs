@@ -3,8 +3,9 @@
 //! Writes go to a temporary file in the same directory that is renamed into place, so a
 //! crash never leaves a half-written model where the old one was.
 
+use crate::architecture::{model_from_config, AnyModel};
 use crate::optimizers::{deserialize, serialize, Optimizer, OptimizerState};
-use crate::{NnError, Result, Sequential};
+use crate::{Module, NnError, Result, Sequential};
 use krust_tensor::Tensor;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use std::collections::HashMap;
@@ -95,22 +96,43 @@ pub fn from_safetensors(
     Ok((tensors, meta.metadata().clone().unwrap_or_default()))
 }
 
-/// Saves the architecture and weights of `model` to `path` (atomically).
-pub fn save_sequential(model: &Sequential, path: &Path) -> Result<()> {
-    let tensors: Vec<(String, Tensor)> = model
+/// The tensors a model file stores for `model`'s weights: "weights/<layer>/<weight>".
+fn weight_tensors(model: &dyn Module) -> Vec<(String, Tensor)> {
+    model
         .named_weights()
         .into_iter()
         .map(|(n, v)| (format!("weights/{n}"), v.value()))
-        .collect();
+        .collect()
+}
+
+fn model_metadata(model: &dyn Module) -> HashMap<String, String> {
     let mut metadata = HashMap::new();
     metadata.insert("format".to_string(), FORMAT.to_string());
     metadata.insert("architecture".to_string(), model.to_config().to_string());
-    write_atomically(path, &to_safetensors(&tensors, metadata)?)
+    metadata
 }
 
-/// Loads a model saved by `save_sequential`: architecture, then every weight, checked by
-/// name and shape. Missing, extra or misshapen weights are errors naming them.
-pub fn load_sequential(path: &Path) -> Result<Sequential> {
+/// Saves the architecture and weights of `model` (a `Sequential`, a functional `Model` or
+/// an `AnyModel`) to `path`, atomically.
+pub fn save_model(model: &dyn Module, path: &Path) -> Result<()> {
+    write_atomically(
+        path,
+        &to_safetensors(&weight_tensors(model), model_metadata(model))?,
+    )
+}
+
+/// A model file's contents: the model with its weights set, the other tensors (optimizer
+/// state), and the header metadata.
+struct ModelFile {
+    model: AnyModel,
+    tensors: HashMap<String, Tensor>,
+    metadata: HashMap<String, String>,
+}
+
+/// Reads a krust model file: the model (architecture, then every weight checked by name and
+/// shape; missing, extra or misshapen weights are errors naming them), the remaining
+/// tensors, and the metadata.
+fn read_model_file(path: &Path) -> Result<ModelFile> {
     let bytes =
         std::fs::read(path).map_err(|e| NnError::file(path, format!("cannot read: {e}")))?;
     let (mut tensors, metadata) = from_safetensors(path, &bytes)?;
@@ -134,7 +156,7 @@ pub fn load_sequential(path: &Path) -> Result<Sequential> {
         .ok_or_else(|| NnError::file(path, "has no architecture in its metadata"))?;
     let arch: serde_json::Value = serde_json::from_str(arch)
         .map_err(|e| NnError::file(path, format!("corrupt architecture JSON: {e}")))?;
-    let model = Sequential::from_config(&arch).map_err(|e| NnError::file(path, e))?;
+    let model = model_from_config(&arch).map_err(|e| NnError::file(path, e))?;
     for (name, var) in model.named_weights() {
         let key = format!("weights/{name}");
         let t = tensors
@@ -158,12 +180,32 @@ pub fn load_sequential(path: &Path) -> Result<Sequential> {
             format!("tensor {extra} belongs to no layer of the architecture"),
         ));
     }
-    Ok(model)
+    Ok(ModelFile {
+        model,
+        tensors,
+        metadata,
+    })
+}
+
+/// Loads a model saved by `save_model` or `save_training_state`, Sequential or functional.
+pub fn load_model(path: &Path) -> Result<AnyModel> {
+    read_model_file(path).map(|file| file.model)
+}
+
+/// Loads a model file that must hold a `Sequential` model.
+pub fn load_sequential(path: &Path) -> Result<Sequential> {
+    match load_model(path)? {
+        AnyModel::Sequential(model) => Ok(model),
+        AnyModel::Functional(_) => Err(NnError::file(
+            path,
+            "holds a functional model, not a Sequential one (load it with load_model)",
+        )),
+    }
 }
 
 /// A model with its optimizer and progress, as `save_training_state` writes them.
 pub struct TrainingState {
-    pub model: Sequential,
+    pub model: AnyModel,
     /// The optimizer with its moments and iteration count, if the file has one.
     pub optimizer: Option<Box<dyn Optimizer>>,
     /// Epochs completed when the file was written.
@@ -174,16 +216,12 @@ pub struct TrainingState {
 /// `load_training_state` and `fit` with `initial_epoch` continue exactly as an uninterrupted
 /// run would.
 pub fn save_training_state(
-    model: &Sequential,
+    model: &dyn Module,
     optimizer: &dyn Optimizer,
     epochs_done: usize,
     path: &Path,
 ) -> Result<()> {
-    let mut tensors: Vec<(String, Tensor)> = model
-        .named_weights()
-        .into_iter()
-        .map(|(n, v)| (format!("weights/{n}"), v.value()))
-        .collect();
+    let mut tensors = weight_tensors(model);
     let state = optimizer.state();
     tensors.extend(
         state
@@ -191,9 +229,7 @@ pub fn save_training_state(
             .into_iter()
             .map(|(n, t)| (format!("optimizer/{n}"), t)),
     );
-    let mut metadata = HashMap::new();
-    metadata.insert("format".to_string(), FORMAT.to_string());
-    metadata.insert("architecture".to_string(), model.to_config().to_string());
+    let mut metadata = model_metadata(model);
     metadata.insert("optimizer".to_string(), serialize(optimizer).to_string());
     metadata.insert(
         "optimizer_iterations".to_string(),
@@ -205,10 +241,11 @@ pub fn save_training_state(
 
 /// Loads what `save_training_state` wrote (or a plain model file, without an optimizer).
 pub fn load_training_state(path: &Path) -> Result<TrainingState> {
-    let model = load_sequential(path)?;
-    let bytes =
-        std::fs::read(path).map_err(|e| NnError::file(path, format!("cannot read: {e}")))?;
-    let (tensors, metadata) = from_safetensors(path, &bytes)?;
+    let ModelFile {
+        model,
+        tensors,
+        metadata,
+    } = read_model_file(path)?;
     let epochs_done = match metadata.get("epochs_done") {
         Some(e) => e
             .parse()

@@ -7,7 +7,7 @@
 use krust_autograd::{no_grad, Var};
 use krust_nn::functional::Graph;
 use krust_nn::layers::*;
-use krust_nn::saving::{load_sequential, save_sequential};
+use krust_nn::saving::{load_sequential, save_model};
 use krust_nn::{Activation, Sequential};
 use krust_tensor::{Padding, Tensor};
 use rand::{Rng, SeedableRng};
@@ -640,7 +640,7 @@ fn every_single_input_layer_passes_the_harness() {
         model.add_boxed(make()).unwrap();
         let path =
             std::env::temp_dir().join(format!("krust-harness-{}-{i}.krust", std::process::id()));
-        save_sequential(&model, &path).unwrap();
+        save_model(&model, &path).unwrap();
         let loaded = load_sequential(&path).unwrap();
         let (a, b) = (model.predict(&x).unwrap(), loaded.predict(&x).unwrap());
         assert!(

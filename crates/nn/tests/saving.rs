@@ -5,7 +5,7 @@ use krust_nn::layers::{
     layer_from_config, ActivationLayer, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, Input,
     MaxPooling2D,
 };
-use krust_nn::saving::{load_sequential, save_sequential};
+use krust_nn::saving::{load_sequential, save_model};
 use krust_nn::{Activation, Sequential};
 use krust_tensor::{Padding, Tensor};
 use rand::SeedableRng;
@@ -54,7 +54,7 @@ fn input() -> Tensor {
 fn save_load_predict_is_bit_identical() {
     let m = model();
     let path = temp("model.krust");
-    save_sequential(&m, &path).unwrap();
+    save_model(&m, &path).unwrap();
     let loaded = load_sequential(&path).unwrap();
     let (a, b) = (
         m.predict(&input()).unwrap(),
@@ -121,7 +121,7 @@ fn unknown_classes_and_arguments_are_named() {
 #[test]
 fn damaged_files_are_clear_errors_never_panics() {
     let path = temp("damaged-source.krust");
-    save_sequential(&model(), &path).unwrap();
+    save_model(&model(), &path).unwrap();
     let bytes = std::fs::read(&path).unwrap();
     let bad = temp("damaged.krust");
     for cut in [0, 4, 8, 9, 50, bytes.len() / 2, bytes.len() - 1] {
@@ -152,7 +152,7 @@ fn damaged_files_are_clear_errors_never_panics() {
 fn mismatched_weights_are_named() {
     use krust_nn::saving::{from_safetensors, to_safetensors, write_atomically};
     let path = temp("mismatch-source.krust");
-    save_sequential(&model(), &path).unwrap();
+    save_model(&model(), &path).unwrap();
     let bytes = std::fs::read(&path).unwrap();
     let (tensors, meta) = from_safetensors(&path, &bytes).unwrap();
     let mut list: Vec<(String, Tensor)> = tensors.into_iter().collect();
@@ -183,4 +183,101 @@ fn mismatched_weights_are_named() {
     write_atomically(&bad, &to_safetensors(&list, no_format).unwrap()).unwrap();
     let e = load_sequential(&bad).err().unwrap().to_string();
     assert!(e.contains("not a krust model"), "{e}");
+}
+
+/// Two inputs, a shared Dense applied to both, a residual Add, a Concatenate and two outputs.
+fn functional_model() -> krust_nn::Model {
+    use krust_nn::functional::Graph;
+    use krust_nn::layers::{Add, Concatenate};
+    krust_tensor::random::set_global_seed(12);
+    let g = Graph::new();
+    let image = g.input(&[6, 6, 2]);
+    let side = g.input(&[3]);
+    let conv = image
+        .apply(
+            Conv2D::new(4, (3, 3))
+                .with_padding(Padding::Same)
+                .with_activation(Activation::Relu),
+        )
+        .unwrap();
+    let conv2 = conv
+        .apply(Conv2D::new(4, (3, 3)).with_padding(Padding::Same))
+        .unwrap();
+    let residual = g.merge(Add::new(), &[&conv, &conv2]).unwrap();
+    let flat = residual
+        .apply(Flatten::new())
+        .unwrap()
+        .apply(Dense::new(3))
+        .unwrap();
+    let shared = g.layer(Dense::new(3).with_activation(Activation::Tanh));
+    let a = shared.call(&[&flat]).unwrap();
+    let b = shared.call(&[&side]).unwrap();
+    let joined = g.merge(Concatenate::new(-1), &[&a, &b]).unwrap();
+    let head = joined.apply(Dense::new(2)).unwrap();
+    g.model(&[&image, &side], &[&head, &b]).unwrap()
+}
+
+fn functional_inputs() -> Vec<Tensor> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    vec![
+        Tensor::rand_uniform([2, 6, 6, 2], -1.0, 1.0, &mut rng),
+        Tensor::rand_uniform([2, 3], -1.0, 1.0, &mut rng),
+    ]
+}
+
+#[test]
+fn functional_model_with_shared_layers_saves_and_loads_bit_identically() {
+    use krust_nn::saving::load_model;
+    use krust_nn::AnyModel;
+    let m = functional_model();
+    let path = temp("functional.krust");
+    save_model(&m, &path).unwrap();
+    let loaded = load_model(&path).unwrap();
+    assert!(matches!(loaded, AnyModel::Functional(_)));
+    let (a, b) = (
+        m.predict_multi(&functional_inputs()).unwrap(),
+        loaded.predict(&functional_inputs()).unwrap(),
+    );
+    assert_eq!(a.len(), 2);
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x.shape(), y.shape());
+        assert!(x
+            .as_slice()
+            .iter()
+            .zip(y.as_slice())
+            .all(|(p, q)| p.to_bits() == q.to_bits()));
+    }
+    // The shared Dense is stored once; the parameter count and the table are unchanged.
+    assert_eq!(loaded.count_params(), m.count_params());
+    assert_eq!(loaded.summary(), m.summary());
+    // A functional file is not a Sequential one, and says so.
+    let e = load_sequential(&path).err().unwrap().to_string();
+    assert!(
+        e.contains("functional") && e.contains("functional.krust"),
+        "{e}"
+    );
+}
+
+#[test]
+fn functional_config_is_keras_shaped_and_round_trips() {
+    use krust_nn::{model_from_config, Module};
+    let m = functional_model();
+    let config = m.to_config();
+    assert_eq!(config["class_name"], "Functional");
+    let layers = config["config"]["layers"].as_array().unwrap();
+    assert_eq!(layers[0]["class_name"], "InputLayer");
+    assert_eq!(layers[1]["name"], "input_layer_1");
+    // The shared Dense has one inbound node per call; the Add takes a list of two tensors.
+    let shared = layers.iter().find(|l| l["name"] == "dense_1").unwrap();
+    assert_eq!(shared["inbound_nodes"].as_array().unwrap().len(), 2);
+    let add = layers.iter().find(|l| l["class_name"] == "Add").unwrap();
+    let args = &add["inbound_nodes"][0]["args"][0];
+    assert_eq!(args.as_array().unwrap().len(), 2);
+    assert_eq!(args[0]["config"]["keras_history"][0], "conv2d");
+    assert_eq!(
+        config["config"]["output_layers"],
+        serde_json::json!([["dense_2", 0, 0], ["dense_1", 1, 0]])
+    );
+    let rebuilt = model_from_config(&config).unwrap();
+    assert_eq!(rebuilt.to_config(), config);
 }

@@ -6,6 +6,7 @@ use krust_data::fashion_mnist::{load_fashion_mnist, shipped_subset_dir, ImageDat
 use krust_nn::losses::SparseCategoricalCrossentropy;
 use krust_nn::optimizers::Adam;
 use krust_nn::saving::{load_training_state, save_training_state};
+use krust_nn::Module;
 use krust_train::{fit, FitConfig};
 
 fn small_train_set() -> ImageDataset {
@@ -29,22 +30,35 @@ fn cfg(initial_epoch: usize, epochs: usize) -> FitConfig {
     }
 }
 
-#[test]
-fn save_mid_training_then_resume_equals_training_straight_through() {
+/// Trains `build()` 3 epochs straight, and 1 epoch + save + load + 2 epochs, and requires
+/// bit-identical weights.
+fn resume_matches_straight_through(what: &str, build: impl Fn() -> Box<dyn Module>) {
     let train = small_train_set();
     let loss = SparseCategoricalCrossentropy { from_logits: true };
 
     krust_tensor::random::set_global_seed(21);
-    let straight = krust_zoo::lenet5(&[28, 28, 1], 10).unwrap();
+    let straight = build();
     let mut opt = Adam::new(1e-3).unwrap();
-    fit(&straight, &mut opt, &loss, &train, &cfg(0, 3), |_| Ok(())).unwrap();
+    fit(
+        straight.as_ref(),
+        &mut opt,
+        &loss,
+        &train,
+        &cfg(0, 3),
+        |_| Ok(()),
+    )
+    .unwrap();
 
     krust_tensor::random::set_global_seed(21);
-    let first = krust_zoo::lenet5(&[28, 28, 1], 10).unwrap();
+    let first = build();
     let mut opt = Adam::new(1e-3).unwrap();
-    fit(&first, &mut opt, &loss, &train, &cfg(0, 1), |_| Ok(())).unwrap();
-    let path = std::env::temp_dir().join(format!("krust-resume-{}.krust", std::process::id()));
-    save_training_state(&first, &opt, 1, &path).unwrap();
+    fit(first.as_ref(), &mut opt, &loss, &train, &cfg(0, 1), |_| {
+        Ok(())
+    })
+    .unwrap();
+    let path =
+        std::env::temp_dir().join(format!("krust-resume-{what}-{}.krust", std::process::id()));
+    save_training_state(first.as_ref(), &opt, 1, &path).unwrap();
     drop((first, opt));
 
     let state = load_training_state(&path).unwrap();
@@ -61,11 +75,9 @@ fn save_mid_training_then_resume_equals_training_straight_through() {
     )
     .unwrap();
 
-    for ((name, a), (_, b)) in straight
-        .named_weights()
-        .iter()
-        .zip(state.model.named_weights())
-    {
+    let (a, b) = (straight.named_weights(), state.model.named_weights());
+    assert_eq!(a.len(), b.len());
+    for ((name, a), (_, b)) in a.iter().zip(b) {
         let same = a
             .value()
             .as_slice()
@@ -74,8 +86,36 @@ fn save_mid_training_then_resume_equals_training_straight_through() {
             .all(|(x, y)| x.to_bits() == y.to_bits());
         assert!(
             same,
-            "{name} differs between the resumed and the uninterrupted run"
+            "{what}: {name} differs between the resumed and the uninterrupted run"
         );
     }
     let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn save_mid_training_then_resume_equals_training_straight_through() {
+    resume_matches_straight_through("lenet5", || {
+        Box::new(krust_zoo::lenet5(&[28, 28, 1], 10).unwrap())
+    });
+}
+
+#[test]
+fn a_functional_model_resumes_exactly_too() {
+    use krust_nn::functional::Graph;
+    use krust_nn::layers::{Add, Conv2D, Dense, Flatten, MaxPooling2D};
+    use krust_tensor::Padding::Same;
+    resume_matches_straight_through("residual", || {
+        let g = Graph::new();
+        let inputs = g.input(&[28, 28, 1]);
+        let x = inputs.apply(MaxPooling2D::new((2, 2))).unwrap();
+        let y = x.apply(Conv2D::new(4, (3, 3)).with_padding(Same)).unwrap();
+        let shortcut = x.apply(Conv2D::new(4, (1, 1))).unwrap();
+        let sum = g.merge(Add::new(), &[&y, &shortcut]).unwrap();
+        let logits = sum
+            .apply(Flatten::new())
+            .unwrap()
+            .apply(Dense::new(10))
+            .unwrap();
+        Box::new(g.model(&[&inputs], &[&logits]).unwrap())
+    });
 }

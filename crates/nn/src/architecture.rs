@@ -1,20 +1,90 @@
-//! Turns a Keras model config (Sequential or Functional, nested models included) into a
-//! krust model. Nested models are inlined into one krust graph: each inner layer becomes a
-//! graph layer named "outer/inner", so a model called twice shares its weights.
+//! Turns a Keras-style model config (Sequential or Functional, nested models included) into
+//! a krust model: the reader for krust's own model files and for Keras's. Nested models are
+//! inlined into one krust graph: each inner layer becomes a graph layer named "outer/inner",
+//! so a model called twice shares its weights.
 
-use krust_nn::functional::{Graph, LayerRef, Symbol};
-use krust_nn::layers::layer_from_config;
-use krust_nn::{Model, Sequential};
+use crate::functional::{Graph, LayerRef, Module, Symbol};
+use crate::layers::layer_from_config;
+use crate::{Model, NnError, Result, Sequential};
+use krust_autograd::Var;
+use krust_tensor::Tensor;
 use serde_json::Value;
 use std::collections::HashMap;
 
-/// A model rebuilt from its config, with fresh weights.
-pub(crate) enum Architecture {
+/// A Sequential or functional model, as a model file holds either.
+pub enum AnyModel {
     Sequential(Sequential),
     Functional(Model),
 }
 
-type Built<T> = Result<T, String>;
+impl AnyModel {
+    /// Inference (training-only layers off, no tape) on one batch per model input.
+    pub fn predict(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>> {
+        match self {
+            AnyModel::Sequential(m) => match inputs {
+                [x] => Ok(vec![m.predict(x)?]),
+                _ => Err(NnError::argument(
+                    "inputs",
+                    format!("the model takes 1 input, got {}", inputs.len()),
+                )),
+            },
+            AnyModel::Functional(m) => m.predict_multi(inputs),
+        }
+    }
+
+    /// The Keras-style table with receptive fields and FLOPs.
+    pub fn summary(&self) -> String {
+        match self {
+            AnyModel::Sequential(m) => m.summary(),
+            AnyModel::Functional(m) => m.summary(),
+        }
+    }
+
+    /// All weights, trainable or not (Keras's count_params).
+    pub fn count_params(&self) -> usize {
+        match self {
+            AnyModel::Sequential(m) => m.count_params(),
+            AnyModel::Functional(m) => m.count_params(),
+        }
+    }
+
+    fn module(&self) -> &dyn Module {
+        match self {
+            AnyModel::Sequential(m) => m,
+            AnyModel::Functional(m) => m,
+        }
+    }
+}
+
+impl Module for AnyModel {
+    fn forward(&self, x: &Var, training: bool) -> Result<Var> {
+        self.module().forward(x, training)
+    }
+
+    fn parameters(&self) -> Vec<Var> {
+        self.module().parameters()
+    }
+
+    fn apply_constraints(&self) -> Result<()> {
+        self.module().apply_constraints()
+    }
+
+    fn named_weights(&self) -> Vec<(String, Var)> {
+        self.module().named_weights()
+    }
+
+    fn to_config(&self) -> Value {
+        self.module().to_config()
+    }
+}
+
+/// Rebuilds the model described by a Keras-style config ({"class_name": "Sequential" or
+/// "Functional", "config": ...}), with fresh weights.
+pub fn model_from_config(model: &Value) -> Result<AnyModel> {
+    from_keras_config(model).map_err(|why| NnError::argument("architecture", why))
+}
+
+type Built<T> = std::result::Result<T, String>;
 
 fn is_model(class: &str) -> bool {
     matches!(class, "Sequential" | "Functional" | "Model")
@@ -61,7 +131,7 @@ fn declared_shape(entry: &Value) -> Built<Vec<usize>> {
 }
 
 /// Rebuilds the model described by `model` ({"class_name", "config"}).
-pub(crate) fn from_keras_config(model: &Value) -> Built<Architecture> {
+fn from_keras_config(model: &Value) -> Built<AnyModel> {
     let class = class_of(model)?;
     let config = &model["config"];
     match class {
@@ -71,7 +141,7 @@ pub(crate) fn from_keras_config(model: &Value) -> Built<Architecture> {
                 .any(|l| l["class_name"].as_str().is_some_and(is_model));
             if !nested {
                 return Sequential::from_config(model)
-                    .map(Architecture::Sequential)
+                    .map(AnyModel::Sequential)
                     .map_err(|e| e.to_string());
             }
             // A Sequential holding models becomes a graph: input, then each unit in turn.
@@ -95,7 +165,7 @@ pub(crate) fn from_keras_config(model: &Value) -> Built<Architecture> {
             let refs: Vec<&Symbol> = outputs.iter().collect();
             graph
                 .model(&[&input], &refs)
-                .map(Architecture::Functional)
+                .map(AnyModel::Functional)
                 .map_err(|e| e.to_string())
         }
         "Functional" | "Model" => {
@@ -118,7 +188,7 @@ pub(crate) fn from_keras_config(model: &Value) -> Built<Architecture> {
             let outs: Vec<&Symbol> = outputs.iter().collect();
             graph
                 .model(&ins, &outs)
-                .map(Architecture::Functional)
+                .map(AnyModel::Functional)
                 .map_err(|e| e.to_string())
         }
         other => Err(format!(
