@@ -12,7 +12,7 @@ Batch-normalization layers get non-default moving statistics so inference depend
 does not implement (channels_first); they have no .npy files: krust must refuse them with an error naming it.
 crates/import/tests/keras_models.rs checks every model. CI never runs this script:
 
-    /root/venv/bin/python tools/make_keras_models.py
+    /work/venv/bin/python tools/make_keras_models.py
 """
 
 import os
@@ -42,6 +42,10 @@ def randomize_weights(model, rng):
                 new.append((0.4 * rng.standard_normal(shape)).astype(np.float32))
         if new:
             layer.set_weights(new)
+            # Normalization derives the statistics it applies from its weights when they are
+            # loaded; set_weights alone would leave the adapted ones in use.
+            if hasattr(layer, "finalize_state"):
+                layer.finalize_state()
 
 
 def sequential_cnn():
@@ -161,6 +165,95 @@ def nested():
     return keras.Model(x, out, name="nested")
 
 
+def volumetric():
+    """The 3-D family: convolution (strided, same), transposed convolution, pooling, padding,
+    cropping, upsampling, spatial dropout and both global poolings."""
+    x = keras.Input((6, 7, 8, 2))
+    h = layers.Conv3D(3, 3, strides=2, padding="same", activation="relu")(x)
+    h = layers.ZeroPadding3D(((1, 0), (0, 1), (1, 1)))(h)
+    h = layers.Conv3DTranspose(4, 3, strides=2, padding="same")(h)
+    h = layers.MaxPooling3D(2, strides=2, padding="same")(h)
+    h = layers.AveragePooling3D(2, strides=1, padding="valid")(h)
+    h = layers.UpSampling3D((1, 2, 2))(h)
+    h = layers.Cropping3D(((0, 0), (1, 0), (1, 1)))(h)
+    h = layers.Conv3D(3, 2, dilation_rate=2, padding="valid")(h)
+    h = layers.SpatialDropout3D(0.3)(h)
+    a = layers.GlobalAveragePooling3D()(h)
+    b = layers.GlobalMaxPooling3D(keepdims=True)(h)
+    b = layers.Flatten()(b)
+    out = layers.Dense(3)(layers.Concatenate()([a, b]))
+    return keras.Model(x, out, name="volumetric")
+
+
+def sequence_model():
+    """The 1-D family: transposed convolution, both poolings, padding, cropping,
+    upsampling and global poolings."""
+    x = keras.Input((11, 3))
+    h = layers.Conv1DTranspose(4, 3, strides=2, padding="same", activation="relu")(x)
+    h = layers.MaxPooling1D(2, padding="same")(h)
+    h = layers.ZeroPadding1D((1, 2))(h)
+    h = layers.AveragePooling1D(3, strides=2, padding="same")(h)
+    h = layers.Cropping1D((2, 1))(h)
+    h = layers.UpSampling1D(3)(h)
+    h = layers.Conv1DTranspose(3, 2, strides=3, padding="valid")(h)
+    a = layers.GlobalAveragePooling1D()(h)
+    b = layers.GlobalMaxPooling1D()(h)
+    out = layers.Dense(2)(layers.Concatenate()([a, b]))
+    return keras.Model(x, out, name="sequence_model")
+
+
+def decoder():
+    """Transposed 2-D convolutions, bilinear upsampling and the activation layers."""
+    return keras.Sequential([
+        keras.Input((4, 5, 3)),
+        layers.Conv2DTranspose(4, 3, strides=2, padding="same", output_padding=1),
+        layers.ReLU(max_value=2.0, negative_slope=0.1, threshold=0.2),
+        layers.UpSampling2D((2, 3), interpolation="bilinear"),
+        layers.Conv2DTranspose(3, 2, strides=3, padding="valid", activation="sigmoid"),
+        layers.LeakyReLU(negative_slope=0.2),
+        layers.PReLU(shared_axes=[1, 2]),
+        layers.ELU(alpha=0.5),
+        layers.AveragePooling2D(3, strides=2, padding="same"),
+        layers.Softmax(axis=1),
+        layers.ActivityRegularization(l1=0.01),
+        layers.MaxPooling2D((3, 2), strides=(2, 3), padding="valid"),
+        layers.Flatten(),
+        layers.Dense(4, activation="gelu"),
+    ], name="decoder")
+
+
+def embedding_and_dot():
+    """Embedding of integer ids (fed as float32 whole numbers, which Keras casts), both
+    Normalization forms, and Dot with and without normalization."""
+    ids = keras.Input((6,), name="ids")
+    features = keras.Input((5,), name="features")
+    e = layers.Embedding(10, 4)(ids)
+    e = layers.Conv1D(4, 3, padding="same", activation="tanh")(e)
+    e = layers.GlobalAveragePooling1D()(e)
+    fixed = layers.Normalization(mean=[0.5, -1.0, 0.0, 2.0, 1.0], variance=[4.0, 0.25, 1.0, 9.0, 1.0])
+    f = fixed(features)
+    adapted = layers.Normalization()
+    adapted.adapt(np.random.default_rng(3).standard_normal((40, 5)).astype(np.float32) * 2 + 0.5)
+    g = adapted(features)
+    f = layers.Dense(4)(f)
+    g = layers.Dense(4)(g)
+    cosine = layers.Dot(axes=1, normalize=True)([e, f])
+    dot = layers.Dot(axes=1)([f, g])
+    out = layers.Concatenate()([cosine, dot, e])
+    return keras.Model([ids, features], out, name="embedding_and_dot")
+
+
+def activations():
+    """Every Keras activation by name, each on its own branch of one Dense layer."""
+    names = ["relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "silu", "swish", "softplus",
+             "softsign", "hard_sigmoid", "exponential", "sigmoid", "tanh", "linear", "softmax"]
+    x = keras.Input((6,))
+    h = layers.Dense(5)(x)
+    branches = [layers.Activation(n, name=f"act_{n}")(h) for n in names]
+    out = layers.Concatenate()(branches)
+    return keras.Model(x, out, name="activations")
+
+
 def unsupported_lstm():
     return keras.Sequential([keras.Input((5, 3)), layers.LSTM(4), layers.Dense(2)], name="unsupported_lstm")
 
@@ -174,7 +267,10 @@ def unsupported_argument():
 
 
 MODELS = [sequential_cnn, sequential_mixed, resnet_block, inception_block, multi_io,
-          conv1d_model, nested]
+          conv1d_model, nested, volumetric, sequence_model, decoder, embedding_and_dot,
+          activations]
+# Inputs drawn as whole numbers in [0, high) instead of Gaussian noise (embedding ids).
+INTEGER_INPUTS = {"ids": 10}
 UNSUPPORTED = [unsupported_lstm, unsupported_argument]
 
 
@@ -207,7 +303,12 @@ def main():
         model = make()
         name = model.name
         randomize_weights(model, rng)
-        xs = [rng.standard_normal((3,) + tuple(i.shape[1:])).astype(np.float32) for i in model.inputs]
+        xs = [
+            rng.integers(0, INTEGER_INPUTS[i.name], (3,) + tuple(i.shape[1:])).astype(np.float32)
+            if i.name in INTEGER_INPUTS
+            else rng.standard_normal((3,) + tuple(i.shape[1:])).astype(np.float32)
+            for i in model.inputs
+        ]
         ys = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)
         ys = ys if isinstance(ys, list) else [ys]
         for i, x in enumerate(xs):

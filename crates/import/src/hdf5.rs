@@ -63,21 +63,43 @@ impl H5 {
     }
 }
 
-/// Reads dataset `name` of `group` as a float32 tensor of the dataset's shape.
+/// Reads dataset `name` of `group` as a float32 tensor of the dataset's shape. Float64 and
+/// integer datasets (Keras keeps some counters, such as an adapted Normalization's `count`,
+/// as int64) are converted to float32.
 pub(crate) fn tensor(group: &Group, name: &str) -> Result<Tensor, String> {
     let bad = |why: String| format!("weight dataset {}/{name}: {why}", group.name());
     let dataset = group
         .dataset(name)
         .map_err(|e| bad(format!("cannot be read ({})", reason(e))))?;
-    match dataset.dtype() {
-        Datatype::FloatingPoint { size: 4, .. } => {}
-        other => return Err(bad(format!("is {other:?}; krust imports float32 weights"))),
+    fn read<T: hdf5_reader::H5Type + Copy>(
+        dataset: &hdf5_reader::Dataset,
+        to_f32: impl Fn(T) -> f32,
+    ) -> Result<Vec<f32>, String> {
+        let values = dataset.read_array::<T>().map_err(reason)?;
+        Ok(values.iter().map(|&v| to_f32(v)).collect())
     }
+    let data = match dataset.dtype() {
+        Datatype::FloatingPoint { size: 4, .. } => read::<f32>(&dataset, |v| v),
+        Datatype::FloatingPoint { size: 8, .. } => read::<f64>(&dataset, |v| v as f32),
+        Datatype::FixedPoint { size, signed, .. } => match (size, signed) {
+            (1, true) => read::<i8>(&dataset, f32::from),
+            (1, false) => read::<u8>(&dataset, f32::from),
+            (2, true) => read::<i16>(&dataset, f32::from),
+            (2, false) => read::<u16>(&dataset, f32::from),
+            (4, true) => read::<i32>(&dataset, |v| v as f32),
+            (4, false) => read::<u32>(&dataset, |v| v as f32),
+            (8, true) => read::<i64>(&dataset, |v| v as f32),
+            (8, false) => read::<u64>(&dataset, |v| v as f32),
+            _ => {
+                return Err(bad(format!(
+                    "is a {size}-byte integer; krust reads 1 to 8 bytes"
+                )))
+            }
+        },
+        other => return Err(bad(format!("is {other:?}; krust imports numeric weights"))),
+    }
+    .map_err(|why| bad(format!("cannot be read ({why})")))?;
     let shape: Vec<usize> = dataset.shape().iter().map(|&d| d as usize).collect();
-    let values = dataset
-        .read_array::<f32>()
-        .map_err(|e| bad(format!("cannot be read ({})", reason(e))))?;
-    let data: Vec<f32> = values.iter().copied().collect();
     Tensor::from_vec(shape, data).map_err(|e| bad(reason(e)))
 }
 

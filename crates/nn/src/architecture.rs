@@ -161,7 +161,7 @@ fn from_keras_config(model: &Value) -> Built<AnyModel> {
             };
             let input = graph.input(&shape);
             let unit = Unit::new(&graph, model, "")?;
-            let outputs = unit.call(std::slice::from_ref(&input))?;
+            let outputs = unit.call(std::slice::from_ref(&input), None)?;
             let refs: Vec<&Symbol> = outputs.iter().collect();
             graph
                 .model(&[&input], &refs)
@@ -183,7 +183,7 @@ fn from_keras_config(model: &Value) -> Built<AnyModel> {
                     Ok(graph.input(&declared_shape(entry.config)?))
                 })
                 .collect::<Built<_>>()?;
-            let outputs = plan.call(&inputs)?;
+            let outputs = plan.call(&inputs, None)?;
             let ins: Vec<&Symbol> = inputs.iter().collect();
             let outs: Vec<&Symbol> = outputs.iter().collect();
             graph
@@ -231,16 +231,20 @@ impl<'a> Unit<'a> {
         }
     }
 
-    fn call(&self, inputs: &[Symbol]) -> Built<Vec<Symbol>> {
+    /// Calls the unit; `training` pins the mode of every layer inside it (a call of a nested
+    /// model with training=False).
+    fn call(&self, inputs: &[Symbol], training: Option<bool>) -> Built<Vec<Symbol>> {
         match self {
             Unit::Layer(layer) => {
                 let refs: Vec<&Symbol> = inputs.iter().collect();
-                Ok(vec![layer.call(&refs).map_err(|e| e.to_string())?])
+                Ok(vec![layer
+                    .call_in_mode(&refs, training)
+                    .map_err(|e| e.to_string())?])
             }
             Unit::Sequential(units) => units
                 .iter()
-                .try_fold(inputs.to_vec(), |h, unit| unit.call(&h)),
-            Unit::Functional(plan) => plan.call(inputs),
+                .try_fold(inputs.to_vec(), |h, unit| unit.call(&h, training)),
+            Unit::Functional(plan) => plan.call(inputs, training),
         }
     }
 }
@@ -250,8 +254,15 @@ struct Entry<'a> {
     name: String,
     config: &'a Value,
     unit: Option<Unit<'a>>,
-    /// Per call, the (layer, node, tensor) references it takes, and the call's keyword arguments.
-    calls: Vec<Vec<(String, usize, usize)>>,
+    /// Per call, the (layer, node, tensor) references it takes, and the `training` mode the
+    /// call pins, if any.
+    calls: Vec<Call>,
+}
+
+/// One recorded call of a layer: its input references and a pinned `training` mode.
+struct Call {
+    inputs: Vec<(String, usize, usize)>,
+    training: Option<bool>,
 }
 
 /// A functional model's layers and wiring, ready to be called on symbols.
@@ -286,26 +297,29 @@ fn history_list(v: &Value, what: &str) -> Built<Vec<(String, usize, usize)>> {
         })
 }
 
-/// The tensors one inbound node passes to its layer, in order.
-fn node_inputs(layer: &str, node: &Value) -> Built<Vec<(String, usize, usize)>> {
+/// The tensors one inbound node passes to its layer, in order, and its `training` argument.
+fn node_inputs(layer: &str, node: &Value) -> Built<Call> {
     // Keras 2: [[name, node, tensor, kwargs], ...].
     if let Some(list) = node.as_array() {
-        return list
+        let mut training = None;
+        let inputs = list
             .iter()
             .map(|item| {
                 if let Some(kwargs) = item.get(3).and_then(Value::as_object) {
-                    check_call_arguments(layer, kwargs)?;
+                    training = training.or(call_training(layer, kwargs)?);
                 }
                 history(item).ok_or_else(|| {
                     format!("layer {layer}: unreadable inbound node {}", short(item))
                 })
             })
-            .collect();
+            .collect::<Built<_>>()?;
+        return Ok(Call { inputs, training });
     }
     // Keras 3: {"args": [tensor or [tensors]], "kwargs": {...}}.
-    if let Some(kwargs) = node["kwargs"].as_object() {
-        check_call_arguments(layer, kwargs)?;
-    }
+    let training = match node["kwargs"].as_object() {
+        Some(kwargs) => call_training(layer, kwargs)?,
+        None => None,
+    };
     let args = node["args"]
         .as_array()
         .ok_or_else(|| format!("layer {layer}: an inbound node has no args"))?;
@@ -327,17 +341,27 @@ fn node_inputs(layer: &str, node: &Value) -> Built<Vec<(String, usize, usize)>> 
             })?);
         }
     }
-    Ok(tensors)
+    Ok(Call {
+        inputs: tensors,
+        training,
+    })
 }
 
-/// Keyword arguments of a layer call: only unset ones (mask=None) mean the same in krust.
-fn check_call_arguments(layer: &str, kwargs: &serde_json::Map<String, Value>) -> Built<()> {
-    match kwargs.iter().find(|(_, v)| !v.is_null()) {
-        Some((key, value)) => Err(format!(
-            "layer {layer}: krust does not support the call argument {key}={value}"
-        )),
-        None => Ok(()),
+/// Keyword arguments of a layer call: `training` may pin the layer's mode (Keras records
+/// training=False on some dropout calls); any other set argument (a mask, say) is refused.
+fn call_training(layer: &str, kwargs: &serde_json::Map<String, Value>) -> Built<Option<bool>> {
+    let mut training = None;
+    for (key, value) in kwargs.iter().filter(|(_, v)| !v.is_null()) {
+        match (key.as_str(), value.as_bool()) {
+            ("training", Some(mode)) => training = Some(mode),
+            _ => {
+                return Err(format!(
+                    "layer {layer}: krust does not support the call argument {key}={value}"
+                ))
+            }
+        }
     }
+    Ok(training)
 }
 
 impl<'a> FunctionalPlan<'a> {
@@ -384,7 +408,7 @@ impl<'a> FunctionalPlan<'a> {
 
     /// Calls every recorded node once its inputs exist (Keras lists layers, not calls, in
     /// order, so a shared layer's later call may wait for layers listed after it).
-    fn call(&self, inputs: &[Symbol]) -> Built<Vec<Symbol>> {
+    fn call(&self, inputs: &[Symbol], training: Option<bool>) -> Built<Vec<Symbol>> {
         if inputs.len() != self.input_names.len() {
             return Err(format!(
                 "a nested model takes {} inputs, got {}",
@@ -416,13 +440,14 @@ impl<'a> FunctionalPlan<'a> {
             let mut still = Vec::new();
             for (i, k) in pending {
                 let entry = &self.entries[i];
+                let call = &entry.calls[k];
                 let args: Option<Built<Vec<Symbol>>> =
-                    entry.calls[k].iter().map(|r| lookup(&done, r)).collect();
+                    call.inputs.iter().map(|r| lookup(&done, r)).collect();
                 match args {
                     None => still.push((i, k)),
                     Some(args) => {
                         let unit = entry.unit.as_ref().expect("pending entries have units");
-                        let outs = unit.call(&args?)?;
+                        let outs = unit.call(&args?, call.training.or(training))?;
                         done.insert((entry.name.clone(), k), outs);
                     }
                 }
@@ -430,6 +455,7 @@ impl<'a> FunctionalPlan<'a> {
             if still.len() == before {
                 let (i, k) = still[0];
                 let missing = self.entries[i].calls[k]
+                    .inputs
                     .iter()
                     .find(|r| lookup(&done, r).is_none())
                     .map(|r| r.0.clone())

@@ -29,6 +29,8 @@ struct Node {
     inputs: Vec<usize>,
     /// Per-sample output shape.
     shape: Vec<usize>,
+    /// A mode pinned at the call (Keras's `layer(x, training=False)`), else the model's.
+    training: Option<bool>,
 }
 
 struct LayerSlot {
@@ -96,6 +98,7 @@ impl Graph {
             layer: None,
             inputs: Vec::new(),
             shape: shape.to_vec(),
+            training: None,
         });
         Symbol {
             graph: self.clone(),
@@ -191,6 +194,12 @@ impl Graph {
 impl LayerRef {
     /// Calls the layer on `inputs`, building it on its first call.
     pub fn call(&self, inputs: &[&Symbol]) -> Result<Symbol> {
+        self.call_in_mode(inputs, None)
+    }
+
+    /// `call` with the layer's mode pinned for this call: `Some(false)` runs it in inference
+    /// mode even while the model trains (Keras's `layer(x, training=False)`).
+    pub fn call_in_mode(&self, inputs: &[&Symbol], training: Option<bool>) -> Result<Symbol> {
         let mut g = self.graph.0.borrow_mut();
         for s in inputs {
             if !Rc::ptr_eq(&s.graph.0, &self.graph.0) {
@@ -229,6 +238,7 @@ impl LayerRef {
             layer: Some(self.index),
             inputs: inputs.iter().map(|s| s.node).collect(),
             shape,
+            training,
         });
         Ok(Symbol {
             graph: self.graph.clone(),
@@ -373,7 +383,7 @@ impl Model {
             let slot = &g.layers[l];
             values[n] = Some(
                 slot.layer
-                    .forward_multi(&args, training)
+                    .forward_multi(&args, node.training.unwrap_or(training))
                     .map_err(|e| match e {
                         NnError::Layer { why, .. } => NnError::layer(&slot.name, why),
                         other => other,
@@ -488,7 +498,11 @@ impl Model {
                 1 => args,
                 _ => vec![Value::Array(args)],
             };
-            calls[l].push(json!({"args": args, "kwargs": {}}));
+            let kwargs = match node.training {
+                Some(mode) => json!({"training": mode}),
+                None => json!({}),
+            };
+            calls[l].push(json!({"args": args, "kwargs": kwargs}));
             reference[n] = Some((g.layers[l].name.clone(), calls[l].len() - 1));
         }
         for ((slot, nodes), _) in g.layers.iter().zip(calls).zip(used).filter(|(_, u)| *u) {

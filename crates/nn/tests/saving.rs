@@ -281,3 +281,40 @@ fn functional_config_is_keras_shaped_and_round_trips() {
     let rebuilt = model_from_config(&config).unwrap();
     assert_eq!(rebuilt.to_config(), config);
 }
+
+#[test]
+fn a_call_pinned_to_inference_stays_so_in_training_and_through_a_file() {
+    use krust_autograd::Var;
+    use krust_nn::functional::Graph;
+    use krust_nn::saving::load_model;
+    use krust_nn::{model_from_config, Module};
+    let g = Graph::new();
+    let x = g.input(&[50]);
+    let pinned = g
+        .layer(Dropout::new(0.9))
+        .call_in_mode(&[&x], Some(false))
+        .unwrap();
+    let model = g.model(&[&x], &[&pinned]).unwrap();
+    let ones = Tensor::from_vec([4, 50], vec![1.0; 200]).unwrap();
+    let train_out = model
+        .forward(&Var::constant(ones.clone()), true)
+        .unwrap()
+        .value();
+    assert_eq!(
+        train_out.as_slice(),
+        ones.as_slice(),
+        "dropout ran in training mode"
+    );
+    let config = model.to_config();
+    let dropout = &config["config"]["layers"][1];
+    assert_eq!(dropout["inbound_nodes"][0]["kwargs"]["training"], false);
+    assert_eq!(model_from_config(&config).unwrap().to_config(), config);
+    let path = temp("pinned.krust");
+    save_model(&model, &path).unwrap();
+    let loaded = load_model(&path).unwrap();
+    let again = loaded
+        .forward(&Var::constant(ones.clone()), true)
+        .unwrap()
+        .value();
+    assert_eq!(again.as_slice(), ones.as_slice());
+}
