@@ -13,7 +13,7 @@ crates/nn/tests/keras_layers.rs rebuilds each layer from layer.json with krust's
 layer_from_config, so the fixtures pin both the numbers and the parsing of Keras configs.
 CI never runs this script. It needs tensorflow/keras:
 
-    /root/venv/bin/python tools/make_keras_layer_fixtures.py
+    /work/venv/bin/python tools/make_keras_layer_fixtures.py
 """
 
 import json
@@ -141,10 +141,34 @@ def cases():
     ]
 
 
+def same_padding_size_cases():
+    """'same' padding with stride 2 on even and odd sizes, for convolution and both poolings
+    in 1-D, 2-D and 3-D (the earlier cases cover the other parities). Listed last so that the
+    earlier cases keep their random draws."""
+    return [
+        ("conv1d_same_stride2_even", layers.Conv1D(3, 4, strides=2, padding="same"), [(2, 10, 2)]),
+        ("max_pooling1d_same_stride2_even", layers.MaxPooling1D(3, strides=2, padding="same"), [(2, 10, 3)]),
+        ("average_pooling1d_same_stride2_odd", layers.AveragePooling1D(3, strides=2, padding="same"), [(2, 9, 2)]),
+        ("average_pooling1d_same_stride2_even", layers.AveragePooling1D(2, strides=2, padding="same"), [(2, 10, 2)]),
+        ("conv2d_same_stride2_even_odd", layers.Conv2D(3, 3, strides=2, padding="same"), [(2, 8, 7, 2)]),
+        ("conv2d_same_stride2_k4", layers.Conv2D(2, 4, strides=2, padding="same"), [(2, 6, 9, 2)]),
+        ("conv2d_dilation2_same", layers.Conv2D(3, 3, dilation_rate=2, padding="same"), [(2, 7, 6, 2)]),
+        ("max_pooling2d_same_stride2_pool2", layers.MaxPooling2D(2, strides=2, padding="same"), [(2, 6, 7, 2)]),
+        ("average_pooling2d_same_stride2_even", layers.AveragePooling2D(3, strides=2, padding="same"), [(2, 8, 6, 2)]),
+        ("conv3d_same_stride2_even_odd", layers.Conv3D(2, 3, strides=2, padding="same"), [(2, 4, 6, 5, 2)]),
+        ("max_pooling3d_same_stride2_even_odd", layers.MaxPooling3D(3, strides=2, padding="same"), [(2, 4, 6, 5, 2)]),
+        ("average_pooling3d_same_stride2_even_odd", layers.AveragePooling3D(2, strides=2, padding="same"), [(2, 4, 6, 5, 2)]),
+    ]
+
+
 def main():
     shutil.rmtree(OUT, ignore_errors=True)
     rng = np.random.default_rng(2026)
-    all_cases = cases() + [("batch_normalization_training", bn_with_moving_stats(), [(4, 5, 6, 3)])]
+    all_cases = (
+        cases()
+        + [("batch_normalization_training", bn_with_moving_stats(), [(4, 5, 6, 3)])]
+        + same_padding_size_cases()
+    )
     for name, layer, shapes in all_cases:
         if name in INTEGER_INPUT_CASES:
             xs = [rng.integers(0, 7, s).astype(np.float32) for s in shapes]

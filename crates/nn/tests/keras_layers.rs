@@ -30,7 +30,7 @@ fn cases() -> Vec<PathBuf> {
 fn every_keras_layer_fixture_is_reproduced() {
     let dirs = cases();
     assert!(
-        dirs.len() >= 23,
+        dirs.len() >= 80,
         "expected the Keras layer fixtures, found {}",
         dirs.len()
     );
