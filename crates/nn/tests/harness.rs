@@ -23,11 +23,20 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
             "Dense with L1L2, activity L2 and MaxNorm",
             || {
                 let mut d = Dense::new(3);
-                d.penalties.kernel_regularizer =
-                    Some(krust_nn::regularizers::Regularizer::L1L2 { l1: 0.01, l2: 0.02 });
+                d.penalties
+                    .set_regularizer(
+                        "kernel",
+                        Some(krust_nn::regularizers::Regularizer::L1L2 { l1: 0.01, l2: 0.02 }),
+                    )
+                    .unwrap();
                 d.penalties.activity_regularizer =
                     Some(krust_nn::regularizers::Regularizer::L2 { l2: 0.1 });
-                d.penalties.kernel_constraint = Some(krust_nn::regularizers::MaxNorm::new(1.5));
+                d.penalties
+                    .set_constraint(
+                        "kernel",
+                        Some(krust_nn::regularizers::MaxNorm::new(1.5).into()),
+                    )
+                    .unwrap();
                 Box::new(d)
             },
             vec![4],
@@ -684,8 +693,12 @@ fn regularizers_add_their_penalty_in_training_and_constraints_clip_weights() {
     use krust_nn::regularizers::{collecting, MaxNorm, Regularizer};
     krust_tensor::random::set_global_seed(9);
     let mut d = Dense::new(2);
-    d.penalties.kernel_regularizer = Some(Regularizer::L2 { l2: 0.5 });
-    d.penalties.kernel_constraint = Some(MaxNorm::new(0.1));
+    d.penalties
+        .set_regularizer("kernel", Some(Regularizer::L2 { l2: 0.5 }))
+        .unwrap();
+    d.penalties
+        .set_constraint("kernel", Some(MaxNorm::new(0.1).into()))
+        .unwrap();
     d.build(&[3]).unwrap();
     let kernel = d.weights()[0].1.clone();
     let x = Var::constant(random(&[4, 3], 1));
