@@ -271,6 +271,53 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
             false,
         ),
         (
+            "BatchNormalization with gamma L2, beta NonNeg and Constant initializers",
+            || {
+                use krust_nn::initializers::Initializer;
+                use krust_nn::regularizers::{Constraint, Regularizer};
+                let mut bn = BatchNormalization::new();
+                bn.gamma_initializer = Initializer::Constant { value: 1.5 };
+                bn.moving_variance_initializer = Initializer::Constant { value: 2.0 };
+                bn.penalties
+                    .set_regularizer("gamma", Some(Regularizer::L2 { l2: 0.1 }))
+                    .unwrap();
+                bn.penalties
+                    .set_constraint("beta", Some(Constraint::NonNeg))
+                    .unwrap();
+                Box::new(bn)
+            },
+            vec![3, 4],
+            false,
+        ),
+        (
+            "SeparableConv2D with every weight regularized and constrained",
+            || {
+                use krust_nn::initializers::Initializer;
+                use krust_nn::regularizers::{Constraint, MaxNorm, Regularizer};
+                let mut s = SeparableConv2D::new(3, (2, 2));
+                s.pointwise_initializer = Initializer::HeUniform;
+                s.bias_initializer = Initializer::Constant { value: 0.1 };
+                for (weight, l1) in [("depthwise", 0.01), ("pointwise", 0.02), ("bias", 0.03)] {
+                    s.penalties
+                        .set_regularizer(weight, Some(Regularizer::L1 { l1 }))
+                        .unwrap();
+                }
+                s.penalties
+                    .set_constraint("depthwise", Some(Constraint::unit_norm(&[0, 1])))
+                    .unwrap();
+                s.penalties
+                    .set_constraint("pointwise", Some(MaxNorm::new(1.0).into()))
+                    .unwrap();
+                s.penalties
+                    .set_constraint("bias", Some(Constraint::min_max_norm(0.0, 1.0, 0.5, &[0])))
+                    .unwrap();
+                s.penalties.activity_regularizer = Some(Regularizer::L2 { l2: 0.01 });
+                Box::new(s)
+            },
+            vec![4, 4, 2],
+            false,
+        ),
+        (
             "LayerNormalization",
             || Box::new(LayerNormalization::new()),
             vec![3, 5],
