@@ -5,7 +5,9 @@
 //!
 //! Layers add penalties with [`add_loss`] while a training forward pass runs inside
 //! [`collecting`]; outside such a scope `add_loss` does nothing, so inference never
-//! accumulates anything.
+//! accumulates anything. A weight's penalty joins a scope once however many times its layer
+//! runs in the pass (a layer shared in a functional model), as Keras counts it once;
+//! activity penalties join at every call.
 
 use crate::optimizers::keras_config::{class_and_config, json_f32, keras_object, ConfigReader};
 use crate::{NnError, Result};
@@ -14,25 +16,53 @@ use krust_tensor::Tensor;
 use serde_json::{json, Value};
 use std::cell::RefCell;
 
+/// What a `collecting` scope has gathered so far.
+#[derive(Default)]
+struct Collected {
+    losses: Vec<Var>,
+    /// Weights whose penalty is already among `losses`.
+    penalized: Vec<Var>,
+}
+
 thread_local! {
-    static LOSSES: RefCell<Option<Vec<Var>>> = const { RefCell::new(None) };
+    static LOSSES: RefCell<Option<Collected>> = const { RefCell::new(None) };
 }
 
 /// Runs `f` (a training forward pass) and returns its result with the losses layers added.
 pub fn collecting<T>(f: impl FnOnce() -> T) -> (T, Vec<Var>) {
-    let outer = LOSSES.with(|l| l.replace(Some(Vec::new())));
+    let outer = LOSSES.with(|l| l.replace(Some(Collected::default())));
     let out = f();
-    let losses = LOSSES.with(|l| l.replace(outer)).unwrap_or_default();
-    (out, losses)
+    let collected = LOSSES.with(|l| l.replace(outer)).unwrap_or_default();
+    (out, collected.losses)
 }
 
 /// Adds a scalar loss term (a regularization penalty) to the enclosing `collecting` scope.
 pub fn add_loss(loss: Var) {
     LOSSES.with(|l| {
-        if let Some(v) = l.borrow_mut().as_mut() {
-            v.push(loss);
+        if let Some(c) = l.borrow_mut().as_mut() {
+            c.losses.push(loss);
         }
     });
+}
+
+/// Adds `penalty(weight)` to the enclosing scope unless that weight's penalty is already
+/// there; computes nothing outside a scope.
+fn add_weight_loss(weight: &Var, penalty: impl FnOnce(&Var) -> Result<Var>) -> Result<()> {
+    let fresh = LOSSES.with(|l| {
+        l.borrow()
+            .as_ref()
+            .is_some_and(|c| !c.penalized.iter().any(|w| w.same_node(weight)))
+    });
+    if fresh {
+        let loss = penalty(weight)?;
+        LOSSES.with(|l| {
+            if let Some(c) = l.borrow_mut().as_mut() {
+                c.penalized.push(weight.clone());
+                c.losses.push(loss);
+            }
+        });
+    }
+    Ok(())
 }
 
 /// A penalty on a weight or an activation.
@@ -484,7 +514,7 @@ impl WeightPenalties {
         }
         for (rule, w) in self.pairs(weights) {
             if let Some(r) = rule.regularizer {
-                add_loss(r.penalty(w)?);
+                add_weight_loss(w, |w| r.penalty(w))?;
             }
         }
         if let Some(r) = self.activity_regularizer {
@@ -698,6 +728,27 @@ mod tests {
         let (r, none) = collecting(|| p.add_losses(&[("kernel", Some(&k))], &out, false));
         r.unwrap();
         assert!(none.is_empty());
+    }
+
+    #[test]
+    fn a_weight_used_twice_in_a_pass_is_penalized_once_and_each_activity_every_time() {
+        // A layer shared in a functional model runs twice; Keras counts its weights once.
+        let mut p = WeightPenalties::new("Dense", &["kernel", "bias"]);
+        p.set_regularizer("kernel", Some(Regularizer::L1 { l1: 1.0 }))
+            .unwrap();
+        p.activity_regularizer = Some(Regularizer::L1 { l1: 1.0 });
+        let k = Var::parameter(Tensor::from_vec([2], vec![1.0, -2.0]).unwrap());
+        let out = Var::constant(Tensor::from_vec([1, 1], vec![0.5]).unwrap());
+        let (_, losses) = collecting(|| {
+            for _ in 0..2 {
+                p.add_losses(&[("kernel", Some(&k))], &out, true).unwrap();
+            }
+        });
+        let got: Vec<f32> = losses.into_iter().map(item).collect();
+        assert_eq!(got, vec![3.0, 0.5, 0.5]);
+        // A new pass is a new scope.
+        let (_, again) = collecting(|| p.add_losses(&[("kernel", Some(&k))], &out, true));
+        assert_eq!(again.len(), 2);
     }
 }
 
