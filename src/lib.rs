@@ -49,7 +49,7 @@ pub mod prelude {
     pub use krust_nn::optimizers::{
         Adagrad, Adam, AdamW, LearningRate, Nadam, Optimizer, RMSprop, Sgd,
     };
-    pub use krust_nn::regularizers::{MaxNorm, Regularizer};
+    pub use krust_nn::regularizers::{Constraint, MaxNorm, Regularizer};
     pub use krust_nn::saving::{load_model, load_sequential, save_model};
     pub use krust_nn::schedules::*;
     pub use krust_nn::{Activation, AnyModel, Sequential};

@@ -86,6 +86,11 @@ impl Var {
         self.0.requires_grad
     }
 
+    /// Whether both handles point at the same node (the same weight, not equal values).
+    pub fn same_node(&self, other: &Var) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+
     /// The current value (a cheap shared handle).
     pub fn value(&self) -> Tensor {
         self.0.value.borrow().clone()

@@ -15,7 +15,7 @@ use std::collections::HashSet;
 pub struct ConfigReader<'a> {
     layer: &'a str,
     map: &'a Map<String, Value>,
-    used: HashSet<&'static str>,
+    used: HashSet<String>,
 }
 
 impl<'a> ConfigReader<'a> {
@@ -29,13 +29,13 @@ impl<'a> ConfigReader<'a> {
             used: HashSet::new(),
         };
         // Keys every Keras layer carries; krust supports only their default meaning.
-        reader.used.insert("name");
+        reader.used.insert("name".to_string());
         if let Some(t) = reader.map.get("trainable") {
             if t != &Value::Bool(true) {
                 return Err(reader.unsupported("trainable", t));
             }
         }
-        reader.used.insert("trainable");
+        reader.used.insert("trainable".to_string());
         if let Some(d) = reader.map.get("dtype") {
             let is_f32 =
                 d == "float32" || d.pointer("/config/name").is_some_and(|n| n == "float32");
@@ -43,7 +43,7 @@ impl<'a> ConfigReader<'a> {
                 return Err(reader.unsupported("dtype", d));
             }
         }
-        reader.used.insert("dtype");
+        reader.used.insert("dtype".to_string());
         // Arguments Keras 3 writes into configs of many classes whose neutral values mean
         // exactly what krust does (an input that must be fed, no quantization, no LoRA).
         for (key, neutral) in [
@@ -57,7 +57,7 @@ impl<'a> ConfigReader<'a> {
                     return Err(reader.unsupported(key, v));
                 }
             }
-            reader.used.insert(key);
+            reader.used.insert(key.to_string());
         }
         {
             let key = "data_format";
@@ -66,7 +66,7 @@ impl<'a> ConfigReader<'a> {
                     return Err(reader.unsupported(key, v));
                 }
             }
-            reader.used.insert(key);
+            reader.used.insert(key.to_string());
         }
         Ok(reader)
     }
@@ -79,17 +79,17 @@ impl<'a> ConfigReader<'a> {
         self.error(key, format!("value {value} is not supported by krust"))
     }
 
-    fn get(&mut self, key: &'static str) -> Option<&'a Value> {
-        self.used.insert(key);
+    fn get(&mut self, key: &str) -> Option<&'a Value> {
+        self.used.insert(key.to_string());
         self.map.get(key).filter(|v| !v.is_null())
     }
 
     /// The raw value of `key` (None when absent or null).
-    pub fn value(&mut self, key: &'static str) -> Option<&'a Value> {
+    pub fn value(&mut self, key: &str) -> Option<&'a Value> {
         self.get(key)
     }
 
-    pub fn usize(&mut self, key: &'static str) -> Result<usize> {
+    pub fn usize(&mut self, key: &str) -> Result<usize> {
         let v = self
             .get(key)
             .ok_or_else(|| self.error(key, "is required"))?;
@@ -98,7 +98,7 @@ impl<'a> ConfigReader<'a> {
             .ok_or_else(|| self.error(key, format!("expected a non-negative integer, got {v}")))
     }
 
-    pub fn f32_or(&mut self, key: &'static str, default: f32) -> Result<f32> {
+    pub fn f32_or(&mut self, key: &str, default: f32) -> Result<f32> {
         match self.get(key) {
             None => Ok(default),
             Some(v) => v
@@ -108,7 +108,7 @@ impl<'a> ConfigReader<'a> {
         }
     }
 
-    pub fn bool_or(&mut self, key: &'static str, default: bool) -> Result<bool> {
+    pub fn bool_or(&mut self, key: &str, default: bool) -> Result<bool> {
         match self.get(key) {
             None => Ok(default),
             Some(v) => v
@@ -117,7 +117,7 @@ impl<'a> ConfigReader<'a> {
         }
     }
 
-    pub fn isize_or(&mut self, key: &'static str, default: isize) -> Result<isize> {
+    pub fn isize_or(&mut self, key: &str, default: isize) -> Result<isize> {
         match self.get(key) {
             None => Ok(default),
             Some(v) => v
@@ -128,7 +128,7 @@ impl<'a> ConfigReader<'a> {
     }
 
     /// A list of non-negative integers (a shape).
-    pub fn shape(&mut self, key: &'static str) -> Result<Vec<usize>> {
+    pub fn shape(&mut self, key: &str) -> Result<Vec<usize>> {
         let v = self
             .get(key)
             .ok_or_else(|| self.error(key, "is required"))?;
@@ -148,7 +148,7 @@ impl<'a> ConfigReader<'a> {
     /// An integer or a pair of integers, as Keras accepts for kernel sizes and strides.
     pub fn pair_or(
         &mut self,
-        key: &'static str,
+        key: &str,
         default: Option<(usize, usize)>,
     ) -> Result<(usize, usize)> {
         let Some(v) = self.get(key) else {
@@ -167,7 +167,7 @@ impl<'a> ConfigReader<'a> {
         }
     }
 
-    pub fn padding_or(&mut self, key: &'static str, default: Padding) -> Result<Padding> {
+    pub fn padding_or(&mut self, key: &str, default: Padding) -> Result<Padding> {
         match self.get(key) {
             None => Ok(default),
             Some(Value::String(s)) if s == "valid" => Ok(Padding::Valid),
@@ -176,7 +176,7 @@ impl<'a> ConfigReader<'a> {
         }
     }
 
-    pub fn activation_or(&mut self, key: &'static str, default: Activation) -> Result<Activation> {
+    pub fn activation_or(&mut self, key: &str, default: Activation) -> Result<Activation> {
         match self.get(key) {
             None => Ok(default),
             // A Keras name ("relu"), or krust's object form that keeps parameters.
@@ -184,11 +184,7 @@ impl<'a> ConfigReader<'a> {
         }
     }
 
-    pub fn initializer_or(
-        &mut self,
-        key: &'static str,
-        default: Initializer,
-    ) -> Result<Initializer> {
+    pub fn initializer_or(&mut self, key: &str, default: Initializer) -> Result<Initializer> {
         match self.get(key) {
             None => Ok(default),
             Some(v) => initializer_from_json(v).map_err(|why| self.error(key, why)),
@@ -196,7 +192,7 @@ impl<'a> ConfigReader<'a> {
     }
 
     /// Requires `key` to be absent or null (a Keras option krust does not implement yet).
-    pub fn absent(&mut self, key: &'static str) -> Result<()> {
+    pub fn absent(&mut self, key: &str) -> Result<()> {
         match self.get(key) {
             None => Ok(()),
             Some(v) => Err(self.error(key, format!("{v} is not supported by krust yet"))),
@@ -204,7 +200,7 @@ impl<'a> ConfigReader<'a> {
     }
 
     /// Requires `key` to be absent or equal to `expected`.
-    pub fn only(&mut self, key: &'static str, expected: Value) -> Result<()> {
+    pub fn only(&mut self, key: &str, expected: Value) -> Result<()> {
         match self.get(key) {
             None => Ok(()),
             Some(v) if *v == expected => Ok(()),

@@ -717,4 +717,25 @@ mod tests {
         );
         assert_eq!(snake_case("Dense"), "dense");
     }
+
+    #[test]
+    fn a_shared_layer_adds_its_weight_penalty_once_per_pass() {
+        use crate::layers::{Add, Dense};
+        use crate::regularizers::{collecting, Regularizer};
+        let mut dense = Dense::new(2);
+        dense
+            .penalties
+            .set_regularizer("kernel", Some(Regularizer::L2 { l2: 0.5 }))
+            .unwrap();
+        let g = Graph::new();
+        let (a, b) = (g.input(&[3]), g.input(&[3]));
+        let shared = g.layer(dense);
+        let (ya, yb) = (shared.call(&[&a]).unwrap(), shared.call(&[&b]).unwrap());
+        let sum = g.merge(Add::new(), &[&ya, &yb]).unwrap();
+        let model = g.model(&[&a, &b], &[&sum]).unwrap();
+        let x = Var::constant(Tensor::ones([2, 3]));
+        let (out, losses) = collecting(|| model.forward_multi(&[x.clone(), x], true));
+        out.unwrap();
+        assert_eq!(losses.len(), 1, "Keras counts a shared kernel once");
+    }
 }

@@ -23,11 +23,20 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
             "Dense with L1L2, activity L2 and MaxNorm",
             || {
                 let mut d = Dense::new(3);
-                d.penalties.kernel_regularizer =
-                    Some(krust_nn::regularizers::Regularizer::L1L2 { l1: 0.01, l2: 0.02 });
+                d.penalties
+                    .set_regularizer(
+                        "kernel",
+                        Some(krust_nn::regularizers::Regularizer::L1L2 { l1: 0.01, l2: 0.02 }),
+                    )
+                    .unwrap();
                 d.penalties.activity_regularizer =
                     Some(krust_nn::regularizers::Regularizer::L2 { l2: 0.1 });
-                d.penalties.kernel_constraint = Some(krust_nn::regularizers::MaxNorm::new(1.5));
+                d.penalties
+                    .set_constraint(
+                        "kernel",
+                        Some(krust_nn::regularizers::MaxNorm::new(1.5).into()),
+                    )
+                    .unwrap();
                 Box::new(d)
             },
             vec![4],
@@ -259,6 +268,53 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
             "BatchNormalization axis 1",
             || Box::new(BatchNormalization::new().with_axis(1)),
             vec![3, 5],
+            false,
+        ),
+        (
+            "BatchNormalization with gamma L2, beta NonNeg and Constant initializers",
+            || {
+                use krust_nn::initializers::Initializer;
+                use krust_nn::regularizers::{Constraint, Regularizer};
+                let mut bn = BatchNormalization::new();
+                bn.gamma_initializer = Initializer::Constant { value: 1.5 };
+                bn.moving_variance_initializer = Initializer::Constant { value: 2.0 };
+                bn.penalties
+                    .set_regularizer("gamma", Some(Regularizer::L2 { l2: 0.1 }))
+                    .unwrap();
+                bn.penalties
+                    .set_constraint("beta", Some(Constraint::NonNeg))
+                    .unwrap();
+                Box::new(bn)
+            },
+            vec![3, 4],
+            false,
+        ),
+        (
+            "SeparableConv2D with every weight regularized and constrained",
+            || {
+                use krust_nn::initializers::Initializer;
+                use krust_nn::regularizers::{Constraint, MaxNorm, Regularizer};
+                let mut s = SeparableConv2D::new(3, (2, 2));
+                s.pointwise_initializer = Initializer::HeUniform;
+                s.bias_initializer = Initializer::Constant { value: 0.1 };
+                for (weight, l1) in [("depthwise", 0.01), ("pointwise", 0.02), ("bias", 0.03)] {
+                    s.penalties
+                        .set_regularizer(weight, Some(Regularizer::L1 { l1 }))
+                        .unwrap();
+                }
+                s.penalties
+                    .set_constraint("depthwise", Some(Constraint::unit_norm(&[0, 1])))
+                    .unwrap();
+                s.penalties
+                    .set_constraint("pointwise", Some(MaxNorm::new(1.0).into()))
+                    .unwrap();
+                s.penalties
+                    .set_constraint("bias", Some(Constraint::min_max_norm(0.0, 1.0, 0.5, &[0])))
+                    .unwrap();
+                s.penalties.activity_regularizer = Some(Regularizer::L2 { l2: 0.01 });
+                Box::new(s)
+            },
+            vec![4, 4, 2],
             false,
         ),
         (
@@ -684,8 +740,12 @@ fn regularizers_add_their_penalty_in_training_and_constraints_clip_weights() {
     use krust_nn::regularizers::{collecting, MaxNorm, Regularizer};
     krust_tensor::random::set_global_seed(9);
     let mut d = Dense::new(2);
-    d.penalties.kernel_regularizer = Some(Regularizer::L2 { l2: 0.5 });
-    d.penalties.kernel_constraint = Some(MaxNorm::new(0.1));
+    d.penalties
+        .set_regularizer("kernel", Some(Regularizer::L2 { l2: 0.5 }))
+        .unwrap();
+    d.penalties
+        .set_constraint("kernel", Some(MaxNorm::new(0.1).into()))
+        .unwrap();
     d.build(&[3]).unwrap();
     let kernel = d.weights()[0].1.clone();
     let x = Var::constant(random(&[4, 3], 1));

@@ -81,14 +81,13 @@ impl Layer for ActivityRegularization {
     }
 
     fn forward(&self, x: &Var, training: bool) -> Result<Var> {
-        let penalties = crate::regularizers::WeightPenalties {
-            activity_regularizer: Some(crate::regularizers::Regularizer::L1L2 {
-                l1: self.l1,
-                l2: self.l2,
-            }),
-            ..Default::default()
-        };
-        penalties.add_losses(None, None, x, training)?;
+        let mut penalties =
+            crate::regularizers::WeightPenalties::new("ActivityRegularization", &[]);
+        penalties.activity_regularizer = Some(crate::regularizers::Regularizer::L1L2 {
+            l1: self.l1,
+            l2: self.l2,
+        });
+        penalties.add_losses(&[], x, training)?;
         Ok(x.clone())
     }
 }

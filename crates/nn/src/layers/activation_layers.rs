@@ -4,10 +4,11 @@
 //! k linear pieces: channels split into `num_units` groups, max within each).
 
 use super::Layer;
-use crate::config::ConfigReader;
+use crate::config::{initializer_to_json, ConfigReader};
+use crate::initializers::Initializer;
+use crate::regularizers::WeightPenalties;
 use crate::{Activation, NnError, Result};
 use krust_autograd::Var;
-use krust_tensor::Tensor;
 use serde_json::{json, Value};
 
 /// A parameterized activation wrapped as a layer; `class` is the Keras class it reads as.
@@ -138,18 +139,30 @@ impl Layer for ActivationFunctionLayer {
     }
 }
 
-/// Parametric ReLU: x for x > 0, else alpha · x with a learned alpha (initialized to 0) per
-/// element, shared along `shared_axes` (counted with the batch axis, as in Keras).
-#[derive(Debug, Clone, Default)]
+/// Parametric ReLU: x for x > 0, else alpha · x with a learned alpha (initialized to 0 by
+/// default) per element, shared along `shared_axes` (counted with the batch axis, as in Keras).
+#[derive(Debug, Clone)]
 pub struct PReLU {
     pub shared_axes: Vec<usize>,
+    /// Default zeros.
+    pub alpha_initializer: Initializer,
+    /// Alpha's regularizer and constraint, and the activity regularizer.
+    pub penalties: WeightPenalties,
     alpha: Option<Var>,
+}
+
+impl Default for PReLU {
+    fn default() -> Self {
+        PReLU::new(&[])
+    }
 }
 
 impl PReLU {
     pub fn new(shared_axes: &[usize]) -> Self {
         PReLU {
             shared_axes: shared_axes.to_vec(),
+            alpha_initializer: Initializer::Zeros,
+            penalties: WeightPenalties::new("PReLU", &["alpha"]),
             alpha: None,
         }
     }
@@ -169,19 +182,11 @@ impl PReLU {
                     )
                 })?,
         };
-        match c.initializer_or("alpha_initializer", crate::initializers::Initializer::Zeros)? {
-            crate::initializers::Initializer::Zeros => {}
-            _ => {
-                return Err(NnError::layer(
-                    "PReLU",
-                    "argument `alpha_initializer`: only the Keras default (zeros) is supported",
-                ))
-            }
-        }
-        c.absent("alpha_regularizer")?;
-        c.absent("alpha_constraint")?;
+        let mut layer = PReLU::new(&shared);
+        layer.alpha_initializer = c.initializer_or("alpha_initializer", Initializer::Zeros)?;
+        layer.penalties.read(&mut c)?;
         c.finish()?;
-        Ok(PReLU::new(&shared))
+        Ok(layer)
     }
 }
 
@@ -191,12 +196,12 @@ impl Layer for PReLU {
     }
 
     fn config(&self) -> Value {
-        json!({
-            "alpha_initializer": crate::config::initializer_to_json(&crate::initializers::Initializer::Zeros),
-            "alpha_regularizer": null,
-            "alpha_constraint": null,
+        let mut config = json!({
+            "alpha_initializer": initializer_to_json(&self.alpha_initializer),
             "shared_axes": if self.shared_axes.is_empty() { Value::Null } else { json!(self.shared_axes) },
-        })
+        });
+        self.penalties.write(&mut config);
+        config
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
@@ -210,13 +215,20 @@ impl Layer for PReLU {
             }
             shape[a - 1] = 1;
         }
-        self.alpha = Some(Var::parameter(Tensor::zeros(shape)));
+        self.alpha = Some(Var::parameter(self.alpha_initializer.try_sample(&shape)?));
         Ok(input_shape.to_vec())
     }
 
-    fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
+    fn forward(&self, x: &Var, training: bool) -> Result<Var> {
         let alpha = self.alpha.as_ref().ok_or(NnError::NotBuilt)?;
-        Ok(x.prelu(alpha)?)
+        let out = x.prelu(alpha)?;
+        self.penalties
+            .add_losses(&[("alpha", Some(alpha))], &out, training)?;
+        Ok(out)
+    }
+
+    fn apply_constraints(&self) -> Result<()> {
+        self.penalties.constrain(&[("alpha", self.alpha.as_ref())])
     }
 
     fn weights(&self) -> Vec<(&'static str, Var)> {
@@ -275,5 +287,21 @@ impl Layer for Maxout {
         let mut grouped = s[..s.len() - 1].to_vec();
         grouped.extend([self.num_units, c / self.num_units]);
         Ok(x.reshape(&grouped)?.max_axes(&[-1], false)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::regularizers::layer_checks::{check_weight_rules, random};
+    use serde_json::json;
+
+    #[test]
+    fn prelu_honours_initializer_regularizer_and_constraint() {
+        check_weight_rules(
+            "PReLU",
+            json!({"shared_axes": [1]}),
+            &[("alpha", "alpha")],
+            &random(&[2, 3, 4], 1),
+        );
     }
 }

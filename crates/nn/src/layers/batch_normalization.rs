@@ -6,9 +6,9 @@
 use super::Layer;
 use crate::config::{initializer_to_json, ConfigReader};
 use crate::initializers::Initializer;
+use crate::regularizers::WeightPenalties;
 use crate::{NnError, Result};
 use krust_autograd::{no_grad, Var};
-use krust_tensor::Tensor;
 
 #[derive(Debug, Clone)]
 pub struct BatchNormalization {
@@ -20,6 +20,17 @@ pub struct BatchNormalization {
     pub center: bool,
     /// Learn a scale gamma (default true).
     pub scale: bool,
+    /// Default zeros.
+    pub beta_initializer: Initializer,
+    /// Default ones.
+    pub gamma_initializer: Initializer,
+    /// Default zeros.
+    pub moving_mean_initializer: Initializer,
+    /// Default ones.
+    pub moving_variance_initializer: Initializer,
+    /// Regularizers and constraints of gamma and beta, and the activity regularizer
+    /// (Keras's gamma_*, beta_*, activity_regularizer).
+    pub penalties: WeightPenalties,
     gamma: Option<Var>,
     beta: Option<Var>,
     moving_mean: Option<Var>,
@@ -36,6 +47,11 @@ impl Default for BatchNormalization {
             epsilon: 1e-3,
             center: true,
             scale: true,
+            beta_initializer: Initializer::Zeros,
+            gamma_initializer: Initializer::Ones,
+            moving_mean_initializer: Initializer::Zeros,
+            moving_variance_initializer: Initializer::Ones,
+            penalties: WeightPenalties::new("BatchNormalization", &["gamma", "beta"]),
             gamma: None,
             beta: None,
             moving_mean: None,
@@ -71,27 +87,13 @@ impl BatchNormalization {
         layer.epsilon = c.f32_or("epsilon", 1e-3)?;
         layer.center = c.bool_or("center", true)?;
         layer.scale = c.bool_or("scale", true)?;
-        for (key, want) in [
-            ("beta_initializer", Initializer::Zeros),
-            ("gamma_initializer", Initializer::Ones),
-            ("moving_mean_initializer", Initializer::Zeros),
-            ("moving_variance_initializer", Initializer::Ones),
-        ] {
-            if c.initializer_or(key, want)? != want {
-                return Err(NnError::layer(
-                    "BatchNormalization",
-                    format!("argument `{key}`: only the Keras default is supported"),
-                ));
-            }
-        }
-        for key in [
-            "beta_regularizer",
-            "gamma_regularizer",
-            "beta_constraint",
-            "gamma_constraint",
-        ] {
-            c.absent(key)?;
-        }
+        layer.beta_initializer = c.initializer_or("beta_initializer", Initializer::Zeros)?;
+        layer.gamma_initializer = c.initializer_or("gamma_initializer", Initializer::Ones)?;
+        layer.moving_mean_initializer =
+            c.initializer_or("moving_mean_initializer", Initializer::Zeros)?;
+        layer.moving_variance_initializer =
+            c.initializer_or("moving_variance_initializer", Initializer::Ones)?;
+        layer.penalties.read(&mut c)?;
         c.only("synchronized", serde_json::json!(false))?;
         c.only("renorm", serde_json::json!(false))?;
         c.absent("renorm_clipping")?;
@@ -99,6 +101,11 @@ impl BatchNormalization {
         c.value("renorm_momentum");
         c.finish()?;
         Ok(layer)
+    }
+
+    /// The trainable weights under their Keras argument prefixes, for the penalties.
+    fn by_prefix(&self) -> [(&'static str, Option<&Var>); 2] {
+        [("gamma", self.gamma.as_ref()), ("beta", self.beta.as_ref())]
     }
 
     /// The feature axis within the full shape (batch included).
@@ -135,35 +142,49 @@ impl Layer for BatchNormalization {
     }
 
     fn config(&self) -> serde_json::Value {
-        serde_json::json!({
+        let mut config = serde_json::json!({
             "axis": self.axis,
             "momentum": self.momentum,
             "epsilon": self.epsilon,
             "center": self.center,
             "scale": self.scale,
-            "beta_initializer": initializer_to_json(&Initializer::Zeros),
-            "gamma_initializer": initializer_to_json(&Initializer::Ones),
-            "moving_mean_initializer": initializer_to_json(&Initializer::Zeros),
-            "moving_variance_initializer": initializer_to_json(&Initializer::Ones),
-            "beta_regularizer": null,
-            "gamma_regularizer": null,
-            "beta_constraint": null,
-            "gamma_constraint": null,
+            "beta_initializer": initializer_to_json(&self.beta_initializer),
+            "gamma_initializer": initializer_to_json(&self.gamma_initializer),
+            "moving_mean_initializer": initializer_to_json(&self.moving_mean_initializer),
+            "moving_variance_initializer": initializer_to_json(&self.moving_variance_initializer),
             "synchronized": false,
             "renorm": false,
             "renorm_clipping": null,
             "renorm_momentum": 0.99,
-        })
+        });
+        self.penalties.write(&mut config);
+        config
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
         let axis = self.full_axis(input_shape.len())?;
         let n = input_shape[axis - 1];
         self.rank = input_shape.len();
-        self.gamma = self.scale.then(|| Var::parameter(Tensor::ones([n])));
-        self.beta = self.center.then(|| Var::parameter(Tensor::zeros([n])));
-        self.moving_mean = Some(Var::constant(Tensor::zeros([n])));
-        self.moving_variance = Some(Var::constant(Tensor::ones([n])));
+        let sample = |init: &Initializer, trainable: bool| -> Result<Var> {
+            let t = init.try_sample(&[n])?;
+            Ok(if trainable {
+                Var::parameter(t)
+            } else {
+                Var::constant(t)
+            })
+        };
+        self.gamma = if self.scale {
+            Some(sample(&self.gamma_initializer, true)?)
+        } else {
+            None
+        };
+        self.beta = if self.center {
+            Some(sample(&self.beta_initializer, true)?)
+        } else {
+            None
+        };
+        self.moving_mean = Some(sample(&self.moving_mean_initializer, false)?);
+        self.moving_variance = Some(sample(&self.moving_variance_initializer, false)?);
         Ok(input_shape.to_vec())
     }
 
@@ -214,7 +235,12 @@ impl Layer for BatchNormalization {
         if let Some(b) = &self.beta {
             y = y.add(&b.reshape(&fshape)?)?;
         }
+        self.penalties.add_losses(&self.by_prefix(), &y, training)?;
         Ok(y)
+    }
+
+    fn apply_constraints(&self) -> Result<()> {
+        self.penalties.constrain(&self.by_prefix())
     }
 
     fn parameters(&self) -> Vec<Var> {
@@ -236,5 +262,50 @@ impl Layer for BatchNormalization {
 
     fn flops(&self, output_shape: &[usize]) -> u64 {
         4 * output_shape.iter().product::<usize>() as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::layer_from_config;
+    use crate::regularizers::layer_checks::{check_weight_rules, random};
+    use serde_json::json;
+
+    #[test]
+    fn batch_normalization_honours_initializers_regularizers_and_constraints() {
+        for training_config in [json!({}), json!({"axis": 1, "momentum": 0.5})] {
+            check_weight_rules(
+                "BatchNormalization",
+                training_config,
+                &[("gamma", "gamma"), ("beta", "beta")],
+                &random(&[4, 3, 2], 1),
+            );
+        }
+    }
+
+    #[test]
+    fn moving_statistics_initializers_are_used_and_round_trip() {
+        let config = json!({
+            "moving_mean_initializer": {"class_name": "Constant", "config": {"value": 0.25}},
+            "moving_variance_initializer": {"class_name": "Constant", "config": {"value": 4.0}},
+        });
+        let mut bn = BatchNormalization::from_config(&config).unwrap();
+        bn.build(&[3]).unwrap();
+        let again = layer_from_config("BatchNormalization", &bn.config()).unwrap();
+        assert_eq!(again.config(), bn.config());
+        let w = bn.weights();
+        assert_eq!(w[2].0, "moving_mean");
+        assert_eq!(w[2].1.value().to_vec(), vec![0.25; 3]);
+        assert_eq!(w[3].1.value().to_vec(), vec![4.0; 3]);
+        // Inference uses them: (x - 0.25) / sqrt(4 + 1e-3).
+        let y = bn
+            .forward(
+                &Var::constant(krust_tensor::Tensor::full([1, 3], 2.25)),
+                false,
+            )
+            .unwrap();
+        let want = 2.0 / (4.0f32 + 1e-3).sqrt();
+        assert!(y.value().to_vec().iter().all(|v| (v - want).abs() < 1e-6));
     }
 }

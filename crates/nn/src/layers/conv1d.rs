@@ -3,7 +3,7 @@
 //! It runs as a 2-D convolution on a height-1 image.
 
 use super::conv2d::grouped_conv2d;
-use super::Layer;
+use super::{kernel_and_bias, Layer};
 use crate::config::{initializer_to_json, ConfigReader};
 use crate::initializers::Initializer;
 use crate::regularizers::WeightPenalties;
@@ -52,7 +52,7 @@ impl Conv1D {
             use_bias: true,
             kernel_initializer: Initializer::GlorotUniform,
             bias_initializer: Initializer::Zeros,
-            penalties: WeightPenalties::default(),
+            penalties: WeightPenalties::new("Conv1D", &["kernel", "bias"]),
             kernel: None,
             bias: None,
         }
@@ -129,7 +129,7 @@ impl Conv1D {
         layer.kernel_initializer =
             c.initializer_or("kernel_initializer", Initializer::GlorotUniform)?;
         layer.bias_initializer = c.initializer_or("bias_initializer", Initializer::Zeros)?;
-        layer.penalties = WeightPenalties::read(&mut c, "Conv1D")?;
+        layer.penalties.read(&mut c)?;
         c.finish()?;
         Ok(layer)
     }
@@ -184,11 +184,6 @@ impl Layer for Conv1D {
             "use_bias": self.use_bias,
             "kernel_initializer": initializer_to_json(&self.kernel_initializer),
             "bias_initializer": initializer_to_json(&self.bias_initializer),
-            "kernel_regularizer": null,
-            "bias_regularizer": null,
-            "activity_regularizer": null,
-            "kernel_constraint": null,
-            "bias_constraint": null,
         });
         self.penalties.write(&mut config);
         config
@@ -252,13 +247,13 @@ impl Layer for Conv1D {
         let ys = y.shape();
         let out = self.activation.apply(&y.reshape(&[ys[0], ys[2], ys[3]])?)?;
         self.penalties
-            .add_losses(self.kernel.as_ref(), self.bias.as_ref(), &out, training)?;
+            .add_losses(&kernel_and_bias(&self.kernel, &self.bias), &out, training)?;
         Ok(out)
     }
 
     fn apply_constraints(&self) -> Result<()> {
         self.penalties
-            .constrain(self.kernel.as_ref(), self.bias.as_ref())
+            .constrain(&kernel_and_bias(&self.kernel, &self.bias))
     }
 
     fn weights(&self) -> Vec<(&'static str, Var)> {

@@ -1,6 +1,6 @@
 //! `Conv2D`: channels-last 2-D convolution, kernel (kh, kw, in, filters) as in Keras.
 
-use super::Layer;
+use super::{kernel_and_bias, Layer};
 use crate::config::{initializer_to_json, padding_name, ConfigReader};
 use crate::initializers::Initializer;
 use crate::regularizers::WeightPenalties;
@@ -49,7 +49,7 @@ impl Conv2D {
             use_bias: true,
             kernel_initializer: Initializer::GlorotUniform,
             bias_initializer: Initializer::Zeros,
-            penalties: WeightPenalties::default(),
+            penalties: WeightPenalties::new("Conv2D", &["kernel", "bias"]),
             kernel: None,
             bias: None,
         }
@@ -123,11 +123,6 @@ impl Layer for Conv2D {
             "use_bias": self.use_bias,
             "kernel_initializer": initializer_to_json(&self.kernel_initializer),
             "bias_initializer": initializer_to_json(&self.bias_initializer),
-            "kernel_regularizer": null,
-            "bias_regularizer": null,
-            "activity_regularizer": null,
-            "kernel_constraint": null,
-            "bias_constraint": null,
         });
         self.penalties.write(&mut config);
         config
@@ -218,13 +213,13 @@ impl Layer for Conv2D {
         let y = grouped_conv2d(x, kernel, self.bias.as_ref(), self.spec(), self.groups)?;
         let out = self.activation.apply(&y)?;
         self.penalties
-            .add_losses(self.kernel.as_ref(), self.bias.as_ref(), &out, training)?;
+            .add_losses(&kernel_and_bias(&self.kernel, &self.bias), &out, training)?;
         Ok(out)
     }
 
     fn apply_constraints(&self) -> Result<()> {
         self.penalties
-            .constrain(self.kernel.as_ref(), self.bias.as_ref())
+            .constrain(&kernel_and_bias(&self.kernel, &self.bias))
     }
 }
 
@@ -250,7 +245,7 @@ impl Conv2D {
         layer.kernel_initializer =
             c.initializer_or("kernel_initializer", Initializer::GlorotUniform)?;
         layer.bias_initializer = c.initializer_or("bias_initializer", Initializer::Zeros)?;
-        layer.penalties = WeightPenalties::read(&mut c, "Conv2D")?;
+        layer.penalties.read(&mut c)?;
         c.finish()?;
         Ok(layer)
     }

@@ -5,9 +5,10 @@
 //! 2-D kernels through autograd.
 
 use super::conv2d::grouped_conv2d;
-use super::Layer;
+use super::{kernel_and_bias, Layer};
 use crate::config::{initializer_to_json, padding_name, ConfigReader};
 use crate::initializers::Initializer;
+use crate::regularizers::WeightPenalties;
 use crate::{Activation, NnError, Result};
 use krust_autograd::Var;
 use krust_tensor::conv::output_size;
@@ -74,6 +75,12 @@ pub struct Conv3D {
     pub groups: usize,
     pub activation: Activation,
     pub use_bias: bool,
+    /// Default glorot_uniform.
+    pub kernel_initializer: Initializer,
+    /// Default zeros.
+    pub bias_initializer: Initializer,
+    /// Weight and activity regularizers and constraints (Keras's *_regularizer, *_constraint).
+    pub penalties: WeightPenalties,
     kernel: Option<Var>,
     bias: Option<Var>,
     depth_pad: (usize, usize),
@@ -90,6 +97,9 @@ impl Conv3D {
             groups: 1,
             activation: Activation::Linear,
             use_bias: true,
+            kernel_initializer: Initializer::GlorotUniform,
+            bias_initializer: Initializer::Zeros,
+            penalties: WeightPenalties::new("Conv3D", &["kernel", "bias"]),
             kernel: None,
             bias: None,
             depth_pad: (0, 0),
@@ -126,26 +136,10 @@ impl Conv3D {
         layer.groups = c.value("groups").and_then(|g| g.as_u64()).unwrap_or(1) as usize;
         layer.activation = c.activation_or("activation", Activation::Linear)?;
         layer.use_bias = c.bool_or("use_bias", true)?;
-        for (key, want) in [
-            ("kernel_initializer", Initializer::GlorotUniform),
-            ("bias_initializer", Initializer::Zeros),
-        ] {
-            if c.initializer_or(key, want)? != want {
-                return Err(NnError::layer(
-                    "Conv3D",
-                    format!("argument `{key}`: only the Keras default is supported"),
-                ));
-            }
-        }
-        for key in [
-            "kernel_regularizer",
-            "bias_regularizer",
-            "activity_regularizer",
-            "kernel_constraint",
-            "bias_constraint",
-        ] {
-            c.absent(key)?;
-        }
+        layer.kernel_initializer =
+            c.initializer_or("kernel_initializer", Initializer::GlorotUniform)?;
+        layer.bias_initializer = c.initializer_or("bias_initializer", Initializer::Zeros)?;
+        layer.penalties.read(&mut c)?;
         c.finish()?;
         Ok(layer)
     }
@@ -157,7 +151,7 @@ impl Layer for Conv3D {
     }
 
     fn config(&self) -> Value {
-        serde_json::json!({
+        let mut config = serde_json::json!({
             "filters": self.filters,
             "kernel_size": self.kernel_size,
             "strides": self.strides,
@@ -167,14 +161,11 @@ impl Layer for Conv3D {
             "groups": self.groups,
             "activation": self.activation.to_config(),
             "use_bias": self.use_bias,
-            "kernel_initializer": initializer_to_json(&Initializer::GlorotUniform),
-            "bias_initializer": initializer_to_json(&Initializer::Zeros),
-            "kernel_regularizer": null,
-            "bias_regularizer": null,
-            "activity_regularizer": null,
-            "kernel_constraint": null,
-            "bias_constraint": null,
-        })
+            "kernel_initializer": initializer_to_json(&self.kernel_initializer),
+            "bias_initializer": initializer_to_json(&self.bias_initializer),
+        });
+        self.penalties.write(&mut config);
+        config
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
@@ -208,20 +199,24 @@ impl Layer for Conv3D {
         let (oh, ow) = (size(h, 1)?.0, size(w, 2)?.0);
         self.depth_pad = (front, back);
         let [kd, kh, kw] = self.kernel_size;
-        self.kernel = Some(Var::parameter(Initializer::GlorotUniform.sample(&[
+        self.kernel = Some(Var::parameter(self.kernel_initializer.try_sample(&[
             kd,
             kh,
             kw,
             c / self.groups,
             self.filters,
-        ])));
-        self.bias = self
-            .use_bias
-            .then(|| Var::parameter(Initializer::Zeros.sample(&[self.filters])));
+        ])?));
+        self.bias = if self.use_bias {
+            Some(Var::parameter(
+                self.bias_initializer.try_sample(&[self.filters])?,
+            ))
+        } else {
+            None
+        };
         Ok(vec![od, oh, ow, self.filters])
     }
 
-    fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
+    fn forward(&self, x: &Var, training: bool) -> Result<Var> {
         let kernel = self.kernel.as_ref().ok_or(NnError::NotBuilt)?;
         let (front, back) = self.depth_pad;
         let xp = if front + back > 0 {
@@ -262,7 +257,15 @@ impl Layer for Conv3D {
         if let Some(b) = &self.bias {
             y = y.add(b)?;
         }
-        self.activation.apply(&y)
+        let out = self.activation.apply(&y)?;
+        self.penalties
+            .add_losses(&kernel_and_bias(&self.kernel, &self.bias), &out, training)?;
+        Ok(out)
+    }
+
+    fn apply_constraints(&self) -> Result<()> {
+        self.penalties
+            .constrain(&kernel_and_bias(&self.kernel, &self.bias))
     }
 
     fn weights(&self) -> Vec<(&'static str, Var)> {
@@ -475,6 +478,12 @@ pub struct Conv3DTranspose {
     pub dilation_rate: [usize; 3],
     pub activation: Activation,
     pub use_bias: bool,
+    /// Default glorot_uniform.
+    pub kernel_initializer: Initializer,
+    /// Default zeros.
+    pub bias_initializer: Initializer,
+    /// Weight and activity regularizers and constraints (Keras's *_regularizer, *_constraint).
+    pub penalties: WeightPenalties,
     kernel: Option<Var>,
     bias: Option<Var>,
     out: [usize; 3],
@@ -491,6 +500,9 @@ impl Conv3DTranspose {
             dilation_rate: [1; 3],
             activation: Activation::Linear,
             use_bias: true,
+            kernel_initializer: Initializer::GlorotUniform,
+            bias_initializer: Initializer::Zeros,
+            penalties: WeightPenalties::new("Conv3DTranspose", &["kernel", "bias"]),
             kernel: None,
             bias: None,
             out: [0; 3],
@@ -521,26 +533,10 @@ impl Conv3DTranspose {
         }
         layer.activation = c.activation_or("activation", Activation::Linear)?;
         layer.use_bias = c.bool_or("use_bias", true)?;
-        for (key, want) in [
-            ("kernel_initializer", Initializer::GlorotUniform),
-            ("bias_initializer", Initializer::Zeros),
-        ] {
-            if c.initializer_or(key, want)? != want {
-                return Err(NnError::layer(
-                    "Conv3DTranspose",
-                    format!("argument `{key}`: only the Keras default is supported"),
-                ));
-            }
-        }
-        for key in [
-            "kernel_regularizer",
-            "bias_regularizer",
-            "activity_regularizer",
-            "kernel_constraint",
-            "bias_constraint",
-        ] {
-            c.absent(key)?;
-        }
+        layer.kernel_initializer =
+            c.initializer_or("kernel_initializer", Initializer::GlorotUniform)?;
+        layer.bias_initializer = c.initializer_or("bias_initializer", Initializer::Zeros)?;
+        layer.penalties.read(&mut c)?;
         c.finish()?;
         Ok(layer)
     }
@@ -552,7 +548,7 @@ impl Layer for Conv3DTranspose {
     }
 
     fn config(&self) -> Value {
-        serde_json::json!({
+        let mut config = serde_json::json!({
             "filters": self.filters,
             "kernel_size": self.kernel_size,
             "strides": self.strides,
@@ -562,14 +558,11 @@ impl Layer for Conv3DTranspose {
             "dilation_rate": self.dilation_rate,
             "activation": self.activation.to_config(),
             "use_bias": self.use_bias,
-            "kernel_initializer": initializer_to_json(&Initializer::GlorotUniform),
-            "bias_initializer": initializer_to_json(&Initializer::Zeros),
-            "kernel_regularizer": null,
-            "bias_regularizer": null,
-            "activity_regularizer": null,
-            "kernel_constraint": null,
-            "bias_constraint": null,
-        })
+            "kernel_initializer": initializer_to_json(&self.kernel_initializer),
+            "bias_initializer": initializer_to_json(&self.bias_initializer),
+        });
+        self.penalties.write(&mut config);
+        config
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
@@ -599,20 +592,24 @@ impl Layer for Conv3DTranspose {
         };
         self.out = [len(d, 0), len(h, 1), len(w, 2)];
         let [kd, kh, kw] = self.kernel_size;
-        self.kernel = Some(Var::parameter(Initializer::GlorotUniform.sample(&[
+        self.kernel = Some(Var::parameter(self.kernel_initializer.try_sample(&[
             kd,
             kh,
             kw,
             self.filters,
             c,
-        ])));
-        self.bias = self
-            .use_bias
-            .then(|| Var::parameter(Initializer::Zeros.sample(&[self.filters])));
+        ])?));
+        self.bias = if self.use_bias {
+            Some(Var::parameter(
+                self.bias_initializer.try_sample(&[self.filters])?,
+            ))
+        } else {
+            None
+        };
         Ok(vec![self.out[0], self.out[1], self.out[2], self.filters])
     }
 
-    fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
+    fn forward(&self, x: &Var, training: bool) -> Result<Var> {
         let kernel = self.kernel.as_ref().ok_or(NnError::NotBuilt)?;
         let depth = x.shape()[1];
         let [od, oh, ow] = self.out;
@@ -665,7 +662,15 @@ impl Layer for Conv3DTranspose {
         if let Some(bias) = &self.bias {
             y = y.add(bias)?;
         }
-        self.activation.apply(&y)
+        let out = self.activation.apply(&y)?;
+        self.penalties
+            .add_losses(&kernel_and_bias(&self.kernel, &self.bias), &out, training)?;
+        Ok(out)
+    }
+
+    fn apply_constraints(&self) -> Result<()> {
+        self.penalties
+            .constrain(&kernel_and_bias(&self.kernel, &self.bias))
     }
 
     fn weights(&self) -> Vec<(&'static str, Var)> {
@@ -674,5 +679,31 @@ impl Layer for Conv3DTranspose {
             .map(|k| ("kernel", k.clone()))
             .chain(self.bias.iter().map(|b| ("bias", b.clone())))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::regularizers::layer_checks::{check_weight_rules, random};
+    use serde_json::json;
+
+    #[test]
+    fn conv3d_honours_initializers_regularizers_and_constraints() {
+        check_weight_rules(
+            "Conv3D",
+            json!({"filters": 3, "kernel_size": [2, 2, 1], "padding": "same"}),
+            &[("kernel", "kernel"), ("bias", "bias")],
+            &random(&[2, 3, 3, 2, 2], 1),
+        );
+    }
+
+    #[test]
+    fn conv3d_transpose_honours_initializers_regularizers_and_constraints() {
+        check_weight_rules(
+            "Conv3DTranspose",
+            json!({"filters": 2, "kernel_size": 2, "strides": [2, 1, 1]}),
+            &[("kernel", "kernel"), ("bias", "bias")],
+            &random(&[2, 2, 2, 3, 3], 2),
+        );
     }
 }

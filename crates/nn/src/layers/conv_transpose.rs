@@ -4,9 +4,10 @@
 //! (in - 1)·stride + k - 2·pad + p, pad = 0 (valid) or k // 2 (same), k the dilated size.
 
 use super::conv1d::single;
-use super::Layer;
+use super::{kernel_and_bias, Layer};
 use crate::config::{initializer_to_json, padding_name, ConfigReader};
 use crate::initializers::Initializer;
+use crate::regularizers::WeightPenalties;
 use crate::{Activation, NnError, Result};
 use krust_autograd::Var;
 use krust_tensor::{Conv2dSpec, Padding};
@@ -41,6 +42,12 @@ pub struct ConvTranspose {
     pub dilation_rate: (usize, usize),
     pub activation: Activation,
     pub use_bias: bool,
+    /// Default glorot_uniform.
+    pub kernel_initializer: Initializer,
+    /// Default zeros.
+    pub bias_initializer: Initializer,
+    /// Weight and activity regularizers and constraints (Keras's *_regularizer, *_constraint).
+    pub penalties: WeightPenalties,
     one_d: bool,
     kernel: Option<Var>,
     bias: Option<Var>,
@@ -77,6 +84,16 @@ impl ConvTranspose {
             dilation_rate: (1, 1),
             activation: Activation::Linear,
             use_bias: true,
+            kernel_initializer: Initializer::GlorotUniform,
+            bias_initializer: Initializer::Zeros,
+            penalties: WeightPenalties::new(
+                if one_d {
+                    "Conv1DTranspose"
+                } else {
+                    "Conv2DTranspose"
+                },
+                &["kernel", "bias"],
+            ),
             one_d,
             kernel: None,
             bias: None,
@@ -138,26 +155,10 @@ impl ConvTranspose {
         }
         layer.activation = c.activation_or("activation", Activation::Linear)?;
         layer.use_bias = c.bool_or("use_bias", true)?;
-        for (key, want) in [
-            ("kernel_initializer", Initializer::GlorotUniform),
-            ("bias_initializer", Initializer::Zeros),
-        ] {
-            if c.initializer_or(key, want)? != want {
-                return Err(NnError::layer(
-                    name,
-                    format!("argument `{key}`: only the Keras default is supported"),
-                ));
-            }
-        }
-        for key in [
-            "kernel_regularizer",
-            "bias_regularizer",
-            "activity_regularizer",
-            "kernel_constraint",
-            "bias_constraint",
-        ] {
-            c.absent(key)?;
-        }
+        layer.kernel_initializer =
+            c.initializer_or("kernel_initializer", Initializer::GlorotUniform)?;
+        layer.bias_initializer = c.initializer_or("bias_initializer", Initializer::Zeros)?;
+        layer.penalties.read(&mut c)?;
         c.finish()?;
         Ok(layer)
     }
@@ -184,7 +185,7 @@ impl Layer for ConvTranspose {
                 serde_json::json!([p.0, p.1])
             }
         };
-        serde_json::json!({
+        let mut config = serde_json::json!({
             "filters": self.filters,
             "kernel_size": pick(self.kernel_size),
             "strides": pick(self.strides),
@@ -194,14 +195,11 @@ impl Layer for ConvTranspose {
             "dilation_rate": pick(self.dilation_rate),
             "activation": self.activation.to_config(),
             "use_bias": self.use_bias,
-            "kernel_initializer": initializer_to_json(&Initializer::GlorotUniform),
-            "bias_initializer": initializer_to_json(&Initializer::Zeros),
-            "kernel_regularizer": null,
-            "bias_regularizer": null,
-            "activity_regularizer": null,
-            "kernel_constraint": null,
-            "bias_constraint": null,
-        })
+            "kernel_initializer": initializer_to_json(&self.kernel_initializer),
+            "bias_initializer": initializer_to_json(&self.bias_initializer),
+        });
+        self.penalties.write(&mut config);
+        config
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
@@ -250,10 +248,14 @@ impl Layer for ConvTranspose {
         } else {
             vec![kh, kw, self.filters, c]
         };
-        self.kernel = Some(Var::parameter(Initializer::GlorotUniform.sample(&shape)));
-        self.bias = self
-            .use_bias
-            .then(|| Var::parameter(Initializer::Zeros.sample(&[self.filters])));
+        self.kernel = Some(Var::parameter(self.kernel_initializer.try_sample(&shape)?));
+        self.bias = if self.use_bias {
+            Some(Var::parameter(
+                self.bias_initializer.try_sample(&[self.filters])?,
+            ))
+        } else {
+            None
+        };
         Ok(if self.one_d {
             vec![ow, self.filters]
         } else {
@@ -261,7 +263,7 @@ impl Layer for ConvTranspose {
         })
     }
 
-    fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
+    fn forward(&self, x: &Var, training: bool) -> Result<Var> {
         let kernel = self.kernel.as_ref().ok_or(NnError::NotBuilt)?;
         let s = x.shape();
         let (x4, k4) = if self.one_d {
@@ -281,7 +283,15 @@ impl Layer for ConvTranspose {
             let ys = y.shape();
             y = y.reshape(&[ys[0], ys[2], ys[3]])?;
         }
-        self.activation.apply(&y)
+        let out = self.activation.apply(&y)?;
+        self.penalties
+            .add_losses(&kernel_and_bias(&self.kernel, &self.bias), &out, training)?;
+        Ok(out)
+    }
+
+    fn apply_constraints(&self) -> Result<()> {
+        self.penalties
+            .constrain(&kernel_and_bias(&self.kernel, &self.bias))
     }
 
     fn weights(&self) -> Vec<(&'static str, Var)> {
@@ -303,5 +313,31 @@ impl Layer for ConvTranspose {
         // approximated through the output size divided by the strides.
         2 * (inputs / (self.strides.0 * self.strides.1).max(1) * k / self.filters.max(1)
             * self.filters) as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::regularizers::layer_checks::{check_weight_rules, random};
+    use serde_json::json;
+
+    #[test]
+    fn conv2d_transpose_honours_initializers_regularizers_and_constraints() {
+        check_weight_rules(
+            "Conv2DTranspose",
+            json!({"filters": 3, "kernel_size": 3, "strides": 2, "padding": "same"}),
+            &[("kernel", "kernel"), ("bias", "bias")],
+            &random(&[2, 3, 4, 2], 1),
+        );
+    }
+
+    #[test]
+    fn conv1d_transpose_honours_initializers_regularizers_and_constraints() {
+        check_weight_rules(
+            "Conv1DTranspose",
+            json!({"filters": 2, "kernel_size": 3, "strides": 2}),
+            &[("kernel", "kernel"), ("bias", "bias")],
+            &random(&[2, 5, 3], 2),
+        );
     }
 }

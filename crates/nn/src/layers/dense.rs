@@ -1,6 +1,6 @@
 //! `Dense`: y = activation(x·W + b) on the last axis; kernel (in, units) as in Keras.
 
-use super::Layer;
+use super::{kernel_and_bias, Layer};
 use crate::config::{initializer_to_json, ConfigReader};
 use crate::initializers::Initializer;
 use crate::regularizers::WeightPenalties;
@@ -33,7 +33,7 @@ impl Dense {
             use_bias: true,
             kernel_initializer: Initializer::GlorotUniform,
             bias_initializer: Initializer::Zeros,
-            penalties: WeightPenalties::default(),
+            penalties: WeightPenalties::new("Dense", &["kernel", "bias"]),
             kernel: None,
             bias: None,
         }
@@ -58,10 +58,6 @@ impl Layer for Dense {
             "use_bias": self.use_bias,
             "kernel_initializer": initializer_to_json(&self.kernel_initializer),
             "bias_initializer": initializer_to_json(&self.bias_initializer),
-            "kernel_regularizer": null,
-            "bias_regularizer": null,
-            "kernel_constraint": null,
-            "bias_constraint": null,
         });
         self.penalties.write(&mut config);
         config
@@ -110,13 +106,13 @@ impl Layer for Dense {
         let y = x.dense(kernel, self.bias.as_ref())?;
         let out = self.activation.apply(&y)?;
         self.penalties
-            .add_losses(self.kernel.as_ref(), self.bias.as_ref(), &out, training)?;
+            .add_losses(&kernel_and_bias(&self.kernel, &self.bias), &out, training)?;
         Ok(out)
     }
 
     fn apply_constraints(&self) -> Result<()> {
         self.penalties
-            .constrain(self.kernel.as_ref(), self.bias.as_ref())
+            .constrain(&kernel_and_bias(&self.kernel, &self.bias))
     }
 }
 
@@ -130,7 +126,7 @@ impl Dense {
         layer.kernel_initializer =
             c.initializer_or("kernel_initializer", Initializer::GlorotUniform)?;
         layer.bias_initializer = c.initializer_or("bias_initializer", Initializer::Zeros)?;
-        layer.penalties = WeightPenalties::read(&mut c, "Dense")?;
+        layer.penalties.read(&mut c)?;
         c.finish()?;
         Ok(layer)
     }

@@ -149,6 +149,14 @@ pub trait Layer {
     }
 }
 
+/// A kernel and an optional bias under their Keras argument prefixes, for the penalties.
+pub(crate) fn kernel_and_bias<'a>(
+    kernel: &'a Option<Var>,
+    bias: &'a Option<Var>,
+) -> [(&'static str, Option<&'a Var>); 2] {
+    [("kernel", kernel.as_ref()), ("bias", bias.as_ref())]
+}
+
 /// Output shape (h, w, c) of a 2-D pooling layer named `layer`.
 fn pooled_shape(
     layer: &str,

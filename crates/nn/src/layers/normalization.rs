@@ -5,9 +5,9 @@
 use super::Layer;
 use crate::config::{initializer_to_json, ConfigReader};
 use crate::initializers::Initializer;
+use crate::regularizers::WeightPenalties;
 use crate::{NnError, Result};
 use krust_autograd::Var;
-use krust_tensor::Tensor;
 
 /// (x - mean) / sqrt(var + eps) over `axes` (keepdims), with the biased variance.
 fn standardize(x: &Var, axes: &[isize], epsilon: f32) -> Result<Var> {
@@ -17,28 +17,30 @@ fn standardize(x: &Var, axes: &[isize], epsilon: f32) -> Result<Var> {
     Ok(centered.div(&var.add_scalar(epsilon).sqrt())?)
 }
 
-/// Reads the initializer arguments every normalization layer has, allowing only defaults.
-fn default_initializers(c: &mut ConfigReader, layer: &str) -> Result<()> {
-    for (key, want) in [
-        ("beta_initializer", Initializer::Zeros),
-        ("gamma_initializer", Initializer::Ones),
-    ] {
-        if c.initializer_or(key, want)? != want {
-            return Err(NnError::layer(
-                layer,
-                format!("argument `{key}`: only the Keras default is supported"),
-            ));
-        }
-    }
-    for key in [
-        "beta_regularizer",
-        "gamma_regularizer",
-        "beta_constraint",
-        "gamma_constraint",
-    ] {
-        c.absent(key)?;
-    }
-    Ok(())
+/// Reads the initializers every normalization layer has: (gamma, beta), Keras's defaults
+/// ones and zeros.
+fn read_initializers(c: &mut ConfigReader) -> Result<(Initializer, Initializer)> {
+    Ok((
+        c.initializer_or("gamma_initializer", Initializer::Ones)?,
+        c.initializer_or("beta_initializer", Initializer::Zeros)?,
+    ))
+}
+
+/// A learned gamma or beta of `shape`, when the layer has it.
+fn parameter(on: bool, init: &Initializer, shape: &[usize]) -> Result<Option<Var>> {
+    Ok(if on {
+        Some(Var::parameter(init.try_sample(shape)?))
+    } else {
+        None
+    })
+}
+
+/// Gamma and beta under their Keras argument prefixes, for the penalties.
+fn by_prefix<'a>(
+    gamma: &'a Option<Var>,
+    beta: &'a Option<Var>,
+) -> [(&'static str, Option<&'a Var>); 2] {
+    [("gamma", gamma.as_ref()), ("beta", beta.as_ref())]
 }
 
 fn scale_and_offset(
@@ -73,6 +75,12 @@ pub struct LayerNormalization {
     pub epsilon: f32,
     pub center: bool,
     pub scale: bool,
+    /// Default ones.
+    pub gamma_initializer: Initializer,
+    /// Default zeros.
+    pub beta_initializer: Initializer,
+    /// Regularizers and constraints of gamma and beta, and the activity regularizer.
+    pub penalties: WeightPenalties,
     gamma: Option<Var>,
     beta: Option<Var>,
     /// Full-rank shape gamma and beta broadcast with.
@@ -86,6 +94,9 @@ impl Default for LayerNormalization {
             epsilon: 1e-3,
             center: true,
             scale: true,
+            gamma_initializer: Initializer::Ones,
+            beta_initializer: Initializer::Zeros,
+            penalties: WeightPenalties::new("LayerNormalization", &["gamma", "beta"]),
             gamma: None,
             beta: None,
             param_shape: Vec::new(),
@@ -123,7 +134,8 @@ impl LayerNormalization {
         layer.center = c.bool_or("center", true)?;
         layer.scale = c.bool_or("scale", true)?;
         c.only("rms_scaling", serde_json::json!(false))?;
-        default_initializers(&mut c, "LayerNormalization")?;
+        (layer.gamma_initializer, layer.beta_initializer) = read_initializers(&mut c)?;
+        layer.penalties.read(&mut c)?;
         c.finish()?;
         Ok(layer)
     }
@@ -160,19 +172,17 @@ impl Layer for LayerNormalization {
     }
 
     fn config(&self) -> serde_json::Value {
-        serde_json::json!({
+        let mut config = serde_json::json!({
             "axis": self.axis,
             "epsilon": self.epsilon,
             "center": self.center,
             "scale": self.scale,
             "rms_scaling": false,
-            "beta_initializer": initializer_to_json(&Initializer::Zeros),
-            "gamma_initializer": initializer_to_json(&Initializer::Ones),
-            "beta_regularizer": null,
-            "gamma_regularizer": null,
-            "beta_constraint": null,
-            "gamma_constraint": null,
-        })
+            "beta_initializer": initializer_to_json(&self.beta_initializer),
+            "gamma_initializer": initializer_to_json(&self.gamma_initializer),
+        });
+        self.penalties.write(&mut config);
+        config
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
@@ -182,22 +192,28 @@ impl Layer for LayerNormalization {
             param_shape[a] = input_shape[a - 1];
         }
         let n: Vec<usize> = axes.iter().map(|&a| input_shape[a - 1]).collect();
-        self.gamma = self.scale.then(|| Var::parameter(Tensor::ones(n.clone())));
-        self.beta = self
-            .center
-            .then(|| Var::parameter(Tensor::zeros(n.clone())));
+        self.gamma = parameter(self.scale, &self.gamma_initializer, &n)?;
+        self.beta = parameter(self.center, &self.beta_initializer, &n)?;
         self.param_shape = param_shape;
         Ok(input_shape.to_vec())
     }
 
-    fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
+    fn forward(&self, x: &Var, training: bool) -> Result<Var> {
         let axes: Vec<isize> = self
             .full_axes(x.shape().len() - 1)?
             .iter()
             .map(|&a| a as isize)
             .collect();
         let y = standardize(x, &axes, self.epsilon)?;
-        scale_and_offset(y, &self.gamma, &self.beta, &self.param_shape)
+        let out = scale_and_offset(y, &self.gamma, &self.beta, &self.param_shape)?;
+        self.penalties
+            .add_losses(&by_prefix(&self.gamma, &self.beta), &out, training)?;
+        Ok(out)
+    }
+
+    fn apply_constraints(&self) -> Result<()> {
+        self.penalties
+            .constrain(&by_prefix(&self.gamma, &self.beta))
     }
 
     fn weights(&self) -> Vec<(&'static str, Var)> {
@@ -215,6 +231,12 @@ pub struct GroupNormalization {
     pub epsilon: f32,
     pub center: bool,
     pub scale: bool,
+    /// Default ones.
+    pub gamma_initializer: Initializer,
+    /// Default zeros.
+    pub beta_initializer: Initializer,
+    /// Regularizers and constraints of gamma and beta, and the activity regularizer.
+    pub penalties: WeightPenalties,
     class: &'static str,
     gamma: Option<Var>,
     beta: Option<Var>,
@@ -228,6 +250,9 @@ impl GroupNormalization {
             epsilon: 1e-3,
             center: true,
             scale: true,
+            gamma_initializer: Initializer::Ones,
+            beta_initializer: Initializer::Zeros,
+            penalties: WeightPenalties::new("GroupNormalization", &["gamma", "beta"]),
             class: "GroupNormalization",
             gamma: None,
             beta: None,
@@ -244,7 +269,8 @@ impl GroupNormalization {
         layer.center = c.bool_or("center", true)?;
         layer.scale = c.bool_or("scale", true)?;
         c.only("axis", serde_json::json!(-1))?;
-        default_initializers(&mut c, "GroupNormalization")?;
+        (layer.gamma_initializer, layer.beta_initializer) = read_initializers(&mut c)?;
+        layer.penalties.read(&mut c)?;
         c.finish()?;
         Ok(layer)
     }
@@ -259,6 +285,7 @@ impl InstanceNormalization {
         GroupNormalization {
             groups: None,
             class: "InstanceNormalization",
+            penalties: WeightPenalties::new("InstanceNormalization", &["gamma", "beta"]),
             ..GroupNormalization::new(1)
         }
     }
@@ -270,7 +297,8 @@ impl InstanceNormalization {
         layer.center = c.bool_or("center", true)?;
         layer.scale = c.bool_or("scale", true)?;
         c.only("axis", serde_json::json!(-1))?;
-        default_initializers(&mut c, "InstanceNormalization")?;
+        (layer.gamma_initializer, layer.beta_initializer) = read_initializers(&mut c)?;
+        layer.penalties.read(&mut c)?;
         c.finish()?;
         Ok(layer)
     }
@@ -287,13 +315,10 @@ impl Layer for GroupNormalization {
             "epsilon": self.epsilon,
             "center": self.center,
             "scale": self.scale,
-            "beta_initializer": initializer_to_json(&Initializer::Zeros),
-            "gamma_initializer": initializer_to_json(&Initializer::Ones),
-            "beta_regularizer": null,
-            "gamma_regularizer": null,
-            "beta_constraint": null,
-            "gamma_constraint": null,
+            "beta_initializer": initializer_to_json(&self.beta_initializer),
+            "gamma_initializer": initializer_to_json(&self.gamma_initializer),
         });
+        self.penalties.write(&mut config);
         if let Some(g) = self.groups {
             config["groups"] = serde_json::json!(g);
         }
@@ -315,12 +340,12 @@ impl Layer for GroupNormalization {
             ));
         }
         self.channels = c;
-        self.gamma = self.scale.then(|| Var::parameter(Tensor::ones([c])));
-        self.beta = self.center.then(|| Var::parameter(Tensor::zeros([c])));
+        self.gamma = parameter(self.scale, &self.gamma_initializer, &[c])?;
+        self.beta = parameter(self.center, &self.beta_initializer, &[c])?;
         Ok(input_shape.to_vec())
     }
 
-    fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
+    fn forward(&self, x: &Var, training: bool) -> Result<Var> {
         let shape = x.shape();
         let (b, c) = (shape[0], self.channels);
         let groups = self.groups.unwrap_or(c);
@@ -329,10 +354,54 @@ impl Layer for GroupNormalization {
         let y = standardize(&grouped, &[1, 3], self.epsilon)?.reshape(&shape)?;
         let mut param_shape = vec![1; shape.len()];
         param_shape[shape.len() - 1] = c;
-        scale_and_offset(y, &self.gamma, &self.beta, &param_shape)
+        let out = scale_and_offset(y, &self.gamma, &self.beta, &param_shape)?;
+        self.penalties
+            .add_losses(&by_prefix(&self.gamma, &self.beta), &out, training)?;
+        Ok(out)
+    }
+
+    fn apply_constraints(&self) -> Result<()> {
+        self.penalties
+            .constrain(&by_prefix(&self.gamma, &self.beta))
     }
 
     fn weights(&self) -> Vec<(&'static str, Var)> {
         gamma_beta_weights(&self.gamma, &self.beta)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::regularizers::layer_checks::{check_weight_rules, random};
+    use serde_json::json;
+
+    #[test]
+    fn layer_normalization_honours_initializers_regularizers_and_constraints() {
+        check_weight_rules(
+            "LayerNormalization",
+            json!({"axis": [-2, -1]}),
+            &[("gamma", "gamma"), ("beta", "beta")],
+            &random(&[2, 3, 4], 1),
+        );
+    }
+
+    #[test]
+    fn group_normalization_honours_initializers_regularizers_and_constraints() {
+        check_weight_rules(
+            "GroupNormalization",
+            json!({"groups": 2}),
+            &[("gamma", "gamma"), ("beta", "beta")],
+            &random(&[2, 3, 3, 4], 2),
+        );
+    }
+
+    #[test]
+    fn instance_normalization_honours_initializers_regularizers_and_constraints() {
+        check_weight_rules(
+            "InstanceNormalization",
+            json!({}),
+            &[("gamma", "gamma"), ("beta", "beta")],
+            &random(&[2, 5, 3], 3),
+        );
     }
 }

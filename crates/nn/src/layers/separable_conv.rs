@@ -7,6 +7,7 @@ use super::conv2d::grouped_conv2d;
 use super::Layer;
 use crate::config::{initializer_to_json, padding_name, ConfigReader};
 use crate::initializers::Initializer;
+use crate::regularizers::WeightPenalties;
 use crate::{Activation, NnError, Result};
 use krust_autograd::Var;
 use krust_tensor::conv::output_size;
@@ -98,29 +99,6 @@ impl DepthwiseArgs {
                 "argument `depth_multiplier` must be at least 1",
             ));
         }
-        for key in [
-            "depthwise_regularizer",
-            "pointwise_regularizer",
-            "bias_regularizer",
-            "activity_regularizer",
-            "depthwise_constraint",
-            "pointwise_constraint",
-            "bias_constraint",
-        ] {
-            c.absent(key)?;
-        }
-        for (key, want) in [
-            ("depthwise_initializer", Initializer::GlorotUniform),
-            ("pointwise_initializer", Initializer::GlorotUniform),
-            ("bias_initializer", Initializer::Zeros),
-        ] {
-            if c.initializer_or(key, want)? != want {
-                return Err(NnError::layer(
-                    layer,
-                    format!("argument `{key}`: only the Keras default is supported"),
-                ));
-            }
-        }
         Ok(a)
     }
 
@@ -141,10 +119,6 @@ impl DepthwiseArgs {
             "depth_multiplier": self.depth_multiplier,
             "activation": self.activation.to_config(),
             "use_bias": self.use_bias,
-            "bias_initializer": initializer_to_json(&Initializer::Zeros),
-            "bias_regularizer": null,
-            "activity_regularizer": null,
-            "bias_constraint": null,
         })
     }
 }
@@ -152,6 +126,13 @@ impl DepthwiseArgs {
 #[derive(Debug, Clone)]
 pub struct DepthwiseConv2D {
     args: DepthwiseArgs,
+    /// Default glorot_uniform.
+    pub depthwise_initializer: Initializer,
+    /// Default zeros.
+    pub bias_initializer: Initializer,
+    /// Regularizers and constraints of the depthwise kernel and the bias, and the activity
+    /// regularizer (Keras's depthwise_*, bias_*, activity_regularizer).
+    pub penalties: WeightPenalties,
     kernel: Option<Var>,
     bias: Option<Var>,
 }
@@ -162,9 +143,21 @@ impl DepthwiseConv2D {
         args.depth_multiplier = depth_multiplier;
         DepthwiseConv2D {
             args,
+            depthwise_initializer: Initializer::GlorotUniform,
+            bias_initializer: Initializer::Zeros,
+            penalties: WeightPenalties::new("DepthwiseConv2D", &["depthwise", "bias"]),
             kernel: None,
             bias: None,
         }
+    }
+
+    /// The weights under their Keras argument prefixes (Keras names the depthwise kernel
+    /// "kernel" but configures it as "depthwise_*"), for the penalties.
+    fn by_prefix(&self) -> [(&'static str, Option<&Var>); 2] {
+        [
+            ("depthwise", self.kernel.as_ref()),
+            ("bias", self.bias.as_ref()),
+        ]
     }
 
     pub fn with_strides(mut self, strides: (usize, usize)) -> Self {
@@ -180,12 +173,14 @@ impl DepthwiseConv2D {
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
         let mut c = ConfigReader::new("DepthwiseConv2D", config)?;
         let args = DepthwiseArgs::read(&mut c, "DepthwiseConv2D", false)?;
+        let mut layer = DepthwiseConv2D::new(args.kernel_size, args.depth_multiplier);
+        layer.args = args;
+        layer.depthwise_initializer =
+            c.initializer_or("depthwise_initializer", Initializer::GlorotUniform)?;
+        layer.bias_initializer = c.initializer_or("bias_initializer", Initializer::Zeros)?;
+        layer.penalties.read(&mut c)?;
         c.finish()?;
-        Ok(DepthwiseConv2D {
-            args,
-            kernel: None,
-            bias: None,
-        })
+        Ok(layer)
     }
 }
 
@@ -196,9 +191,9 @@ impl Layer for DepthwiseConv2D {
 
     fn config(&self) -> serde_json::Value {
         let mut c = self.args.config(false);
-        c["depthwise_initializer"] = initializer_to_json(&Initializer::GlorotUniform);
-        c["depthwise_regularizer"] = serde_json::Value::Null;
-        c["depthwise_constraint"] = serde_json::Value::Null;
+        c["depthwise_initializer"] = initializer_to_json(&self.depthwise_initializer);
+        c["bias_initializer"] = initializer_to_json(&self.bias_initializer);
+        self.penalties.write(&mut c);
         c
     }
 
@@ -212,25 +207,34 @@ impl Layer for DepthwiseConv2D {
         let a = &self.args;
         let (oh, ow) = spatial_out("DepthwiseConv2D", (h, w), a.kernel_size, &a.spec())?;
         let m = a.depth_multiplier;
-        self.kernel = Some(Var::parameter(Initializer::GlorotUniform.sample(&[
+        self.kernel = Some(Var::parameter(self.depthwise_initializer.try_sample(&[
             a.kernel_size.0,
             a.kernel_size.1,
             c,
             m,
-        ])));
-        self.bias = a
-            .use_bias
-            .then(|| Var::parameter(Initializer::Zeros.sample(&[c * m])));
+        ])?));
+        self.bias = if a.use_bias {
+            Some(Var::parameter(self.bias_initializer.try_sample(&[c * m])?))
+        } else {
+            None
+        };
         Ok(vec![oh, ow, c * m])
     }
 
-    fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
+    fn forward(&self, x: &Var, training: bool) -> Result<Var> {
         let kernel = self.kernel.as_ref().ok_or(NnError::NotBuilt)?;
         let mut y = depthwise(x, kernel, self.args.spec())?;
         if let Some(b) = &self.bias {
             y = y.add(b)?;
         }
-        self.args.activation.apply(&y)
+        let out = self.args.activation.apply(&y)?;
+        self.penalties
+            .add_losses(&self.by_prefix(), &out, training)?;
+        Ok(out)
+    }
+
+    fn apply_constraints(&self) -> Result<()> {
+        self.penalties.constrain(&self.by_prefix())
     }
 
     fn weights(&self) -> Vec<(&'static str, Var)> {
@@ -261,6 +265,15 @@ impl Layer for DepthwiseConv2D {
 pub struct SeparableConv {
     pub filters: usize,
     args: DepthwiseArgs,
+    /// Default glorot_uniform.
+    pub depthwise_initializer: Initializer,
+    /// Default glorot_uniform.
+    pub pointwise_initializer: Initializer,
+    /// Default zeros.
+    pub bias_initializer: Initializer,
+    /// Regularizers and constraints of both kernels and the bias, and the activity
+    /// regularizer (Keras's depthwise_*, pointwise_*, bias_*, activity_regularizer).
+    pub penalties: WeightPenalties,
     one_d: bool,
     depthwise_kernel: Option<Var>,
     pointwise_kernel: Option<Var>,
@@ -275,32 +288,49 @@ pub struct SeparableConv1D;
 impl SeparableConv2D {
     #[allow(clippy::new_ret_no_self)]
     pub fn new(filters: usize, kernel_size: (usize, usize)) -> SeparableConv {
-        SeparableConv {
-            filters,
-            args: DepthwiseArgs::new(kernel_size),
-            one_d: false,
-            depthwise_kernel: None,
-            pointwise_kernel: None,
-            bias: None,
-        }
+        SeparableConv::new(filters, DepthwiseArgs::new(kernel_size), false)
     }
 }
 
 impl SeparableConv1D {
     #[allow(clippy::new_ret_no_self)]
     pub fn new(filters: usize, kernel_size: usize) -> SeparableConv {
+        SeparableConv::new(filters, DepthwiseArgs::new((1, kernel_size)), true)
+    }
+}
+
+impl SeparableConv {
+    fn new(filters: usize, args: DepthwiseArgs, one_d: bool) -> Self {
         SeparableConv {
             filters,
-            args: DepthwiseArgs::new((1, kernel_size)),
-            one_d: true,
+            args,
+            depthwise_initializer: Initializer::GlorotUniform,
+            pointwise_initializer: Initializer::GlorotUniform,
+            bias_initializer: Initializer::Zeros,
+            penalties: WeightPenalties::new(
+                if one_d {
+                    "SeparableConv1D"
+                } else {
+                    "SeparableConv2D"
+                },
+                &["depthwise", "pointwise", "bias"],
+            ),
+            one_d,
             depthwise_kernel: None,
             pointwise_kernel: None,
             bias: None,
         }
     }
-}
 
-impl SeparableConv {
+    /// The weights under their Keras argument prefixes, for the penalties.
+    fn by_prefix(&self) -> [(&'static str, Option<&Var>); 3] {
+        [
+            ("depthwise", self.depthwise_kernel.as_ref()),
+            ("pointwise", self.pointwise_kernel.as_ref()),
+            ("bias", self.bias.as_ref()),
+        ]
+    }
+
     pub fn with_padding(mut self, padding: Padding) -> Self {
         self.args.padding = padding;
         self
@@ -321,15 +351,15 @@ impl SeparableConv {
         let mut c = ConfigReader::new(name, config)?;
         let filters = c.usize("filters")?;
         let args = DepthwiseArgs::read(&mut c, name, one_d)?;
+        let mut layer = SeparableConv::new(filters, args, one_d);
+        layer.depthwise_initializer =
+            c.initializer_or("depthwise_initializer", Initializer::GlorotUniform)?;
+        layer.pointwise_initializer =
+            c.initializer_or("pointwise_initializer", Initializer::GlorotUniform)?;
+        layer.bias_initializer = c.initializer_or("bias_initializer", Initializer::Zeros)?;
+        layer.penalties.read(&mut c)?;
         c.finish()?;
-        Ok(SeparableConv {
-            filters,
-            args,
-            one_d,
-            depthwise_kernel: None,
-            pointwise_kernel: None,
-            bias: None,
-        })
+        Ok(layer)
     }
 
     fn name(&self) -> &'static str {
@@ -349,16 +379,10 @@ impl Layer for SeparableConv {
     fn config(&self) -> serde_json::Value {
         let mut c = self.args.config(self.one_d);
         c["filters"] = serde_json::json!(self.filters);
-        c["depthwise_initializer"] = initializer_to_json(&Initializer::GlorotUniform);
-        c["pointwise_initializer"] = initializer_to_json(&Initializer::GlorotUniform);
-        for key in [
-            "depthwise_regularizer",
-            "pointwise_regularizer",
-            "depthwise_constraint",
-            "pointwise_constraint",
-        ] {
-            c[key] = serde_json::Value::Null;
-        }
+        c["depthwise_initializer"] = initializer_to_json(&self.depthwise_initializer);
+        c["pointwise_initializer"] = initializer_to_json(&self.pointwise_initializer);
+        c["bias_initializer"] = initializer_to_json(&self.bias_initializer);
+        self.penalties.write(&mut c);
         c
     }
 
@@ -376,40 +400,36 @@ impl Layer for SeparableConv {
         let a = &self.args;
         let (oh, ow) = spatial_out(self.name(), (h, w), a.kernel_size, &a.spec())?;
         let m = a.depth_multiplier;
-        self.depthwise_kernel = Some(Var::parameter(Initializer::GlorotUniform.sample(&[
-            a.kernel_size.0,
-            a.kernel_size.1,
-            c,
-            m,
-        ])));
-        self.pointwise_kernel = Some(Var::parameter(Initializer::GlorotUniform.sample(&[
-            1,
-            1,
-            c * m,
-            self.filters,
-        ])));
-        self.bias = a
-            .use_bias
-            .then(|| Var::parameter(Initializer::Zeros.sample(&[self.filters])));
-        // Keras stores the 1-D kernels without the height axis.
+        // Keras stores the 1-D kernels without the height axis, and samples them in the
+        // shape it stores (the fans are the same either way).
+        let (depthwise_shape, pointwise_shape) = if self.one_d {
+            (vec![a.kernel_size.1, c, m], vec![1, c * m, self.filters])
+        } else {
+            (
+                vec![a.kernel_size.0, a.kernel_size.1, c, m],
+                vec![1, 1, c * m, self.filters],
+            )
+        };
+        self.depthwise_kernel = Some(Var::parameter(
+            self.depthwise_initializer.try_sample(&depthwise_shape)?,
+        ));
+        self.pointwise_kernel = Some(Var::parameter(
+            self.pointwise_initializer.try_sample(&pointwise_shape)?,
+        ));
+        self.bias = if a.use_bias {
+            Some(Var::parameter(
+                self.bias_initializer.try_sample(&[self.filters])?,
+            ))
+        } else {
+            None
+        };
         if self.one_d {
-            let dk = self.depthwise_kernel.as_ref().expect("just built");
-            self.depthwise_kernel = Some(Var::parameter(dk.value().reshape([
-                a.kernel_size.1,
-                c,
-                m,
-            ])?));
-            self.pointwise_kernel = Some(Var::parameter(Initializer::GlorotUniform.sample(&[
-                1,
-                c * m,
-                self.filters,
-            ])));
             return Ok(vec![ow, self.filters]);
         }
         Ok(vec![oh, ow, self.filters])
     }
 
-    fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
+    fn forward(&self, x: &Var, training: bool) -> Result<Var> {
         let (Some(dk), Some(pk)) = (&self.depthwise_kernel, &self.pointwise_kernel) else {
             return Err(NnError::NotBuilt);
         };
@@ -438,7 +458,14 @@ impl Layer for SeparableConv {
         } else {
             y
         };
-        self.args.activation.apply(&y)
+        let out = self.args.activation.apply(&y)?;
+        self.penalties
+            .add_losses(&self.by_prefix(), &out, training)?;
+        Ok(out)
+    }
+
+    fn apply_constraints(&self) -> Result<()> {
+        self.penalties.constrain(&self.by_prefix())
     }
 
     fn weights(&self) -> Vec<(&'static str, Var)> {
@@ -465,5 +492,50 @@ impl Layer for SeparableConv {
         let positions: usize = output_shape[..output_shape.len() - 1].iter().product();
         2 * (positions * cm * (self.args.kernel_size.0 * self.args.kernel_size.1 + self.filters))
             as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::regularizers::layer_checks::{check_weight_rules, random};
+    use serde_json::json;
+
+    #[test]
+    fn depthwise_conv2d_honours_initializers_regularizers_and_constraints() {
+        // Keras names the weight "kernel" but configures it as "depthwise_*".
+        check_weight_rules(
+            "DepthwiseConv2D",
+            json!({"kernel_size": 2, "depth_multiplier": 2}),
+            &[("depthwise", "kernel"), ("bias", "bias")],
+            &random(&[2, 4, 3, 3], 1),
+        );
+    }
+
+    #[test]
+    fn separable_conv2d_honours_initializers_regularizers_and_constraints() {
+        check_weight_rules(
+            "SeparableConv2D",
+            json!({"filters": 4, "kernel_size": 3, "padding": "same"}),
+            &[
+                ("depthwise", "depthwise_kernel"),
+                ("pointwise", "pointwise_kernel"),
+                ("bias", "bias"),
+            ],
+            &random(&[2, 4, 4, 3], 2),
+        );
+    }
+
+    #[test]
+    fn separable_conv1d_honours_initializers_regularizers_and_constraints() {
+        check_weight_rules(
+            "SeparableConv1D",
+            json!({"filters": 3, "kernel_size": 2, "depth_multiplier": 2}),
+            &[
+                ("depthwise", "depthwise_kernel"),
+                ("pointwise", "pointwise_kernel"),
+                ("bias", "bias"),
+            ],
+            &random(&[2, 5, 2], 3),
+        );
     }
 }
