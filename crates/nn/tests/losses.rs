@@ -618,3 +618,28 @@ fn binary_crossentropy_from_logits_has_gradient_sigmoid_minus_label_at_zero() {
     .unwrap();
     assert_eq!(p.grad().unwrap().to_vec(), vec![-0.25, 0.25]);
 }
+
+#[test]
+fn course_three_sample_categorical_cross_entropy_is_0_436() {
+    // Three samples whose true classes get probabilities 0.9, 0.6 and 0.5:
+    // (-ln 0.9 - ln 0.6 - ln 0.5) / 3 = (0.1054 + 0.5108 + 0.6931) / 3 = 0.4364.
+    let y_pred = Var::constant(t(&[&[0.9, 0.05, 0.05], &[0.1, 0.6, 0.3], &[0.2, 0.3, 0.5]]));
+    let y_true = t(&[&[1., 0., 0.], &[0., 1., 0.], &[0., 0., 1.]]);
+    let loss = CategoricalCrossentropy {
+        from_logits: false,
+        label_smoothing: 0.0,
+    }
+    .compute(&y_pred, &Targets::Dense(&y_true))
+    .unwrap()
+    .value()
+    .item()
+    .unwrap();
+    assert!((loss - 0.436).abs() < 5e-4, "{loss}");
+    let sparse = SparseCategoricalCrossentropy { from_logits: false }
+        .compute(&y_pred, &Targets::Sparse(&[0, 1, 2]))
+        .unwrap()
+        .value()
+        .item()
+        .unwrap();
+    assert!((sparse - loss).abs() < 1e-6);
+}
