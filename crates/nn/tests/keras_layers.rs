@@ -5,30 +5,13 @@
 use krust_autograd::{no_grad, Var};
 use krust_nn::layers::layer_from_config;
 use krust_tensor::Tensor;
-use std::path::{Path, PathBuf};
+mod keras_fixtures;
 
-fn read_npy(path: &Path) -> Tensor {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
-    let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
-    let data: Vec<f32> = npy.into_vec().unwrap();
-    Tensor::from_vec(shape, data).unwrap()
-}
-
-fn cases() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/keras/layers");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    dirs
-}
+use keras_fixtures::{case_dirs, read_npy};
 
 #[test]
 fn every_keras_layer_fixture_is_reproduced() {
-    let dirs = cases();
+    let dirs = case_dirs("layers");
     assert!(
         dirs.len() >= 80,
         "expected the Keras layer fixtures, found {}",

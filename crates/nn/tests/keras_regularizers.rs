@@ -8,15 +8,9 @@ use krust_autograd::{no_grad, Var};
 use krust_nn::layers::layer_from_config;
 use krust_nn::regularizers::collecting;
 use krust_tensor::Tensor;
-use std::path::{Path, PathBuf};
+mod keras_fixtures;
 
-fn read_npy(path: &Path) -> Tensor {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
-    let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
-    let data: Vec<f32> = npy.into_vec().unwrap();
-    Tensor::from_vec(shape, data).unwrap()
-}
+use keras_fixtures::{case_dirs, read_npy};
 
 /// Largest absolute difference, and the scale it is judged against (1 or the largest
 /// magnitude Keras produced).
@@ -26,20 +20,9 @@ fn error_and_scale(got: &Tensor, want: &Tensor) -> (f32, f32) {
     (got.max_abs_diff(want).unwrap(), scale)
 }
 
-fn cases() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/keras/regularizers");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    dirs
-}
-
 #[test]
 fn every_keras_regularizer_fixture_is_reproduced() {
-    let dirs = cases();
+    let dirs = case_dirs("regularizers");
     assert!(
         dirs.len() >= 11,
         "expected the Keras regularizer fixtures, found {}",

@@ -1,5 +1,6 @@
-//! Reading the Keras reference fixtures in fixtures/keras/activations_losses/ (written by
-//! tools/make_keras_activation_loss_fixtures.py) and comparing krust's results with them.
+//! Reading the Keras reference fixtures under fixtures/keras/ (activations and losses from
+//! tools/make_keras_activation_loss_fixtures.py; layer and regularizer cases from
+//! tools/make_keras_{layer,regularizer}_fixtures.py) and comparing krust's results with them.
 //!
 //! Tolerance, per element: |krust - Keras| <= 1e-5 · max(|Keras|, 0.01), a relative error of
 //! 1e-5 that becomes an absolute 1e-7 for values below 0.01. The floor is for tiny values
@@ -12,7 +13,7 @@
 
 use krust_tensor::Tensor;
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 pub const RELATIVE_TOLERANCE: f32 = 1e-5;
@@ -36,21 +37,43 @@ pub fn meta() -> &'static Value {
     })
 }
 
-fn open(relative: &str) -> npyz::NpyFile<std::io::Cursor<Vec<u8>>> {
-    let path = fixtures_dir().join(format!("{relative}.npy"));
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+fn open_path(path: &Path) -> npyz::NpyFile<std::io::Cursor<Vec<u8>>> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     npyz::NpyFile::new(std::io::Cursor::new(bytes))
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// `<relative>.npy` as a float32 tensor (a 0-d array becomes shape []).
-pub fn tensor(relative: &str) -> Tensor {
-    let file = open(relative);
+fn open(relative: &str) -> npyz::NpyFile<std::io::Cursor<Vec<u8>>> {
+    open_path(&fixtures_dir().join(format!("{relative}.npy")))
+}
+
+/// A float32 `.npy` file as a tensor (a 0-d array becomes shape []).
+pub fn read_npy(path: &Path) -> Tensor {
+    let file = open_path(path);
     let shape: Vec<usize> = file.shape().iter().map(|&d| d as usize).collect();
     let data = file
         .into_vec::<f32>()
-        .unwrap_or_else(|e| panic!("{relative}.npy: {e}"));
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     Tensor::from_vec(shape, data).unwrap()
+}
+
+/// `<relative>.npy` of the activation and loss fixtures as a float32 tensor.
+pub fn tensor(relative: &str) -> Tensor {
+    read_npy(&fixtures_dir().join(format!("{relative}.npy")))
+}
+
+/// The case folders of fixtures/keras/<folder>, sorted by name.
+pub fn case_dirs(folder: &str) -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/keras")
+        .join(folder);
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap_or_else(|e| panic!("{}: {e}", root.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
 }
 
 /// `<relative>.npy` as integer labels (stored int64).
