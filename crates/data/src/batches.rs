@@ -4,8 +4,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::fashion_mnist::ImageDataset;
-use crate::DataError;
+use crate::{DataError, Dataset};
 
 /// A fresh Fisher–Yates shuffle of `0..n` for each epoch, fixed by `(seed, epoch)`.
 ///
@@ -23,24 +22,27 @@ pub fn epoch_permutation(n: usize, seed: u64, epoch: usize) -> Vec<usize> {
     order
 }
 
-/// Clears `pixels` and `labels` and refills them (keeping their capacity) with the images
-/// and labels at `indices`: pixels as byte / 255 in the stored channels-last order.
+/// Clears `inputs`, `labels` and `values` and refills them (keeping their capacity) with the
+/// samples at `indices` (bytes scaled to [0, 1]) and their targets: class labels into
+/// `labels`, value rows into `values`.
 ///
 /// Panics if an index is out of range for `ds` (indices come from a permutation or plan of
 /// `ds.len()`, never from user input).
 pub fn fill_batch(
-    ds: &ImageDataset,
+    ds: &Dataset,
     indices: &[usize],
-    pixels: &mut Vec<f32>,
+    inputs: &mut Vec<f32>,
     labels: &mut Vec<u32>,
+    values: &mut Vec<f32>,
 ) {
-    pixels.clear();
+    let size = ds.sample_size();
+    inputs.clear();
     labels.clear();
-    pixels.reserve(indices.len() * ds.image_size());
-    labels.reserve(indices.len());
-    for &index in indices {
-        pixels.extend(ds.image(index).iter().map(|&byte| f32::from(byte) / 255.0));
-        labels.push(ds.labels[index]);
+    values.clear();
+    inputs.resize(indices.len() * size, 0.0);
+    for (&index, out) in indices.iter().zip(inputs.chunks_exact_mut(size)) {
+        ds.write_sample(index, out);
+        ds.push_target(index, labels, values);
     }
 }
 
@@ -110,19 +112,26 @@ impl<'a> IntoIterator for &'a BatchPlan {
 mod tests {
     use super::*;
 
-    fn tiny_dataset() -> ImageDataset {
+    fn tiny_images() -> Vec<u8> {
         // 3 images of 2x2 RGB (12 bytes each), bytes chosen to include 0 and 255.
         let mut images: Vec<u8> = (0..36).map(|i| (i * 7) as u8).collect();
         images[0] = 0;
         images[35] = 255;
-        ImageDataset {
-            images,
-            labels: vec![4, 0, 9],
-            height: 2,
-            width: 2,
-            channels: 3,
-            num_classes: 10,
-        }
+        images
+    }
+
+    fn tiny_dataset() -> Dataset {
+        Dataset::new(
+            "tiny",
+            crate::Samples::Bytes(tiny_images()),
+            vec![2, 2, 3],
+            crate::Targets::Classes {
+                labels: vec![4, 0, 9],
+                num_classes: 10,
+            },
+            vec![],
+        )
+        .expect("valid")
     }
 
     fn is_permutation(order: &[usize], n: usize) -> bool {
@@ -159,35 +168,35 @@ mod tests {
     #[test]
     fn fill_batch_scales_bytes_to_unit_range_in_stored_order() {
         let ds = tiny_dataset();
-        let (mut pixels, mut labels) = (Vec::new(), Vec::new());
-        fill_batch(&ds, &[2, 0], &mut pixels, &mut labels);
+        let (mut pixels, mut labels, mut values) = (Vec::new(), Vec::new(), Vec::new());
+        fill_batch(&ds, &[2, 0], &mut pixels, &mut labels, &mut values);
         assert_eq!(labels, vec![9, 4]);
         assert_eq!(pixels.len(), 2 * 12);
         assert!(pixels.iter().all(|&p| (0.0..=1.0).contains(&p)));
         assert_eq!(pixels[11], 1.0); // byte 255, last byte of image 2
         assert_eq!(pixels[12], 0.0); // byte 0, first byte of image 0
         for (k, &p) in pixels[..12].iter().enumerate() {
-            assert_eq!(p, f32::from(ds.images[24 + k]) / 255.0);
+            assert_eq!(p, f32::from(tiny_images()[24 + k]) / 255.0);
         }
     }
 
     #[test]
     fn fill_batch_reuses_buffers_and_clears_old_contents() {
         let ds = tiny_dataset();
-        let (mut pixels, mut labels) = (Vec::new(), Vec::new());
-        fill_batch(&ds, &[0, 1, 2], &mut pixels, &mut labels);
+        let (mut pixels, mut labels, mut values) = (Vec::new(), Vec::new(), Vec::new());
+        fill_batch(&ds, &[0, 1, 2], &mut pixels, &mut labels, &mut values);
         let (pixel_buffer, label_buffer) = (pixels.as_ptr(), labels.as_ptr());
         let capacity = pixels.capacity();
 
-        fill_batch(&ds, &[1], &mut pixels, &mut labels);
+        fill_batch(&ds, &[1], &mut pixels, &mut labels, &mut values);
         assert_eq!(labels, vec![0]);
         assert_eq!(pixels.len(), 12);
-        assert_eq!(pixels[0], f32::from(ds.images[12]) / 255.0);
+        assert_eq!(pixels[0], f32::from(tiny_images()[12]) / 255.0);
         assert_eq!(pixels.as_ptr(), pixel_buffer);
         assert_eq!(labels.as_ptr(), label_buffer);
         assert_eq!(pixels.capacity(), capacity);
 
-        fill_batch(&ds, &[2, 1, 0], &mut pixels, &mut labels);
+        fill_batch(&ds, &[2, 1, 0], &mut pixels, &mut labels, &mut values);
         assert_eq!(pixels.as_ptr(), pixel_buffer);
         assert_eq!(labels, vec![9, 0, 4]);
     }

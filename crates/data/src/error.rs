@@ -112,4 +112,13 @@ pub enum DataError {
         value: usize,
         reason: &'static str,
     },
+
+    #[error("{source_name}: {why}")]
+    Inconsistent { source_name: String, why: String },
+
+    #[error("unknown class name {name:?}; the classes are: {known}")]
+    UnknownClass { name: String, known: String },
+
+    #[error("invalid {argument}: {why}")]
+    BadValue { argument: &'static str, why: String },
 }

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::idx::read_idx;
-use crate::DataError;
+use crate::{DataError, Dataset, Samples, Targets, TrainTest};
 
 /// Fashion-MNIST class names, indexed by label.
 pub const CLASS_NAMES: [&str; 10] = [
@@ -27,80 +27,13 @@ const TRAIN_LABELS: &str = "train-labels-idx1-ubyte";
 const TEST_IMAGES: &str = "t10k-images-idx3-ubyte";
 const TEST_LABELS: &str = "t10k-labels-idx1-ubyte";
 
-/// Labelled images kept as the bytes they were stored as; batches convert them to f32.
-///
-/// `images` holds `len()` images of `image_size()` bytes each, every image row-major and
-/// channels-last (`[height][width][channels]`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageDataset {
-    pub images: Vec<u8>,
-    pub labels: Vec<u32>,
-    pub height: usize,
-    pub width: usize,
-    pub channels: usize,
-    pub num_classes: usize,
-}
-
-impl ImageDataset {
-    /// Number of images (and labels).
-    pub fn len(&self) -> usize {
-        self.labels.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
-    }
-
-    /// Bytes per image: `height * width * channels`.
-    pub fn image_size(&self) -> usize {
-        self.height * self.width * self.channels
-    }
-
-    /// The bytes of image `index`. Panics if `index >= len()`.
-    pub fn image(&self, index: usize) -> &[u8] {
-        let size = self.image_size();
-        &self.images[index * size..(index + 1) * size]
-    }
-
-    /// Per-channel mean and variance of the pixels scaled to [0, 1] (byte / 255), over every
-    /// image: the statistics that input standardization is fitted with. Counted per byte
-    /// value and summed in f64, so the result does not depend on the order of images.
-    pub fn channel_statistics(&self) -> (Vec<f32>, Vec<f32>) {
-        let channels = self.channels.max(1);
-        let mut histogram = vec![[0u64; 256]; channels];
-        for (i, &byte) in self.images.iter().enumerate() {
-            histogram[i % channels][usize::from(byte)] += 1;
-        }
-        histogram
-            .iter()
-            .map(|counts| {
-                let n = counts.iter().sum::<u64>().max(1) as f64;
-                let value = |b: usize| b as f64 / 255.0;
-                let mean = (0..256).map(|b| counts[b] as f64 * value(b)).sum::<f64>() / n;
-                let variance = (0..256)
-                    .map(|b| counts[b] as f64 * (value(b) - mean).powi(2))
-                    .sum::<f64>()
-                    / n;
-                (mean as f32, variance as f32)
-            })
-            .unzip()
-    }
-}
-
-/// A dataset's training and test splits.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrainTest {
-    pub train: ImageDataset,
-    pub test: ImageDataset,
-}
-
 /// Loads an IDX image file of dims `[count, height, width]` and an IDX label file of dims
 /// `[count]` as one single-channel dataset, checking that every label is below `num_classes`.
 pub fn load_idx_pair(
     images: &Path,
     labels: &Path,
     num_classes: usize,
-) -> Result<ImageDataset, DataError> {
+) -> Result<Dataset, DataError> {
     let image_array = read_idx(images)?;
     let [count, height, width] = image_array.dims[..] else {
         return Err(DataError::WrongRank {
@@ -140,14 +73,16 @@ pub fn load_idx_pair(
             num_classes,
         });
     }
-    Ok(ImageDataset {
-        images: image_array.data,
-        labels: label_array.data.into_iter().map(u32::from).collect(),
-        height,
-        width,
-        channels: 1,
-        num_classes,
-    })
+    Dataset::new(
+        &images.display().to_string(),
+        Samples::Bytes(image_array.data),
+        vec![height, width, 1],
+        Targets::Classes {
+            labels: label_array.data.into_iter().map(u32::from).collect(),
+            num_classes,
+        },
+        Vec::new(),
+    )
 }
 
 /// Loads Fashion-MNIST (or MNIST) from the four standard IDX files in `dir`, each gzipped
@@ -172,16 +107,22 @@ pub fn load_fashion_mnist(dir: &Path) -> Result<TrainTest, DataError> {
         &find_idx_file(dir, TEST_LABELS)?,
         num_classes,
     )?;
-    if (train.height, train.width) != (test.height, test.width) {
+    if train.sample_shape() != test.sample_shape() {
+        let (train_height, train_width, _) = train.image_dims().unwrap_or_default();
+        let (test_height, test_width, _) = test.image_dims().unwrap_or_default();
         return Err(DataError::SplitShapeMismatch {
             dir: dir.to_path_buf(),
-            train_height: train.height,
-            train_width: train.width,
-            test_height: test.height,
-            test_width: test.width,
+            train_height,
+            train_width,
+            test_height,
+            test_width,
         });
     }
-    Ok(TrainTest { train, test })
+    let names: Vec<String> = CLASS_NAMES.iter().map(|name| name.to_string()).collect();
+    Ok(TrainTest {
+        train: train.with_class_names(names.clone())?,
+        test: test.with_class_names(names)?,
+    })
 }
 
 /// `dir/name.gz` if it exists, else `dir/name`.
@@ -206,12 +147,15 @@ mod tests {
     use super::*;
     use crate::test_files::{gzip_bytes, idx_bytes, TempDir};
 
-    fn class_counts(dataset: &ImageDataset) -> Vec<usize> {
-        let mut counts = vec![0; dataset.num_classes];
-        for &label in &dataset.labels {
-            counts[label as usize] += 1;
+    fn class_counts(dataset: &Dataset) -> Vec<usize> {
+        dataset.class_counts()
+    }
+
+    fn bytes(dataset: &Dataset) -> &[u8] {
+        match dataset.samples() {
+            Samples::Bytes(bytes) => bytes,
+            Samples::Floats(_) => panic!("IDX images are bytes"),
         }
-        counts
     }
 
     /// Writes a 4-image 2x3 dataset under the standard names, with `suffix` (".gz" or "").
@@ -234,20 +178,21 @@ mod tests {
         assert_eq!(data.train.len(), 10_000);
         assert_eq!(data.test.len(), 2_000);
         for split in [&data.train, &data.test] {
-            assert_eq!((split.height, split.width, split.channels), (28, 28, 1));
-            assert_eq!(split.num_classes, 10);
-            assert_eq!(split.image_size(), 784);
-            assert_eq!(split.images.len(), split.len() * 784);
+            assert_eq!(split.image_dims(), Some((28, 28, 1)));
+            assert_eq!(split.num_classes(), 10);
+            assert_eq!(split.sample_size(), 784);
+            assert_eq!(bytes(split).len(), split.len() * 784);
+            assert_eq!(split.class_names()[9], "Ankle boot");
         }
         assert_eq!(class_counts(&data.train), vec![1000; 10]);
         assert_eq!(class_counts(&data.test), vec![200; 10]);
         // Real photos, not blank padding: Fashion-MNIST averages roughly 73/255 per pixel.
-        let mean = data.train.images.iter().map(|&b| f64::from(b)).sum::<f64>()
-            / data.train.images.len() as f64;
+        let mean = bytes(&data.train).iter().map(|&b| f64::from(b)).sum::<f64>()
+            / bytes(&data.train).len() as f64;
         assert!((60.0..90.0).contains(&mean), "mean pixel {mean}");
         // Shuffled, not grouped by class.
-        let first = data.train.labels[0];
-        assert!(data.train.labels[..20].iter().any(|&label| label != first));
+        let labels = data.train.labels().expect("classes");
+        assert!(labels[..20].iter().any(|&label| label != labels[0]));
     }
 
     #[test]
@@ -274,14 +219,14 @@ mod tests {
     #[test]
     fn channel_statistics_are_per_channel_mean_and_variance_of_byte_over_255() {
         // Two 1x2 RGB images; channel 0 holds 0, 255, 0, 255 -> mean 0.5, variance 0.25.
-        let ds = ImageDataset {
-            images: vec![0, 10, 51, 255, 10, 51, 0, 10, 51, 255, 10, 102],
-            labels: vec![0, 1],
-            height: 1,
-            width: 2,
-            channels: 3,
-            num_classes: 2,
-        };
+        let ds = Dataset::images(
+            "two images",
+            vec![0, 10, 51, 255, 10, 51, 0, 10, 51, 255, 10, 102],
+            (1, 2, 3),
+            vec![0, 1],
+            vec![],
+        )
+        .expect("valid");
         let (mean, variance) = ds.channel_statistics();
         assert_eq!(mean.len(), 3);
         assert!((mean[0] - 0.5).abs() < 1e-7 && (variance[0] - 0.25).abs() < 1e-7);
@@ -299,10 +244,10 @@ mod tests {
         write_tiny_split(&dir, "train", "", &[0, 1, 2, 9]);
         write_tiny_split(&dir, "t10k", "", &[3, 4]);
         let data = load_fashion_mnist(dir.path()).expect("raw files load");
-        assert_eq!(data.train.labels, vec![0, 1, 2, 9]);
-        assert_eq!(data.test.labels, vec![3, 4]);
-        assert_eq!((data.train.height, data.train.width), (2, 3));
-        assert_eq!(data.train.image(1), &[6, 7, 8, 9, 10, 11]);
+        assert_eq!(data.train.labels(), Some(&[0, 1, 2, 9][..]));
+        assert_eq!(data.test.labels(), Some(&[3, 4][..]));
+        assert_eq!(data.train.image_dims(), Some((2, 3, 1)));
+        assert_eq!(data.train.sample_bytes(1), Some(&[6, 7, 8, 9, 10, 11][..]));
     }
 
     #[test]
@@ -312,8 +257,8 @@ mod tests {
         write_tiny_split(&dir, "train", "", &[1, 1]);
         write_tiny_split(&dir, "t10k", "", &[2]);
         let data = load_fashion_mnist(dir.path()).expect("mixed files load");
-        assert_eq!(data.train.labels, vec![5, 5, 5]);
-        assert_eq!(data.test.labels, vec![2]);
+        assert_eq!(data.train.labels(), Some(&[5, 5, 5][..]));
+        assert_eq!(data.test.labels(), Some(&[2][..]));
     }
 
     #[test]

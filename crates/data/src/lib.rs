@@ -4,6 +4,7 @@
 //! and `f32` batch buffers that the training crate copies into tensors.
 
 pub mod batches;
+pub mod dataset;
 mod error;
 pub mod fashion_mnist;
 pub mod idx;
@@ -11,4 +12,5 @@ pub mod idx;
 #[cfg(test)]
 mod test_files;
 
+pub use dataset::{Dataset, Samples, Targets, TrainTest};
 pub use error::DataError;
