@@ -1,14 +1,13 @@
 //! `krust train`: builds a zoo model, trains it on Fashion-MNIST and reports test accuracy.
 
 use clap::{Args, ValueEnum};
-use krust::data::fashion_mnist::{
-    load_fashion_mnist, shipped_subset_dir, ImageDataset, SYSTEM_DIR,
-};
+use krust::data::fashion_mnist::{load_fashion_mnist, shipped_subset_dir, SYSTEM_DIR};
+use krust::data::Dataset;
 use krust::nn::layers::{Layer, Normalization, Rescaling};
 use krust::nn::losses::SparseCategoricalCrossentropy;
 use krust::nn::optimizers::{Adam, Optimizer, Sgd};
 use krust::nn::AnyModel;
-use krust::train::{evaluate, fit, FitConfig};
+use krust::train::{evaluate, fit, FitConfig, Metric};
 use std::path::PathBuf;
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -31,7 +30,7 @@ pub enum InputNormalization {
 }
 
 impl InputNormalization {
-    fn layers(self, train: &ImageDataset) -> Vec<Box<dyn Layer>> {
+    fn layers(self, train: &Dataset) -> Vec<Box<dyn Layer>> {
         match self {
             InputNormalization::Standardize => {
                 let (mean, variance) = train.channel_statistics();
@@ -126,7 +125,7 @@ pub fn run(args: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
     );
 
     krust::tensor::random::set_global_seed(args.seed);
-    let input = [data.train.height, data.train.width, data.train.channels];
+    let input = data.train.sample_shape().to_vec();
     let (model, mut optimizer, epochs_done) = match &args.resume {
         Some(path) => {
             let state = krust::nn::saving::load_training_state(path)?;
@@ -156,7 +155,7 @@ pub fn run(args: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
             let model = krust::zoo::build_with_preprocessing(
                 &args.model,
                 &input,
-                data.train.num_classes,
+                data.train.num_classes(),
                 args.normalize.layers(&data.train),
             )?;
             let optimizer: Box<dyn Optimizer> = match args.optimizer {
@@ -186,16 +185,13 @@ pub fn run(args: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
         batch_size: args.batch_size,
         seed: args.seed,
         progress: !args.quiet,
+        verbose: true,
+        metrics: vec![Metric::Accuracy],
+        validation: Some(&data.test),
+        ..FitConfig::default()
     };
     let test = &data.test;
-    let history = fit(&model, optimizer.as_mut(), &loss, &data.train, &cfg, |s| {
-        let eval = evaluate(&model, &loss, test, 1000)?;
-        println!(
-            "Epoch {}/{}: {:.2}s ({:.0} img/s) - loss: {:.4} - accuracy: {:.4} - test_loss: {:.4} - test_accuracy: {:.4}",
-            s.epoch, cfg.epochs, s.seconds, s.images_per_second, s.loss, s.accuracy, eval.loss, eval.accuracy
-        );
-        Ok(())
-    })?;
+    let history = fit(&model, optimizer.as_mut(), &loss, &data.train, &cfg, &mut [])?;
     let eval = evaluate(&model, &loss, test, 1000)?;
     if let Some(path) = &args.save {
         krust::nn::saving::save_training_state(&model, optimizer.as_ref(), args.epochs, path)?;

@@ -8,6 +8,7 @@ pub mod dataset;
 mod error;
 pub mod fashion_mnist;
 pub mod idx;
+pub mod loader;
 
 #[cfg(test)]
 mod test_files;

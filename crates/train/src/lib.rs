@@ -1,9 +1,18 @@
-//! krust-train: `fit` with a Keras-style progress bar, `evaluate`, and the per-epoch history.
+//! krust-train: `fit` with a Keras-style progress bar and callbacks, `evaluate`, `predict`,
+//! and the per-epoch history.
 
+pub mod callbacks;
 mod error;
 mod fit;
 
+pub use callbacks::{
+    Callback, Control, CsvLogger, EarlyStopping, LearningRateScheduler, ModelCheckpoint, Mode,
+    ReduceLROnPlateau, TerminateOnNaN,
+};
 pub use error::TrainError;
-pub use fit::{evaluate, fit, EpochStats, Evaluation, FitConfig, History};
+pub use fit::{
+    evaluate, evaluate_metrics, fit, predict, EpochStats, Evaluation, FitConfig, History, Logs,
+    Metric,
+};
 
 pub type Result<T> = std::result::Result<T, TrainError>;

@@ -3,7 +3,7 @@
 //! Keras's for the same definition (fixtures/keras/functional_param_counts.json, made by
 //! tools/keras_functional_param_counts.py), and which must train through `fit` on real images.
 
-use krust_data::fashion_mnist::{load_fashion_mnist, shipped_subset_dir, ImageDataset};
+use krust_data::fashion_mnist::{load_fashion_mnist, shipped_subset_dir};
 use krust_nn::functional::{Graph, Model};
 use krust_nn::layers::{ActivationLayer, Add, Concatenate, Conv2D, Dense, Flatten, MaxPooling2D};
 use krust_nn::losses::SparseCategoricalCrossentropy;
@@ -127,18 +127,10 @@ fn keras_count(name: &str) -> usize {
     json[name]["total"].as_u64().unwrap() as usize
 }
 
-/// The first `n` images of a dataset (the shipped subset is already shuffled and stratified).
-fn head(ds: &ImageDataset, n: usize) -> ImageDataset {
-    ImageDataset {
-        images: ds.images[..n * ds.image_size()].to_vec(),
-        labels: ds.labels[..n].to_vec(),
-        ..ds.clone()
-    }
-}
-
 fn trains(model: &Model, images: usize) -> f32 {
     let data = load_fashion_mnist(&shipped_subset_dir()).unwrap();
-    let train = head(&data.train, images);
+    // The shipped subset is already shuffled and stratified.
+    let train = data.train.head(images);
     let mut opt = Adam::new(2e-3).unwrap();
     let loss = SparseCategoricalCrossentropy { from_logits: true };
     let cfg = FitConfig {
@@ -146,9 +138,9 @@ fn trains(model: &Model, images: usize) -> f32 {
         epochs: 1,
         batch_size: 32,
         seed: 1,
-        progress: false,
+        ..FitConfig::default()
     };
-    fit(model, &mut opt, &loss, &train, &cfg, |_| Ok(())).unwrap();
+    fit(model, &mut opt, &loss, &train, &cfg, &mut []).unwrap();
     evaluate(model, &loss, &data.test, 500).unwrap().accuracy
 }
 

@@ -2,31 +2,26 @@
 //! the optimizer's moments and iteration count travel in the file, and each epoch's shuffle
 //! depends only on (seed, epoch).
 
-use krust_data::fashion_mnist::{load_fashion_mnist, shipped_subset_dir, ImageDataset};
+use krust_data::fashion_mnist::{load_fashion_mnist, shipped_subset_dir};
+use krust_data::Dataset;
 use krust_nn::losses::SparseCategoricalCrossentropy;
 use krust_nn::optimizers::Adam;
 use krust_nn::saving::{load_training_state, save_training_state};
 use krust_nn::Module;
 use krust_train::{fit, FitConfig};
 
-fn small_train_set() -> ImageDataset {
+fn small_train_set() -> Dataset {
     let data = load_fashion_mnist(&shipped_subset_dir()).unwrap();
-    let n = 640;
-    let ds = data.train;
-    ImageDataset {
-        images: ds.images[..n * ds.image_size()].to_vec(),
-        labels: ds.labels[..n].to_vec(),
-        ..ds
-    }
+    data.train.head(640)
 }
 
-fn cfg(initial_epoch: usize, epochs: usize) -> FitConfig {
+fn cfg(initial_epoch: usize, epochs: usize) -> FitConfig<'static> {
     FitConfig {
         epochs,
         initial_epoch,
         batch_size: 64,
         seed: 3,
-        progress: false,
+        ..FitConfig::default()
     }
 }
 
@@ -45,16 +40,14 @@ fn resume_matches_straight_through(what: &str, build: impl Fn() -> Box<dyn Modul
         &loss,
         &train,
         &cfg(0, 3),
-        |_| Ok(()),
+        &mut [],
     )
     .unwrap();
 
     krust_tensor::random::set_global_seed(21);
     let first = build();
     let mut opt = Adam::new(1e-3).unwrap();
-    fit(first.as_ref(), &mut opt, &loss, &train, &cfg(0, 1), |_| {
-        Ok(())
-    })
+    fit(first.as_ref(), &mut opt, &loss, &train, &cfg(0, 1), &mut [])
     .unwrap();
     let path =
         std::env::temp_dir().join(format!("krust-resume-{what}-{}.krust", std::process::id()));
@@ -71,7 +64,7 @@ fn resume_matches_straight_through(what: &str, build: impl Fn() -> Box<dyn Modul
         &loss,
         &train,
         &cfg(1, 3),
-        |_| Ok(()),
+        &mut [],
     )
     .unwrap();
 
