@@ -234,7 +234,8 @@ impl Augmentation {
             Augmentation::Contrast { factor } if !unit_interval(factor) => {
                 Err("factor must lie in [0, 1]")
             }
-            Augmentation::CropWithPadding { padding } if padding.checked_mul(2).is_none() => {
+            // The crop offset is drawn as an isize in -padding..=padding.
+            Augmentation::CropWithPadding { padding } if padding > (isize::MAX / 2) as usize => {
                 Err("padding is too large")
             }
             Augmentation::RandomResizedCrop {
@@ -556,8 +557,8 @@ pub fn sample_rng(seed: u64, epoch: usize, index: usize) -> ChaCha8Rng {
 
 /// A copy of `image` mirrored left–right.
 ///
-/// Infallible by design: it mirrors each full row of `width * channels` values and leaves
-/// any values past `height` such rows as they are.
+/// Infallible by design: it mirrors every full run of `width * channels` values (a row)
+/// and leaves a shorter trailing run as it is, so a mis-sized image cannot make it panic.
 pub fn horizontal_flip(image: &Image) -> Image {
     let mut flipped = image.clone();
     flip_horizontal_in_place(&mut flipped);
@@ -1486,7 +1487,7 @@ brightness:1,contrast:1";
             "{error}"
         );
         assert!(Pipeline::new(vec![Augmentation::CropWithPadding {
-            padding: usize::MAX
+            padding: usize::MAX / 4 + 1
         }])
         .is_err());
         assert!(Pipeline::new(vec![Augmentation::Rotation {
