@@ -191,7 +191,14 @@ pub fn run(args: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
         ..FitConfig::default()
     };
     let test = &data.test;
-    let history = fit(&model, optimizer.as_mut(), &loss, &data.train, &cfg, &mut [])?;
+    let history = fit(
+        &model,
+        optimizer.as_mut(),
+        &loss,
+        &data.train,
+        &cfg,
+        &mut [],
+    )?;
     let eval = evaluate(&model, &loss, test, 1000)?;
     if let Some(path) = &args.save {
         krust::nn::saving::save_training_state(&model, optimizer.as_ref(), args.epochs, path)?;

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-/// Everything that can go wrong reading a dataset or planning batches.
+/// Everything that can go wrong reading a dataset, planning batches or augmenting images.
 ///
 /// Display is one line that names the path (or argument) and what is wrong with it.
 #[derive(Debug, thiserror::Error)]
@@ -121,4 +121,42 @@ pub enum DataError {
 
     #[error("invalid {argument}: {why}")]
     BadValue { argument: &'static str, why: String },
+
+    #[error(
+        "augmentation `{item}`: {reason} (valid items: {})",
+        crate::augment::SPEC_SYNTAX
+    )]
+    AugmentationSpec { item: String, reason: String },
+
+    #[error("augmentation `{augmentation}`: {reason}")]
+    InvalidAugmentation {
+        augmentation: String,
+        reason: &'static str,
+    },
+
+    #[error("image says {height}x{width}x{channels} = {expected} values but holds {found}")]
+    ImageSizeMismatch {
+        height: usize,
+        width: usize,
+        channels: usize,
+        expected: usize,
+        found: usize,
+    },
+
+    #[error(
+        "image is {height}x{width}x{channels}: augmenting needs at least one pixel and one channel"
+    )]
+    EmptyImage {
+        height: usize,
+        width: usize,
+        channels: usize,
+    },
+
+    #[error("cannot crop {crop_height}x{crop_width} out of a {height}x{width} image")]
+    CropTooLarge {
+        crop_height: usize,
+        crop_width: usize,
+        height: usize,
+        width: usize,
+    },
 }

@@ -1,8 +1,9 @@
-//! Datasets for krust: file readers and epoch batching, kept as bytes and converted to f32 per batch.
+//! Datasets for krust: file readers, epoch batching and augmentation, kept as bytes and converted to f32 per batch.
 //!
 //! This crate does not depend on the tensor crates: it hands out `u8` images, `u32` labels
 //! and `f32` batch buffers that the training crate copies into tensors.
 
+pub mod augment;
 pub mod batches;
 pub mod dataset;
 mod error;

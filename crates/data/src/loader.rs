@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use rand_chacha::ChaCha8Rng;
 
+use crate::augment::{sample_rng, Image, Pipeline, Scratch};
 use crate::batches::{fill_batch, BatchPlan};
 use crate::{DataError, Dataset};
 
@@ -18,7 +19,70 @@ pub trait SampleTransform: Sync {
     fn output_shape(&self, input: &[usize]) -> Vec<usize>;
     /// Transforms one sample of `shape` in `sample` (already scaled to f32) into `out`, which
     /// has `output_shape(shape)` elements.
-    fn apply(&self, sample: &[f32], shape: &[usize], out: &mut [f32], rng: &mut ChaCha8Rng);
+    fn apply(
+        &self,
+        sample: &[f32],
+        shape: &[usize],
+        out: &mut [f32],
+        rng: &mut ChaCha8Rng,
+    ) -> Result<(), DataError>;
+}
+
+thread_local! {
+    /// Each loader thread's image and scratch buffers, so augmenting does not allocate per
+    /// sample once sizes are stable.
+    static BUFFERS: std::cell::RefCell<(Image, Scratch)> = std::cell::RefCell::new((
+        Image { height: 0, width: 0, channels: 0, pixels: Vec::new() },
+        Scratch::default(),
+    ));
+}
+
+/// Image augmentation pipelines transform samples shaped `[height, width, channels]` (or
+/// `[height, width]`, one channel).
+impl SampleTransform for Pipeline {
+    fn output_shape(&self, input: &[usize]) -> Vec<usize> {
+        match *input {
+            [h, w, c] => {
+                let (h, w, c) = Pipeline::output_shape(self, (h, w, c));
+                vec![h, w, c]
+            }
+            [h, w] => {
+                let (h, w, _) = Pipeline::output_shape(self, (h, w, 1));
+                vec![h, w]
+            }
+            _ => input.to_vec(),
+        }
+    }
+
+    fn apply(
+        &self,
+        sample: &[f32],
+        shape: &[usize],
+        out: &mut [f32],
+        rng: &mut ChaCha8Rng,
+    ) -> Result<(), DataError> {
+        let (height, width, channels) = match *shape {
+            [h, w, c] => (h, w, c),
+            [h, w] => (h, w, 1),
+            _ => {
+                return Err(DataError::BadValue {
+                    argument: "augmentation",
+                    why: format!("needs image samples [height, width, channels], not {shape:?}"),
+                })
+            }
+        };
+        BUFFERS.with(|buffers| {
+            let (image, scratch) = &mut *buffers.borrow_mut();
+            image.height = height;
+            image.width = width;
+            image.channels = channels;
+            image.pixels.clear();
+            image.pixels.extend_from_slice(sample);
+            Pipeline::apply(self, image, rng, scratch)?;
+            out.copy_from_slice(&image.pixels);
+            Ok(())
+        })
+    }
 }
 
 /// How the loader cuts and prepares an epoch.
@@ -70,15 +134,6 @@ pub struct LoaderStats {
     pub wait: Duration,
 }
 
-/// The RNG stream of the sample at `position` of `epoch` (independent of thread count).
-pub fn sample_rng(seed: u64, epoch: usize, position: usize) -> ChaCha8Rng {
-    use rand::SeedableRng;
-    const AUGMENT_DOMAIN: u64 = 0x4155_474d_454e_5431; // "AUGMENT1"
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ AUGMENT_DOMAIN ^ (epoch as u64).rotate_left(32));
-    rng.set_stream(position as u64);
-    rng
-}
-
 /// Prepares the batches of `epoch` of `data` on `config.workers` background threads and hands
 /// them, in order, to `consume`. `consume` returns `Ok(false)` to stop the epoch early; its
 /// error stops the epoch and is returned. The workers stay at most `prefetch` batches ahead.
@@ -98,14 +153,15 @@ pub fn for_each_batch<E: From<DataError>>(
     let workers = config.workers.max(1).min(plan.num_batches().max(1));
     let mut stats = LoaderStats::default();
     std::thread::scope(|scope| {
-        let receivers: Vec<Receiver<Batch>> = (0..workers)
+        let receivers: Vec<Receiver<Result<Batch, DataError>>> = (0..workers)
             .map(|worker| {
                 let (sender, receiver) = sync_channel(config.prefetch.max(1));
                 let plan = &plan;
                 scope.spawn(move || {
                     for (b, indices) in plan.iter().enumerate().skip(worker).step_by(workers) {
                         let batch = prepare(data, indices, b * plan.batch_size(), epoch, config);
-                        if sender.send(batch).is_err() {
+                        let failed = batch.is_err();
+                        if sender.send(batch).is_err() || failed {
                             return; // the consumer stopped early
                         }
                     }
@@ -116,7 +172,7 @@ pub fn for_each_batch<E: From<DataError>>(
         for b in 0..plan.num_batches() {
             let waited = Instant::now();
             let batch = match receivers[b % workers].recv() {
-                Ok(batch) => batch,
+                Ok(batch) => batch?,
                 Err(_) => break, // a worker died; its panic resurfaces when the scope joins
             };
             stats.wait += waited.elapsed();
@@ -138,7 +194,7 @@ fn prepare(
     first_position: usize,
     epoch: usize,
     config: &LoaderConfig<'_>,
-) -> Batch {
+) -> Result<Batch, DataError> {
     let mut batch = Batch {
         indices: indices.to_vec(),
         ..Batch::default()
@@ -169,13 +225,13 @@ fn prepare(
             {
                 data.write_sample(index, &mut sample);
                 let mut rng = sample_rng(config.seed, epoch, first_position + k);
-                transform.apply(&sample, sample_shape, out, &mut rng);
+                transform.apply(&sample, sample_shape, out, &mut rng)?;
                 data.push_target(index, &mut batch.labels, &mut batch.values);
             }
             batch.shape = std::iter::once(indices.len()).chain(out_shape).collect();
         }
     }
-    batch
+    Ok(batch)
 }
 
 #[cfg(test)]
@@ -206,12 +262,19 @@ mod tests {
         fn output_shape(&self, input: &[usize]) -> Vec<usize> {
             vec![input.iter().product::<usize>() + 1]
         }
-        fn apply(&self, sample: &[f32], _: &[usize], out: &mut [f32], rng: &mut ChaCha8Rng) {
+        fn apply(
+            &self,
+            sample: &[f32],
+            _: &[usize],
+            out: &mut [f32],
+            rng: &mut ChaCha8Rng,
+        ) -> Result<(), DataError> {
             let offset: f32 = rng.gen();
             for (o, s) in out.iter_mut().zip(sample) {
                 *o = s + offset;
             }
             out[sample.len()] = 7.0;
+            Ok(())
         }
     }
 
@@ -304,5 +367,47 @@ mod tests {
         })
         .expect_err("error");
         assert!(error.to_string().contains("stop"));
+    }
+}
+
+#[cfg(test)]
+mod pipeline_tests {
+    use super::*;
+
+    #[test]
+    fn a_parsed_pipeline_augments_batches_reproducibly_and_keeps_targets() {
+        let bytes: Vec<u8> = (0..8 * 16).map(|i| (i * 3 % 256) as u8).collect();
+        let data =
+            Dataset::images("grid", bytes, (4, 4, 1), (0..8).collect(), vec![]).expect("valid");
+        let pipeline = Pipeline::parse("flip,crop:1").expect("valid spec");
+        let config = LoaderConfig {
+            batch_size: 3,
+            seed: 9,
+            workers: 2,
+            transform: Some(&pipeline),
+            ..LoaderConfig::default()
+        };
+        let run = || {
+            let mut all = Vec::new();
+            for_each_batch::<DataError>(&data, 1, &config, |batch| {
+                all.push(batch);
+                Ok(true)
+            })
+            .expect("epoch");
+            all
+        };
+        let (first, second) = (run(), run());
+        let mut changed = 0;
+        for (a, b) in first.iter().zip(&second) {
+            assert_eq!(a.inputs, b.inputs);
+            assert_eq!(a.shape[1..], [4, 4, 1]);
+            for (k, &i) in a.indices.iter().enumerate() {
+                assert_eq!(a.labels[k], i as u32);
+                let mut plain = vec![0.0; 16];
+                data.write_sample(i, &mut plain);
+                changed += usize::from(a.inputs[k * 16..(k + 1) * 16] != plain[..]);
+            }
+        }
+        assert!(changed >= 4, "only {changed} of 8 samples were augmented");
     }
 }

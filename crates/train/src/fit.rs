@@ -327,7 +327,10 @@ fn batch_loss(
                 .iter()
                 .map(|&l| weights.get(l as usize).copied().unwrap_or(1.0))
                 .collect();
-            let w = Var::constant(Tensor::from_vec(per_sample.value_ref().shape().to_vec(), w)?);
+            let w = Var::constant(Tensor::from_vec(
+                per_sample.value_ref().shape().to_vec(),
+                w,
+            )?);
             Ok(per_sample.mul(&w)?.mean()?)
         }
     }
@@ -386,8 +389,7 @@ fn check_config(cfg: &FitConfig, train: &Dataset) -> Result<()> {
         }
     }
     if let Some(val) = cfg.validation {
-        if val.sample_shape() != train.sample_shape()
-            || val.target_width() != train.target_width()
+        if val.sample_shape() != train.sample_shape() || val.target_width() != train.target_width()
         {
             return bad(
                 "validation data",

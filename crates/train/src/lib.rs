@@ -6,7 +6,7 @@ mod error;
 mod fit;
 
 pub use callbacks::{
-    Callback, Control, CsvLogger, EarlyStopping, LearningRateScheduler, ModelCheckpoint, Mode,
+    Callback, Control, CsvLogger, EarlyStopping, LearningRateScheduler, Mode, ModelCheckpoint,
     ReduceLROnPlateau, TerminateOnNaN,
 };
 pub use error::TrainError;

@@ -47,8 +47,7 @@ fn resume_matches_straight_through(what: &str, build: impl Fn() -> Box<dyn Modul
     krust_tensor::random::set_global_seed(21);
     let first = build();
     let mut opt = Adam::new(1e-3).unwrap();
-    fit(first.as_ref(), &mut opt, &loss, &train, &cfg(0, 1), &mut [])
-    .unwrap();
+    fit(first.as_ref(), &mut opt, &loss, &train, &cfg(0, 1), &mut []).unwrap();
     let path =
         std::env::temp_dir().join(format!("krust-resume-{what}-{}.krust", std::process::id()));
     save_training_state(first.as_ref(), &opt, 1, &path).unwrap();
