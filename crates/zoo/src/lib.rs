@@ -1,6 +1,7 @@
 //! krust-zoo: classic architectures, buildable for any input size and class count.
 
 mod lenet;
+mod small_cnn;
 
 pub use lenet::lenet5;
 
@@ -8,7 +9,7 @@ use krust_nn::layers::{Input, Layer};
 use krust_nn::{NnError, Result, Sequential};
 
 /// Names accepted by [`build`].
-pub const MODEL_NAMES: &[&str] = &["lenet5"];
+pub const MODEL_NAMES: &[&str] = &["lenet5", "small_cnn"];
 
 /// Builds a zoo model by name for per-sample `input_shape` (h, w, c) and `classes` outputs.
 pub fn build(name: &str, input_shape: &[usize], classes: usize) -> Result<Sequential> {
@@ -26,6 +27,7 @@ pub fn build_with_preprocessing(
 ) -> Result<Sequential> {
     let add_layers = match name {
         "lenet5" | "lenet-5" | "lenet" => lenet::add_lenet5_layers,
+        "small_cnn" | "small-cnn" => small_cnn::add_small_cnn_layers,
         other => {
             return Err(NnError::argument(
                 "model",
