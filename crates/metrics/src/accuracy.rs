@@ -234,8 +234,7 @@ mod tests {
         // 0.5 is not above 0.5, so it predicts 0: matches target 0, misses target 1.
         let probabilities = [0.5, 0.5, 0.51, 0.2];
         let targets = [0.0, 1.0, 1.0, 1.0];
-        let accuracy =
-            binary_accuracy(&probabilities, &targets, DEFAULT_BINARY_THRESHOLD).unwrap();
+        let accuracy = binary_accuracy(&probabilities, &targets, DEFAULT_BINARY_THRESHOLD).unwrap();
         assert_eq!(accuracy, 0.5);
     }
 

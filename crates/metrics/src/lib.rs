@@ -12,9 +12,11 @@ pub mod regression;
 pub mod roc;
 mod validate;
 
+#[cfg(test)]
+mod reference_tests;
+
 pub use accuracy::{
-    argmax_rows, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
-    top_k_accuracy,
+    argmax_rows, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy, top_k_accuracy,
 };
 pub use confusion::ConfusionMatrix;
 pub use error::MetricsError;
