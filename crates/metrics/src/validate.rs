@@ -51,7 +51,7 @@ pub(crate) fn row_count(
 ) -> Result<usize, MetricsError> {
     positive_num_classes(num_classes)?;
     not_empty(what, values.len())?;
-    if values.len() % num_classes != 0 {
+    if !values.len().is_multiple_of(num_classes) {
         return Err(MetricsError::NotRowMajor {
             what,
             len: values.len(),
