@@ -12,7 +12,7 @@ use crate::PlotError;
 
 /// One image of a grid: `pixels` in HWC order with values in `[0, 1]` (clamped; NaN draws
 /// black), `channels` 1 (grayscale) or 3 (RGB). `caption` is written under the image,
-/// wrapped at spaces to the cell width; `\n` forces a line break.
+/// wrapped to the cell width (at " / " first, then at spaces); `\n` forces a line break.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GridImage {
     pub height: usize,
@@ -121,11 +121,13 @@ fn stretch_to_unit_range(values: &mut [f32]) {
         .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
             (lo.min(v), hi.max(v))
         });
+    // With no finite value, `high - low` is -inf and the filter is drawn flat too.
+    let spread = high - low;
     for value in values.iter_mut() {
-        *value = if !(high > low) {
-            0.5
+        *value = if spread > 0.0 {
+            (*value - low) / spread
         } else {
-            (*value - low) / (high - low)
+            0.5
         };
     }
 }
@@ -233,7 +235,7 @@ fn cell_layout(images: &[GridImage], target_side: usize, min_cell_width: i32) ->
         caption_font
             .font
             .box_size(text)
-            .map_or(true, |(w, _)| w as i32 <= cell_width - 8)
+            .map_or(true, |(w, _)| w as i32 <= cell_width - 2 * PADDING)
     };
     let captions: Vec<Vec<String>> = images
         .iter()
@@ -250,27 +252,43 @@ fn cell_layout(images: &[GridImage], target_side: usize, min_cell_width: i32) ->
     }
 }
 
-/// Greedy word wrap: words join a line while `fits` accepts it; a single word too long for
-/// a line gets a line of its own.
+/// Breaks a caption into lines that `fits` accepts. `\n` always breaks; a paragraph too
+/// long for one line breaks first at " / " (so "true: Coat / pred: Pullover" becomes one
+/// line per label), then greedily at spaces. A single word too long for a line gets a line
+/// of its own.
 fn wrap(caption: &str, fits: &impl Fn(&str) -> bool) -> Vec<String> {
     let mut lines = Vec::new();
     for paragraph in caption.split('\n') {
-        let mut line = String::new();
-        for word in paragraph.split_whitespace() {
-            let candidate = if line.is_empty() {
-                word.to_string()
-            } else {
-                format!("{line} {word}")
-            };
-            if line.is_empty() || fits(&candidate) {
-                line = candidate;
-            } else {
-                lines.push(std::mem::replace(&mut line, word.to_string()));
+        if fits(paragraph) {
+            if !paragraph.trim().is_empty() {
+                lines.push(paragraph.trim().to_string());
             }
+            continue;
         }
-        if !line.is_empty() {
-            lines.push(line);
+        for phrase in paragraph.split(" / ") {
+            lines.extend(wrap_words(phrase, fits));
         }
+    }
+    lines
+}
+
+fn wrap_words(text: &str, fits: &impl Fn(&str) -> bool) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let candidate = if line.is_empty() {
+            word.to_string()
+        } else {
+            format!("{line} {word}")
+        };
+        if line.is_empty() || fits(&candidate) {
+            line = candidate;
+        } else {
+            lines.push(std::mem::replace(&mut line, word.to_string()));
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
     }
     lines
 }
@@ -416,12 +434,13 @@ mod tests {
     }
 
     #[test]
-    fn captions_wrap_at_spaces_to_fit() {
+    fn captions_break_at_slashes_then_spaces_to_fit() {
         let fits = |text: &str| text.len() <= 12;
         assert_eq!(
             wrap("true: Coat / pred: Pullover", &fits),
-            ["true: Coat /", "pred:", "Pullover"]
+            ["true: Coat", "pred:", "Pullover"]
         );
+        assert_eq!(wrap("true: Bag", &fits), ["true: Bag"]);
         assert_eq!(wrap("a\nb", &fits), ["a", "b"]);
     }
 

@@ -18,6 +18,11 @@ pub struct Series {
     pub values: Vec<f64>,
 }
 
+/// One metric's history for [`training_curves`]: `(metric name, training value per epoch,
+/// validation value per epoch if the run had validation data)`, as in Keras's
+/// `history.history["loss"]` and `history.history["val_loss"]`.
+pub type MetricHistory = (String, Vec<f64>, Option<Vec<f64>>);
+
 const CHART_SIZE: (u32, u32) = (900, 560);
 const PANEL_SIZE: (u32, u32) = (620, 520);
 const TITLE_BAND: u32 = 50;
@@ -82,7 +87,7 @@ pub fn line_chart(
 /// names become file names with anything but letters, digits, `-` and `_` replaced by `_`.
 pub fn training_curves(
     dir: impl AsRef<Path>,
-    history: &[(String, Vec<f64>, Option<Vec<f64>>)],
+    history: &[MetricHistory],
 ) -> Result<Vec<PathBuf>, PlotError> {
     let dir = dir.as_ref();
     let mut written = Vec::with_capacity(history.len());
