@@ -14,7 +14,7 @@ use crate::PlotError;
 const TITLE_SIZE: f64 = 26.0;
 const CLASS_NAME_SIZE: f64 = 18.0;
 const AXIS_TITLE_SIZE: f64 = 19.0;
-const SCALE_LABEL_SIZE: f64 = 16.0;
+const SCALE_LABEL_SIZE: f64 = 18.0;
 /// Class names wider than this are shortened with an ellipsis.
 const MAX_CLASS_NAME_WIDTH: u32 = 150;
 const MARGIN: i32 = 20;
@@ -235,7 +235,7 @@ fn draw_scale_bar(
         ))?;
         root.draw(&Text::new(
             value.to_string(),
-            (left + SCALE_BAR_WIDTH + 8, y),
+            (left + SCALE_BAR_WIDTH + 10, y),
             label_font.clone().pos(Pos::new(HPos::Left, VPos::Center)),
         ))?;
     }
