@@ -18,7 +18,10 @@ pub enum Samples {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Targets {
     /// One class index per sample, each below `num_classes`.
-    Classes { labels: Vec<u32>, num_classes: usize },
+    Classes {
+        labels: Vec<u32>,
+        num_classes: usize,
+    },
     /// `width` values per sample: regression targets, or one-hot / multi-label rows.
     Values { values: Vec<f32>, width: usize },
 }

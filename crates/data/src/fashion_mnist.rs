@@ -187,7 +187,10 @@ mod tests {
         assert_eq!(class_counts(&data.train), vec![1000; 10]);
         assert_eq!(class_counts(&data.test), vec![200; 10]);
         // Real photos, not blank padding: Fashion-MNIST averages roughly 73/255 per pixel.
-        let mean = bytes(&data.train).iter().map(|&b| f64::from(b)).sum::<f64>()
+        let mean = bytes(&data.train)
+            .iter()
+            .map(|&b| f64::from(b))
+            .sum::<f64>()
             / bytes(&data.train).len() as f64;
         assert!((60.0..90.0).contains(&mean), "mean pixel {mean}");
         // Shuffled, not grouped by class.

@@ -4,6 +4,7 @@
 //! and `f32` batch buffers that the training crate copies into tensors.
 
 pub mod batches;
+pub mod cifar;
 pub mod dataset;
 mod error;
 pub mod fashion_mnist;
