@@ -9,6 +9,7 @@ pub mod dataset;
 mod error;
 pub mod fashion_mnist;
 pub mod idx;
+pub mod image_folder;
 
 #[cfg(test)]
 mod test_files;
