@@ -3,6 +3,7 @@
 //! This crate does not depend on the tensor crates: it hands out `u8` images, `u32` labels
 //! and `f32` batch buffers that the training crate copies into tensors.
 
+pub mod arrays;
 pub mod batches;
 pub mod cifar;
 pub mod dataset;
