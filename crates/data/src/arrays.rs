@@ -420,49 +420,44 @@ fn targets(y: Array) -> Result<Targets, DataError> {
             })
         }
     };
-    let class_labels = match (&y.elements, width) {
-        (Elements::Bytes(_) | Elements::Integers(_), None | Some(1)) => true,
-        _ => false,
-    };
-    if class_labels {
-        let labels: Vec<i64> = match y.elements {
-            Elements::Bytes(bytes) => bytes.into_iter().map(i64::from).collect(),
-            Elements::Integers(values) => values,
-            Elements::Floats(_) => Vec::new(),
-        };
-        if let Some((index, label)) = labels
-            .iter()
-            .enumerate()
-            .find(|&(_, &label)| !(0..=MAX_CLASS_LABEL).contains(&label))
-        {
-            return Err(DataError::BadArray {
-                array: name,
-                why: format!(
-                    "label at index {index} is {label}; integer y holds class indices from 0 \
-                     to {MAX_CLASS_LABEL} (store regression targets as floats)"
-                ),
-            });
+    let labels: Vec<i64> = match (y.elements, width) {
+        (Elements::Bytes(bytes), None | Some(1)) => bytes.into_iter().map(i64::from).collect(),
+        (Elements::Integers(values), None | Some(1)) => values,
+        (elements, width) => {
+            let width = width.unwrap_or(1);
+            if width == 0 && rows > 0 {
+                return Err(DataError::BadArray {
+                    array: name,
+                    why: format!("y of shape {:?} has no values per sample", y.shape),
+                });
+            }
+            let values = match elements {
+                Elements::Bytes(bytes) => bytes.into_iter().map(f32::from).collect(),
+                Elements::Integers(values) => values.into_iter().map(|v| v as f32).collect(),
+                Elements::Floats(values) => values,
+            };
+            return Ok(Targets::Values { values, width });
         }
-        let num_classes = labels.iter().max().map_or(0, |&m| m as usize + 1);
-        return Ok(Targets::Classes {
-            // In range 0..=MAX_CLASS_LABEL, checked above.
-            labels: labels.into_iter().map(|l| l as u32).collect(),
-            num_classes,
-        });
-    }
-    let values = match y.elements {
-        Elements::Bytes(bytes) => bytes.into_iter().map(f32::from).collect(),
-        Elements::Integers(values) => values.into_iter().map(|v| v as f32).collect(),
-        Elements::Floats(values) => values,
     };
-    let width = width.unwrap_or(1);
-    if width == 0 && rows > 0 {
+    if let Some((index, label)) = labels
+        .iter()
+        .enumerate()
+        .find(|&(_, &label)| !(0..=MAX_CLASS_LABEL).contains(&label))
+    {
         return Err(DataError::BadArray {
             array: name,
-            why: format!("y of shape {:?} has no values per sample", y.shape),
+            why: format!(
+                "label at index {index} is {label}; integer y holds class indices from 0 \
+                 to {MAX_CLASS_LABEL} (store regression targets as floats)"
+            ),
         });
     }
-    Ok(Targets::Values { values, width })
+    let num_classes = labels.iter().max().map_or(0, |&m| m as usize + 1);
+    Ok(Targets::Classes {
+        // In range 0..=MAX_CLASS_LABEL, checked above.
+        labels: labels.into_iter().map(|l| l as u32).collect(),
+        num_classes,
+    })
 }
 
 fn dataset(x: Array, y: Array) -> Result<Dataset, DataError> {

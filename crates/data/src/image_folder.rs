@@ -381,6 +381,7 @@ mod tests {
         assert!(matches!(error, DataError::CorruptImage { .. }), "{message}");
         assert!(message.contains(&bad.display().to_string()), "{message}");
         assert!(message.contains("--skip-corrupt"), "{message}");
+        assert!(message.contains("Jpeg"), "the decoder's reason: {message}");
 
         let skipping = ImageFolderOptions {
             skip_corrupt: true,
