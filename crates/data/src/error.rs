@@ -106,6 +106,80 @@ pub enum DataError {
         test_width: usize,
     },
 
+    #[error("{}: truncated: {found} bytes is not a whole number of {record_size}-byte records ({records} whole records = {} bytes, then {} bytes of a partial record)", path.display(), records * record_size, found - records * record_size)]
+    TruncatedRecords {
+        path: PathBuf,
+        records: usize,
+        record_size: usize,
+        found: usize,
+    },
+
+    #[error("{}: holds no records", path.display())]
+    NoRecords { path: PathBuf },
+
+    #[error("data directory {} has no {file} (looked for {file} and {file}.gz in {} and in its sub-folder {subfolder}/)", dir.display(), dir.display())]
+    MissingDatasetFile {
+        dir: PathBuf,
+        file: String,
+        subfolder: &'static str,
+    },
+
+    #[error("{}: lists {found} class names, expected {expected}", path.display())]
+    ClassNameCount {
+        path: PathBuf,
+        found: usize,
+        expected: usize,
+    },
+
+    #[error("unknown class name '{name}' in {}; the classes are: {known}", dir.display())]
+    UnknownClassFolder {
+        dir: PathBuf,
+        name: String,
+        known: String,
+    },
+
+    #[error("{}: cannot decode image: {reason}{hint}", path.display())]
+    CorruptImage {
+        path: PathBuf,
+        reason: String,
+        hint: &'static str,
+    },
+
+    #[error("image folder {}: no JPEG or PNG images found ({class_folders} class sub-folders; expected one sub-folder per class holding .jpg, .jpeg or .png files)", dir.display())]
+    NoImages { dir: PathBuf, class_folders: usize },
+
+    #[error("{}: not a .npy or .npz file (it starts with {start:?}, expected \"\\x93NUMPY\" or a zip archive)", path.display())]
+    NotNumpy { path: PathBuf, start: String },
+
+    #[error("{array}: corrupt .npy data: {why}")]
+    CorruptArray { array: String, why: String },
+
+    #[error("{}: corrupt .npz archive: {why}", path.display())]
+    CorruptArchive { path: PathBuf, why: String },
+
+    #[error(
+        "{array}: unsupported dtype {dtype} (expected a float32/float64, integer or bool array)"
+    )]
+    UnsupportedDtype { array: String, dtype: String },
+
+    #[error("{}: no array named '{key}' (the archive holds: {available})", path.display())]
+    MissingArrayKey {
+        path: PathBuf,
+        key: String,
+        available: String,
+    },
+
+    #[error("{array}: {why}")]
+    BadArray { array: String, why: String },
+
+    #[error("x ({x_array}) has {x_count} samples but y ({y_array}) has {y_count}")]
+    ArrayLengthMismatch {
+        x_array: String,
+        y_array: String,
+        x_count: usize,
+        y_count: usize,
+    },
+
     #[error("invalid argument {name} = {value}: {reason}")]
     InvalidArgument {
         name: &'static str,

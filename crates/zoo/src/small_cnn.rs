@@ -7,8 +7,7 @@
 //! (the normalization's beta replaces it).
 
 use krust_nn::layers::{
-    ActivationLayer, BatchNormalization, Conv2D, Dense, Dropout, Flatten,
-    MaxPooling2D,
+    ActivationLayer, BatchNormalization, Conv2D, Dense, Dropout, Flatten, MaxPooling2D,
 };
 use krust_nn::{Activation, Result, Sequential};
 use krust_tensor::Padding;
