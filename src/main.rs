@@ -19,7 +19,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Train a model (LeNet-5 on Fashion-MNIST by default) and report test accuracy.
-    Train(commands::train::TrainArgs),
+    Train(Box<commands::train::TrainArgs>),
+    /// Test metrics of a saved model, with the confusion matrix and misclassified images.
+    Evaluate(commands::evaluate::EvaluateArgs),
     /// Print a saved model's layers, output shapes and parameter counts.
     Summary(commands::summary::SummaryArgs),
     /// Run a krust, Keras .keras or .h5 model on float32 .npy inputs and write .npy outputs.
@@ -49,7 +51,8 @@ fn main() -> ExitCode {
     }));
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Train(args) => commands::train::run(args),
+        Command::Train(args) => commands::train::run(*args),
+        Command::Evaluate(args) => commands::evaluate::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::Summary(args) => commands::summary::run(args),
         Command::Predict(args) => commands::predict::run(args),

@@ -1,7 +1,10 @@
 //! One module per `krust` subcommand.
 
 pub mod bench;
+mod data_args;
+pub mod evaluate;
 pub mod predict;
+mod report;
 pub mod summary;
 pub mod train;
 

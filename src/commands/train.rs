@@ -1,31 +1,35 @@
-//! `krust train`: builds a zoo model, trains it on Fashion-MNIST and reports test accuracy.
+//! `krust train`: builds a zoo model (or loads a model file), trains it on a dataset with the
+//! chosen normalization, augmentation, regularization and callbacks, and writes the run's
+//! outputs (model, history CSV, plots, summary) into an output directory.
 
+use super::data_args::{self, DataArgs};
+use super::report::report;
 use clap::{Args, ValueEnum};
-use krust::data::fashion_mnist::{load_fashion_mnist, shipped_subset_dir, SYSTEM_DIR};
-use krust::data::Dataset;
+use krust::data::augment::Pipeline;
+use krust::data::{Dataset, Targets};
 use krust::nn::layers::{Layer, Normalization, Rescaling};
-use krust::nn::losses::SparseCategoricalCrossentropy;
-use krust::nn::optimizers::{Adam, Optimizer, Sgd};
-use krust::nn::AnyModel;
-use krust::train::{evaluate, fit, FitConfig, Metric};
-use std::path::PathBuf;
+use krust::nn::losses::{Loss, MeanSquaredError, SparseCategoricalCrossentropy};
+use krust::nn::optimizers::Optimizer;
+use krust::nn::{model_from_config, AnyModel, Module};
+use krust::plot::{filter_grid, training_curves};
+use krust::train::{
+    fit, Callback, CsvLogger, EarlyStopping, FitConfig, History, LearningRateScheduler, Metric,
+    ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN, TestTimeAugmentation,
+};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
-#[derive(Clone, Copy, ValueEnum)]
-pub enum OptimizerName {
-    Adam,
-    Sgd,
-}
-
-/// How pixels (byte / 255, so in [0, 1]) are normalized before the network sees them. The
+/// How inputs are normalized before the network sees them (bytes arrive as byte / 255). The
 /// normalization is a layer at the front of the model, so it is saved with it and `predict`
 /// applies it.
 #[derive(Clone, Copy, ValueEnum)]
 pub enum InputNormalization {
     /// Per-channel mean 0 and standard deviation 1, fitted on the training set.
     Standardize,
-    /// Pixels stay in [0, 1].
+    /// Inputs as loaded: images in [0, 1].
     Unit,
-    /// Pixels mapped to [-1, 1].
+    /// Images mapped from [0, 1] to [-1, 1].
     Symmetric,
 }
 
@@ -42,43 +46,105 @@ impl InputNormalization {
     }
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EnsembleMode {
+    /// Each member trains on a bootstrap resample (drawn with replacement) of the training set.
+    Bootstrap,
+    /// Each member trains on the whole training set with its own seed.
+    Seeds,
+}
+
 #[derive(Args)]
 pub struct TrainArgs {
-    /// Model to train (a zoo name).
+    /// Model to train: a zoo name (lenet5, small_cnn, mlp) or a model file (krust, .keras,
+    /// .h5), whose weights training continues from.
     #[arg(long, default_value = "lenet5")]
     model: String,
+    #[command(flatten)]
+    data: DataArgs,
     /// Passes over the training set.
     #[arg(long, default_value_t = 3)]
     epochs: usize,
     /// Images per step.
     #[arg(long, default_value_t = 64)]
     batch_size: usize,
-    #[arg(long, value_enum, default_value = "adam")]
-    optimizer: OptimizerName,
-    /// Learning rate (default 1e-3 for Adam, 1e-2 for SGD, as Keras).
+    /// Optimizer: sgd, adam, adamw, rmsprop, adagrad or nadam.
+    #[arg(long, default_value = "adam")]
+    optimizer: String,
+    /// Learning rate (default: Keras's for the optimizer, 1e-3; 1e-2 for SGD).
     #[arg(long)]
     lr: Option<f32>,
     /// SGD momentum.
     #[arg(long, default_value_t = 0.0)]
     momentum: f32,
+    /// Decoupled weight decay (Keras's optimizer `weight_decay`; AdamW's default is 0.004).
+    #[arg(long)]
+    weight_decay: Option<f32>,
+    /// Set the rate of every Dropout layer of the model.
+    #[arg(long)]
+    dropout: Option<f32>,
     /// Input normalization, fitted on the training set and stored in the model as its first
-    /// layer (ignored with --resume: the saved model keeps its own).
+    /// layer (zoo models only; a model file keeps its own).
     #[arg(long, value_enum, default_value = "standardize")]
     normalize: InputNormalization,
-    /// Seeds weights, shuffling and dropout: the same seed and thread count repeat a run.
+    /// Regression: standardize the targets for training; the saved model de-normalizes its
+    /// predictions with a final inverted Normalization layer.
+    #[arg(long)]
+    normalize_targets: bool,
+    /// Training-time augmentation, comma-separated: flip, vflip, crop:PAD,
+    /// resized-crop:MIN-MAX:HxW, rotate:DEG, translate:FRAC, brightness:D, contrast:F,
+    /// noise:STD (e.g. "flip,crop:2").
+    #[arg(long)]
+    augment: Option<String>,
+    /// Test-time augmentation for the final test metrics: none, flip, center-crop:HxW or
+    /// ten-crop:HxW.
+    #[arg(long, default_value = "none")]
+    tta: String,
+    /// Hold out this fraction of the training set (its last samples, as Keras) for validation.
+    #[arg(long)]
+    validation_split: Option<f64>,
+    /// Stop when val_loss (or loss, without validation) has not improved for this many epochs,
+    /// and restore the best epoch's weights.
+    #[arg(long)]
+    early_stopping: Option<usize>,
+    /// Smallest val_loss improvement that counts for early stopping and plateaus.
+    #[arg(long, default_value_t = 0.0)]
+    min_delta: f64,
+    /// Learning-rate schedule per epoch: step:EVERY:FACTOR, exponential:RATE, cosine, or
+    /// plateau:PATIENCE:FACTOR (ReduceLROnPlateau on val_loss).
+    #[arg(long)]
+    lr_schedule: Option<String>,
+    /// Class weights for the loss: "balanced" (n / (classes * count), as scikit-learn) or
+    /// one weight per class, comma-separated.
+    #[arg(long)]
+    class_weights: Option<String>,
+    /// Stop training cleanly at a NaN loss instead of failing.
+    #[arg(long)]
+    terminate_on_nan: bool,
+    /// Train this many models and report each one's and their averaged test accuracy.
+    #[arg(long, default_value_t = 1)]
+    ensemble: usize,
+    /// How ensemble members differ.
+    #[arg(long, value_enum, default_value = "bootstrap")]
+    ensemble_mode: EnsembleMode,
+    /// Seeds weights, shuffling, augmentation and dropout: the same seed and thread count
+    /// repeat a run.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Directory with Fashion-MNIST IDX files (default: the system copy if installed, else
-    /// the subset shipped with krust).
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
-    /// Worker threads (default: one per core).
+    /// Worker threads for the math (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
+    /// Threads preparing (and augmenting) batches ahead of training.
+    #[arg(long, default_value_t = 1)]
+    loader_threads: usize,
+    /// Directory for the run's outputs: model.krust, history.csv, plots, summary.txt
+    /// (default: runs/<model>-<n>, the first unused n).
+    #[arg(long)]
+    output: Option<PathBuf>,
     /// Hide the progress bar.
     #[arg(long)]
     quiet: bool,
-    /// Save the trained model (architecture and weights) with its optimizer state to this file.
+    /// Also save the trained model with its optimizer state to this file (for --resume).
     #[arg(long)]
     save: Option<PathBuf>,
     /// Continue training from a file written by --save: its model, optimizer and epoch count
@@ -87,13 +153,17 @@ pub struct TrainArgs {
     resume: Option<PathBuf>,
 }
 
-pub fn run(args: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
-    let threads = super::set_threads(args.threads)?;
+type BoxError = Box<dyn std::error::Error>;
+
+fn check_args(args: &TrainArgs) -> Result<(), BoxError> {
     if args.batch_size == 0 {
         return Err("invalid --batch-size 0: must be at least 1".into());
     }
     if args.epochs == 0 {
         return Err("invalid --epochs 0: must be at least 1".into());
+    }
+    if args.ensemble == 0 {
+        return Err("invalid --ensemble 0: must be at least 1".into());
     }
     if let Some(lr) = args.lr.filter(|lr| !(lr.is_finite() && *lr > 0.0)) {
         return Err(format!("invalid --lr {lr}: must be a positive number").into());
@@ -101,31 +171,215 @@ pub fn run(args: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
     if !(0.0..1.0).contains(&args.momentum) {
         return Err(format!("invalid --momentum {}: must be in [0, 1)", args.momentum).into());
     }
-    let (dir, which) = match &args.data_dir {
-        Some(d) => (d.clone(), format!("Fashion-MNIST from {}", d.display())),
-        None if PathBuf::from(SYSTEM_DIR).is_dir() => (
-            PathBuf::from(SYSTEM_DIR),
-            format!("the full Fashion-MNIST installed at {SYSTEM_DIR}"),
-        ),
-        None => {
-            let d = shipped_subset_dir();
-            let d = d.canonicalize().unwrap_or(d);
-            let msg = format!(
-                "the Fashion-MNIST subset shipped with krust ({}); `apt-get install dataset-fashion-mnist` for the full set",
-                d.display()
-            );
-            (d, msg)
-        }
-    };
-    let data = load_fashion_mnist(&dir)?;
-    println!(
-        "Data: {which}: {} training and {} test images",
-        data.train.len(),
-        data.test.len()
-    );
+    if let Some(rate) = args.dropout.filter(|r| !(0.0..1.0).contains(r)) {
+        return Err(format!("invalid --dropout {rate}: must be in [0, 1)").into());
+    }
+    if let Some(wd) = args.weight_decay.filter(|w| !(w.is_finite() && *w >= 0.0)) {
+        return Err(format!("invalid --weight-decay {wd}: must be a number >= 0").into());
+    }
+    build_optimizer(args)?;
+    if args.resume.is_some() && args.ensemble > 1 {
+        return Err("--resume continues one model; it cannot be combined with --ensemble".into());
+    }
+    Ok(())
+}
 
-    krust::tensor::random::set_global_seed(args.seed);
-    let input = data.train.sample_shape().to_vec();
+/// The first `runs/<stem>-<n>` that does not exist yet, so no earlier run is overwritten.
+fn default_output_dir(model: &str) -> PathBuf {
+    let stem = Path::new(model)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "model".into());
+    (1..)
+        .map(|n| PathBuf::from("runs").join(format!("{stem}-{n}")))
+        .find(|dir| !dir.exists())
+        .unwrap_or_else(|| PathBuf::from("runs").join(stem))
+}
+
+/// An optimizer by Keras name with the command line's settings.
+fn build_optimizer(args: &TrainArgs) -> Result<Box<dyn Optimizer>, BoxError> {
+    let name = args.optimizer.to_ascii_lowercase();
+    let mut config = json!({});
+    let default_lr = if name == "sgd" { 1e-2 } else { 1e-3 };
+    config["learning_rate"] = json!(args.lr.unwrap_or(default_lr));
+    if name == "sgd" {
+        config["momentum"] = json!(args.momentum);
+    }
+    if let Some(wd) = args.weight_decay {
+        config["weight_decay"] = json!(wd);
+    }
+    krust::nn::optimizers::from_config(&name, &config)
+        .map_err(|e| format!("--optimizer {}: {e}", args.optimizer).into())
+}
+
+/// Sets `rate` on every Dropout layer of a model config (nested models included).
+fn set_dropout(config: &mut Value, rate: f32) -> usize {
+    let mut changed = 0;
+    match config {
+        Value::Object(map) => {
+            if map.get("class_name").and_then(Value::as_str) == Some("Dropout") {
+                if let Some(cfg) = map.get_mut("config").and_then(Value::as_object_mut) {
+                    cfg.insert("rate".into(), json!(rate));
+                    changed += 1;
+                }
+            }
+            for value in map.values_mut() {
+                changed += set_dropout(value, rate);
+            }
+        }
+        Value::Array(items) => {
+            for value in items {
+                changed += set_dropout(value, rate);
+            }
+        }
+        _ => {}
+    }
+    changed
+}
+
+/// Whether the model's last layer ends in a softmax (so its outputs are probabilities).
+fn ends_in_softmax(model: &AnyModel) -> bool {
+    let config = model.to_config();
+    let layers = config["config"]["layers"].as_array();
+    layers.and_then(|l| l.last()).is_some_and(|last| {
+        last["class_name"] == "Softmax" || last["config"]["activation"] == "softmax"
+    })
+}
+
+/// Builds the model to train: from the zoo with normalization and dropout settings, or from a
+/// file (its weights are the starting point).
+fn build_model(args: &TrainArgs, train: &Dataset, outputs: usize) -> Result<AnyModel, BoxError> {
+    let path = Path::new(&args.model);
+    let mut model = if path.is_file() {
+        krust_import::load_model(path)?
+    } else {
+        let sequential = krust::zoo::build_with_preprocessing(
+            &args.model,
+            train.sample_shape(),
+            outputs,
+            args.normalize.layers(train),
+        )
+        .map_err(|e| format!("--model: {e} (or give a model file path)"))?;
+        AnyModel::Sequential(sequential)
+    };
+    if let Some(rate) = args.dropout {
+        let mut config = model.to_config();
+        if set_dropout(&mut config, rate) == 0 {
+            return Err(format!("--dropout {rate}: the model has no Dropout layer").into());
+        }
+        let rebuilt = model_from_config(&config)?;
+        if path.is_file() {
+            // Keep the file's weights: copy them over by position.
+            for ((_, to), (_, from)) in rebuilt.named_weights().iter().zip(model.named_weights()) {
+                to.set_value(from.value())?;
+            }
+        }
+        model = rebuilt;
+    }
+    Ok(model)
+}
+
+/// Parses --class-weights against the training data.
+fn class_weights(spec: &str, train: &Dataset) -> Result<Vec<f32>, BoxError> {
+    if spec == "balanced" {
+        let counts = train.class_counts();
+        let n = train.len() as f32;
+        let k = counts.len() as f32;
+        return Ok(counts
+            .iter()
+            .map(|&c| if c == 0 { 0.0 } else { n / (k * c as f32) })
+            .collect());
+    }
+    spec.split(',')
+        .map(|w| {
+            w.trim()
+                .parse::<f32>()
+                .map_err(|_| format!("--class-weights: {w:?} is not a number").into())
+        })
+        .collect()
+}
+
+/// The per-epoch learning-rate callback that --lr-schedule names.
+fn schedule_callback(
+    spec: &str,
+    base_lr: f64,
+    epochs: usize,
+) -> Result<Box<dyn Callback>, BoxError> {
+    let bad = || -> BoxError {
+        format!(
+            "--lr-schedule {spec:?}: expected step:EVERY:FACTOR, exponential:RATE, cosine or plateau:PATIENCE:FACTOR"
+        )
+        .into()
+    };
+    let parts: Vec<&str> = spec.split(':').collect();
+    let number = |s: &str| s.parse::<f64>().map_err(|_| bad());
+    Ok(match parts[..] {
+        ["step", every, factor] => {
+            let (every, factor) = (number(every)? as usize, number(factor)?);
+            if every == 0 {
+                return Err(bad());
+            }
+            Box::new(LearningRateScheduler::new(move |epoch, _| {
+                base_lr * factor.powi((epoch / every) as i32)
+            }))
+        }
+        ["exponential", rate] => {
+            let rate = number(rate)?;
+            Box::new(LearningRateScheduler::new(move |epoch, _| {
+                base_lr * rate.powi(epoch as i32)
+            }))
+        }
+        ["cosine"] => Box::new(LearningRateScheduler::new(move |epoch, _| {
+            let progress = epoch as f64 / epochs.max(1) as f64;
+            base_lr * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
+        })),
+        ["plateau", patience, factor] => Box::new(ReduceLROnPlateau::new(
+            "val_loss",
+            number(factor)?,
+            number(patience)? as usize,
+        )?),
+        _ => return Err(bad()),
+    })
+}
+
+/// The first convolution kernel of a model, as `(weights, [kh, kw, in, out])`.
+fn first_conv_kernel(model: &dyn Module) -> Option<(Vec<f32>, [usize; 4])> {
+    model.named_weights().into_iter().find_map(|(name, var)| {
+        let value = var.value();
+        match (name.ends_with("kernel"), value.shape()) {
+            (true, &[kh, kw, cin, cout]) => Some((value.to_vec(), [kh, kw, cin, cout])),
+            _ => None,
+        }
+    })
+}
+
+/// One trained member: its model and history.
+struct Trained {
+    model: AnyModel,
+    optimizer: Box<dyn Optimizer>,
+    history: History,
+    seconds: f64,
+}
+
+/// Everything one training run needs besides the data.
+struct RunSetup<'a> {
+    args: &'a TrainArgs,
+    loss: &'a dyn Loss,
+    metrics: Vec<Metric>,
+    augmentation: Option<&'a Pipeline>,
+    validation: Option<&'a Dataset>,
+    out_dir: &'a Path,
+    outputs: usize,
+}
+
+fn train_member(
+    setup: &RunSetup,
+    train: &Dataset,
+    seed: u64,
+    member: Option<usize>,
+) -> Result<Trained, BoxError> {
+    let args = setup.args;
+    krust::tensor::random::set_global_seed(seed);
     let (model, mut optimizer, epochs_done) = match &args.resume {
         Some(path) => {
             let state = krust::nn::saving::load_training_state(path)?;
@@ -151,66 +405,362 @@ pub fn run(args: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
             );
             (state.model, optimizer, state.epochs_done)
         }
-        None => {
-            let model = krust::zoo::build_with_preprocessing(
-                &args.model,
-                &input,
-                data.train.num_classes(),
-                args.normalize.layers(&data.train),
-            )?;
-            let optimizer: Box<dyn Optimizer> = match args.optimizer {
-                OptimizerName::Adam => Box::new(Adam::new(args.lr.unwrap_or(1e-3))?),
-                OptimizerName::Sgd => {
-                    Box::new(Sgd::new(args.lr.unwrap_or(1e-2), args.momentum, false)?)
-                }
-            };
-            (AnyModel::Sequential(model), optimizer, 0)
-        }
+        None => (
+            build_model(args, train, setup.outputs)?,
+            build_optimizer(args)?,
+            0,
+        ),
     };
+    let suffix = member.map_or(String::new(), |k| format!("-{}", k + 1));
+    let mut callbacks: Vec<Box<dyn Callback>> = vec![Box::new(CsvLogger::new(
+        setup.out_dir.join(format!("history{suffix}.csv")),
+    ))];
+    let monitor = if setup.validation.is_some() {
+        "val_loss"
+    } else {
+        "loss"
+    };
+    if let Some(patience) = args.early_stopping {
+        callbacks.push(Box::new(
+            EarlyStopping::new(monitor, patience)
+                .min_delta(args.min_delta)
+                .restore_best_weights(true),
+        ));
+    }
+    if setup.validation.is_some() {
+        callbacks.push(Box::new(ModelCheckpoint::new(
+            setup.out_dir.join(format!("best{suffix}.krust")),
+            "val_loss",
+            true,
+        )));
+    }
+    if let Some(spec) = &args.lr_schedule {
+        callbacks.push(schedule_callback(
+            spec,
+            f64::from(optimizer.learning_rate()),
+            args.epochs,
+        )?);
+    }
+    if args.terminate_on_nan {
+        callbacks.push(Box::new(TerminateOnNaN));
+    }
+    let class_weights = args
+        .class_weights
+        .as_deref()
+        .map(|spec| class_weights(spec, train))
+        .transpose()?;
     println!(
-        "Model: {} ({} parameters), optimizer {}, lr {}, batch {}, {} epochs, {} threads, seed {}",
+        "Model{}: {} ({} parameters), optimizer {}, lr {}, batch {}, {} epochs, seed {}",
+        member.map_or(String::new(), |k| format!(" {}", k + 1)),
         args.model,
         model.count_params(),
         optimizer.class_name(),
         optimizer.learning_rate(),
         args.batch_size,
         args.epochs,
-        threads,
-        args.seed
+        seed
     );
-    let loss = SparseCategoricalCrossentropy { from_logits: true };
     let cfg = FitConfig {
         initial_epoch: epochs_done,
         epochs: args.epochs,
         batch_size: args.batch_size,
-        seed: args.seed,
+        seed,
         progress: !args.quiet,
         verbose: true,
-        metrics: vec![Metric::Accuracy],
-        validation: Some(&data.test),
+        metrics: setup.metrics.clone(),
+        validation: setup.validation,
+        class_weights,
+        augmentation: setup
+            .augmentation
+            .map(|p| p as &dyn krust::data::loader::SampleTransform),
+        loader_workers: args.loader_threads,
         ..FitConfig::default()
     };
-    let test = &data.test;
+    let mut refs: Vec<&mut dyn Callback> = callbacks
+        .iter_mut()
+        .map(|c| &mut **c as &mut dyn Callback)
+        .collect();
+    let start = Instant::now();
     let history = fit(
         &model,
         optimizer.as_mut(),
-        &loss,
-        &data.train,
+        setup.loss,
+        train,
         &cfg,
-        &mut [],
+        &mut refs,
     )?;
-    let eval = evaluate(&model, &loss, test, 1000)?;
-    if let Some(path) = &args.save {
-        krust::nn::saving::save_training_state(&model, optimizer.as_ref(), args.epochs, path)?;
-        println!("Saved the model to {}", path.display());
+    Ok(Trained {
+        model,
+        optimizer,
+        history,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// Appends an inverted Normalization so a model trained on standardized targets predicts in
+/// the original units.
+fn with_target_denormalization(
+    model: AnyModel,
+    mean: &[f32],
+    variance: &[f32],
+) -> Result<AnyModel, BoxError> {
+    match model {
+        AnyModel::Sequential(mut sequential) => {
+            let mut layer = Normalization::with_stats(mean, variance);
+            layer.invert = true;
+            sequential.add(layer)?;
+            Ok(AnyModel::Sequential(sequential))
+        }
+        AnyModel::Functional(_) => {
+            Err("--normalize-targets needs a Sequential model (zoo models are)".into())
+        }
     }
-    let total: f64 = history.epochs.iter().map(|e| e.seconds).sum();
+}
+
+pub fn run(args: TrainArgs) -> Result<(), BoxError> {
+    check_args(&args)?;
+    let threads = super::set_threads(args.threads)?;
+    let tta = TestTimeAugmentation::parse(&args.tta).map_err(|e| format!("--tta: {e}"))?;
+    let augmentation = args
+        .augment
+        .as_deref()
+        .map(Pipeline::parse)
+        .transpose()
+        .map_err(|e| format!("--augment: {e}"))?;
+    let (data, which) = data_args::load(&args.data, args.seed)?;
     println!(
-        "Test accuracy: {:.2}% (loss {:.4}) after {} epochs, {:.1}s of training",
-        eval.accuracy * 100.0,
-        eval.loss,
-        args.epochs,
-        total
+        "Data: {which}: {} training and {} test samples of shape {:?}",
+        data.train.len(),
+        data.test.len(),
+        data.train.sample_shape()
     );
+    let out_dir = args
+        .output
+        .clone()
+        .unwrap_or_else(|| default_output_dir(&args.model));
+    std::fs::create_dir_all(&out_dir)
+        .map_err(|e| format!("--output {}: cannot create it: {e}", out_dir.display()))?;
+
+    let (mut train, mut validation) = (data.train.clone(), None);
+    if let Some(fraction) = args.validation_split {
+        let (t, v) = train.split_validation(fraction)?;
+        println!(
+            "Validation: the last {} training samples ({:.0}%)",
+            v.len(),
+            fraction * 100.0
+        );
+        train = t;
+        validation = Some(v);
+    }
+    // Regression targets may be standardized for training.
+    let regression = matches!(train.targets(), Targets::Values { .. });
+    let target_stats = if regression && args.normalize_targets {
+        let (mean, variance) = train.target_statistics();
+        let std: Vec<f32> = variance.iter().map(|v| v.sqrt().max(1e-12)).collect();
+        train = train.with_normalized_targets(&mean, &std);
+        validation = validation.map(|v| v.with_normalized_targets(&mean, &std));
+        Some((mean, variance))
+    } else {
+        None
+    };
+    let outputs = if regression {
+        train.target_width()
+    } else {
+        train.num_classes()
+    };
+
+    let classification_loss;
+    let regression_loss = MeanSquaredError;
+    let probe = Path::new(&args.model)
+        .is_file()
+        .then(|| krust_import::load_model(Path::new(&args.model)))
+        .transpose()?;
+    let loss: &dyn Loss = if regression {
+        &regression_loss
+    } else {
+        classification_loss = SparseCategoricalCrossentropy {
+            from_logits: !probe.as_ref().is_some_and(ends_in_softmax),
+        };
+        &classification_loss
+    };
+    let metrics = if regression {
+        vec![Metric::MeanAbsoluteError]
+    } else {
+        vec![Metric::Accuracy]
+    };
+    println!(
+        "Training with {} threads{}{}",
+        threads,
+        augmentation
+            .as_ref()
+            .map_or(String::new(), |p| format!(", augmentation {p}")),
+        if args.ensemble > 1 {
+            format!(", an ensemble of {}", args.ensemble)
+        } else {
+            String::new()
+        }
+    );
+    let setup = RunSetup {
+        args: &args,
+        loss,
+        metrics,
+        augmentation: augmentation.as_ref(),
+        validation: validation.as_ref(),
+        out_dir: &out_dir,
+        outputs,
+    };
+
+    let mut members = Vec::new();
+    for k in 0..args.ensemble {
+        let seed = args.seed + k as u64;
+        let member_train = if args.ensemble > 1 && args.ensemble_mode == EnsembleMode::Bootstrap {
+            use rand::{Rng, SeedableRng};
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0x424f_4f54);
+            let picks: Vec<usize> = (0..train.len())
+                .map(|_| rng.gen_range(0..train.len()))
+                .collect();
+            train.subset(&picks)
+        } else {
+            train.clone()
+        };
+        let member = (args.ensemble > 1).then_some(k);
+        let mut trained = train_member(&setup, &member_train, seed, member)?;
+        if let Some((mean, variance)) = &target_stats {
+            trained.model = with_target_denormalization(trained.model, mean, variance)?;
+        }
+        members.push(trained);
+    }
+
+    // Outputs: models, curves, filters, test report, summary.
+    let mut summary = format!(
+        "krust train run\ncommand: {}\ndata: {which}\n",
+        std::env::args().collect::<Vec<_>>().join(" ")
+    );
+    let mut ensemble_outputs: Vec<f32> = Vec::new();
+    for (k, member) in members.iter().enumerate() {
+        let suffix = if members.len() > 1 {
+            format!("-{}", k + 1)
+        } else {
+            String::new()
+        };
+        let model_path = out_dir.join(format!("model{suffix}.krust"));
+        krust::nn::saving::save_model(&member.model, &model_path)?;
+        if let Some(path) = &args.save {
+            krust::nn::saving::save_training_state(
+                &member.model,
+                member.optimizer.as_ref(),
+                member
+                    .history
+                    .epochs
+                    .last()
+                    .map_or(args.epochs, |e| e.epoch),
+                path,
+            )?;
+            println!("Saved the model and optimizer state to {}", path.display());
+        }
+        let curves: Vec<(String, Vec<f64>, Option<Vec<f64>>)> = member
+            .history
+            .names()
+            .into_iter()
+            .filter(|name| !name.starts_with("val_"))
+            .map(|name| {
+                let val = format!("val_{name}");
+                let has_val = member.history.names().contains(&val);
+                let values = member.history.series(&name);
+                let validation = has_val.then(|| member.history.series(&val));
+                (format!("{name}{suffix}"), values, validation)
+            })
+            .collect();
+        let written = training_curves(&out_dir, &curves)?;
+        if let Some((weights, [kh, kw, cin, cout])) = first_conv_kernel(&member.model) {
+            filter_grid(
+                out_dir.join(format!("filters{suffix}.png")),
+                &weights,
+                kh,
+                kw,
+                cin,
+                cout,
+                "first-layer filters",
+            )?;
+        }
+        let epochs = member.history.epochs.len();
+        let wait: f64 = member
+            .history
+            .epochs
+            .iter()
+            .map(|e| e.data_wait_seconds)
+            .sum();
+        let loop_seconds: f64 = member.history.epochs.iter().map(|e| e.seconds).sum();
+        let line = format!(
+            "member{suffix}: {epochs} epochs in {:.1}s ({:.1}s training loop, data wait {:.2}% of it){}",
+            member.seconds,
+            loop_seconds,
+            100.0 * wait / loop_seconds.max(1e-9),
+            member
+                .history
+                .stopped_early
+                .as_ref()
+                .map_or(String::new(), |r| format!("; {r}"))
+        );
+        println!("{line}");
+        summary += &line;
+        summary.push('\n');
+        let report_title = if members.len() > 1 {
+            format!("member {}", k + 1)
+        } else {
+            args.model.clone()
+        };
+        let member_dir = if members.len() > 1 {
+            let dir = out_dir.join(format!("member{suffix}"));
+            std::fs::create_dir_all(&dir)?;
+            dir
+        } else {
+            out_dir.clone()
+        };
+        let test_report = report(&member.model, &data.test, tta, &member_dir, &report_title)?;
+        if members.len() > 1 {
+            if let Some(accuracy) = test_report.accuracy {
+                summary += &format!("member {} test accuracy: {:.2}%\n", k + 1, accuracy * 100.0);
+            }
+        } else {
+            summary += &test_report.text;
+        }
+        if ensemble_outputs.is_empty() {
+            ensemble_outputs = vec![0.0; test_report.outputs.len()];
+        }
+        for (sum, value) in ensemble_outputs.iter_mut().zip(&test_report.outputs) {
+            *sum += value / members.len() as f32;
+        }
+        println!("Wrote {} and {} plots", model_path.display(), written.len());
+    }
+    if members.len() > 1 {
+        if let Some(labels) = data.test.labels() {
+            let classes = ensemble_outputs.len() / labels.len().max(1);
+            let predicted = krust::metrics::argmax_rows(&ensemble_outputs, classes)?;
+            let matrix = krust::metrics::ConfusionMatrix::new(labels, &predicted, classes)?;
+            let line = format!(
+                "Ensemble of {} (averaged probabilities) test accuracy: {:.2}%",
+                members.len(),
+                matrix.accuracy() * 100.0
+            );
+            println!("{line}");
+            summary += &line;
+            summary.push('\n');
+            krust::plot::confusion_matrix_heatmap(
+                out_dir.join("confusion_matrix.png"),
+                matrix.counts(),
+                data.test.class_names(),
+                "ensemble: confusion matrix",
+            )?;
+        } else if let Targets::Values { values, .. } = data.test.targets() {
+            let mae = krust::metrics::mean_absolute_error(&ensemble_outputs, values)?;
+            let line = format!("Ensemble of {} test MAE: {mae:.6}", members.len());
+            println!("{line}");
+            summary += &line;
+            summary.push('\n');
+        }
+    }
+    krust::nn::saving::write_atomically(&out_dir.join("summary.txt"), summary.as_bytes())?;
+    println!("Run outputs in {}", out_dir.display());
     Ok(())
 }

@@ -552,13 +552,13 @@ pub fn fit(
         };
         if cfg.verbose {
             println!(
-                "Epoch {}/{} - {:.1}s - {:.0} img/s - data wait {:.1}% - {}",
+                "Epoch {}/{} - {} | {:.1}s, {:.0} img/s, data wait {:.1}%",
                 stats.epoch,
                 cfg.epochs,
+                format_logs(&stats.logs),
                 stats.seconds,
                 stats.images_per_second,
                 100.0 * stats.data_wait_seconds / stats.seconds.max(1e-9),
-                format_logs(&stats.logs)
             );
         }
         history.epochs.push(stats);

@@ -4,6 +4,7 @@
 pub mod callbacks;
 mod error;
 mod fit;
+mod tta;
 
 pub use callbacks::{
     Callback, Control, CsvLogger, EarlyStopping, LearningRateScheduler, Mode, ModelCheckpoint,
@@ -14,5 +15,7 @@ pub use fit::{
     evaluate, evaluate_metrics, fit, predict, EpochStats, Evaluation, FitConfig, History, Logs,
     Metric,
 };
+
+pub use tta::{predict_probabilities, TestTimeAugmentation};
 
 pub type Result<T> = std::result::Result<T, TrainError>;

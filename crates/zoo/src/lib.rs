@@ -1,6 +1,7 @@
 //! krust-zoo: classic architectures, buildable for any input size and class count.
 
 mod lenet;
+mod mlp;
 mod small_cnn;
 
 pub use lenet::lenet5;
@@ -9,7 +10,7 @@ use krust_nn::layers::{Input, Layer};
 use krust_nn::{NnError, Result, Sequential};
 
 /// Names accepted by [`build`].
-pub const MODEL_NAMES: &[&str] = &["lenet5", "small_cnn"];
+pub const MODEL_NAMES: &[&str] = &["lenet5", "small_cnn", "mlp"];
 
 /// Builds a zoo model by name for per-sample `input_shape` (h, w, c) and `classes` outputs.
 pub fn build(name: &str, input_shape: &[usize], classes: usize) -> Result<Sequential> {
@@ -28,6 +29,7 @@ pub fn build_with_preprocessing(
     let add_layers = match name {
         "lenet5" | "lenet-5" | "lenet" => lenet::add_lenet5_layers,
         "small_cnn" | "small-cnn" => small_cnn::add_small_cnn_layers,
+        "mlp" => mlp::add_mlp_layers,
         other => {
             return Err(NnError::argument(
                 "model",

@@ -1,0 +1,221 @@
+//! The dataset options `krust train` and `krust evaluate` share, and loading what they name.
+
+use clap::{Args, ValueEnum};
+use krust::data::arrays::{load_arrays, load_npz_split};
+use krust::data::cifar::{load_cifar10, load_cifar100, Cifar100Label};
+use krust::data::fashion_mnist::{load_fashion_mnist, shipped_subset_dir, SYSTEM_DIR};
+use krust::data::image_folder::{load_image_folder, load_image_folder_split, ImageFolderOptions};
+use krust::data::{Dataset, TrainTest};
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DatasetKind {
+    /// Decide from what `--data` holds (IDX files, CIFAR batches, train/ and test/ image
+    /// folders, an .npz file); Fashion-MNIST when `--data` is not given.
+    Auto,
+    /// Fashion-MNIST or MNIST IDX files (gzipped or not).
+    Idx,
+    Cifar10,
+    /// CIFAR-100 with its 100 fine labels.
+    Cifar100,
+    /// CIFAR-100 with its 20 coarse labels.
+    Cifar100Coarse,
+    /// Image folders: `DIR/train/<class>/*.jpg|png` and `DIR/test/<class>/...`.
+    Folder,
+    /// An .npz archive with x_train, y_train, x_test, y_test (like keras.datasets files).
+    Npz,
+}
+
+#[derive(Args, Clone)]
+pub struct DataArgs {
+    /// Dataset location: a directory (IDX, CIFAR or image folders) or an .npz file. Default:
+    /// Fashion-MNIST, the system copy if installed, else the subset shipped with krust.
+    #[arg(long, alias = "data-dir")]
+    pub data: Option<PathBuf>,
+    /// What `--data` holds.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub dataset: DatasetKind,
+    /// Training inputs as .npy (with --y); test data from --test-x/--test-y.
+    #[arg(long, requires = "y", conflicts_with = "data")]
+    pub x: Option<PathBuf>,
+    /// Training targets as .npy: integer class labels, or float values for regression.
+    #[arg(long, requires = "x")]
+    pub y: Option<PathBuf>,
+    #[arg(long, requires_all = ["test_y", "x"])]
+    pub test_x: Option<PathBuf>,
+    #[arg(long, requires = "test_x")]
+    pub test_y: Option<PathBuf>,
+    /// Image folders: resize every photo to HEIGHTxWIDTH on load.
+    #[arg(long, default_value = "64x64", value_parser = parse_size)]
+    pub image_size: (usize, usize),
+    /// Image folders: read photos as one gray channel instead of RGB.
+    #[arg(long)]
+    pub grayscale: bool,
+    /// Image folders: skip images that cannot be decoded (each is reported) instead of
+    /// stopping at the first.
+    #[arg(long)]
+    pub skip_corrupt: bool,
+}
+
+/// Parses "HxW" (or a single "S" for SxS).
+pub fn parse_size(text: &str) -> Result<(usize, usize), String> {
+    let parse = |s: &str| {
+        s.trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| format!("{text:?} is not HEIGHTxWIDTH with positive integers"))
+    };
+    match text.split_once(['x', 'X']) {
+        Some((h, w)) => Ok((parse(h)?, parse(w)?)),
+        None => {
+            let s = parse(text)?;
+            Ok((s, s))
+        }
+    }
+}
+
+/// The training and test data the options name, with a one-line description.
+pub fn load(args: &DataArgs, seed: u64) -> Result<(TrainTest, String), Box<dyn std::error::Error>> {
+    if let (Some(x), Some(y)) = (&args.x, &args.y) {
+        let train = load_arrays(x, Some(y), None, None)?;
+        let test = match (&args.test_x, &args.test_y) {
+            (Some(tx), Some(ty)) => load_arrays(tx, Some(ty), None, None)?,
+            _ => {
+                return Err(
+                    "--x/--y need test data too: give --test-x and --test-y (krust reports test metrics)"
+                        .into(),
+                )
+            }
+        };
+        let what = format!("arrays {} / {}", x.display(), y.display());
+        return Ok((TrainTest { train, test }, what));
+    }
+    let Some(path) = &args.data else {
+        let (dir, what) = default_fashion_mnist();
+        return Ok((load_fashion_mnist(&dir)?, what));
+    };
+    let kind = match args.dataset {
+        DatasetKind::Auto => detect(path)?,
+        kind => kind,
+    };
+    let what = format!("{} from {}", kind_name(kind), path.display());
+    let folder_options = ImageFolderOptions {
+        height: args.image_size.0,
+        width: args.image_size.1,
+        channels: if args.grayscale { 1 } else { 3 },
+        skip_corrupt: args.skip_corrupt,
+        class_names: None,
+    };
+    let data = match kind {
+        DatasetKind::Auto | DatasetKind::Idx => load_fashion_mnist(path)?,
+        DatasetKind::Cifar10 => load_cifar10(path)?,
+        DatasetKind::Cifar100 => load_cifar100(path, Cifar100Label::Fine)?,
+        DatasetKind::Cifar100Coarse => load_cifar100(path, Cifar100Label::Coarse)?,
+        DatasetKind::Npz => load_npz_split(path)?,
+        DatasetKind::Folder => {
+            let (data, skipped) = if path.join("train").is_dir() {
+                load_image_folder_split(path, &folder_options)?
+            } else {
+                // One folder: hold out a seeded 20% as the test set.
+                let (all, skipped) = load_image_folder(path, &folder_options)?;
+                (split_shuffled(&all, 0.2, seed)?, skipped)
+            };
+            for file in &skipped {
+                eprintln!("warning: skipped corrupt image {}", file.display());
+            }
+            data
+        }
+    };
+    Ok((data, what))
+}
+
+/// Loads the test split only, for `krust evaluate`.
+pub fn load_test(args: &DataArgs) -> Result<(Dataset, String), Box<dyn std::error::Error>> {
+    if let (Some(x), Some(y)) = (&args.test_x, &args.test_y) {
+        let what = format!("arrays {} / {}", x.display(), y.display());
+        return Ok((load_arrays(x, Some(y), None, None)?, what));
+    }
+    let (data, what) = load(args, 0)?;
+    Ok((data.test, format!("the test split of {what}")))
+}
+
+fn kind_name(kind: DatasetKind) -> &'static str {
+    match kind {
+        DatasetKind::Auto | DatasetKind::Idx => "IDX images",
+        DatasetKind::Cifar10 => "CIFAR-10",
+        DatasetKind::Cifar100 => "CIFAR-100 (fine labels)",
+        DatasetKind::Cifar100Coarse => "CIFAR-100 (coarse labels)",
+        DatasetKind::Folder => "image folders",
+        DatasetKind::Npz => "an .npz archive",
+    }
+}
+
+/// Fashion-MNIST: the system copy if installed, else the shipped subset.
+fn default_fashion_mnist() -> (PathBuf, String) {
+    if Path::new(SYSTEM_DIR).is_dir() {
+        return (
+            PathBuf::from(SYSTEM_DIR),
+            format!("the full Fashion-MNIST installed at {SYSTEM_DIR}"),
+        );
+    }
+    let dir = shipped_subset_dir();
+    let dir = dir.canonicalize().unwrap_or(dir);
+    let what = format!(
+        "the Fashion-MNIST subset shipped with krust ({}); `apt-get install dataset-fashion-mnist` for the full set",
+        dir.display()
+    );
+    (dir, what)
+}
+
+/// Guesses the dataset kind from the files at `path`.
+fn detect(path: &Path) -> Result<DatasetKind, String> {
+    if path.is_file() {
+        return match path.extension().and_then(|e| e.to_str()) {
+            Some("npz") => Ok(DatasetKind::Npz),
+            _ => Err(format!(
+                "--data {}: a file must be an .npz archive (for .npy arrays use --x/--y)",
+                path.display()
+            )),
+        };
+    }
+    if !path.is_dir() {
+        return Err(format!(
+            "--data {}: no such file or directory",
+            path.display()
+        ));
+    }
+    let has = |name: &str| path.join(name).exists() || path.join(format!("{name}.gz")).exists();
+    let kind = if has("train-images-idx3-ubyte") {
+        DatasetKind::Idx
+    } else if has("data_batch_1.bin") || path.join("cifar-10-batches-bin").is_dir() {
+        DatasetKind::Cifar10
+    } else if has("train.bin") || path.join("cifar-100-binary").is_dir() {
+        DatasetKind::Cifar100
+    } else {
+        DatasetKind::Folder
+    };
+    Ok(kind)
+}
+
+/// A seeded shuffled split into train and test.
+pub fn split_shuffled(
+    all: &Dataset,
+    test_fraction: f64,
+    seed: u64,
+) -> Result<TrainTest, Box<dyn std::error::Error>> {
+    let order = krust::data::batches::epoch_permutation(all.len(), seed, usize::MAX);
+    let test_count = ((all.len() as f64) * test_fraction).round() as usize;
+    if test_count == 0 || test_count >= all.len() {
+        return Err(format!(
+            "{} images are too few to hold out {:.0}% as a test set",
+            all.len(),
+            test_fraction * 100.0
+        )
+        .into());
+    }
+    Ok(TrainTest {
+        test: all.subset(&order[..test_count]),
+        train: all.subset(&order[test_count..]),
+    })
+}
