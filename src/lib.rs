@@ -35,9 +35,12 @@
 pub use krust_autograd as autograd;
 pub use krust_data as data;
 pub use krust_nn as nn;
+pub use krust_plot as plot;
 pub use krust_tensor as tensor;
 pub use krust_train as train;
 pub use krust_zoo as zoo;
+
+pub mod demos;
 
 /// The Keras-like API in one import.
 pub mod prelude {

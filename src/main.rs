@@ -26,6 +26,8 @@ enum Command {
     Predict(commands::predict::PredictArgs),
     /// Measure GEMM and convolution GFLOP/s and training throughput on this machine.
     Bench(commands::bench::BenchArgs),
+    /// Run a course demo: normalization, losses or activations.
+    Demo(commands::demo::DemoArgs),
 }
 
 /// Training frees and re-allocates the same large activation buffers every step. glibc's
@@ -53,6 +55,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => commands::bench::run(args),
         Command::Summary(args) => commands::summary::run(args),
         Command::Predict(args) => commands::predict::run(args),
+        Command::Demo(args) => commands::demo::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

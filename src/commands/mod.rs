@@ -1,6 +1,7 @@
 //! One module per `krust` subcommand.
 
 pub mod bench;
+pub mod demo;
 pub mod predict;
 pub mod summary;
 pub mod train;
