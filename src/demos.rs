@@ -605,7 +605,11 @@ pub fn normalization(
     output_dir: &Path,
 ) -> Result<NormalizationDemo> {
     let data = load_fashion_mnist(&settings.data_dir)?;
-    let source = settings.data_dir.display().to_string();
+    let data_dir = settings
+        .data_dir
+        .canonicalize()
+        .unwrap_or_else(|_| settings.data_dir.clone());
+    let source = data_dir.display().to_string();
     let train = raw_pixel_values(&data.train.head(settings.train_images), &source)?;
     let test = raw_pixel_values(&data.test.head(settings.test_images), &source)?;
     let (mean, variance) = train.channel_statistics();
@@ -614,7 +618,7 @@ pub fn normalization(
             "Data: {} training and {} test images from {}; pixel mean {:.1}, std {:.1}",
             train.len(),
             test.len(),
-            settings.data_dir.display(),
+            source,
             mean.first().copied().unwrap_or(f32::NAN),
             variance.first().copied().unwrap_or(f32::NAN).sqrt()
         );
