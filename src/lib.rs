@@ -41,6 +41,8 @@ pub use krust_tensor as tensor;
 pub use krust_train as train;
 pub use krust_zoo as zoo;
 
+pub mod demos;
+
 /// The Keras-like API in one import.
 pub mod prelude {
     pub use krust_autograd::{no_grad, Var};

@@ -28,6 +28,8 @@ enum Command {
     Predict(commands::predict::PredictArgs),
     /// Measure GEMM and convolution GFLOP/s and training throughput on this machine.
     Bench(commands::bench::BenchArgs),
+    /// Run a course demo: normalization, losses or activations.
+    Demo(commands::demo::DemoArgs),
 }
 
 /// Training frees and re-allocates the same large activation buffers every step. glibc's
@@ -43,8 +45,19 @@ fn keep_freed_memory() {
     }
 }
 
+/// `krust ... | head` should end quietly like other command-line tools: restore the default
+/// SIGPIPE action (Rust ignores it, which turns a closed pipe into a failed print).
+fn exit_quietly_on_closed_pipe() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: resetting a signal disposition to its default, before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
     keep_freed_memory();
+    exit_quietly_on_closed_pipe();
     // A panic is a krust bug, never a user's fault: say so in one line instead of a backtrace.
     std::panic::set_hook(Box::new(|info| {
         eprintln!("krust: internal error (please report): {info}");
@@ -56,6 +69,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => commands::bench::run(args),
         Command::Summary(args) => commands::summary::run(args),
         Command::Predict(args) => commands::predict::run(args),
+        Command::Demo(args) => commands::demo::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

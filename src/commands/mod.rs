@@ -2,6 +2,7 @@
 
 pub mod bench;
 mod data_args;
+pub mod demo;
 pub mod evaluate;
 pub mod predict;
 mod report;
