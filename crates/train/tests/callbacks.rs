@@ -6,7 +6,7 @@ use krust_data::{Dataset, Samples, Targets};
 use krust_nn::layers::{Dense, Input};
 use krust_nn::losses::SparseCategoricalCrossentropy;
 use krust_nn::optimizers::{Adam, Optimizer, Sgd};
-use krust_nn::{Module, Sequential};
+use krust_nn::Sequential;
 use krust_train::{
     fit, Callback, Control, CsvLogger, EarlyStopping, FitConfig, LearningRateScheduler, Logs,
     ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN,
