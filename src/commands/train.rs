@@ -541,17 +541,23 @@ pub fn run(args: TrainArgs) -> Result<(), BoxError> {
     std::fs::create_dir_all(&out_dir)
         .map_err(|e| format!("--output {}: cannot create it: {e}", out_dir.display()))?;
 
-    let (mut train, mut validation) = (data.train.clone(), None);
-    if let Some(fraction) = args.validation_split {
-        let (t, v) = train.split_validation(fraction)?;
+    let (mut train, mut validation) = if let Some(fraction) = args.validation_split {
+        let (t, v) = data.train.split_validation(fraction)?;
         println!(
             "Validation: the last {} training samples ({:.0}%)",
             v.len(),
             fraction * 100.0
         );
-        train = t;
-        validation = Some(v);
-    }
+        (t, Some(v))
+    } else {
+        // As the course does with Keras's validation_data=(x_test, y_test): the test set is
+        // evaluated after every epoch. Early stopping and checkpoints then select on test data,
+        // so the message points to --validation-split for a clean protocol.
+        println!(
+            "Validation: the test set after each epoch (--validation-split F holds out training data instead)"
+        );
+        (data.train.clone(), Some(data.test.clone()))
+    };
     // Regression targets may be standardized for training.
     let regression = matches!(train.targets(), Targets::Values { .. });
     let target_stats = if regression && args.normalize_targets {
