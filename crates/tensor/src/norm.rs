@@ -53,13 +53,25 @@ impl ChannelLayout {
     }
 }
 
-/// Per-channel sums of `term(x, other, channel)` over every element; `other` is a second
-/// array of the same layout (the upstream gradient) or empty when unused. Tasks sum whole
-/// outer blocks and their partial sums are combined in task order, so results do not depend
-/// on the thread count.
-fn channel_sums<F>(layout: ChannelLayout, x: &[f32], other: &[f32], term: F) -> Vec<f32>
+/// Up to four per-channel coefficients handed to a kernel's per-element closure. Kernels
+/// index them with slices cut to the channel count, next to the data, so the channels-last
+/// loops carry no bounds checks and vectorize (captured `Vec`s indexed inside the closure
+/// kept them scalar).
+type Coefficients<'a> = [&'a [f32]; 4];
+
+/// Per-channel sums of `term(x, other, coefficients of the channel)` over every element;
+/// `other` is a second array of the same layout (the upstream gradient) or empty when unused.
+/// Tasks sum whole outer blocks and their partial sums are combined in task order, so results
+/// do not depend on the thread count.
+fn channel_sums<F>(
+    layout: ChannelLayout,
+    x: &[f32],
+    other: &[f32],
+    coefficients: Coefficients,
+    term: F,
+) -> Vec<f32>
 where
-    F: Fn(f32, f32, usize) -> f32 + Sync,
+    F: Fn(f32, f32, [f32; 4]) -> f32 + Sync,
 {
     let (channels, inner) = (layout.channels, layout.inner);
     let block = layout.block();
@@ -79,8 +91,9 @@ where
                 // Channels-last: one row of `channels` values. Indexing slices cut to
                 // `channels` lets the compiler drop the bounds checks and vectorize.
                 let (acc, xb, ob) = (&mut acc[..channels], &xb[..channels], &ob[..channels]);
+                let [p0, p1, p2, p3] = coefficients.map(|p| &p[..channels]);
                 for c in 0..channels {
-                    acc[c] += term(xb[c], ob[c], c);
+                    acc[c] += term(xb[c], ob[c], [p0[c], p1[c], p2[c], p3[c]]);
                 }
             } else {
                 for (c, (xr, or)) in xb
@@ -88,7 +101,8 @@ where
                     .zip(ob.chunks_exact(inner))
                     .enumerate()
                 {
-                    acc[c] += xr.iter().zip(or).map(|(&v, &w)| term(v, w, c)).sum::<f32>();
+                    let p = coefficients.map(|p| p[c]);
+                    acc[c] += xr.iter().zip(or).map(|(&v, &w)| term(v, w, p)).sum::<f32>();
                 }
             }
         }
@@ -109,10 +123,17 @@ where
     sums
 }
 
-/// Fills `out[i] = f(x[i], other[i], channel of i)`, in parallel over whole outer blocks.
-fn channel_map<F>(layout: ChannelLayout, x: &[f32], other: &[f32], f: F) -> Vec<f32>
+/// Fills `out[i] = f(x[i], other[i], coefficients of i's channel)`, in parallel over whole
+/// outer blocks.
+fn channel_map<F>(
+    layout: ChannelLayout,
+    x: &[f32],
+    other: &[f32],
+    coefficients: Coefficients,
+    f: F,
+) -> Vec<f32>
 where
-    F: Fn(f32, f32, usize) -> f32 + Sync,
+    F: Fn(f32, f32, [f32; 4]) -> f32 + Sync,
 {
     let (channels, inner) = (layout.channels, layout.inner);
     let block = layout.block();
@@ -136,14 +157,16 @@ where
         {
             if inner == 1 {
                 let (db, xb, ob) = (&mut db[..channels], &xb[..channels], &ob[..channels]);
+                let [p0, p1, p2, p3] = coefficients.map(|p| &p[..channels]);
                 for c in 0..channels {
-                    db[c] = f(xb[c], ob[c], c);
+                    db[c] = f(xb[c], ob[c], [p0[c], p1[c], p2[c], p3[c]]);
                 }
             } else {
                 let runs = db.chunks_exact_mut(inner).zip(xb.chunks_exact(inner));
                 for (c, ((dr, xr), or)) in runs.zip(ob.chunks_exact(inner)).enumerate() {
+                    let p = coefficients.map(|p| p[c]);
                     for ((d, &v), &w) in dr.iter_mut().zip(xr).zip(or) {
-                        *d = f(v, w, c);
+                        *d = f(v, w, p);
                     }
                 }
             }
@@ -163,13 +186,15 @@ where
 pub fn batch_statistics(x: &Tensor, layout: ChannelLayout) -> (Vec<f32>, Vec<f32>) {
     let n = layout.count().max(1) as f32;
     let xs = x.as_slice();
-    let mean: Vec<f32> = channel_sums(layout, xs, &[], |v, _, _| v)
+    let none = vec![0.0; layout.channels];
+    let unused = [none.as_slice(); 4];
+    let mean: Vec<f32> = channel_sums(layout, xs, &[], unused, |v, _, _| v)
         .into_iter()
         .map(|s| s / n)
         .collect();
-    let mean_c = &mean[..layout.channels];
-    let variance = channel_sums(layout, xs, &[], |v, _, c| {
-        let d = v - mean_c[c];
+    let with_mean = [mean.as_slice(), &none, &none, &none];
+    let variance = channel_sums(layout, xs, &[], with_mean, |v, _, [m, ..]| {
+        let d = v - m;
         d * d
     })
     .into_iter()
@@ -180,6 +205,7 @@ pub fn batch_statistics(x: &Tensor, layout: ChannelLayout) -> (Vec<f32>, Vec<f32
 
 /// y = (x - mean) · scale + shift per channel, where a caller passes scale = γ / √(var + ε)
 /// and shift = β.
+/// Every per-channel slice must hold `layout.channels` values.
 pub fn normalize(
     x: &Tensor,
     layout: ChannelLayout,
@@ -187,11 +213,14 @@ pub fn normalize(
     scale: &[f32],
     shift: &[f32],
 ) -> Tensor {
-    let c = layout.channels;
-    let (mean, scale, shift) = (&mean[..c], &scale[..c], &shift[..c]);
-    let y = channel_map(layout, x.as_slice(), &[], |v, _, c| {
-        (v - mean[c]) * scale[c] + shift[c]
-    });
+    let coefficients = [mean, scale, shift, shift];
+    let y = channel_map(
+        layout,
+        x.as_slice(),
+        &[],
+        coefficients,
+        |v, _, [m, a, b, _]| (v - m) * a + b,
+    );
     Tensor::from_parts(x.shape().to_vec(), y)
 }
 
@@ -224,10 +253,10 @@ pub fn batch_norm_backward(
     let (gs, xs) = (g.as_slice(), x.as_slice());
     let n = layout.count().max(1) as f32;
     let channels = layout.channels;
-    let (mean, inv_std, gamma) = (&mean[..channels], &inv_std[..channels], &gamma[..channels]);
-    let sum_g = channel_sums(layout, gs, &[], |v, _, _| v);
+    let unused = [mean; 4];
+    let sum_g = channel_sums(layout, gs, &[], unused, |v, _, _| v);
     // Σ g·(x - mean); times inv_std it is Σ g·x̂.
-    let sum_g_centered = channel_sums(layout, gs, xs, |gv, xv, c| gv * (xv - mean[c]));
+    let sum_g_centered = channel_sums(layout, gs, xs, unused, |gv, xv, [m, ..]| gv * (xv - m));
     let d_gamma: Vec<f32> = (0..channels)
         .map(|c| sum_g_centered[c] * inv_std[c])
         .collect();
@@ -237,9 +266,9 @@ pub fn batch_norm_backward(
     let slope: Vec<f32> = (0..channels)
         .map(|c| k[c] * inv_std[c] * d_gamma[c] / n)
         .collect();
-    let (k, offset, slope) = (&k[..channels], &offset[..channels], &slope[..channels]);
-    let dx = channel_map(layout, gs, xs, |gv, xv, c| {
-        k[c] * gv - offset[c] - (xv - mean[c]) * slope[c]
+    let coefficients = [k.as_slice(), &offset, mean, &slope];
+    let dx = channel_map(layout, gs, xs, coefficients, |gv, xv, [k, o, m, s]| {
+        k * gv - o - (xv - m) * s
     });
     Ok(BatchNormGradients {
         x: Tensor::from_parts(x.shape().to_vec(), dx),
