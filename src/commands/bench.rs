@@ -1,5 +1,5 @@
-//! `krust bench`: GEMM and convolution GFLOP/s against the machine's peak, and LeNet-5
-//! training throughput on synthetic data.
+//! `krust bench`: GEMM and convolution GFLOP/s against the machine's peak, and the training
+//! throughput of the standard models (LeNet-5, small_cnn) on synthetic data.
 
 use clap::Args;
 use krust::autograd::Var;
@@ -89,13 +89,27 @@ pub fn run(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
         2.0 * flops,
     );
 
-    // End-to-end LeNet-5 training steps on random images, batch 64, Adam.
+    // End-to-end training steps of the standard models on random images, batch 64, Adam.
+    // small_cnn's step costs about 20 of LeNet-5's, so it gets a tenth of the steps.
+    train_steps("LeNet-5", "lenet5", args.steps, &mut rng)?;
+    train_steps("small_cnn", "small_cnn", (args.steps / 10).max(5), &mut rng)?;
+    Ok(())
+}
+
+/// Times `steps` training steps (forward, loss, backward, Adam) of zoo model `model` on one
+/// batch of 64 random 28x28x1 images and prints the step time and images/s.
+fn train_steps(
+    label: &str,
+    model: &str,
+    steps: usize,
+    rng: &mut rand_chacha::ChaCha8Rng,
+) -> Result<(), Box<dyn std::error::Error>> {
     krust::tensor::random::set_global_seed(0);
-    let model = krust::zoo::lenet5(&[28, 28, 1], 10)?;
+    let model = krust::zoo::build(model, &[28, 28, 1], 10)?;
     let params = model.parameters();
     let mut opt = Adam::new(1e-3)?;
     let loss_fn = SparseCategoricalCrossentropy { from_logits: true };
-    let images = Tensor::rand_uniform([64, 28, 28, 1], 0.0, 1.0, &mut rng);
+    let images = Tensor::rand_uniform([64, 28, 28, 1], 0.0, 1.0, rng);
     let labels: Vec<u32> = (0..64).map(|i| i % 10).collect();
     let mut step = || -> Result<(), Box<dyn std::error::Error>> {
         let out = model.forward(&Var::constant(images.clone()), true)?;
@@ -108,15 +122,15 @@ pub fn run(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
     };
     step()?;
     let start = Instant::now();
-    for _ in 0..args.steps {
+    for _ in 0..steps {
         step()?;
     }
     let secs = start.elapsed().as_secs_f64();
-    let ips = (args.steps * 64) as f64 / secs;
+    let ips = (steps * 64) as f64 / secs;
     println!(
         "{:<44}{:>10.2}ms{:>12}{:>10}\n  -> {:.0} images/s, a 60,000-image epoch in {:.2}s",
-        "LeNet-5 train step, batch 64 (Adam)",
-        secs * 1e3 / args.steps as f64,
+        format!("{label} train step, batch 64 (Adam)"),
+        secs * 1e3 / steps as f64,
         "",
         "",
         ips,

@@ -10,4 +10,5 @@ mod ops;
 mod var;
 
 pub use krust_tensor::{Result, Tensor, TensorError};
+pub use ops::BatchNormOutput;
 pub use var::{is_grad_enabled, no_grad, Var};

@@ -12,6 +12,7 @@ mod tensor;
 pub mod conv;
 pub mod elementwise;
 pub mod matmul;
+pub mod norm;
 pub mod parallel;
 pub mod pool;
 pub mod reduce;

@@ -4,35 +4,33 @@
 use crate::{Result, Tensor, Var};
 
 /// Records a broadcasting binary op whose partial derivatives are given per element by `da`
-/// and `db` as functions of (a, b, output).
+/// and `db` as functions of (a, b).
 fn binary(
     a: &Var,
     b: &Var,
     forward: fn(&Tensor, &Tensor) -> Result<Tensor>,
-    da: fn(f32, f32, f32) -> f32,
-    db: fn(f32, f32, f32) -> f32,
+    da: fn(f32, f32) -> f32,
+    db: fn(f32, f32) -> f32,
 ) -> Result<Var> {
     let (x, y) = (a.value(), b.value());
     let out = forward(&x, &y)?;
-    let out_saved = out.clone();
     let (need_a, need_b) = (a.requires_grad(), b.requires_grad());
     Ok(Var::from_op(
         out,
         &[a, b],
         Box::new(move |g| {
-            let shape = out_saved.shape().to_vec();
-            // Broadcast both operands to the output shape once, then apply the local rule.
-            let xb = x.broadcast_zip("grad", &Tensor::zeros(shape.clone()), |v, _| v)?;
-            let yb = y.broadcast_zip("grad", &Tensor::zeros(shape), |v, _| v)?;
-            let local = |d: fn(f32, f32, f32) -> f32| -> Result<Tensor> {
-                let (xs, ys, os) = (xb.as_slice(), yb.as_slice(), out_saved.as_slice());
-                let vals = g
-                    .as_slice()
-                    .iter()
-                    .enumerate()
-                    .map(|(i, gv)| gv * d(xs[i], ys[i], os[i]));
-                Tensor::from_vec(g.shape().to_vec(), vals.collect())
+            // Operands already of the output's shape (a dropout mask, a gate) are used as they
+            // are; only broadcast ones are expanded, once. The local rule then runs as one
+            // parallel pass.
+            let expand = |t: &Tensor| -> Result<Tensor> {
+                if t.shape() == g.shape() {
+                    Ok(t.clone())
+                } else {
+                    t.broadcast_zip("grad", &Tensor::zeros(g.shape().to_vec()), |v, _| v)
+                }
             };
+            let (xb, yb) = (expand(&x)?, expand(&y)?);
+            let local = |d: fn(f32, f32) -> f32| g.zip_map3(&xb, &yb, move |gv, p, q| gv * d(p, q));
             let ga = if need_a {
                 Some(local(da)?.sum_to_shape(x.shape())?)
             } else {
@@ -78,7 +76,7 @@ impl Var {
     }
 
     pub fn mul(&self, other: &Var) -> Result<Var> {
-        binary(self, other, Tensor::mul, |_, b, _| b, |a, _, _| a)
+        binary(self, other, Tensor::mul, |_, b| b, |a, _| a)
     }
 
     pub fn div(&self, other: &Var) -> Result<Var> {
@@ -86,8 +84,8 @@ impl Var {
             self,
             other,
             Tensor::div,
-            |_, b, _| 1.0 / b,
-            |a, b, _| -a / (b * b),
+            |_, b| 1.0 / b,
+            |a, b| -a / (b * b),
         )
     }
 
@@ -97,8 +95,8 @@ impl Var {
             self,
             other,
             Tensor::maximum,
-            |a, b, _| if a >= b { 1.0 } else { 0.0 },
-            |a, b, _| if a >= b { 0.0 } else { 1.0 },
+            |a, b| if a >= b { 1.0 } else { 0.0 },
+            |a, b| if a >= b { 0.0 } else { 1.0 },
         )
     }
 
@@ -108,8 +106,8 @@ impl Var {
             self,
             other,
             Tensor::minimum,
-            |a, b, _| if a <= b { 1.0 } else { 0.0 },
-            |a, b, _| if a <= b { 0.0 } else { 1.0 },
+            |a, b| if a <= b { 1.0 } else { 0.0 },
+            |a, b| if a <= b { 0.0 } else { 1.0 },
         )
     }
 

@@ -6,6 +6,9 @@ mod elementwise;
 mod gather;
 mod loss;
 mod matmul;
+mod norm;
 mod pool;
 mod reduce;
 mod shape;
+
+pub use norm::BatchNormOutput;

@@ -650,4 +650,40 @@ mod tests {
         let w = Tensor::zeros([3, 3, 2, 4]);
         assert!(conv2d(&x, &w, None, &Conv2dSpec::default()).is_err());
     }
+
+    /// GFLOP/s of small_cnn's two 14×14 convolutions, forward and backward:
+    /// `cargo test --release -p krust-tensor conv_small_cnn_timings -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn conv_small_cnn_timings() {
+        let spec = Conv2dSpec {
+            padding: Padding::Same,
+            ..Conv2dSpec::default()
+        };
+        let best = |f: &dyn Fn()| {
+            (0..10)
+                .map(|_| {
+                    let t = std::time::Instant::now();
+                    f();
+                    t.elapsed().as_secs_f64()
+                })
+                .fold(f64::INFINITY, f64::min)
+        };
+        for cin in [32, 64] {
+            let x = seq(&[64, 14, 14, cin], 0.01);
+            let w = seq(&[3, 3, cin, 64], 0.02);
+            let dy = seq(&[64, 14, 14, 64], 0.03);
+            let flops = 2.0 * (64 * 14 * 14 * 9 * cin * 64) as f64;
+            let fwd = best(&|| drop(conv2d(&x, &w, None, &spec).unwrap()));
+            let bwd =
+                best(&|| drop(conv2d_backward(&x, &w, &dy, &spec, true, true, false).unwrap()));
+            println!(
+                "{cin}->64 on 14x14: forward {:.2} ms ({:.0} GFLOP/s), backward {:.2} ms ({:.0} GFLOP/s)",
+                fwd * 1e3,
+                flops / fwd / 1e9,
+                bwd * 1e3,
+                2.0 * flops / bwd / 1e9
+            );
+        }
+    }
 }
