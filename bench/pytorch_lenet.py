@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch peer benchmark: LeNet-5 on Fashion-MNIST (CPU).
+"""PyTorch peer benchmark: LeNet-5 (or krust's small_cnn, --model small_cnn) on Fashion-MNIST (CPU).
 
 This is the reference point for krust's LeNet benchmark. It runs the same model,
 optimiser, batch size and data, timed the same way, so the two can be compared side by
@@ -62,6 +62,25 @@ def lenet5():
     )
 
 
+def small_cnn():
+    """krust's zoo small_cnn: 3x3 same convs without bias, each followed by batch norm
+    (Keras's eps 1e-3 and momentum 0.99, i.e. PyTorch momentum 0.01) and ReLU."""
+    def conv_bn_relu(cin, cout):
+        return [nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+                nn.BatchNorm2d(cout, eps=1e-3, momentum=0.01), nn.ReLU()]
+    return nn.Sequential(
+        *conv_bn_relu(1, 32), nn.MaxPool2d(2),
+        *conv_bn_relu(32, 64), *conv_bn_relu(64, 64), nn.MaxPool2d(2), nn.Dropout(0.25),
+        nn.Flatten(),
+        nn.Linear(64 * 7 * 7, 256, bias=False), nn.BatchNorm1d(256, eps=1e-3, momentum=0.01),
+        nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(256, 10),
+    )
+
+
+MODELS = {"lenet5": lenet5, "small_cnn": small_cnn}
+
+
 @torch.no_grad()
 def evaluate(model, x, y, batch=1000):
     model.eval()
@@ -81,6 +100,7 @@ def main():
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--data-dir", default=DATA_DIR)
+    ap.add_argument("--model", choices=sorted(MODELS), default="lenet5")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -90,7 +110,7 @@ def main():
     x_test, y_test = load_split(args.data_dir, "t10k")
     n = x_train.shape[0]
 
-    model = lenet5()
+    model = MODELS[args.model]()
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     loss_fn = nn.CrossEntropyLoss()
     gen = torch.Generator().manual_seed(args.seed)
@@ -123,7 +143,7 @@ def main():
               flush=True)
 
     total = sum(times)
-    print(f"summary: pytorch lenet5 {args.epochs} epochs, {args.threads} threads, "
+    print(f"summary: pytorch {args.model} {args.epochs} epochs, {args.threads} threads, "
           f"{total:.2f} s total train time, mean {total / len(times):.2f} s/epoch, "
           f"{n * len(times) / total:.0f} images/s, final test acc {accs[-1] * 100:.2f}%")
     return 0

@@ -1,6 +1,9 @@
 //! End-to-end tests of the real `krust` binary: a short training run on the shipped subset,
 //! and bad input that must give a one-line error and a non-zero exit, never a panic.
 
+mod common;
+
+use common::{assert_clean_error, stderr, subset_dir, temp_dir};
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -22,45 +25,6 @@ fn krust(args: &[&str]) -> Output {
 /// An epoch line without its timings (everything after " | ").
 fn without_timings(line: &str) -> String {
     line.split(" | ").next().unwrap_or(line).to_string()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn subset_dir() -> String {
-    krust::data::fashion_mnist::shipped_subset_dir()
-        .display()
-        .to_string()
-}
-
-/// Asserts a clean failure: non-zero exit, a one-line `error:` message containing `needle`.
-fn assert_clean_error(o: &Output, needle: &str) {
-    let err = stderr(o);
-    assert!(
-        !o.status.success(),
-        "expected failure, got success; stderr: {err}"
-    );
-    assert!(
-        !err.contains("panicked") && !err.contains("internal error"),
-        "panic: {err}"
-    );
-    let first = err.lines().next().unwrap_or("");
-    assert!(
-        first.starts_with("error"),
-        "first line is not an error message: {err}"
-    );
-    assert!(
-        err.contains(needle),
-        "error does not mention {needle:?}: {err}"
-    );
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("krust-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 #[test]

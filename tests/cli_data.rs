@@ -2,58 +2,15 @@
 //! callbacks and the run's outputs, `evaluate`, ensembles, regression on arrays, and the
 //! dataset errors (truncated CIFAR, corrupt or unknown images in folders, mismatched arrays).
 
+mod common;
+
+use common::{assert_clean_error, stderr, stdout, subset_dir as subset, temp_dir};
 use krust::data::arrays::save_npy;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
 fn krust(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_krust"))
-        .args(args)
-        .output()
-        .expect("the krust binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("krust-data-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
-}
-
-fn subset() -> String {
-    krust::data::fashion_mnist::shipped_subset_dir()
-        .display()
-        .to_string()
-}
-
-/// Non-zero exit, no panic, a first line starting with "error" that contains `needle`.
-fn assert_clean_error(o: &Output, needle: &str) {
-    let err = stderr(o);
-    assert!(
-        !o.status.success(),
-        "expected failure; stdout: {}",
-        stdout(o)
-    );
-    assert!(
-        !err.contains("panicked") && !err.contains("internal error"),
-        "panic: {err}"
-    );
-    assert!(
-        err.lines().next().unwrap_or("").starts_with("error"),
-        "{err}"
-    );
-    assert!(
-        err.contains(needle),
-        "error does not mention {needle:?}: {err}"
-    );
+    common::run_krust(None, args)
 }
 
 /// The value after "Test accuracy: " in `out`, in percent.

@@ -3,14 +3,15 @@
 
 use krust::demos::{self, NormalizationSettings};
 use krust::nn::Activation;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("krust-demos-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
+mod common;
+
+use common::{stderr, stdout, temp_dir};
+
+fn krust_in(dir: &Path, args: &[&str]) -> Output {
+    common::run_krust(Some(dir), args)
 }
 
 /// A file that exists, is non-empty and starts with the PNG signature.
@@ -184,22 +185,6 @@ fn standardized_inputs_train_to_a_lower_loss_than_raw_pixel_values() {
 
 // ---------------------------------------------------------------------------------------------
 // The real binary.
-
-fn krust_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_krust"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the krust binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 #[test]
 fn cli_demo_losses_prints_the_course_values() {

@@ -1,19 +1,15 @@
 //! `krust predict` and `krust summary` on Keras `.keras`/`.h5` files and krust's own format,
 //! against the fixtures of tools/make_keras_models.py.
 
+mod common;
+
+use common::{stderr, temp_dir};
 use krust_import::npy;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
 fn krust(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_krust"))
-        .args(args)
-        .output()
-        .expect("the krust binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+    common::run_krust(None, args)
 }
 
 fn fixture(name: &str) -> String {
@@ -24,26 +20,10 @@ fn fixture(name: &str) -> String {
         .to_string()
 }
 
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("krust-import-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// Non-zero exit, one `error:` line naming `needle`, no panic.
+/// The shared clean-error check, and the error is exactly one line.
 fn assert_clean_error(o: &Output, needle: &str) {
-    let err = stderr(o);
-    assert!(!o.status.success(), "expected failure; stderr: {err}");
-    assert!(
-        !err.contains("panicked") && !err.contains("internal error"),
-        "panic: {err}"
-    );
-    assert_eq!(err.lines().count(), 1, "not one line: {err}");
-    assert!(
-        err.starts_with("error: ") && err.contains(needle),
-        "error does not mention {needle:?}: {err}"
-    );
+    common::assert_clean_error(o, needle);
+    assert_eq!(stderr(o).lines().count(), 1, "not one line: {}", stderr(o));
 }
 
 fn max_difference(a: &krust_tensor::Tensor, b: &krust_tensor::Tensor) -> f32 {

@@ -339,7 +339,7 @@ fn draw_image(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_files::{assert_png, output_dir};
+    use crate::test_files::{assert_png, output_dir, FASHION_MNIST_NAMES};
 
     /// A 28×28 stand-in for a Fashion-MNIST image: a bright blob whose shape depends on
     /// `seed`, on a dark background.
@@ -362,19 +362,6 @@ mod tests {
             .collect()
     }
 
-    const NAMES: [&str; 10] = [
-        "T-shirt/top",
-        "Trouser",
-        "Pullover",
-        "Dress",
-        "Coat",
-        "Sandal",
-        "Shirt",
-        "Sneaker",
-        "Bag",
-        "Ankle boot",
-    ];
-
     #[test]
     fn twenty_four_misclassified_items_fit_in_a_captioned_grid() {
         let path = output_dir("image_grid").join("misclassified.png");
@@ -386,8 +373,8 @@ mod tests {
                 pixels: synthetic_item(i),
                 caption: format!(
                     "true: {} / pred: {}",
-                    NAMES[i % 10],
-                    NAMES[(i * 7 + 3) % 10]
+                    FASHION_MNIST_NAMES[i % 10],
+                    FASHION_MNIST_NAMES[(i * 7 + 3) % 10]
                 ),
             })
             .collect();

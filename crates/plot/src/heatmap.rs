@@ -278,23 +278,10 @@ fn shortened_names(class_names: &[String]) -> ShortenedNames {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_files::{assert_png, output_dir};
+    use crate::test_files::{assert_png, output_dir, FASHION_MNIST_NAMES};
 
     fn fashion_mnist_names() -> Vec<String> {
-        [
-            "T-shirt/top",
-            "Trouser",
-            "Pullover",
-            "Dress",
-            "Coat",
-            "Sandal",
-            "Shirt",
-            "Sneaker",
-            "Bag",
-            "Ankle boot",
-        ]
-        .map(String::from)
-        .to_vec()
+        FASHION_MNIST_NAMES.map(String::from).to_vec()
     }
 
     /// A plausible Fashion-MNIST test-set confusion matrix (1000 images per class): strong

@@ -54,3 +54,17 @@ pub(crate) fn assert_no_temporary_files(dir: &Path) {
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }
+
+/// Fashion-MNIST's class names: long, with a slash and a space, so they test label layout.
+pub(crate) const FASHION_MNIST_NAMES: [&str; 10] = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+];
