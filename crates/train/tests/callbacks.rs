@@ -12,11 +12,19 @@ use krust_train::{
     ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN,
 };
 
+/// Input 2 → Dense 2 with fixed weights: tests run in parallel threads that share the global
+/// seed, so the weights must not come from the random initializer.
 fn tiny_model() -> Sequential {
-    krust_tensor::random::set_global_seed(3);
     let mut m = Sequential::new();
     m.add(Input::new(&[2])).expect("input");
     m.add(Dense::new(2)).expect("dense");
+    let values = [vec![0.3, -0.2, 0.1, 0.4], vec![0.05, -0.05]];
+    for (param, value) in m.parameters().iter().zip(values) {
+        let shape = param.value().shape().to_vec();
+        param
+            .set_value(krust_tensor::Tensor::from_vec(shape, value).expect("shape"))
+            .expect("set");
+    }
     m
 }
 

@@ -28,6 +28,12 @@ fn cfg(initial_epoch: usize, epochs: usize) -> FitConfig<'static> {
 /// Trains `build()` 3 epochs straight, and 1 epoch + save + load + 2 epochs, and requires
 /// bit-identical weights.
 fn resume_matches_straight_through(what: &str, build: impl Fn() -> Box<dyn Module>) {
+    // Both runs start from set_global_seed(21); the tests of this file run on parallel threads
+    // that share the global seed and stream counter, so one at a time.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let train = small_train_set();
     let loss = SparseCategoricalCrossentropy { from_logits: true };
 
