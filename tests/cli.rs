@@ -282,6 +282,10 @@ fn invalid_flag_values_are_clear_errors() {
     assert_clean_error(&krust(&["train", "--tta", "twelve-crop"]), "--tta");
     assert_clean_error(&krust(&["train", "--dropout", "1.5"]), "--dropout");
     assert_clean_error(
+        &krust(&["train", "--ensemble", "2", "--save", "x.krust"]),
+        "--save",
+    );
+    assert_clean_error(
         &krust(&[
             "train",
             "--lr-schedule",

@@ -178,6 +178,12 @@ fn check_args(args: &TrainArgs) -> Result<(), BoxError> {
         return Err(format!("invalid --weight-decay {wd}: must be a number >= 0").into());
     }
     build_optimizer(args)?;
+    if args.save.is_some() && args.ensemble > 1 {
+        return Err(
+            "--save keeps one model's training state; with --ensemble every member's model is written to the output directory"
+                .into(),
+        );
+    }
     if args.resume.is_some() && args.ensemble > 1 {
         return Err("--resume continues one model; it cannot be combined with --ensemble".into());
     }
@@ -697,8 +703,13 @@ pub fn run(args: TrainArgs) -> Result<(), BoxError> {
             .map(|e| e.data_wait_seconds)
             .sum();
         let loop_seconds: f64 = member.history.epochs.iter().map(|e| e.seconds).sum();
+        let who = if members.len() > 1 {
+            format!("Member {}: trained", k + 1)
+        } else {
+            "Trained".to_string()
+        };
         let line = format!(
-            "member{suffix}: {epochs} epochs in {:.1}s ({:.1}s training loop, data wait {:.2}% of it){}",
+            "{who} {epochs} epochs in {:.1}s ({:.1}s training loop, data wait {:.2}% of it){}",
             member.seconds,
             loop_seconds,
             100.0 * wait / loop_seconds.max(1e-9),
