@@ -333,3 +333,47 @@ fn regression_on_arrays_denormalizes_predictions_and_mismatched_arrays_error() {
     ]);
     assert_clean_error(&bad, "y_short.npy");
 }
+
+#[test]
+fn a_random_resized_crop_trains_a_smaller_model_and_ten_crops_evaluate_it() {
+    let out_dir = temp_dir("resized-crop");
+    let o = krust(&[
+        "train",
+        "--data",
+        &subset(),
+        "--epochs",
+        "1",
+        "--augment",
+        "flip,resized-crop:26-30:24x24",
+        "--tta",
+        "ten-crop:24x24",
+        "--quiet",
+        "--output",
+        out_dir.to_str().expect("utf-8"),
+    ]);
+    let out = stdout(&o);
+    assert!(o.status.success(), "{out}\n{}", stderr(&o));
+    assert!(
+        out.contains("short side resized to 28, centre crop 24x24"),
+        "{out}"
+    );
+    assert!(
+        out.contains("test-time augmentation: ten-crop:24x24"),
+        "{out}"
+    );
+    assert!(test_accuracy(&out) > 55.0, "{out}");
+    // The saved model takes 24x24 inputs: evaluating the 28x28 test images needs a crop.
+    let model = out_dir.join("model.krust");
+    let e = krust(&[
+        "evaluate",
+        model.to_str().expect("utf-8"),
+        "--data",
+        &subset(),
+        "--tta",
+        "center-crop:24x24",
+        "--output",
+        out_dir.join("eval").to_str().expect("utf-8"),
+    ]);
+    assert!(e.status.success(), "{}", stderr(&e));
+    assert!(test_accuracy(&stdout(&e)) > 55.0);
+}

@@ -5,13 +5,15 @@
 use super::data_args::{self, DataArgs};
 use super::report::report;
 use clap::{Args, ValueEnum};
-use krust::data::augment::Pipeline;
+use krust::data::augment::{resize_short_side_center_crop, Augmentation, Pipeline};
+use krust::data::loader::SampleTransform;
 use krust::data::{Dataset, Targets};
 use krust::nn::layers::{Layer, Normalization, Rescaling};
 use krust::nn::losses::{Loss, MeanSquaredError, SparseCategoricalCrossentropy};
 use krust::nn::optimizers::Optimizer;
 use krust::nn::{model_from_config, AnyModel, Module};
 use krust::plot::{filter_grid, training_curves};
+use krust::train::map_images;
 use krust::train::{
     fit, Callback, CsvLogger, EarlyStopping, FitConfig, History, LearningRateScheduler, Metric,
     ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN, TestTimeAugmentation,
@@ -254,14 +256,20 @@ fn ends_in_softmax(model: &AnyModel) -> bool {
 
 /// Builds the model to train: from the zoo with normalization and dropout settings, or from a
 /// file (its weights are the starting point).
-fn build_model(args: &TrainArgs, train: &Dataset, outputs: usize) -> Result<AnyModel, BoxError> {
+/// `input_shape` is what the model sees: the samples' shape after augmentation.
+fn build_model(
+    args: &TrainArgs,
+    train: &Dataset,
+    input_shape: &[usize],
+    outputs: usize,
+) -> Result<AnyModel, BoxError> {
     let path = Path::new(&args.model);
     let mut model = if path.is_file() {
         krust_import::load_model(path)?
     } else {
         let sequential = krust::zoo::build_with_preprocessing(
             &args.model,
-            train.sample_shape(),
+            input_shape,
             outputs,
             args.normalize.layers(train),
         )
@@ -348,6 +356,19 @@ fn schedule_callback(
     })
 }
 
+/// `(side, height, width)` of the last random resized crop of the pipeline, if any.
+fn evaluation_view(pipeline: Option<&Pipeline>) -> Option<(usize, usize, usize)> {
+    pipeline?.steps().iter().rev().find_map(|step| match *step {
+        Augmentation::RandomResizedCrop {
+            min_side,
+            max_side,
+            height,
+            width,
+        } => Some(((min_side + max_side) / 2, height, width)),
+        _ => None,
+    })
+}
+
 /// The first convolution kernel of a model, as `(weights, [kh, kw, in, out])`.
 fn first_conv_kernel(model: &dyn Module) -> Option<(Vec<f32>, [usize; 4])> {
     model.named_weights().into_iter().find_map(|(name, var)| {
@@ -375,6 +396,8 @@ struct RunSetup<'a> {
     augmentation: Option<&'a Pipeline>,
     validation: Option<&'a Dataset>,
     out_dir: &'a Path,
+    /// The sample shape the model sees (after augmentation).
+    input_shape: Vec<usize>,
     outputs: usize,
 }
 
@@ -412,7 +435,7 @@ fn train_member(
             (state.model, optimizer, state.epochs_done)
         }
         None => (
-            build_model(args, train, setup.outputs)?,
+            build_model(args, train, &setup.input_shape, setup.outputs)?,
             build_optimizer(args)?,
             0,
         ),
@@ -564,6 +587,27 @@ pub fn run(args: TrainArgs) -> Result<(), BoxError> {
         );
         (data.train.clone(), Some(data.test.clone()))
     };
+    // A random resized crop changes the image size the model sees; validation and test
+    // images then get its deterministic counterpart (short side to the middle of the range,
+    // centre crop), and test-time crops start from the resized image.
+    let mut test = data.test.clone();
+    if let Some((side, height, width)) = evaluation_view(augmentation.as_ref()) {
+        let view = |d: &Dataset, h: usize, w: usize| {
+            map_images(d, |image| {
+                Ok(resize_short_side_center_crop(image, side, h, w)?)
+            })
+        };
+        validation = validation.map(|v| view(&v, height, width)).transpose()?;
+        test = match tta {
+            TestTimeAugmentation::TenCrop { .. } | TestTimeAugmentation::CenterCrop { .. } => {
+                view(&test, side, side)?
+            }
+            _ => view(&test, height, width)?,
+        };
+        println!(
+            "Evaluation images: short side resized to {side}, centre crop {height}x{width} (the random resized crop's counterpart)"
+        );
+    }
     // Regression targets may be standardized for training.
     let regression = matches!(train.targets(), Targets::Values { .. });
     let target_stats = if regression && args.normalize_targets {
@@ -619,6 +663,10 @@ pub fn run(args: TrainArgs) -> Result<(), BoxError> {
         augmentation: augmentation.as_ref(),
         validation: validation.as_ref(),
         out_dir: &out_dir,
+        input_shape: augmentation.as_ref().map_or_else(
+            || train.sample_shape().to_vec(),
+            |p| SampleTransform::output_shape(p, train.sample_shape()),
+        ),
         outputs,
     };
 
@@ -734,7 +782,7 @@ pub fn run(args: TrainArgs) -> Result<(), BoxError> {
         } else {
             out_dir.clone()
         };
-        let test_report = report(&member.model, &data.test, tta, &member_dir, &report_title)?;
+        let test_report = report(&member.model, &test, tta, &member_dir, &report_title)?;
         if members.len() > 1 {
             if let Some(accuracy) = test_report.accuracy {
                 summary += &format!("member {} test accuracy: {:.2}%\n", k + 1, accuracy * 100.0);
@@ -751,7 +799,7 @@ pub fn run(args: TrainArgs) -> Result<(), BoxError> {
         println!("Wrote {} and {} plots", model_path.display(), written.len());
     }
     if members.len() > 1 {
-        if let Some(labels) = data.test.labels() {
+        if let Some(labels) = test.labels() {
             let classes = ensemble_outputs.len() / labels.len().max(1);
             let predicted = krust::metrics::argmax_rows(&ensemble_outputs, classes)?;
             let matrix = krust::metrics::ConfusionMatrix::new(labels, &predicted, classes)?;
@@ -766,10 +814,10 @@ pub fn run(args: TrainArgs) -> Result<(), BoxError> {
             krust::plot::confusion_matrix_heatmap(
                 out_dir.join("confusion_matrix.png"),
                 matrix.counts(),
-                data.test.class_names(),
+                test.class_names(),
                 "ensemble: confusion matrix",
             )?;
-        } else if let Targets::Values { values, .. } = data.test.targets() {
+        } else if let Targets::Values { values, .. } = test.targets() {
             let mae = krust::metrics::mean_absolute_error(&ensemble_outputs, values)?;
             let line = format!("Ensemble of {} test MAE: {mae:.6}", members.len());
             println!("{line}");

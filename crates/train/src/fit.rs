@@ -389,15 +389,20 @@ fn check_config(cfg: &FitConfig, train: &Dataset) -> Result<()> {
         }
     }
     if let Some(val) = cfg.validation {
-        if val.sample_shape() != train.sample_shape() || val.target_width() != train.target_width()
-        {
+        // Validation samples are not augmented, so they must already have the shape training
+        // samples have after augmentation.
+        let seen = cfg.augmentation.map_or_else(
+            || train.sample_shape().to_vec(),
+            |a| a.output_shape(train.sample_shape()),
+        );
+        if val.sample_shape() != seen || val.target_width() != train.target_width() {
             return bad(
                 "validation data",
                 format!(
-                    "samples {:?} with {} target values do not match the training data's {:?} with {}",
+                    "samples {:?} with {} target values do not match the training data's {:?} (after augmentation) with {}",
                     val.sample_shape(),
                     val.target_width(),
-                    train.sample_shape(),
+                    seen,
                     train.target_width()
                 ),
             );

@@ -16,6 +16,6 @@ pub use fit::{
     Metric,
 };
 
-pub use tta::{predict_probabilities, TestTimeAugmentation};
+pub use tta::{map_images, predict_probabilities, TestTimeAugmentation};
 
 pub type Result<T> = std::result::Result<T, TrainError>;

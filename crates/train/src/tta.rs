@@ -95,8 +95,9 @@ fn as_probabilities(output: Tensor) -> Result<Vec<f32>> {
     }
 }
 
-/// One view of every image of `data`, as a float dataset with the same targets.
-fn views(data: &Dataset, view: impl Fn(&Image) -> Result<Image>) -> Result<Dataset> {
+/// One view of every image of `data` (such as the centre crop a model trained on random
+/// crops evaluates on), as a float dataset with the same targets.
+pub fn map_images(data: &Dataset, view: impl Fn(&Image) -> Result<Image>) -> Result<Dataset> {
     let (h, w, c) = data.image_dims().ok_or_else(|| TrainError::Argument {
         argument: "test-time augmentation",
         why: format!("needs images, not samples shaped {:?}", data.sample_shape()),
@@ -148,16 +149,16 @@ pub fn predict_probabilities(
     match tta {
         TestTimeAugmentation::None => run(data),
         TestTimeAugmentation::Flip => {
-            let flipped = views(data, |image| Ok(horizontal_flip(image)))?;
+            let flipped = map_images(data, |image| Ok(horizontal_flip(image)))?;
             Ok(average(vec![run(data)?, run(&flipped)?]))
         }
-        TestTimeAugmentation::CenterCrop { height, width } => run(&views(data, |image| {
+        TestTimeAugmentation::CenterCrop { height, width } => run(&map_images(data, |image| {
             Ok(center_crop(image, height, width)?)
         })?),
         TestTimeAugmentation::TenCrop { height, width } => {
             let mut runs = Vec::with_capacity(10);
             for k in 0..10 {
-                let crops = views(data, |image| {
+                let crops = map_images(data, |image| {
                     let mut all = ten_crop(image, height, width)?;
                     Ok(std::mem::replace(
                         &mut all[k],
