@@ -158,6 +158,29 @@ fn an_ensemble_reports_each_member_and_the_average() {
         "{out}"
     );
     assert!(out_dir.join("model-1.krust").is_file() && out_dir.join("model-2.krust").is_file());
+
+    // Members that differ by optimizer: Adam, then SGD with momentum.
+    let o = krust(&[
+        "train",
+        "--data",
+        &subset(),
+        "--epochs",
+        "1",
+        "--ensemble",
+        "2",
+        "--ensemble-mode",
+        "optimizers",
+        "--quiet",
+        "--output",
+        out_dir.join("optimizers").to_str().expect("utf-8"),
+    ]);
+    let out = stdout(&o);
+    assert!(o.status.success(), "{out}\n{}", stderr(&o));
+    assert!(
+        out.contains("optimizer Adam") && out.contains("optimizer SGD"),
+        "{out}"
+    );
+    assert!(out.contains("Ensemble of 2"), "{out}");
 }
 
 fn write_png(path: &Path, shade: u8) {

@@ -54,7 +54,13 @@ pub enum EnsembleMode {
     Bootstrap,
     /// Each member trains on the whole training set with its own seed.
     Seeds,
+    /// Each member trains on the whole training set with its own seed and the next optimizer
+    /// of Adam, SGD (momentum 0.9), RMSprop, AdamW and Nadam, each at its Keras default rate.
+    Optimizers,
 }
+
+/// The optimizers `--ensemble-mode optimizers` cycles through.
+const ENSEMBLE_OPTIMIZERS: [&str; 5] = ["adam", "sgd", "rmsprop", "adamw", "nadam"];
 
 #[derive(Args)]
 pub struct TrainArgs {
@@ -206,18 +212,33 @@ fn default_output_dir(model: &str) -> PathBuf {
 
 /// An optimizer by Keras name with the command line's settings.
 fn build_optimizer(args: &TrainArgs) -> Result<Box<dyn Optimizer>, BoxError> {
-    let name = args.optimizer.to_ascii_lowercase();
+    build_named_optimizer(
+        args,
+        &args.optimizer.to_ascii_lowercase(),
+        args.lr,
+        args.momentum,
+    )
+}
+
+/// Optimizer `name` with `lr` (Keras's default when None), SGD `momentum` and the command
+/// line's weight decay.
+fn build_named_optimizer(
+    args: &TrainArgs,
+    name: &str,
+    lr: Option<f32>,
+    momentum: f32,
+) -> Result<Box<dyn Optimizer>, BoxError> {
     let mut config = json!({});
     let default_lr = if name == "sgd" { 1e-2 } else { 1e-3 };
-    config["learning_rate"] = json!(args.lr.unwrap_or(default_lr));
+    config["learning_rate"] = json!(lr.unwrap_or(default_lr));
     if name == "sgd" {
-        config["momentum"] = json!(args.momentum);
+        config["momentum"] = json!(momentum);
     }
     if let Some(wd) = args.weight_decay {
         config["weight_decay"] = json!(wd);
     }
-    krust::nn::optimizers::from_config(&name, &config)
-        .map_err(|e| format!("--optimizer {}: {e}", args.optimizer).into())
+    krust::nn::optimizers::from_config(name, &config)
+        .map_err(|e| format!("--optimizer {name}: {e}").into())
 }
 
 /// Sets `rate` on every Dropout layer of a model config (nested models included).
@@ -434,11 +455,20 @@ fn train_member(
             );
             (state.model, optimizer, state.epochs_done)
         }
-        None => (
-            build_model(args, train, &setup.input_shape, setup.outputs)?,
-            build_optimizer(args)?,
-            0,
-        ),
+        None => {
+            let optimizer = match member {
+                Some(k) if args.ensemble_mode == EnsembleMode::Optimizers => {
+                    let name = ENSEMBLE_OPTIMIZERS[k % ENSEMBLE_OPTIMIZERS.len()];
+                    build_named_optimizer(args, name, None, 0.9)?
+                }
+                _ => build_optimizer(args)?,
+            };
+            (
+                build_model(args, train, &setup.input_shape, setup.outputs)?,
+                optimizer,
+                0,
+            )
+        }
     };
     let suffix = member.map_or(String::new(), |k| format!("-{}", k + 1));
     let mut callbacks: Vec<Box<dyn Callback>> = vec![Box::new(CsvLogger::new(
