@@ -277,39 +277,46 @@ fn ends_in_softmax(model: &AnyModel) -> bool {
 
 /// Builds the model to train: from the zoo with normalization and dropout settings, or from a
 /// file (its weights are the starting point).
+/// Builds the model to train: from the zoo with normalization and dropout settings, or as a
+/// fresh copy of `file_model` (a model file loaded once; its weights are the starting point).
 /// `input_shape` is what the model sees: the samples' shape after augmentation.
 fn build_model(
     args: &TrainArgs,
     train: &Dataset,
     input_shape: &[usize],
     outputs: usize,
+    file_model: Option<&AnyModel>,
 ) -> Result<AnyModel, BoxError> {
-    let path = Path::new(&args.model);
-    let mut model = if path.is_file() {
-        krust_import::load_model(path)?
-    } else {
-        let sequential = krust::zoo::build_with_preprocessing(
-            &args.model,
-            input_shape,
-            outputs,
-            args.normalize.layers(train),
-        )
-        .map_err(|e| format!("--model: {e} (or give a model file path)"))?;
-        AnyModel::Sequential(sequential)
+    let zoo_model;
+    let source = match file_model {
+        Some(model) => model,
+        None => {
+            let sequential = krust::zoo::build_with_preprocessing(
+                &args.model,
+                input_shape,
+                outputs,
+                args.normalize.layers(train),
+            )
+            .map_err(|e| format!("--model: {e} (or give a model file path)"))?;
+            zoo_model = AnyModel::Sequential(sequential);
+            if args.dropout.is_none() {
+                return Ok(zoo_model);
+            }
+            &zoo_model
+        }
     };
+    let mut config = source.to_config();
     if let Some(rate) = args.dropout {
-        let mut config = model.to_config();
         if set_dropout(&mut config, rate) == 0 {
             return Err(format!("--dropout {rate}: the model has no Dropout layer").into());
         }
-        let rebuilt = model_from_config(&config)?;
-        if path.is_file() {
-            // Keep the file's weights: copy them over by position.
-            for ((_, to), (_, from)) in rebuilt.named_weights().iter().zip(model.named_weights()) {
-                to.set_value(from.value())?;
-            }
+    }
+    let model = model_from_config(&config)?;
+    if file_model.is_some() {
+        // Keep the file's weights: copy them over by position.
+        for ((_, to), (_, from)) in model.named_weights().iter().zip(source.named_weights()) {
+            to.set_value(from.value())?;
         }
-        model = rebuilt;
     }
     Ok(model)
 }
@@ -419,6 +426,8 @@ struct RunSetup<'a> {
     out_dir: &'a Path,
     /// The sample shape the model sees (after augmentation).
     input_shape: Vec<usize>,
+    /// The model file given as --model, loaded once.
+    file_model: Option<&'a AnyModel>,
     outputs: usize,
 }
 
@@ -464,7 +473,13 @@ fn train_member(
                 _ => build_optimizer(args)?,
             };
             (
-                build_model(args, train, &setup.input_shape, setup.outputs)?,
+                build_model(
+                    args,
+                    train,
+                    &setup.input_shape,
+                    setup.outputs,
+                    setup.file_model,
+                )?,
                 optimizer,
                 0,
             )
@@ -657,7 +672,7 @@ pub fn run(args: TrainArgs) -> Result<(), BoxError> {
 
     let classification_loss;
     let regression_loss = MeanSquaredError;
-    let probe = Path::new(&args.model)
+    let file_model = Path::new(&args.model)
         .is_file()
         .then(|| krust_import::load_model(Path::new(&args.model)))
         .transpose()?;
@@ -665,7 +680,7 @@ pub fn run(args: TrainArgs) -> Result<(), BoxError> {
         &regression_loss
     } else {
         classification_loss = SparseCategoricalCrossentropy {
-            from_logits: !probe.as_ref().is_some_and(ends_in_softmax),
+            from_logits: !file_model.as_ref().is_some_and(ends_in_softmax),
         };
         &classification_loss
     };
@@ -697,6 +712,7 @@ pub fn run(args: TrainArgs) -> Result<(), BoxError> {
             || train.sample_shape().to_vec(),
             |p| SampleTransform::output_shape(p, train.sample_shape()),
         ),
+        file_model: file_model.as_ref(),
         outputs,
     };
 
@@ -748,15 +764,14 @@ pub fn run(args: TrainArgs) -> Result<(), BoxError> {
             )?;
             println!("Saved the model and optimizer state to {}", path.display());
         }
-        let curves: Vec<(String, Vec<f64>, Option<Vec<f64>>)> = member
-            .history
-            .names()
-            .into_iter()
+        let names = member.history.names();
+        let curves: Vec<(String, Vec<f64>, Option<Vec<f64>>)> = names
+            .iter()
             .filter(|name| !name.starts_with("val_"))
             .map(|name| {
                 let val = format!("val_{name}");
-                let has_val = member.history.names().contains(&val);
-                let values = member.history.series(&name);
+                let has_val = names.contains(&val);
+                let values = member.history.series(name);
                 let validation = has_val.then(|| member.history.series(&val));
                 (format!("{name}{suffix}"), values, validation)
             })

@@ -288,35 +288,19 @@ impl Dataset {
     pub fn subset(&self, indices: &[usize]) -> Dataset {
         let size = self.sample_size();
         let samples = match &self.samples {
-            Samples::Bytes(all) => Samples::Bytes(
-                indices
-                    .iter()
-                    .flat_map(|&i| &all[i * size..(i + 1) * size])
-                    .copied()
-                    .collect(),
-            ),
-            Samples::Floats(all) => Samples::Floats(
-                indices
-                    .iter()
-                    .flat_map(|&i| &all[i * size..(i + 1) * size])
-                    .copied()
-                    .collect(),
-            ),
+            Samples::Bytes(all) => Samples::Bytes(gather_rows(all, size, indices)),
+            Samples::Floats(all) => Samples::Floats(gather_rows(all, size, indices)),
         };
         let targets = match &self.targets {
             Targets::Classes {
                 labels,
                 num_classes,
             } => Targets::Classes {
-                labels: indices.iter().map(|&i| labels[i]).collect(),
+                labels: gather_rows(labels, 1, indices),
                 num_classes: *num_classes,
             },
             Targets::Values { values, width } => Targets::Values {
-                values: indices
-                    .iter()
-                    .flat_map(|&i| &values[i * width..(i + 1) * width])
-                    .copied()
-                    .collect(),
+                values: gather_rows(values, *width, indices),
                 width: *width,
             },
         };
@@ -412,6 +396,15 @@ impl Dataset {
         }
         out
     }
+}
+
+/// Rows `indices` (each `width` values) of `all`, in that order.
+fn gather_rows<T: Copy>(all: &[T], width: usize, indices: &[usize]) -> Vec<T> {
+    indices
+        .iter()
+        .flat_map(|&i| &all[i * width..(i + 1) * width])
+        .copied()
+        .collect()
 }
 
 /// Mean and (population) variance of each of `columns` interleaved columns, in f64.

@@ -2,7 +2,7 @@
 
 use std::sync::Once;
 
-use plotters::style::{register_font, FontStyle};
+use plotters::style::{register_font, FontDesc, FontFamily, FontStyle, TextStyle};
 
 const REGULAR: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
 const BOLD: &[u8] = include_bytes!("../fonts/DejaVuSans-Bold.ttf");
@@ -20,4 +20,9 @@ pub(crate) fn register_bundled_fonts() {
         let _ = register_font(FAMILY, FontStyle::Normal, REGULAR);
         let _ = register_font(FAMILY, FontStyle::Bold, BOLD);
     });
+}
+
+/// The bundled font at `size` points in `style`.
+pub(crate) fn font(size: f64, style: FontStyle) -> TextStyle<'static> {
+    FontDesc::new(FontFamily::Name(FAMILY), size, style).into()
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::font::FAMILY;
+use crate::font::font;
 use crate::output::{render, Canvas, DrawResult};
 use crate::PlotError;
 
@@ -28,10 +28,6 @@ const TITLE_SIZE: f64 = 24.0;
 const TITLE_BAND: i32 = 52;
 const MARGIN: i32 = 16;
 const PADDING: i32 = 10;
-
-fn font(size: f64, style: FontStyle) -> TextStyle<'static> {
-    FontDesc::new(FontFamily::Name(FAMILY), size, style).into()
-}
 
 /// Sizes shared by every cell of a grid.
 struct CellLayout {

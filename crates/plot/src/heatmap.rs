@@ -7,7 +7,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::colors::{blues, text_color_on};
-use crate::font::FAMILY;
+use crate::font::font;
 use crate::output::{render, Canvas, DrawResult};
 use crate::PlotError;
 
@@ -23,10 +23,6 @@ const AXIS_TITLE_BAND: i32 = 34;
 const GAP: i32 = 8;
 const SCALE_BAR_WIDTH: i32 = 22;
 const SCALE_LABEL_BAND: i32 = 70;
-
-fn font(size: f64, style: FontStyle) -> TextStyle<'static> {
-    FontDesc::new(FontFamily::Name(FAMILY), size, style).into()
-}
 
 /// Draws an `n × n` confusion matrix (`counts` row-major, rows = true class, columns =
 /// predicted class, `n = class_names.len()`) as a heatmap with the count printed in every

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use plotters::prelude::*;
 
 use crate::colors::series_color;
-use crate::font::FAMILY;
+use crate::font::font;
 use crate::output::{render, Canvas, DrawResult};
 use crate::PlotError;
 
@@ -217,11 +217,11 @@ const AXIS_TITLE_FONT_SIZE: u32 = 18;
 const LEGEND_FONT_SIZE: u32 = 17;
 
 fn title_font(size: u32) -> TextStyle<'static> {
-    FontDesc::new(FontFamily::Name(FAMILY), f64::from(size), FontStyle::Bold).into()
+    font(f64::from(size), FontStyle::Bold)
 }
 
 fn plain_font(size: u32) -> TextStyle<'static> {
-    FontDesc::new(FontFamily::Name(FAMILY), f64::from(size), FontStyle::Normal).into()
+    font(f64::from(size), FontStyle::Normal)
 }
 
 fn draw_panel(

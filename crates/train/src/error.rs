@@ -10,6 +10,8 @@ pub enum TrainError {
     Tensor(#[from] krust_tensor::TensorError),
     #[error(transparent)]
     Data(#[from] krust_data::DataError),
+    #[error(transparent)]
+    Metrics(#[from] krust_metrics::MetricsError),
     #[error("the loss became {value} at epoch {epoch}, batch {batch}; lower the learning rate or check the inputs")]
     NonFiniteLoss {
         epoch: usize,

@@ -58,103 +58,66 @@ impl Metric {
         })
     }
 
-    /// This metric summed over the batch (divided by the sample count later).
+    /// This metric summed over the batch (divided by the sample count later). The per-batch
+    /// fractions come from krust-metrics and are scaled back to counts (or sums).
     fn batch_sum(&self, output: &Tensor, batch: &Batch) -> Result<f64> {
         let rows = batch.indices.len();
-        let out = output.to_vec();
+        let out = output.as_slice();
         let width = out.len() / rows.max(1);
+        let count = |fraction: f64| (fraction * rows as f64).round();
         Ok(match self {
-            Metric::Accuracy if !batch.labels.is_empty() => {
-                count_top_k(&out, width, &batch.labels, 1) as f64
-            }
+            Metric::Accuracy if !batch.labels.is_empty() => count(
+                krust_metrics::sparse_categorical_accuracy(out, width, &batch.labels)?,
+            ),
             Metric::Accuracy if width == 1 => out
                 .iter()
                 .zip(&batch.values)
                 .filter(|(o, t)| (**o > 0.5) == (**t > 0.5))
                 .count() as f64,
-            Metric::Accuracy => out
-                .chunks(width)
-                .zip(batch.values.chunks(width))
-                .filter(|(o, t)| argmax(o) == argmax(t))
-                .count() as f64,
+            Metric::Accuracy => count(krust_metrics::categorical_accuracy(
+                out,
+                &batch.values,
+                width,
+            )?),
             Metric::TopK(k) => {
-                if batch.labels.is_empty() {
-                    let labels: Vec<u32> = batch
-                        .values
-                        .chunks(width)
-                        .map(|t| argmax(t) as u32)
-                        .collect();
-                    count_top_k(&out, width, &labels, *k) as f64
-                } else {
-                    count_top_k(&out, width, &batch.labels, *k) as f64
-                }
+                let labels = class_labels(batch, width)?;
+                count(krust_metrics::top_k_accuracy(out, width, &labels, *k)?)
             }
             Metric::MeanAbsoluteError | Metric::MeanSquaredError => {
-                let targets = regression_targets(batch, out.len())?;
-                let square = *self == Metric::MeanSquaredError;
-                out.iter()
-                    .zip(&targets)
-                    .map(|(o, t)| {
-                        let d = f64::from(o - t);
-                        if square {
-                            d * d
-                        } else {
-                            d.abs()
-                        }
-                    })
-                    .sum::<f64>()
-                    / width as f64
+                let converted: Vec<f32>;
+                let targets = if batch.values.len() == out.len() {
+                    &batch.values[..]
+                } else if batch.labels.len() == out.len() {
+                    converted = batch.labels.iter().map(|&l| l as f32).collect();
+                    &converted[..]
+                } else {
+                    return Err(TrainError::Argument {
+                        argument: "metrics",
+                        why: format!(
+                            "mae/mse need targets shaped like the output ({} values per batch), got {}",
+                            out.len(),
+                            batch.values.len().max(batch.labels.len())
+                        ),
+                    });
+                };
+                let mean = if *self == Metric::MeanSquaredError {
+                    krust_metrics::mean_squared_error(out, targets)?
+                } else {
+                    krust_metrics::mean_absolute_error(out, targets)?
+                };
+                mean * rows as f64
             }
         })
     }
 }
 
-/// The targets a regression metric compares outputs with.
-fn regression_targets(batch: &Batch, len: usize) -> Result<Vec<f32>> {
-    if batch.values.len() == len {
-        Ok(batch.values.clone())
-    } else if batch.labels.len() == len {
-        Ok(batch.labels.iter().map(|&l| l as f32).collect())
+/// The batch's class labels: as given, or the argmax of each one-hot target row.
+fn class_labels(batch: &Batch, width: usize) -> Result<std::borrow::Cow<'_, [u32]>> {
+    Ok(if batch.labels.is_empty() {
+        std::borrow::Cow::Owned(krust_metrics::argmax_rows(&batch.values, width)?)
     } else {
-        Err(TrainError::Argument {
-            argument: "metrics",
-            why: format!(
-                "mae/mse need targets shaped like the output ({len} values per batch), got {}",
-                batch.values.len().max(batch.labels.len())
-            ),
-        })
-    }
-}
-
-fn argmax(row: &[f32]) -> usize {
-    // Ties go to the first index, as Keras's argmax.
-    row.iter()
-        .enumerate()
-        .fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &v)| {
-            if v > bv {
-                (i, v)
-            } else {
-                (bi, bv)
-            }
-        })
-        .0
-}
-
-/// Rows of `scores` (`width` per row) whose label's score is among the `k` largest.
-fn count_top_k(scores: &[f32], width: usize, labels: &[u32], k: usize) -> usize {
-    scores
-        .chunks(width)
-        .zip(labels)
-        .filter(|(row, &label)| {
-            let Some(&target) = row.get(label as usize) else {
-                return false;
-            };
-            if k == 1 {
-                return argmax(row) == label as usize;
-            }
-            row.iter().filter(|&&s| s > target).count() < k
-        })
-        .count()
+        std::borrow::Cow::Borrowed(&batch.labels[..])
+    })
 }
 
 /// How to train (Keras's `fit` arguments).
@@ -313,16 +276,8 @@ fn batch_loss(
         None => Ok(loss_fn.compute(output, &targets)?),
         Some(weights) => {
             let per_sample = loss_fn.per_sample(output, &targets)?;
-            let labels: Vec<u32> = if batch.labels.is_empty() {
-                let width = batch.values.len() / batch.indices.len().max(1);
-                batch
-                    .values
-                    .chunks(width.max(1))
-                    .map(|row| argmax(row) as u32)
-                    .collect()
-            } else {
-                batch.labels.clone()
-            };
+            let width = batch.values.len() / batch.indices.len().max(1);
+            let labels = class_labels(batch, width.max(1))?;
             let w: Vec<f32> = labels
                 .iter()
                 .map(|&l| weights.get(l as usize).copied().unwrap_or(1.0))

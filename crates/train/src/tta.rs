@@ -102,17 +102,16 @@ pub fn map_images(data: &Dataset, view: impl Fn(&Image) -> Result<Image>) -> Res
         argument: "test-time augmentation",
         why: format!("needs images, not samples shaped {:?}", data.sample_shape()),
     })?;
-    let mut pixels = vec![0.0; data.sample_size()];
+    let mut image = Image {
+        height: h,
+        width: w,
+        channels: c,
+        pixels: vec![0.0; data.sample_size()],
+    };
     let mut out = Vec::new();
     let mut shape = vec![h, w, c];
     for index in 0..data.len() {
-        data.write_sample(index, &mut pixels);
-        let image = Image {
-            height: h,
-            width: w,
-            channels: c,
-            pixels: pixels.clone(),
-        };
+        data.write_sample(index, &mut image.pixels);
         let viewed = view(&image)?;
         shape = vec![viewed.height, viewed.width, viewed.channels];
         out.extend_from_slice(&viewed.pixels);
