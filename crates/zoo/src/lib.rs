@@ -1,10 +1,16 @@
 //! krust-zoo: classic architectures, buildable for any input size and class count.
 
+mod error;
+mod imagenet;
 mod lenet;
 mod mlp;
+pub mod preprocess;
 mod small_cnn;
 
+pub use error::ZooError;
+pub use imagenet::imagenet_classes;
 pub use lenet::lenet5;
+pub use preprocess::Preprocessing;
 
 use krust_nn::layers::{Input, Layer};
 use krust_nn::{NnError, Result, Sequential};
