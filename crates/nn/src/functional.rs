@@ -39,6 +39,9 @@ struct LayerSlot {
     /// Input shapes of the first call; later calls of a shared layer must match.
     built_for: Option<Vec<Vec<usize>>>,
     output_shape: Vec<usize>,
+    /// Keras's `trainable = False`: the layer runs in inference mode and its weights are not
+    /// among the model's parameters.
+    frozen: bool,
 }
 
 #[derive(Default)]
@@ -136,6 +139,7 @@ impl Graph {
             name: name.to_string(),
             built_for: None,
             output_shape: Vec::new(),
+            frozen: false,
         });
         LayerRef {
             graph: self.clone(),
@@ -381,9 +385,14 @@ impl Model {
                 .map(|&i| values[i].clone().expect("inputs come first"))
                 .collect();
             let slot = &g.layers[l];
+            let mode = if slot.frozen {
+                false
+            } else {
+                node.training.unwrap_or(training)
+            };
             values[n] = Some(
                 slot.layer
-                    .forward_multi(&args, node.training.unwrap_or(training))
+                    .forward_multi(&args, mode)
                     .map_err(|e| match e {
                         NnError::Layer { why, .. } => NnError::layer(&slot.name, why),
                         other => other,
@@ -421,6 +430,28 @@ impl Model {
         used
     }
 
+    /// Freezes every layer except those named in `trainable` (Keras's `trainable = False` on
+    /// a base model before fine-tuning its head): frozen layers run in inference mode (so
+    /// BatchNormalization keeps its moving statistics) and leave `parameters()`. Returns how
+    /// many layers were frozen; a name in `trainable` that no layer has is an error.
+    pub fn freeze_except(&self, trainable: &[&str]) -> Result<usize> {
+        let mut g = self.graph.0.borrow_mut();
+        for name in trainable {
+            if !g.layers.iter().any(|s| s.name == *name) {
+                return Err(NnError::argument(
+                    "trainable",
+                    format!("the model has no layer named {name:?}"),
+                ));
+            }
+        }
+        let mut frozen = 0;
+        for slot in &mut g.layers {
+            slot.frozen = !trainable.contains(&slot.name.as_str());
+            frozen += usize::from(slot.frozen);
+        }
+        Ok(frozen)
+    }
+
     /// Trainable weights of every layer the outputs use, each shared layer once.
     pub fn parameters(&self) -> Vec<Var> {
         let used = self.used_layers();
@@ -428,7 +459,7 @@ impl Model {
         g.layers
             .iter()
             .zip(used)
-            .filter(|(_, u)| *u)
+            .filter(|(s, u)| *u && !s.frozen)
             .flat_map(|(s, _)| s.layer.parameters())
             .collect()
     }
@@ -706,6 +737,33 @@ impl Module for crate::Sequential {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn frozen_layers_leave_the_parameters_and_run_in_inference_mode() {
+        use crate::layers::{BatchNormalization, Dense};
+        let g = Graph::new();
+        let x = g.input(&[3]);
+        let base = g.named_layer_boxed("base", Box::new(Dense::new(4)));
+        let bn = g.named_layer_boxed("bn", Box::new(BatchNormalization::new()));
+        let head = g.named_layer_boxed("head", Box::new(Dense::new(2)));
+        let y = base.call(&[&x]).unwrap();
+        let y = bn.call(&[&y]).unwrap();
+        let y = head.call(&[&y]).unwrap();
+        let model = g.model(&[&x], &[&y]).unwrap();
+        assert_eq!(model.parameters().len(), 2 + 2 + 2);
+        assert!(model.freeze_except(&["nope"]).is_err());
+        assert_eq!(model.freeze_except(&["head"]).unwrap(), 2);
+        assert_eq!(model.parameters().len(), 2);
+        assert_eq!(model.count_trainable_params(), 4 * 2 + 2);
+        // In training mode a frozen BatchNormalization must not move its statistics.
+        let before: Vec<Tensor> = model.named_weights().iter().map(|(_, v)| v.value()).collect();
+        let batch = Tensor::from_vec([2, 3], vec![1.0, 2.0, 3.0, -4.0, 5.0, 6.0]).unwrap();
+        model.forward_multi(&[Var::constant(batch)], true).unwrap();
+        let after: Vec<Tensor> = model.named_weights().iter().map(|(_, v)| v.value()).collect();
+        for (b, a) in before.iter().zip(&after) {
+            assert_eq!(b.as_slice(), a.as_slice());
+        }
+    }
 
     #[test]
     fn keras_style_names() {
