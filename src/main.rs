@@ -22,13 +22,15 @@ enum Command {
     Train(Box<commands::train::TrainArgs>),
     /// Test metrics of a saved model, with the confusion matrix and misclassified images.
     Evaluate(commands::evaluate::EvaluateArgs),
-    /// Print a saved model's layers, output shapes and parameter counts.
+    /// Print a saved or zoo model's layers, output shapes and parameter counts.
     Summary(commands::summary::SummaryArgs),
-    /// Run a krust, Keras .keras or .h5 model on float32 .npy inputs and write .npy outputs.
+    /// Run a model file, or a zoo model with PyTorch/safetensors weights, on .npy inputs.
     Predict(commands::predict::PredictArgs),
+    /// Top-k classes of JPEG/PNG photos under a pretrained zoo model.
+    Classify(commands::classify::ClassifyArgs),
     /// Measure GEMM and convolution GFLOP/s and training throughput on this machine.
     Bench(commands::bench::BenchArgs),
-    /// Run a course demo: normalization, losses or activations.
+    /// Run a course demo: normalization, losses, activations or pretrained.
     Demo(commands::demo::DemoArgs),
 }
 
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => commands::bench::run(args),
         Command::Summary(args) => commands::summary::run(args),
         Command::Predict(args) => commands::predict::run(args),
+        Command::Classify(args) => commands::classify::run(args),
         Command::Demo(args) => commands::demo::run(args),
     };
     match result {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct DemoArgs {
-    /// The demo: normalization, losses or activations.
+    /// The demo: normalization, losses, activations or pretrained.
     name: String,
     /// Directory for the demo's plots, created if missing (default: demo-output/NAME).
     #[arg(long)]

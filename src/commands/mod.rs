@@ -1,6 +1,7 @@
 //! One module per `krust` subcommand.
 
 pub mod bench;
+pub mod classify;
 mod data_args;
 pub mod demo;
 pub mod evaluate;

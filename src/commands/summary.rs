@@ -1,18 +1,69 @@
-//! `krust summary MODEL_FILE`: prints a saved model's layers, output shapes and parameters.
+//! `krust summary MODEL`: prints a saved model's or a zoo architecture's layers, output
+//! shapes, parameters, receptive fields and FLOPs.
 
 use clap::Args;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Args)]
 pub struct SummaryArgs {
-    /// A model file: krust's own (`krust train --save FILE`), a Keras 3 `.keras` file or a
-    /// legacy Keras `.h5` model.
-    model: PathBuf,
+    /// A model file (krust's own, a Keras 3 `.keras` file or a legacy Keras `.h5` model) or a
+    /// zoo architecture name (lenet5, resnet50, mobilenet_v2, ...).
+    model: String,
+    /// For a zoo architecture: the per-sample input shape H,W,C (default: the architecture's
+    /// own, 224,224,3 for the ImageNet networks).
+    #[arg(long, value_name = "H,W,C")]
+    input_shape: Option<String>,
+    /// For a zoo architecture: the number of classes (default: 1000 for the ImageNet networks,
+    /// 10 for the Fashion-MNIST ones).
+    #[arg(long)]
+    classes: Option<usize>,
+}
+
+fn parse_shape(text: &str) -> Result<Vec<usize>, String> {
+    let dims: Vec<usize> = text
+        .split(',')
+        .map(|d| d.trim().parse::<usize>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| format!("invalid --input-shape {text:?}: expected H,W,C, e.g. 224,224,3"))?;
+    if dims.len() != 3 || dims.contains(&0) {
+        return Err(format!(
+            "invalid --input-shape {text:?}: expected three positive sizes H,W,C"
+        ));
+    }
+    Ok(dims)
 }
 
 pub fn run(args: SummaryArgs) -> Result<(), Box<dyn std::error::Error>> {
-    let model = krust_import::load_model(&args.model)?;
-    println!("Model: {}", args.model.display());
+    let path = Path::new(&args.model);
+    if path.exists() {
+        if args.input_shape.is_some() || args.classes.is_some() {
+            return Err("--input-shape and --classes apply to zoo architectures, not files".into());
+        }
+        let model = krust_import::load_model(path)?;
+        println!("Model: {}", path.display());
+        print!("{}", model.summary());
+        return Ok(());
+    }
+    let name = krust::zoo::canonical_name(&args.model).map_err(|e| {
+        format!(
+            "{}: no such file, and not a zoo architecture ({e})",
+            PathBuf::from(&args.model).display()
+        )
+    })?;
+    let architecture = krust::zoo::architecture(name)?;
+    let shape = match &args.input_shape {
+        Some(text) => parse_shape(text)?,
+        None => architecture.default_input.to_vec(),
+    };
+    let classes = args.classes.unwrap_or(architecture.default_classes);
+    if classes == 0 {
+        return Err("invalid --classes 0: must be at least 1".into());
+    }
+    let model = krust::zoo::build_model(name, &shape, classes)?;
+    println!(
+        "Model: {name} ({}), input {shape:?}, {classes} classes",
+        architecture.source
+    );
     print!("{}", model.summary());
     Ok(())
 }

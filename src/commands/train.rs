@@ -68,6 +68,16 @@ pub struct TrainArgs {
     /// .h5), whose weights training continues from.
     #[arg(long, default_value = "lenet5")]
     model: String,
+    /// Start a zoo model from pretrained weights (a PyTorch `.pth`/`.pt`/`.bin` or a
+    /// `.safetensors` file): the inputs get the architecture's own normalization, and when the
+    /// data's class count differs from the weights', the classification head is replaced and
+    /// freshly initialized.
+    #[arg(long)]
+    weights: Option<PathBuf>,
+    /// With --weights: train only the classification head; the rest of the network is frozen
+    /// and runs in inference mode (Keras's `base_model.trainable = False`).
+    #[arg(long)]
+    freeze_base: bool,
     #[command(flatten)]
     data: DataArgs,
     /// Passes over the training set.
@@ -192,6 +202,28 @@ fn check_args(args: &TrainArgs) -> Result<(), BoxError> {
                 .into(),
         );
     }
+    if args.freeze_base && args.weights.is_none() {
+        return Err("--freeze-base needs --weights (a pretrained base to freeze)".into());
+    }
+    if args.weights.is_some() && Path::new(&args.model).is_file() {
+        return Err(
+            "--weights loads into a zoo architecture; --model is a model file with its own weights"
+                .into(),
+        );
+    }
+    if let Some(weights) = &args.weights {
+        if krust::zoo::pretrained::head_layer(&args.model).is_none() {
+            return Err(format!(
+                "--weights: {} has no PyTorch weight layout (pretrained weights load into {})",
+                args.model,
+                krust::zoo::pretrained::PRETRAINED_ARCHITECTURES.join(", ")
+            )
+            .into());
+        }
+        if !weights.is_file() {
+            return Err(format!("--weights {}: no such file", weights.display()).into());
+        }
+    }
     if args.resume.is_some() && args.ensemble > 1 {
         return Err("--resume continues one model; it cannot be combined with --ensemble".into());
     }
@@ -287,35 +319,74 @@ fn build_model(
     outputs: usize,
     file_model: Option<&AnyModel>,
 ) -> Result<AnyModel, BoxError> {
-    let zoo_model;
-    let source = match file_model {
-        Some(model) => model,
+    let with_dropout = |config: &mut Value| -> Result<(), BoxError> {
+        if let Some(rate) = args.dropout {
+            if set_dropout(config, rate) == 0 {
+                return Err(format!("--dropout {rate}: the model has no Dropout layer").into());
+            }
+        }
+        Ok(())
+    };
+    let model = match file_model {
+        Some(source) => {
+            let mut config = source.to_config();
+            with_dropout(&mut config)?;
+            let model = model_from_config(&config)?;
+            // Keep the file's weights: copy them over by position.
+            for ((_, to), (_, from)) in model.named_weights().iter().zip(source.named_weights()) {
+                to.set_value(from.value())?;
+            }
+            model
+        }
         None => {
-            let sequential = krust::zoo::build_with_preprocessing(
+            let preprocessing = match &args.weights {
+                // Pretrained weights expect the inputs they were trained on.
+                Some(_) => {
+                    let p = krust::zoo::pretrained::preprocessing_for(&args.model);
+                    let variance: Vec<f32> = p.std.iter().map(|s| s * s).collect();
+                    vec![Box::new(Normalization::with_stats(&p.mean, &variance)) as Box<dyn Layer>]
+                }
+                None => args.normalize.layers(train),
+            };
+            let model = krust::zoo::build_model_with_preprocessing(
                 &args.model,
                 input_shape,
                 outputs,
-                args.normalize.layers(train),
+                preprocessing,
             )
             .map_err(|e| format!("--model: {e} (or give a model file path)"))?;
-            zoo_model = AnyModel::Sequential(sequential);
-            if args.dropout.is_none() {
-                return Ok(zoo_model);
+            if args.dropout.is_some() {
+                // A fresh model with the new rates (its own initialization).
+                let mut config = model.to_config();
+                with_dropout(&mut config)?;
+                model_from_config(&config)?
+            } else {
+                model
             }
-            &zoo_model
         }
     };
-    let mut config = source.to_config();
-    if let Some(rate) = args.dropout {
-        if set_dropout(&mut config, rate) == 0 {
-            return Err(format!("--dropout {rate}: the model has no Dropout layer").into());
+    if let Some(weights) = &args.weights {
+        let report = krust::zoo::pretrained::load_weights_into(&model, &args.model, weights)?;
+        println!(
+            "Loaded {} tensors from {}",
+            report.loaded,
+            weights.display()
+        );
+        for note in &report.notes {
+            println!("  note: {note}");
         }
-    }
-    let model = model_from_config(&config)?;
-    if file_model.is_some() {
-        // Keep the file's weights: copy them over by position.
-        for ((_, to), (_, from)) in model.named_weights().iter().zip(source.named_weights()) {
-            to.set_value(from.value())?;
+        if args.freeze_base {
+            let head = krust::zoo::pretrained::head_layer(&args.model)
+                .ok_or("--freeze-base: the architecture has no known head")?;
+            match &model {
+                AnyModel::Functional(m) => {
+                    let frozen = m.freeze_except(&[head])?;
+                    println!("Froze {frozen} layers; training only {head}");
+                }
+                AnyModel::Sequential(_) => {
+                    return Err("--freeze-base needs a functional zoo model".into())
+                }
+            }
         }
     }
     Ok(model)

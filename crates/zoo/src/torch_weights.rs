@@ -135,6 +135,10 @@ pub fn load_torch_weights(
             continue;
         };
         let class = classes.get(layer).map(String::as_str).unwrap_or("");
+        if matches!(class, "Normalization" | "Rescaling") {
+            // krust's own input preprocessing in front of the network: not in the file.
+            continue;
+        }
         let Some((suffix, layout)) = torch_name(class, weight) else {
             missing.push(format!("{full} (a {class} weight with no PyTorch counterpart)"));
             continue;
