@@ -11,7 +11,12 @@
 
 mod hdf5;
 pub mod npy;
+mod safetensors_file;
+mod state_dict;
+mod torch;
 mod weights;
+
+pub use state_dict::{load_state_dict, StateDict, StoredTensor, TensorData};
 
 use krust_nn::{model_from_config, AnyModel, Module, NnError};
 use std::io::Read;
