@@ -73,6 +73,9 @@ def main():
     save(state, "tiny_zip.pt")
     save(state, "tiny_legacy.pt", _use_new_zipfile_serialization=False)
     save(state, "tiny_protocol4.pt", pickle_protocol=4)
+    save(
+        state, "tiny_legacy_protocol4.pt", _use_new_zipfile_serialization=False, pickle_protocol=4
+    )
     safetensors.torch.save_file(contiguous(state), os.path.join(OUT, "tiny.safetensors"))
     expect("tiny", state)
 

@@ -1,5 +1,6 @@
 //! krust-import: loads Keras 3 `.keras` files, legacy Keras `.h5` models and krust's own
-//! model files — architecture and weights — through pure-Rust zip and HDF5 readers.
+//! model files — architecture and weights — through pure-Rust zip and HDF5 readers, and
+//! reads PyTorch and safetensors weight files into a flat [`StateDict`].
 //!
 //! ```no_run
 //! let model = krust_import::load_model("model.keras".as_ref())?;
@@ -8,6 +9,36 @@
 //! let outputs = model.predict(&[x])?;
 //! # Ok::<(), krust_import::ImportError>(())
 //! ```
+//!
+//! # Weight files: [`load_state_dict`]
+//!
+//! The format is recognized from the file's first bytes, never from its extension:
+//!
+//! - **`torch.save` zip** (PyTorch >= 1.6): `<folder>/data.pkl`, `<folder>/data/<key>` and
+//!   the optional `<folder>/byteorder` record (big-endian files are byte-swapped).
+//! - **Legacy `torch.save`** (`_use_new_zipfile_serialization=False` and PyTorch < 1.6):
+//!   pickles of the magic number, protocol version 1001 and sys_info, the main pickle, a
+//!   pickle of storage keys, then each storage as a little-endian element count and its
+//!   bytes. The tar format of PyTorch < 0.4 is not read.
+//! - **safetensors**, every dtype except the 8-bit floats.
+//!
+//! Pickles (protocols 2 to 5) run on krust's own pickle machine, which calls nothing: the
+//! only globals it accepts are `collections.OrderedDict`, `torch._utils._rebuild_tensor`,
+//! `_rebuild_tensor_v2`, `_rebuild_tensor_v3`, `_rebuild_parameter`,
+//! `_rebuild_parameter_with_state`, the `torch.<Type>Storage` classes and
+//! `torch.UntypedStorage`, and torch dtypes such as `torch.float32`. Any other global
+//! (`os.system`, `builtins.eval`, a model class, `argparse.Namespace`, numpy scalars) is
+//! refused with an error naming it, as are whole pickled modules. Plain Python values
+//! (numbers, strings, lists, tuples, dicts, sets, None) are accepted anywhere.
+//!
+//! Tensors may have any strides and storage offset (channels-last weights, views sharing a
+//! storage, transposes); values always come out contiguous, row-major in the logical shape:
+//! f16, bf16, f32 and f64 as f32, integer and bool types as i64. A checkpoint dict is
+//! searched for its state dict under `state_dict`, `model_state_dict` or `model`, and the
+//! other entries are listed in [`StateDict::notes`]; DataParallel's `module.` prefix is
+//! stripped. Every size in a file is checked against the bytes present before anything is
+//! allocated, so a hostile or truncated file gives an error, and memory stays within a
+//! small multiple of the file's size.
 
 mod hdf5;
 pub mod npy;
@@ -16,7 +47,7 @@ mod state_dict;
 mod torch;
 mod weights;
 
-pub use state_dict::{load_state_dict, StateDict, StoredTensor, TensorData};
+pub use state_dict::{load_state_dict, state_dict_from_bytes, StateDict, StoredTensor, TensorData};
 
 use krust_nn::{model_from_config, AnyModel, Module, NnError};
 use std::io::Read;

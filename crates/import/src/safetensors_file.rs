@@ -34,8 +34,8 @@ pub(crate) fn read(bytes: &[u8]) -> Result<StateDict, String> {
         let view = file
             .tensor(&name)
             .map_err(|e| format!("tensor '{name}': {e:?}"))?;
-        let data = convert(view.dtype(), view.data())
-            .map_err(|why| format!("tensor '{name}': {why}"))?;
+        let data =
+            convert(view.dtype(), view.data()).map_err(|why| format!("tensor '{name}': {why}"))?;
         let tensor = StoredTensor {
             shape: view.shape().to_vec(),
             data,

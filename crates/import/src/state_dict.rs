@@ -100,24 +100,29 @@ const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
 pub fn load_state_dict(path: &Path) -> Result<StateDict> {
     let bytes =
         std::fs::read(path).map_err(|e| ImportError::file(path, format!("cannot read: {e}")))?;
-    read_state_dict(&bytes).map_err(|why| ImportError::file(path, why))
+    state_dict_from_bytes(&bytes, path)
+}
+
+/// [`load_state_dict`] for a file already in memory; `path` only names it in errors.
+pub fn state_dict_from_bytes(bytes: &[u8], path: &Path) -> Result<StateDict> {
+    read_state_dict(bytes).map_err(|why| ImportError::file(path, why))
 }
 
 fn read_state_dict(bytes: &[u8]) -> std::result::Result<StateDict, String> {
     if bytes.starts_with(ZIP_MAGIC) {
         from_torch(torch_file::open_zip(bytes)?, bytes.len())
-    } else if torch_file::is_legacy(bytes) {
-        from_torch(torch_file::open_legacy(bytes)?, bytes.len())
     } else if crate::safetensors_file::looks_like(bytes) {
         crate::safetensors_file::read(bytes)
+    } else if torch_file::is_pickle(bytes) {
+        from_torch(torch_file::open_legacy(bytes)?, bytes.len())
     } else if torch_file::is_tar(bytes) {
         Err("a tar archive: the torch.save format of PyTorch before 0.4 is not supported".into())
-    } else if bytes.first() == Some(&0x80) {
-        Err("a pickle without torch's magic number, so not a torch.save file".into())
     } else {
-        Err("not a weights file krust reads (torch.save zip or legacy pickle, or \
+        Err(
+            "not a weights file krust reads (torch.save zip or legacy pickle, or \
              safetensors)"
-            .into())
+                .into(),
+        )
     }
 }
 
@@ -179,10 +184,12 @@ fn select_tensors(
             return collect(pickle, items, &path, notes);
         }
         let nested = STATE_DICT_KEYS.iter().find_map(|&wanted| {
-            items.iter().find_map(|&(k, v)| match (pickle.value(k), pickle.value(v)) {
-                (Value::Str(key), Value::Dict(inner)) if key == wanted => Some((key, inner)),
-                _ => None,
-            })
+            items
+                .iter()
+                .find_map(|&(k, v)| match (pickle.value(k), pickle.value(v)) {
+                    (Value::Str(key), Value::Dict(inner)) if key == wanted => Some((key, inner)),
+                    _ => None,
+                })
         });
         let Some((key, inner)) = nested else {
             let keys: Vec<String> = items.iter().map(|&(k, _)| pickle.describe(k)).collect();
@@ -242,7 +249,7 @@ fn collect(
     let mut ignored = Vec::new();
     for &(k, v) in items {
         match (pickle.value(k), pickle.value(v)) {
-            (Value::Str(name), Value::Tensor(t)) => tensors.push((name.clone(), t.clone())),
+            (Value::Str(name), Value::Tensor(t)) => tensors.push((name.clone(), (**t).clone())),
             (other, Value::Tensor(_)) => {
                 return Err(format!(
                     "a tensor{} is keyed by a {}, not a name",

@@ -2,7 +2,7 @@
 //! and names; hostile files (truncated, flipped, disallowed globals, absurd sizes) give
 //! one-line errors naming the file, never a panic or a huge allocation.
 
-use krust_import::{load_state_dict, StateDict, TensorData};
+use krust_import::{load_state_dict, state_dict_from_bytes, StateDict, TensorData};
 use safetensors::tensor::{Dtype, SafeTensors};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -90,9 +90,11 @@ fn zip_state_dict_loads_exact_values_in_model_order() {
 
 #[test]
 fn legacy_non_zip_state_dict_loads_exact_values() {
-    let dict = load("tiny_legacy.pt");
-    assert_equals_reference(&dict, "tiny");
-    assert_eq!(names(&dict), TINY_NAMES);
+    for file in ["tiny_legacy.pt", "tiny_legacy_protocol4.pt"] {
+        let dict = load(file);
+        assert_equals_reference(&dict, "tiny");
+        assert_eq!(names(&dict), TINY_NAMES);
+    }
 }
 
 #[test]
@@ -147,7 +149,9 @@ fn nested_checkpoint_yields_the_model_state_dict_without_module_prefix() {
         "{notes}"
     );
     assert!(
-        notes.contains("ignored keys: epoch, optimizer_state_dict, loss, best, flags, name, history"),
+        notes.contains(
+            "ignored keys: epoch, optimizer_state_dict, loss, best, flags, name, history"
+        ),
         "{notes}"
     );
     assert!(notes.contains("stripped 'module.' prefix"), "{notes}");
@@ -237,37 +241,59 @@ fn missing_and_unknown_files_are_errors_naming_the_file() {
     assert_refused(&path, "not a weights file");
 }
 
+/// Asserts an in-memory file is refused with a one-line message naming it.
+fn assert_bytes_refused(bytes: &[u8], name: &Path) {
+    let err = state_dict_from_bytes(bytes, name)
+        .map(|d| d.len())
+        .expect_err("hostile file must be refused");
+    let message = err.to_string();
+    assert!(
+        message.starts_with(&format!("{}: ", name.display())),
+        "{message}"
+    );
+    assert!(!message.contains('\n'), "multi-line error: {message}");
+}
+
 #[test]
 fn every_truncation_of_small_files_is_an_error() {
     for source in [
         "tiny_legacy.pt",
+        "tiny_legacy_protocol4.pt",
         "views_legacy.pt",
         "views.pt",
         "tiny.safetensors",
         "tiny_zip.pt",
     ] {
         let bytes = std::fs::read(fixture(source)).unwrap();
-        let path = scratch(&format!("truncated_{source}"), b"");
         for len in 0..bytes.len() {
-            std::fs::write(&path, &bytes[..len]).unwrap();
-            assert_refused(&path, "");
+            assert_bytes_refused(&bytes[..len], &fixture(source));
         }
     }
+    // And once through a real file on disk.
+    let bytes = std::fs::read(fixture("tiny_zip.pt")).unwrap();
+    assert_refused(&scratch("truncated.pt", &bytes[..bytes.len() / 2]), "");
 }
 
 #[test]
 fn flipped_bytes_never_panic() {
-    for source in ["tiny_legacy.pt", "views.pt", "tiny.safetensors"] {
+    for source in [
+        "tiny_legacy.pt",
+        "views_legacy.pt",
+        "views.pt",
+        "tiny.safetensors",
+    ] {
         let bytes = std::fs::read(fixture(source)).unwrap();
-        let path = scratch(&format!("flipped_{source}"), b"");
+        let name = fixture(source);
         for at in 0..bytes.len() {
             for mask in [0xff, 0x01, 0x80] {
                 let mut corrupt = bytes.clone();
                 corrupt[at] ^= mask;
-                std::fs::write(&path, &corrupt).unwrap();
-                if let Err(e) = load_state_dict(&path) {
+                if let Err(e) = state_dict_from_bytes(&corrupt, &name) {
                     let message = e.to_string();
-                    assert!(message.contains(&path.display().to_string()), "{message}");
+                    assert!(
+                        message.starts_with(&format!("{}: ", name.display())),
+                        "{message}"
+                    );
                     assert!(!message.contains('\n'), "{message}");
                 }
             }
@@ -372,7 +398,10 @@ fn floats(values: &[f32]) -> Vec<u8> {
 fn hand_built_zip_with_a_strided_tensor_loads() {
     // A 2x2 transposed view of storage [0, 1, 2, 3, 4] starting at element 1.
     let pickle = PickleWriter::default().state_dict(5, 1, &[2, 2], &[1, 2]).0;
-    let path = scratch("hand_built.pt", &torch_zip(&pickle, &floats(&[0., 1., 2., 3., 4.])));
+    let path = scratch(
+        "hand_built.pt",
+        &torch_zip(&pickle, &floats(&[0., 1., 2., 3., 4.])),
+    );
     let dict = load_state_dict(&path).unwrap();
     let w = dict.get("w").unwrap();
     assert_eq!(w.shape, [2, 2]);
@@ -387,19 +416,34 @@ fn refused_zip(name: &str, pickle: PickleWriter, storage: &[u8], needle: &str) {
 #[test]
 fn storage_shorter_than_its_tensor_is_refused() {
     let pickle = PickleWriter::default().state_dict(100, 0, &[10, 10], &[10, 1]);
-    refused_zip("short_storage.pt", pickle, &floats(&[1.0; 16]), "reaches past storage 0");
+    refused_zip(
+        "short_storage.pt",
+        pickle,
+        &floats(&[1.0; 16]),
+        "reaches past storage 0",
+    );
 }
 
 #[test]
 fn out_of_range_view_offset_is_refused() {
     let pickle = PickleWriter::default().state_dict(4, 1000, &[2], &[1]);
-    refused_zip("far_offset.pt", pickle, &floats(&[1.0; 4]), "reaches past storage 0");
+    refused_zip(
+        "far_offset.pt",
+        pickle,
+        &floats(&[1.0; 4]),
+        "reaches past storage 0",
+    );
 }
 
 #[test]
 fn negative_stride_is_refused() {
     let pickle = PickleWriter::default().state_dict(4, 3, &[4], &[-1]);
-    refused_zip("negative_stride.pt", pickle, &floats(&[1.0; 4]), "stride -1 is negative");
+    refused_zip(
+        "negative_stride.pt",
+        pickle,
+        &floats(&[1.0; 4]),
+        "stride -1 is negative",
+    );
 }
 
 #[test]
@@ -412,12 +456,21 @@ fn overflowing_shape_product_is_refused() {
 fn absurd_element_count_through_zero_strides_is_refused_before_allocating() {
     // Stride 0 makes one stored float look like 2^40 of them.
     let pickle = PickleWriter::default().state_dict(1, 0, &[1 << 40], &[0]);
-    refused_zip("zero_stride.pt", pickle, &floats(&[1.0]), "more than this file can hold");
+    refused_zip(
+        "zero_stride.pt",
+        pickle,
+        &floats(&[1.0]),
+        "more than this file can hold",
+    );
 }
 
 #[test]
 fn globals_outside_the_allow_list_are_refused_by_name() {
-    for (module, name) in [("os", "system"), ("builtins", "eval"), ("__builtin__", "set")] {
+    for (module, name) in [
+        ("os", "system"),
+        ("builtins", "eval"),
+        ("__builtin__", "set"),
+    ] {
         let pickle = PickleWriter::default()
             .op(&[0x80, 2])
             .global(module, name)
@@ -438,7 +491,12 @@ fn globals_outside_the_allow_list_are_refused_by_name() {
         .str("system")
         .op(&[0x93])
         .op(b".");
-    refused_zip("stack_global.pt", pickle, b"", "refuses the global os.system");
+    refused_zip(
+        "stack_global.pt",
+        pickle,
+        b"",
+        "refuses the global os.system",
+    );
 }
 
 #[test]
@@ -467,10 +525,37 @@ fn absurd_lengths_and_memo_indices_in_pickles_are_refused() {
         .op(&[0x80, 2, 0x8b])
         .op(&i32::MAX.to_le_bytes());
     refused_zip("huge_int.pt", huge_int, b"", "integer is too large");
-    let unknown_memo = PickleWriter::default().op(&[0x80, 2]).op(b"j\xff\xff\xff\xff.");
-    refused_zip("memo.pt", unknown_memo, b"", "memo entry 4294967295 was never stored");
+    let unknown_memo = PickleWriter::default()
+        .op(&[0x80, 2])
+        .op(b"j\xff\xff\xff\xff.");
+    refused_zip(
+        "memo.pt",
+        unknown_memo,
+        b"",
+        "memo entry 4294967295 was never stored",
+    );
     let unknown_opcode = PickleWriter::default().op(&[0x80, 2, 0xfe]);
     refused_zip("opcode.pt", unknown_opcode, b"", "opcode unknown (0xfe)");
+}
+
+#[test]
+fn zip_member_inflating_past_the_expansion_limit_is_refused() {
+    use zip::write::SimpleFileOptions;
+    // 4 MB of zeros deflate to a few kilobytes: far more than 64 times the file's size.
+    let pickle = PickleWriter::default()
+        .state_dict(1 << 20, 0, &[1 << 20], &[1])
+        .0;
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let deflated =
+        SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    writer.start_file("archive/data.pkl", deflated).unwrap();
+    writer.write_all(&pickle).unwrap();
+    writer.start_file("archive/data/0", deflated).unwrap();
+    writer.write_all(&vec![0u8; 4 << 20]).unwrap();
+    let bytes = writer.finish().unwrap().into_inner();
+    assert!(bytes.len() < 16 << 10, "zip is {} bytes", bytes.len());
+    let path = scratch("zip_bomb.pt", &bytes);
+    assert_refused(&path, "more than this file can hold");
 }
 
 #[test]
@@ -494,7 +579,14 @@ fn legacy_file(main: &[u8], count: u64, storage: &[u8]) -> Vec<u8> {
     out.extend_from_slice(b"\x80\x02M\xe9\x03.");
     out.extend_from_slice(b"\x80\x02}.");
     out.extend_from_slice(main);
-    out.extend_from_slice(&PickleWriter::default().op(&[0x80, 2]).op(b"(").str("0").op(b"l.").0);
+    out.extend_from_slice(
+        &PickleWriter::default()
+            .op(&[0x80, 2])
+            .op(b"(")
+            .str("0")
+            .op(b"l.")
+            .0,
+    );
     out.extend_from_slice(&count.to_le_bytes());
     out.extend_from_slice(storage);
     out
@@ -503,15 +595,24 @@ fn legacy_file(main: &[u8], count: u64, storage: &[u8]) -> Vec<u8> {
 #[test]
 fn hand_built_legacy_file_loads() {
     let main = PickleWriter::default().state_dict(3, 0, &[3], &[1]).0;
-    let path = scratch("legacy_ok.pt", &legacy_file(&main, 3, &floats(&[1., 2., 3.])));
+    let path = scratch(
+        "legacy_ok.pt",
+        &legacy_file(&main, 3, &floats(&[1., 2., 3.])),
+    );
     let dict = load_state_dict(&path).unwrap();
-    assert_eq!(dict.get("w").unwrap().data, TensorData::F32(vec![1., 2., 3.]));
+    assert_eq!(
+        dict.get("w").unwrap().data,
+        TensorData::F32(vec![1., 2., 3.])
+    );
 }
 
 #[test]
 fn absurd_storage_size_in_a_legacy_file_is_refused() {
     let main = PickleWriter::default().state_dict(3, 0, &[3], &[1]).0;
-    let path = scratch("legacy_huge.pt", &legacy_file(&main, u64::MAX / 2, &floats(&[1.; 3])));
+    let path = scratch(
+        "legacy_huge.pt",
+        &legacy_file(&main, u64::MAX / 2, &floats(&[1.; 3])),
+    );
     assert_refused(&path, "claims 9223372036854775807 elements");
 }
 
@@ -529,7 +630,8 @@ fn absurd_safetensors_headers_are_refused() {
     let path = scratch("huge_header.safetensors", &huge_header);
     assert_refused(&path, "not a weights file");
 
-    let header = br#"{"w":{"dtype":"F32","shape":[1000000000000,1000000000000],"data_offsets":[0,16]}}"#;
+    let header =
+        br#"{"w":{"dtype":"F32","shape":[1000000000000,1000000000000],"data_offsets":[0,16]}}"#;
     let mut file = (header.len() as u64).to_le_bytes().to_vec();
     file.extend_from_slice(header);
     file.extend_from_slice(&[0; 16]);

@@ -31,9 +31,10 @@ enum Storages<'a> {
     Legacy(HashMap<String, &'a [u8]>),
 }
 
-pub(crate) fn is_legacy(bytes: &[u8]) -> bool {
-    // Pickle protocol 2 starts with PROTO 2; the magic number follows as LONG1.
-    bytes.starts_with(b"\x80\x02\x8a\x0a") || bytes.starts_with(b"\x80\x01\x8a\x0a")
+/// Pickles of protocol 2 and later open with PROTO; the legacy reader then checks
+/// torch's magic number.
+pub(crate) fn is_pickle(bytes: &[u8]) -> bool {
+    bytes.first() == Some(&0x80)
 }
 
 pub(crate) fn is_tar(bytes: &[u8]) -> bool {
@@ -267,11 +268,7 @@ impl TorchFile<'_> {
         let read = |p: usize| element(storage, p * esize, esize, big_endian);
         Ok(match tensor.dtype {
             Dtype::F32 => Values::F32(positions.map(|p| f32::from_bits(read(p) as u32)).collect()),
-            Dtype::F64 => Values::F32(
-                positions
-                    .map(|p| f64::from_bits(read(p)) as f32)
-                    .collect(),
-            ),
+            Dtype::F64 => Values::F32(positions.map(|p| f64::from_bits(read(p)) as f32).collect()),
             Dtype::F16 => Values::F32(positions.map(|p| f16_to_f32(read(p) as u16)).collect()),
             Dtype::BF16 => Values::F32(
                 positions
@@ -364,11 +361,29 @@ pub(crate) fn f16_to_f32(h: u16) -> f32 {
     let mantissa = (h & 0x3ff) as u32;
     match exponent {
         0 => sign * mantissa as f32 * (1.0 / 16_777_216.0),
-        0x1f => f32::from_bits(
-            ((h as u32 & 0x8000) << 16) | 0x7f80_0000 | (mantissa << 13),
-        ),
+        0x1f => f32::from_bits(((h as u32 & 0x8000) << 16) | 0x7f80_0000 | (mantissa << 13)),
         _ => f32::from_bits(
             ((h as u32 & 0x8000) << 16) | ((exponent as u32 + 112) << 23) | (mantissa << 13),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::f16_to_f32;
+
+    #[test]
+    fn half_precision_special_values_convert_exactly() {
+        assert_eq!(f16_to_f32(0x3c00), 1.0);
+        assert_eq!(f16_to_f32(0xc000), -2.0);
+        assert_eq!(f16_to_f32(0x7bff), 65504.0);
+        assert_eq!(f16_to_f32(0x0001), 2f32.powi(-24));
+        assert_eq!(f16_to_f32(0x8001), -(2f32.powi(-24)));
+        assert_eq!(f16_to_f32(0x03ff), 1023.0 * 2f32.powi(-24));
+        assert_eq!(f16_to_f32(0x0400), 2f32.powi(-14));
+        assert_eq!(f16_to_f32(0x7c00), f32::INFINITY);
+        assert_eq!(f16_to_f32(0xfc00), f32::NEG_INFINITY);
+        assert!(f16_to_f32(0x7e00).is_nan());
+        assert_eq!(f16_to_f32(0x8000).to_bits(), (-0.0f32).to_bits());
     }
 }

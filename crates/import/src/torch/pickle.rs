@@ -108,9 +108,13 @@ pub(crate) enum Value {
     Dict(Vec<(Id, Id)>),
     Set(Vec<Id>),
     Global(Global),
-    Storage(StorageRef),
-    Tensor(TensorRef),
+    // Boxed so that every value stays 32 bytes: the arena grows by one value per opcode.
+    Storage(Box<StorageRef>),
+    Tensor(Box<TensorRef>),
 }
+
+// The arena's memory is this size times the number of opcodes, so keep it small.
+const _: () = assert!(std::mem::size_of::<Value>() <= 32);
 
 /// A fully read pickle: its values, the root, and the bytes it took.
 pub(crate) struct Pickle {
@@ -131,7 +135,7 @@ impl Pickle {
     /// Every storage a persistent id named, in order of appearance.
     pub(crate) fn storages(&self) -> impl Iterator<Item = &StorageRef> {
         self.values.iter().filter_map(|v| match v {
-            Value::Storage(s) => Some(s),
+            Value::Storage(s) => Some(&**s),
             _ => None,
         })
     }
@@ -176,6 +180,10 @@ const MAX_STACK: usize = 1 << 20;
 const MAX_INT_BYTES: usize = 16;
 /// Longest text line (protocol-0 GLOBAL, INT, FLOAT, PUT, GET arguments).
 const MAX_LINE: usize = 1024;
+/// Arena slots of the singletons None, False and True.
+const NONE: Id = 0;
+const FALSE: Id = 1;
+const TRUE: Id = 2;
 
 fn global(module: &str, name: &str) -> Result<Global, String> {
     let storage = |d| Ok(Global::Storage(Some(d)));
@@ -186,9 +194,7 @@ fn global(module: &str, name: &str) -> Result<Global, String> {
         ("torch._utils", "_rebuild_tensor_v2") => Ok(Global::RebuildTensorV2),
         ("torch._utils", "_rebuild_tensor_v3") => Ok(Global::RebuildTensorV3),
         ("torch._utils", "_rebuild_parameter") => Ok(Global::RebuildParameter),
-        ("torch._utils", "_rebuild_parameter_with_state") => {
-            Ok(Global::RebuildParameterWithState)
-        }
+        ("torch._utils", "_rebuild_parameter_with_state") => Ok(Global::RebuildParameterWithState),
         ("torch", "DoubleStorage") => storage(Dtype::F64),
         ("torch", "FloatStorage") => storage(Dtype::F32),
         ("torch", "HalfStorage") => storage(Dtype::F16),
@@ -311,7 +317,7 @@ pub(crate) fn parse(bytes: &[u8], what: &str) -> Result<Pickle, String> {
     let mut m = Machine {
         bytes,
         pos: 0,
-        values: Vec::new(),
+        values: vec![Value::None, Value::Bool(false), Value::Bool(true)],
         stack: Vec::new(),
         marks: Vec::new(),
         memo: HashMap::new(),
@@ -499,9 +505,10 @@ impl Machine<'_> {
                 let id = self.top()?;
                 self.push_id(id)?;
             }
-            b'N' => self.push(Value::None)?,
-            0x88 => self.push(Value::Bool(true))?,
-            0x89 => self.push(Value::Bool(false))?,
+            // Python's singletons: pushing them allocates nothing.
+            b'N' => self.push_id(NONE)?,
+            0x88 => self.push_id(TRUE)?,
+            0x89 => self.push_id(FALSE)?,
             b'J' => {
                 let v = i32::from_le_bytes(self.fixed()?);
                 self.push(Value::Int(v.into()))?
@@ -526,8 +533,8 @@ impl Machine<'_> {
             b'I' => {
                 let line = self.line()?;
                 let value = match line.as_str() {
-                    "00" => Value::Bool(false),
-                    "01" => Value::Bool(true),
+                    "00" => return self.push_id(FALSE).map(|_| false),
+                    "01" => return self.push_id(TRUE).map(|_| false),
                     text => Value::Int(
                         text.parse()
                             .map_err(|_| format!("{text:?} is not an integer"))?,
@@ -682,7 +689,7 @@ impl Machine<'_> {
             b'Q' => {
                 let pid = self.pop()?;
                 let storage = self.persistent(pid)?;
-                self.push(Value::Storage(storage))?
+                self.push(Value::Storage(Box::new(storage)))?
             }
             b'R' => {
                 let args = self.pop()?;
@@ -715,7 +722,9 @@ impl Machine<'_> {
             _ => {
                 return Err(match op {
                     b'i' | b'o' | 0x92 => "instantiates classes, which krust refuses".into(),
-                    0x82..=0x84 => "uses the copyreg extension registry, which krust refuses".into(),
+                    0x82..=0x84 => {
+                        "uses the copyreg extension registry, which krust refuses".into()
+                    }
                     0x97 | 0x98 => "uses out-of-band buffers, which torch.save never writes".into(),
                     b'P' | b'S' | b'V' | b'L' => {
                         "is a protocol-0 opcode that torch.save never writes".into()
@@ -884,14 +893,14 @@ impl Machine<'_> {
                         stride.len()
                     ));
                 }
-                Ok(Value::Tensor(TensorRef {
-                    storage: storage.clone(),
+                Ok(Value::Tensor(Box::new(TensorRef {
+                    storage: (**storage).clone(),
                     dtype,
                     offset: usize::try_from(offset)
                         .map_err(|_| format!("storage offset {offset} is absurd"))?,
                     shape,
                     stride,
-                }))
+                })))
             }
             Global::RebuildParameter | Global::RebuildParameterWithState => {
                 let expected: &[usize] = if *g == Global::RebuildParameter {
@@ -933,7 +942,7 @@ impl Machine<'_> {
 }
 
 fn pairs(items: &[Id]) -> Result<Vec<(Id, Id)>, String> {
-    if items.len() % 2 != 0 {
+    if !items.len().is_multiple_of(2) {
         return Err("an odd number of items for key/value pairs".into());
     }
     Ok(items.chunks_exact(2).map(|kv| (kv[0], kv[1])).collect())
