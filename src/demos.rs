@@ -785,13 +785,16 @@ impl fmt::Display for NormalizationDemo {
 /// The weights file `tools/fetch_efficientnet_lite0.sh` writes.
 const LITE0_WEIGHTS: &str = "weights/efficientnet-lite0-57934424.pth";
 
-/// Where the fetched EfficientNet-Lite0 weights are: `weights/` under the working directory,
-/// else under the krust source tree.
+/// Where the fetched EfficientNet-Lite0 weights are: the file `KRUST_EFFICIENTNET_LITE0`
+/// names if that is set, else `weights/` under the working directory or the krust source tree.
 pub fn efficientnet_lite0_weights() -> Result<PathBuf> {
-    let looked = vec![
-        PathBuf::from(LITE0_WEIGHTS),
-        Path::new(env!("CARGO_MANIFEST_DIR")).join(LITE0_WEIGHTS),
-    ];
+    let looked = match std::env::var_os("KRUST_EFFICIENTNET_LITE0") {
+        Some(path) => vec![PathBuf::from(path)],
+        None => vec![
+            PathBuf::from(LITE0_WEIGHTS),
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(LITE0_WEIGHTS),
+        ],
+    };
     looked
         .iter()
         .find(|p| p.is_file())

@@ -1,0 +1,237 @@
+//! The binary's zoo commands end to end: `predict --weights`, `summary NAME`, `classify`,
+//! `demo pretrained` and fine-tuning with `train --weights`.
+
+mod common;
+
+use common::{assert_clean_error, run_krust, stderr, stdout, temp_dir};
+use krust_import::npy::read_f32;
+use std::path::{Path, PathBuf};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn squeezenet() -> String {
+    repo()
+        .join("fixtures/torch/zoo/squeezenet1_1.pth")
+        .display()
+        .to_string()
+}
+
+fn photo(name: &str) -> String {
+    repo().join("data/photos").join(name).display().to_string()
+}
+
+#[test]
+fn predict_with_pytorch_weights_writes_pytorch_logits() {
+    let dir = temp_dir("zoo-predict");
+    let input = repo().join("fixtures/torch/zoo/squeezenet1_1_input_72x88.npy");
+    let out = dir.join("logits.npy");
+    let o = run_krust(
+        None,
+        &[
+            "predict",
+            "--model",
+            "squeezenet1_1",
+            "--weights",
+            &squeezenet(),
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ours = read_f32(&out).unwrap();
+    let theirs = read_f32(&repo().join("fixtures/torch/zoo/squeezenet1_1_logits_72x88.npy")).unwrap();
+    let scale = theirs.as_slice().iter().fold(0f32, |m, v| m.max(v.abs()));
+    assert!(ours.max_abs_diff(&theirs).unwrap() <= 1e-4 + 1e-3 * scale);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn predict_names_what_is_wrong_with_weights_and_models() {
+    let dir = temp_dir("zoo-predict-bad");
+    let input = repo().join("fixtures/torch/zoo/squeezenet1_1_input_72x88.npy");
+    let out = dir.join("y.npy");
+    let garbage = dir.join("garbage.pth");
+    std::fs::write(&garbage, b"this is not a weights file at all").unwrap();
+    let args = |model: &str, weights: Option<&str>| {
+        let mut a = vec!["predict", "--model"];
+        a.push(Box::leak(model.to_string().into_boxed_str()));
+        if let Some(w) = weights {
+            a.push("--weights");
+            a.push(Box::leak(w.to_string().into_boxed_str()));
+        }
+        a.extend(["--input", Box::leak(input.display().to_string().into_boxed_str())]);
+        a.extend(["--output", Box::leak(out.display().to_string().into_boxed_str())]);
+        a
+    };
+    assert_clean_error(&run_krust(None, &args("resnet18", None)), "give its weights with --weights");
+    assert_clean_error(
+        &run_krust(None, &args("squeezenet1_1", Some(garbage.to_str().unwrap()))),
+        "garbage.pth",
+    );
+    assert_clean_error(
+        &run_krust(None, &args("no_such_net", Some(&squeezenet()))),
+        "no_such_net",
+    );
+    assert_clean_error(
+        &run_krust(None, &args("resnet18", Some(&squeezenet()))),
+        "squeezenet1_1.pth",
+    );
+    assert!(!out.exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn summary_of_a_zoo_architecture_at_any_size() {
+    let o = run_krust(None, &["summary", "resnet50"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("resnet50"), "{text}");
+    assert!(text.contains("Total params:"), "{text}");
+    let o = run_krust(
+        None,
+        &["summary", "mobilenet-v2", "--input-shape", "64,64,3", "--classes", "10"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("10 classes"));
+    assert_clean_error(
+        &run_krust(None, &["summary", "resnet18", "--input-shape", "8,8"]),
+        "--input-shape",
+    );
+    assert_clean_error(&run_krust(None, &["summary", "nosuchnet"]), "nosuchnet");
+}
+
+#[test]
+fn classify_prints_the_top_classes_as_a_table_or_json() {
+    let o = run_krust(
+        None,
+        &[
+            "classify",
+            &photo("chelsea.png"),
+            &photo("coffee.png"),
+            "--model",
+            "squeezenet1_1",
+            "--weights",
+            &squeezenet(),
+            "--top",
+            "3",
+            "--json",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert!(lines[0]["file"].as_str().unwrap().ends_with("chelsea.png"));
+    let top = lines[0]["top"].as_array().unwrap();
+    assert_eq!(top.len(), 3);
+    let p: Vec<f64> = top.iter().map(|t| t["probability"].as_f64().unwrap()).collect();
+    assert!(p[0] >= p[1] && p[1] >= p[2] && p[0] <= 1.0);
+    // A 10-class model has no ImageNet names.
+    assert!(top[0]["label"].as_str().unwrap().starts_with("class "));
+
+    let o = run_krust(
+        None,
+        &["classify", &photo("rocket.jpg"), "--model", "squeezenet1_1", "--weights", &squeezenet()],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit())).count(), 5);
+}
+
+#[test]
+fn classify_names_a_photo_it_cannot_read() {
+    let dir = temp_dir("zoo-classify-bad");
+    let bad = dir.join("notes.jpg");
+    std::fs::write(&bad, b"not a jpeg").unwrap();
+    let o = run_krust(
+        None,
+        &["classify", bad.to_str().unwrap(), "--model", "squeezenet1_1", "--weights", &squeezenet()],
+    );
+    assert_clean_error(&o, "notes.jpg");
+    assert_clean_error(
+        &run_krust(
+            None,
+            &["classify", &photo("chelsea.png"), "--model", "squeezenet1_1", "--weights", &squeezenet(), "--top", "0"],
+        ),
+        "--top",
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn demo_pretrained_without_weights_says_how_to_fetch_them() {
+    let dir = temp_dir("zoo-demo");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_krust"))
+        .args(["demo", "pretrained", "--output"])
+        .arg(dir.join("out"))
+        .env("KRUST_EFFICIENTNET_LITE0", dir.join("absent.pth"))
+        .output()
+        .unwrap();
+    assert_clean_error(&o, "tools/fetch_efficientnet_lite0.sh");
+    assert!(!dir.join("out").exists(), "nothing is created before the check");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A two-class image folder of flat-coloured 80x96 PNGs, `per_class` each in train and test.
+fn colour_folder(root: &Path, per_class: usize) {
+    for split in ["train", "test"] {
+        for (class, colour) in [("red", [200u8, 30, 30]), ("blue", [30, 30, 200])] {
+            let dir = root.join(split).join(class);
+            std::fs::create_dir_all(&dir).unwrap();
+            for i in 0..per_class {
+                let shade = (i * 5) as u8;
+                let img = image::RgbImage::from_pixel(
+                    96,
+                    80,
+                    image::Rgb([colour[0] - shade, colour[1] + shade, colour[2] - shade]),
+                );
+                img.save(dir.join(format!("{i}.png"))).unwrap();
+            }
+        }
+    }
+}
+
+#[test]
+fn fine_tuning_replaces_the_head_and_trains_only_it_with_freeze_base() {
+    let dir = temp_dir("zoo-finetune");
+    colour_folder(&dir.join("data"), 6);
+    let data = dir.join("data");
+    let out = dir.join("run");
+    let o = run_krust(
+        None,
+        &[
+            "train",
+            "--model",
+            "squeezenet1_1",
+            "--weights",
+            &squeezenet(),
+            "--freeze-base",
+            "--data",
+            data.to_str().unwrap(),
+            "--image-size",
+            "72x88",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "4",
+            "--quiet",
+            "--output",
+            out.to_str().unwrap(),
+        ],
+    );
+    let text = stdout(&o);
+    assert!(o.status.success(), "{text}\n{}", stderr(&o));
+    assert!(text.contains("classifier.1 was replaced"), "{text}");
+    assert!(text.contains("training only classifier.1"), "{text}");
+    assert!(out.join("model.krust").is_file());
+    assert_clean_error(
+        &run_krust(None, &["train", "--freeze-base", "--epochs", "1"]),
+        "--freeze-base needs --weights",
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
