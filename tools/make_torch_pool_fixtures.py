@@ -55,6 +55,9 @@ add("adaptive 13x13 -> 6x6", Adaptive((6, 6)), (1, 2, 13, 13))
 add("adaptive 5x7 -> 3x2", Adaptive((3, 2)), (2, 2, 5, 7))
 add("adaptive 1x1 -> 7x7", Adaptive((7, 7)), (1, 3, 1, 1))
 add("adaptive 2x3 -> 7x7", Adaptive((7, 7)), (1, 1, 2, 3))
+# In ceil mode PyTorch keeps one window even when the input is smaller than the window
+# (GoogLeNet at 15x15 pools a 2x2 map with a 3x3 window).
+add("max k3 s2 ceil, 2x2", MaxPool(3, 2, ceil_mode=True), (1, 2, 2, 2), negative=True)
 
 out = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "torch" / "pooling.json"
 out.parent.mkdir(parents=True, exist_ok=True)

@@ -64,7 +64,7 @@ fn layer_of(case: &Value) -> Box<dyn Layer> {
 #[test]
 fn torch_style_poolings_equal_pytorch_output_for_output() {
     let cases = cases();
-    assert_eq!(cases.len(), 12);
+    assert_eq!(cases.len(), 13);
     for case in cases {
         let name = case["name"].as_str().unwrap();
         let shape = sizes(&case["input_shape"]);

@@ -84,8 +84,17 @@ impl Pool2dSpec {
         if input == 0 {
             return Err(TensorError::invalid(op, "cannot pool an empty axis"));
         }
-        let padded = input + before + after;
-        if padded < kernel {
+        // PyTorch's formula: floor((padded - kernel [+ stride - 1 in ceil mode]) / stride) + 1,
+        // which in ceil mode also accepts a window larger than the padded input.
+        let padded = (input + before + after) as isize;
+        let (k, s) = (kernel as isize, stride as isize);
+        let extra = if self.ceil_mode { s - 1 } else { 0 };
+        let mut out = (padded - k + extra).div_euclid(s) + 1;
+        // The last window must start inside the input or the leading padding.
+        if self.ceil_mode && out > 0 && (out - 1) * s >= (input + before) as isize {
+            out -= 1;
+        }
+        if out < 1 {
             return Err(TensorError::invalid(
                 op,
                 format!(
@@ -93,16 +102,7 @@ impl Pool2dSpec {
                 ),
             ));
         }
-        let span = padded - kernel;
-        let mut out = if self.ceil_mode {
-            span.div_ceil(stride) + 1
-        } else {
-            span / stride + 1
-        };
-        // PyTorch's rule: the last window must start inside the input or the leading padding.
-        if self.ceil_mode && (out - 1) * stride >= input + before {
-            out -= 1;
-        }
+        let out = out as usize;
         Ok((out, before))
     }
 }

@@ -214,12 +214,14 @@ fn read_torch_pool_options(
             });
             match pairs.as_deref() {
                 Some([a, b]) if a.len() == 2 && b.len() == 2 => Some(((a[0], a[1]), (b[0], b[1]))),
-                _ => return Err(crate::NnError::argument(
-                    "explicit_padding",
-                    format!(
+                _ => {
+                    return Err(crate::NnError::argument(
+                        "explicit_padding",
+                        format!(
                         "expected [[top, bottom], [left, right]] non-negative integers, got {v}"
                     ),
-                )),
+                    ))
+                }
             }
         }
     };
