@@ -283,6 +283,8 @@ fn max_pool2d_routes_each_gradient_to_its_window_winner() {
         pool_size: (2, 2),
         strides: (1, 1),
         padding: krust_tensor::Padding::Valid,
+        explicit_padding: None,
+        ceil_mode: false,
     };
     x.max_pool2d(spec)
         .unwrap()

@@ -306,6 +306,8 @@ impl Case {
             pool_size: self.meta.field("pool_size").as_pair(),
             strides: self.meta.field("strides").as_pair(),
             padding: self.padding(),
+            explicit_padding: None,
+            ceil_mode: false,
         }
     }
 }

@@ -505,6 +505,8 @@ fn pool_spec(pool: (usize, usize), strides: (usize, usize), padding: Padding) ->
         pool_size: pool,
         strides,
         padding,
+        explicit_padding: None,
+        ceil_mode: false,
     }
 }
 
@@ -551,6 +553,31 @@ fn pool_cases() -> Vec<(&'static str, Vec<usize>, Pool2dSpec)> {
             "pool 3x2 strides (2, 1) valid",
             vec![2, 7, 5, 1],
             pool_spec((3, 2), (2, 1), Padding::Valid),
+        ),
+        (
+            "pool 3 stride 2, PyTorch padding 1",
+            vec![1, 8, 7, 2],
+            Pool2dSpec {
+                explicit_padding: Some(((1, 1), (1, 1))),
+                ..pool_spec((3, 3), (2, 2), Padding::Valid)
+            },
+        ),
+        (
+            "pool 3 stride 2, PyTorch ceil mode",
+            vec![1, 8, 9, 2],
+            Pool2dSpec {
+                ceil_mode: true,
+                ..pool_spec((3, 3), (2, 2), Padding::Valid)
+            },
+        ),
+        (
+            "pool 2 stride 2, PyTorch padding 1 and ceil mode (last window dropped)",
+            vec![1, 5, 5, 1],
+            Pool2dSpec {
+                explicit_padding: Some(((1, 1), (1, 1))),
+                ceil_mode: true,
+                ..pool_spec((2, 2), (2, 2), Padding::Valid)
+            },
         ),
     ]
 }

@@ -347,6 +347,15 @@ pub struct Model {
 }
 
 impl Model {
+    /// Per-sample shape of each output, as inferred when the graph was built.
+    pub fn output_shapes(&self) -> Vec<Vec<usize>> {
+        let g = self.graph.0.borrow();
+        self.outputs
+            .iter()
+            .map(|&n| g.nodes[n].shape.clone())
+            .collect()
+    }
+
     /// Runs every needed node in creation order (which is topological: a node is created
     /// only after its inputs).
     pub fn forward_multi(&self, inputs: &[Var], training: bool) -> Result<Vec<Var>> {

@@ -103,6 +103,56 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
             true,
         ),
         (
+            "MaxPooling2D PyTorch padding 1 stride 2",
+            || {
+                Box::new(
+                    MaxPooling2D::new((3, 3))
+                        .with_strides((2, 2))
+                        .with_explicit_padding(((1, 1), (1, 1))),
+                )
+            },
+            vec![6, 7, 2],
+            true,
+        ),
+        (
+            "MaxPooling2D PyTorch ceil mode, uneven padding",
+            || {
+                Box::new(
+                    MaxPooling2D::new((3, 3))
+                        .with_strides((2, 2))
+                        .with_explicit_padding(((1, 0), (0, 2)))
+                        .with_ceil_mode(true),
+                )
+            },
+            vec![8, 7, 2],
+            true,
+        ),
+        (
+            "AveragePooling2D PyTorch padding and ceil mode",
+            || {
+                Box::new(
+                    AveragePooling2D::new((2, 2))
+                        .with_strides((2, 2))
+                        .with_explicit_padding(((1, 1), (1, 1)))
+                        .with_ceil_mode(true),
+                )
+            },
+            vec![5, 6, 2],
+            false,
+        ),
+        (
+            "AdaptiveAveragePooling2D 7x5 to 3x2",
+            || Box::new(AdaptiveAveragePooling2D::new((3, 2))),
+            vec![7, 5, 2],
+            false,
+        ),
+        (
+            "AdaptiveAveragePooling2D upsampling 2x3 to 4x4",
+            || Box::new(AdaptiveAveragePooling2D::new((4, 4))),
+            vec![2, 3, 1],
+            false,
+        ),
+        (
             "AveragePooling2D same",
             || {
                 Box::new(

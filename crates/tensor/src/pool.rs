@@ -1,7 +1,9 @@
 //! 2-D max and average pooling, channels-last, forward and backward.
 //!
 //! Padding follows Keras: "same" pads so the output is ceil(in / stride) with the extra cell
-//! bottom/right; padded cells never win a max and are not counted by an average.
+//! bottom/right; padded cells never win a max and are not counted by an average. PyTorch's
+//! explicit per-side padding and `ceil_mode` are available too (`explicit_padding`,
+//! `ceil_mode`), so that torchvision's poolings can be reproduced exactly.
 
 use crate::conv::{output_size, Padding};
 use crate::{Result, Tensor, TensorError};
@@ -13,6 +15,14 @@ pub struct Pool2dSpec {
     pub pool_size: (usize, usize),
     pub strides: (usize, usize),
     pub padding: Padding,
+    /// PyTorch-style explicit ((top, bottom), (left, right)) padding, used instead of
+    /// `padding` when set. Each side must be smaller than the window, so that every window
+    /// holds at least one real cell.
+    pub explicit_padding: Option<((usize, usize), (usize, usize))>,
+    /// PyTorch's `ceil_mode`: the output length rounds up, keeping a last partial window when
+    /// it starts inside the input or the top/left padding (one starting in the bottom/right
+    /// padding is dropped). Only with valid or explicit padding.
+    pub ceil_mode: bool,
 }
 
 impl Pool2dSpec {
@@ -22,7 +32,78 @@ impl Pool2dSpec {
             pool_size: (pool, pool),
             strides: (pool, pool),
             padding: Padding::Valid,
+            explicit_padding: None,
+            ceil_mode: false,
         }
+    }
+
+    /// Output length and leading padding of spatial axis `axis` (0 rows, 1 columns) for an
+    /// input of length `input`.
+    pub fn output_size(
+        &self,
+        op: &'static str,
+        axis: usize,
+        input: usize,
+    ) -> Result<(usize, usize)> {
+        let (kernel, stride) = if axis == 0 {
+            (self.pool_size.0, self.strides.0)
+        } else {
+            (self.pool_size.1, self.strides.1)
+        };
+        let pads = self
+            .explicit_padding
+            .map(|(rows, cols)| if axis == 0 { rows } else { cols });
+        let (before, after) = match (pads, self.padding, self.ceil_mode) {
+            (None, padding, false) => {
+                let (out, before, _) = output_size(op, input, kernel, stride, 1, padding)?;
+                return Ok((out, before));
+            }
+            (None, Padding::Same, true) => {
+                return Err(TensorError::invalid(
+                    op,
+                    "ceil_mode applies to valid or explicit padding, not \"same\"",
+                ))
+            }
+            (None, Padding::Valid, true) => (0, 0),
+            (Some(p), _, _) => p,
+        };
+        if kernel == 0 || stride == 0 {
+            return Err(TensorError::invalid(
+                op,
+                "pool size and strides must be at least 1",
+            ));
+        }
+        if before >= kernel || after >= kernel {
+            return Err(TensorError::invalid(
+                op,
+                format!(
+                    "explicit padding ({before}, {after}) must be smaller than the window {kernel} on each side"
+                ),
+            ));
+        }
+        if input == 0 {
+            return Err(TensorError::invalid(op, "cannot pool an empty axis"));
+        }
+        // PyTorch's formula: floor((padded - kernel [+ stride - 1 in ceil mode]) / stride) + 1,
+        // which in ceil mode also accepts a window larger than the padded input.
+        let padded = (input + before + after) as isize;
+        let (k, s) = (kernel as isize, stride as isize);
+        let extra = if self.ceil_mode { s - 1 } else { 0 };
+        let mut out = (padded - k + extra).div_euclid(s) + 1;
+        // The last window must start inside the input or the leading padding.
+        if self.ceil_mode && out > 0 && (out - 1) * s >= (input + before) as isize {
+            out -= 1;
+        }
+        if out < 1 {
+            return Err(TensorError::invalid(
+                op,
+                format!(
+                    "input length {input} with padding ({before}, {after}) is smaller than the window {kernel}"
+                ),
+            ));
+        }
+        let out = out as usize;
+        Ok((out, before))
     }
 }
 
@@ -50,22 +131,8 @@ impl Windows {
                 format!("expects input (n, h, w, c), got {shape:?}"),
             ));
         }
-        let (oh, top, _) = output_size(
-            op,
-            shape[1],
-            spec.pool_size.0,
-            spec.strides.0,
-            1,
-            spec.padding,
-        )?;
-        let (ow, left, _) = output_size(
-            op,
-            shape[2],
-            spec.pool_size.1,
-            spec.strides.1,
-            1,
-            spec.padding,
-        )?;
+        let (oh, top) = spec.output_size(op, 0, shape[1])?;
+        let (ow, left) = spec.output_size(op, 1, shape[2])?;
         Ok(Windows {
             n: shape[0],
             h: shape[1],
@@ -314,6 +381,8 @@ mod tests {
             pool_size: (2, 2),
             strides: (2, 2),
             padding: Padding::Same,
+            explicit_padding: None,
+            ceil_mode: false,
         };
         let (y, arg) = max_pool2d(&x, &spec).unwrap();
         assert_eq!(y.shape(), &[1, 2, 2, 1]);
@@ -328,6 +397,8 @@ mod tests {
             pool_size: (2, 2),
             strides: (2, 2),
             padding: Padding::Same,
+            explicit_padding: None,
+            ceil_mode: false,
         };
         let y = avg_pool2d(&x, &spec).unwrap();
         // Windows: {1,2,4,5}, {3,6}, {7,8}, {9}.

@@ -13,6 +13,11 @@ pub struct AveragePooling2D {
     pub strides: (usize, usize),
     /// Default valid.
     pub padding: Padding,
+    /// krust-only: PyTorch-style ((top, bottom), (left, right)) padding in place of
+    /// `padding`; padded cells never take part. Default none.
+    pub explicit_padding: Option<((usize, usize), (usize, usize))>,
+    /// krust-only: PyTorch's `ceil_mode` (see `Pool2dSpec::ceil_mode`). Default false.
+    pub ceil_mode: bool,
 }
 
 impl AveragePooling2D {
@@ -21,6 +26,8 @@ impl AveragePooling2D {
             pool_size,
             strides: pool_size,
             padding: Padding::Valid,
+            explicit_padding: None,
+            ceil_mode: false,
         }
     }
 
@@ -34,11 +41,26 @@ impl AveragePooling2D {
         self
     }
 
+    /// PyTorch's explicit padding: `((top, bottom), (left, right))` cells, each side smaller
+    /// than the window.
+    pub fn with_explicit_padding(mut self, padding: ((usize, usize), (usize, usize))) -> Self {
+        self.explicit_padding = Some(padding);
+        self
+    }
+
+    /// PyTorch's `ceil_mode`.
+    pub fn with_ceil_mode(mut self, ceil_mode: bool) -> Self {
+        self.ceil_mode = ceil_mode;
+        self
+    }
+
     fn spec(&self) -> Pool2dSpec {
         Pool2dSpec {
             pool_size: self.pool_size,
             strides: self.strides,
             padding: self.padding,
+            explicit_padding: self.explicit_padding,
+            ceil_mode: self.ceil_mode,
         }
     }
 }
@@ -56,12 +78,14 @@ impl Layer for AveragePooling2D {
     }
 
     fn config(&self) -> serde_json::Value {
-        serde_json::json!({
+        let mut config = serde_json::json!({
             "pool_size": [self.pool_size.0, self.pool_size.1],
             "strides": [self.strides.0, self.strides.1],
             "padding": padding_name(self.padding),
             "data_format": "channels_last",
-        })
+        });
+        super::write_torch_pool_options(&mut config, self.explicit_padding, self.ceil_mode);
+        config
     }
 
     fn class_name(&self) -> &'static str {
@@ -84,9 +108,13 @@ impl AveragePooling2D {
         let pool = c.pair_or("pool_size", Some((2, 2)))?;
         let strides = c.pair_or("strides", Some(pool))?;
         let padding = c.padding_or("padding", Padding::Valid)?;
+        let (explicit_padding, ceil_mode) = super::read_torch_pool_options(&mut c)?;
         c.finish()?;
-        Ok(AveragePooling2D::new(pool)
+        let mut layer = AveragePooling2D::new(pool)
             .with_strides(strides)
-            .with_padding(padding))
+            .with_padding(padding)
+            .with_ceil_mode(ceil_mode);
+        layer.explicit_padding = explicit_padding;
+        Ok(layer)
     }
 }

@@ -418,6 +418,8 @@ impl Layer for Pooling3D {
             pool_size: (self.pool_size[1], self.pool_size[2]),
             strides: (self.strides[1], self.strides[2]),
             padding: self.padding,
+            explicit_padding: None,
+            ceil_mode: false,
         };
         let pooled: Vec<Var> = (0..depth)
             .map(|d| {

@@ -2,6 +2,7 @@
 
 mod activation;
 mod activation_layers;
+mod adaptive_average_pooling2d;
 mod average_pooling2d;
 mod batch_normalization;
 mod conv1d;
@@ -35,6 +36,7 @@ pub use activation::{ActivationLayer, ActivityRegularization};
 pub use activation_layers::{
     ActivationFunctionLayer, LeakyReLU, Maxout, PReLU, ReLU, Softmax, ELU,
 };
+pub use adaptive_average_pooling2d::AdaptiveAveragePooling2D;
 pub use average_pooling2d::AveragePooling2D;
 pub use batch_normalization::BatchNormalization;
 pub use conv1d::{Conv1D, Padding1D};
@@ -169,16 +171,62 @@ fn pooled_shape(
             format!("expects inputs (height, width, channels), got {input_shape:?}"),
         ));
     };
-    let size = |len, k, s| {
-        krust_tensor::conv::output_size("pooling", len, k, s, 1, spec.padding)
+    let size = |axis, len| {
+        spec.output_size("pooling", axis, len)
             .map(|o| o.0)
             .map_err(|e| crate::NnError::layer(layer, e.to_string()))
     };
-    Ok(vec![
-        size(h, spec.pool_size.0, spec.strides.0)?,
-        size(w, spec.pool_size.1, spec.strides.1)?,
-        c,
-    ])
+    Ok(vec![size(0, h)?, size(1, w)?, c])
+}
+
+/// Writes the krust-only pooling keys `explicit_padding` ([[top, bottom], [left, right]]) and
+/// `ceil_mode`, each only when not the default, so Keras-compatible configs stay unchanged.
+fn write_torch_pool_options(
+    config: &mut serde_json::Value,
+    explicit_padding: Option<((usize, usize), (usize, usize))>,
+    ceil_mode: bool,
+) {
+    if let Some(((t, b), (l, r))) = explicit_padding {
+        config["explicit_padding"] = serde_json::json!([[t, b], [l, r]]);
+    }
+    if ceil_mode {
+        config["ceil_mode"] = serde_json::Value::Bool(true);
+    }
+}
+
+/// Reads what `write_torch_pool_options` writes.
+#[allow(clippy::type_complexity)]
+fn read_torch_pool_options(
+    c: &mut crate::config::ConfigReader,
+) -> Result<(Option<((usize, usize), (usize, usize))>, bool)> {
+    let explicit = match c.value("explicit_padding") {
+        None => None,
+        Some(v) => {
+            let pairs: Option<Vec<Vec<usize>>> = v.as_array().and_then(|rows| {
+                rows.iter()
+                    .map(|p| {
+                        p.as_array()?
+                            .iter()
+                            .map(|n| n.as_u64().map(|n| n as usize))
+                            .collect()
+                    })
+                    .collect()
+            });
+            match pairs.as_deref() {
+                Some([a, b]) if a.len() == 2 && b.len() == 2 => Some(((a[0], a[1]), (b[0], b[1]))),
+                _ => {
+                    return Err(crate::NnError::argument(
+                        "explicit_padding",
+                        format!(
+                        "expected [[top, bottom], [left, right]] non-negative integers, got {v}"
+                    ),
+                    ))
+                }
+            }
+        }
+    };
+    let ceil_mode = c.bool_or("ceil_mode", false)?;
+    Ok((explicit, ceil_mode))
 }
 
 /// Parses a Keras padding name.

@@ -46,7 +46,7 @@ macro_rules! pooling1d {
             }
 
             fn spec(&self) -> Pool2dSpec {
-                Pool2dSpec { pool_size: (1, self.pool_size), strides: (1, self.strides), padding: self.padding }
+                Pool2dSpec { pool_size: (1, self.pool_size), strides: (1, self.strides), padding: self.padding, explicit_padding: None, ceil_mode: false }
             }
         }
 
