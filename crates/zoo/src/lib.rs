@@ -1,13 +1,17 @@
 //! krust-zoo: classic architectures, buildable for any input size and class count.
 
+mod efficientnet_lite;
 mod lenet;
 mod mlp;
+mod mobile_common;
+mod mobilenet_v1;
+mod mobilenet_v2;
 mod small_cnn;
 
 pub use lenet::lenet5;
 
 use krust_nn::layers::{Input, Layer};
-use krust_nn::{NnError, Result, Sequential};
+use krust_nn::{AnyModel, NnError, Result, Sequential};
 
 /// Names accepted by [`build`].
 pub const MODEL_NAMES: &[&str] = &["lenet5", "small_cnn", "mlp"];
@@ -47,4 +51,37 @@ pub fn build_with_preprocessing(
     }
     add_layers(&mut model, classes)?;
     Ok(model)
+}
+
+/// Functional zoo architectures by name, each built for per-sample `input_shape` (h, w, c)
+/// and `classes` logits.
+type FunctionalBuilder = fn(&[usize], usize) -> Result<krust_nn::Model>;
+const FUNCTIONAL_MODELS: &[(&str, FunctionalBuilder)] = &[
+    ("mobilenet_v1", mobilenet_v1::mobilenet_v1),
+    ("mobilenet_v2", mobilenet_v2::mobilenet_v2),
+    ("efficientnet_lite0", efficientnet_lite::efficientnet_lite0),
+];
+
+/// Builds any zoo model by name: the Sequential ones of [`MODEL_NAMES`] and the functional
+/// ones (mobilenet_v1, mobilenet_v2, efficientnet_lite0), for per-sample `input_shape`
+/// (h, w, c) and `classes` outputs (logits).
+pub fn build_model(name: &str, input_shape: &[usize], classes: usize) -> Result<AnyModel> {
+    if let Some((_, builder)) = FUNCTIONAL_MODELS.iter().find(|(n, _)| *n == name) {
+        return Ok(AnyModel::Functional(builder(input_shape, classes)?));
+    }
+    match build(name, input_shape, classes) {
+        Ok(model) => Ok(AnyModel::Sequential(model)),
+        Err(NnError::Argument { argument, .. }) if argument == "model" => {
+            let known: Vec<&str> = MODEL_NAMES
+                .iter()
+                .copied()
+                .chain(FUNCTIONAL_MODELS.iter().map(|(n, _)| *n))
+                .collect();
+            Err(NnError::argument(
+                "model",
+                format!("unknown model {name:?} (known: {})", known.join(", ")),
+            ))
+        }
+        Err(other) => Err(other),
+    }
 }
