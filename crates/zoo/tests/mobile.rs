@@ -276,7 +276,7 @@ fn efficientnet_lite0_drops_residual_branches_per_sample_only_in_training() {
     }
     // Inference is deterministic: drop-connect and dropout are off.
     let x = Tensor::ones(vec![1, 32, 32, 3]);
-    let a = model.predict(&[x.clone()]).unwrap().remove(0);
+    let a = model.predict(std::slice::from_ref(&x)).unwrap().remove(0);
     let b = model.predict(&[x]).unwrap().remove(0);
     assert_eq!(a.as_slice(), b.as_slice());
 }
