@@ -53,9 +53,14 @@ pub fn run(args: SummaryArgs) -> Result<(), Box<dyn std::error::Error>> {
     let architecture = krust::zoo::architecture(name)?;
     let shape = match &args.input_shape {
         Some(text) => parse_shape(text)?,
-        None => architecture.default_input.to_vec(),
+        None => {
+            let (h, w, c) = architecture.default_input;
+            vec![h, w, c]
+        }
     };
-    let classes = args.classes.unwrap_or(architecture.default_classes);
+    // krust's own models are Fashion-MNIST classifiers; the others are ImageNet's.
+    let default_classes = if architecture.source == "krust" { 10 } else { 1000 };
+    let classes = args.classes.unwrap_or(default_classes);
     if classes == 0 {
         return Err("invalid --classes 0: must be at least 1".into());
     }

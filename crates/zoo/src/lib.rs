@@ -9,17 +9,21 @@
 mod alexnet;
 mod blocks;
 mod densenet;
+mod efficientnet_lite;
 mod error;
 mod googlenet;
 mod imagenet;
 mod lenet;
 mod mlp;
+mod mobile_common;
+mod mobilenet_v1;
+mod mobilenet_v2;
 pub mod preprocess;
 pub mod pretrained;
-mod torch_weights;
 mod resnet;
 mod small_cnn;
 mod squeezenet;
+mod torch_weights;
 mod vgg;
 
 pub use error::ZooError;
@@ -50,7 +54,8 @@ pub struct Architecture {
     pub min_input: (usize, usize),
     /// The input (height, width, channels) it was designed for.
     pub default_input: (usize, usize, usize),
-    /// Where the definition comes from: "krust" or "torchvision" (0.29).
+    /// Where the definition comes from: "krust", "torchvision" (0.29), "Keras applications"
+    /// or "efficientnet-lite-pytorch 0.1.0".
     pub source: &'static str,
     pub builder: Builder,
 }
@@ -67,6 +72,28 @@ impl Architecture {
             default_input: (28, 28, 1),
             source: "krust",
             builder: Builder::Sequential(add_layers),
+        }
+    }
+
+    const fn keras(
+        name: &'static str,
+        min_input: (usize, usize),
+        build: fn(&Graph, &Symbol, usize) -> Result<Symbol>,
+    ) -> Self {
+        Architecture {
+            source: "Keras applications",
+            ..Architecture::torchvision(name, min_input, build)
+        }
+    }
+
+    const fn efficientnet_lite_pytorch(
+        name: &'static str,
+        min_input: (usize, usize),
+        build: fn(&Graph, &Symbol, usize) -> Result<Symbol>,
+    ) -> Self {
+        Architecture {
+            source: "efficientnet-lite-pytorch 0.1.0",
+            ..Architecture::torchvision(name, min_input, build)
         }
     }
 
@@ -104,6 +131,13 @@ pub const ARCHITECTURES: &[Architecture] = &[
     Architecture::torchvision("googlenet", (15, 15), googlenet::googlenet),
     Architecture::torchvision("squeezenet1_1", (17, 17), squeezenet::squeezenet1_1),
     Architecture::torchvision("densenet121", (29, 29), densenet::densenet121),
+    Architecture::torchvision("mobilenet_v2", (1, 1), mobilenet_v2::mobilenet_v2),
+    Architecture::keras("mobilenet_v1", (32, 32), mobilenet_v1::mobilenet_v1),
+    Architecture::efficientnet_lite_pytorch(
+        "efficientnet_lite0",
+        (1, 1),
+        efficientnet_lite::efficientnet_lite0,
+    ),
 ];
 
 /// Other names for an architecture, compared after [`canonical_name`]'s normalization.

@@ -151,7 +151,7 @@ fn missing_unexpected_and_misshaped_tensors_are_reported_together() {
     let dir = std::env::temp_dir().join(format!("krust-zoo-weights-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("broken.safetensors");
-    safetensors::serialize_to_file(views, None, &path).unwrap();
+    safetensors::serialize_to_file(views, &None, &path).unwrap();
     let err = load_pretrained("squeezenet1_1", &path, &[72, 88, 3], None)
         .err()
         .expect("must fail")
