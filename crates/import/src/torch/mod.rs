@@ -123,7 +123,7 @@ fn read_member(
 pub(crate) fn open_legacy(bytes: &[u8]) -> Result<TorchFile<'_>, String> {
     let mut at = 0;
     let mut next = |what: &str| -> Result<Pickle, String> {
-        let p = pickle::parse(&bytes[at..], what).map_err(|e| format!("{e} (at byte {at})"))?;
+        let p = pickle::parse(&bytes[at..], &format!("{what} (file byte {at})"))?;
         at += p.consumed;
         Ok(p)
     };

@@ -883,9 +883,14 @@ impl Machine<'_> {
                         }
                     }
                 }
-                let offset = non_negative(arg(1), "storage offset")?;
-                let shape = self.dims(arg(2), "size")?;
-                let stride = self.dims(arg(3), "stride")?;
+                let offset =
+                    non_negative(arg(1), "storage offset").map_err(|e| format!("{name}: {e}"))?;
+                let shape = self
+                    .dims(arg(2), "tensor size")
+                    .map_err(|e| format!("{name}: {e}"))?;
+                let stride = self
+                    .dims(arg(3), "tensor stride")
+                    .map_err(|e| format!("{name}: {e}"))?;
                 if shape.len() != stride.len() {
                     return Err(format!(
                         "{name}: size has {} dimensions but stride has {}",
@@ -929,13 +934,13 @@ impl Machine<'_> {
 
     fn dims(&self, value: &Value, what: &str) -> Result<Vec<usize>, String> {
         let (Value::Tuple(items) | Value::List(items)) = value else {
-            return Err(format!("tensor {what} is a {}, not a tuple", kind(value)));
+            return Err(format!("{what} is a {}, not a tuple", kind(value)));
         };
         items
             .iter()
             .map(|&i| {
                 let v = non_negative(self.value(i), what)?;
-                usize::try_from(v).map_err(|_| format!("tensor {what} {v} is absurd"))
+                usize::try_from(v).map_err(|_| format!("{what} {v} is absurd"))
             })
             .collect()
     }
