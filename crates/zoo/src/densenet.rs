@@ -60,7 +60,7 @@ pub(crate) fn densenet121(g: &Graph, x: &Symbol, classes: usize) -> Result<Symbo
                 x.clone()
             } else {
                 let refs: Vec<&Symbol> = features.iter().collect();
-                concat(g, &format!("{layer}.concat"), &refs)?
+                concat(g, &format!("{layer}.input_concat"), &refs)?
             };
             features.push(dense_layer(g, &layer, &input)?);
         }
