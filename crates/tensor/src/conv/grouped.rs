@@ -26,7 +26,7 @@ impl Geometry {
             && k.len() == 4
             && groups > 0
             && k[2] * groups == x[3]
-            && k[3] % groups == 0;
+            && k[3].is_multiple_of(groups);
         if !fits {
             return Err(TensorError::mismatch(
                 "conv2d_grouped",
@@ -53,7 +53,7 @@ impl Geometry {
         out: usize,
     ) -> Option<usize> {
         let t = (i + pad) as isize - (k * dil) as isize;
-        if t < 0 || t as usize % stride != 0 {
+        if t < 0 || !(t as usize).is_multiple_of(stride) {
             return None;
         }
         let o = t as usize / stride;
