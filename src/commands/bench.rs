@@ -3,8 +3,10 @@
 
 use clap::Args;
 use krust::autograd::Var;
+use krust::nn::layers::DepthwiseConv2D;
 use krust::nn::losses::{Loss, SparseCategoricalCrossentropy, Targets};
 use krust::nn::optimizers::{Adam, Optimizer};
+use krust::nn::Layer;
 use krust::tensor::conv::{conv2d, conv2d_backward};
 use krust::tensor::{Conv2dSpec, Padding, Tensor};
 use rand::SeedableRng;
@@ -89,10 +91,53 @@ pub fn run(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
         2.0 * flops,
     );
 
+    // MobileNet v2's depthwise 3x3 convolutions (batch 16): the stride-2 one of block 3 and
+    // the stride-1 one of blocks 4-5. bench/pytorch_depthwise.py times PyTorch on the same.
+    depthwise_layer(16, 112, 96, 2, &mut rng)?;
+    depthwise_layer(16, 56, 144, 1, &mut rng)?;
+
     // End-to-end training steps of the standard models on random images, batch 64, Adam.
     // small_cnn's step costs about 20 of LeNet-5's, so it gets a tenth of the steps.
     train_steps("LeNet-5", "lenet5", args.steps, &mut rng)?;
     train_steps("small_cnn", "small_cnn", (args.steps / 10).max(5), &mut rng)?;
+    Ok(())
+}
+
+/// Times a `DepthwiseConv2D` 3x3 "same" layer with bias (multiplier 1) on a batch of
+/// `n` `size`x`size`x`c` images: forward alone, and the input + kernel + bias gradients
+/// (forward plus backward, less the forward).
+fn depthwise_layer(
+    n: usize,
+    size: usize,
+    c: usize,
+    stride: usize,
+    rng: &mut rand_chacha::ChaCha8Rng,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut layer = DepthwiseConv2D::new((3, 3), 1)
+        .with_strides((stride, stride))
+        .with_padding(Padding::Same);
+    let out = layer.build(&[size, size, c])?;
+    let x = Var::parameter(Tensor::randn([n, size, size, c], 0.0, 1.0, rng));
+    let dy = Tensor::randn([n, out[0], out[1], out[2]], 0.0, 1.0, rng);
+    let fwd = best_of(5, || {
+        layer.forward(&x, false).map(drop).ok();
+    });
+    let both = best_of(5, || {
+        if let Ok(y) = layer.forward(&x, true) {
+            y.backward_with(dy.clone()).ok();
+        }
+        // Accumulated gradients would add one more sum per call.
+        x.zero_grad();
+        layer.weights().iter().for_each(|(_, w)| w.zero_grad());
+    });
+    let label = format!("depthwise 3x3/{stride} on {n}x{size}x{size}x{c}");
+    println!(
+        "{:<44}{:>10.2}ms\n{:<44}{:>10.2}ms",
+        format!("{label} forward"),
+        fwd * 1e3,
+        format!("{label} backward"),
+        (both - fwd).max(0.0) * 1e3
+    );
     Ok(())
 }
 

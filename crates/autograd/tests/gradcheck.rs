@@ -363,6 +363,130 @@ fn check_conv2d(what: &str, x_shape: &[usize], k_shape: &[usize], spec: Conv2dSp
     });
 }
 
+/// `check_conv2d` for a grouped convolution: input, kernel and bias gradients with and
+/// without bias, and the kernel/bias-only path of a constant input.
+fn check_conv2d_grouped(
+    what: &str,
+    x_shape: &[usize],
+    k_shape: &[usize],
+    spec: Conv2dSpec,
+    groups: usize,
+    seed: u64,
+) {
+    let x = random(x_shape, seed);
+    let w = random(k_shape, seed + 1).mul_scalar(0.3);
+    let b = random(&[k_shape[3]], seed + 2).mul_scalar(0.3);
+    check(
+        &format!("{what} with bias"),
+        &[x.clone(), w.clone(), b.clone()],
+        |v| v[0].conv2d_grouped(&v[1], Some(&v[2]), spec, groups),
+    );
+    check(
+        &format!("{what} without bias"),
+        &[x.clone(), w.clone()],
+        |v| v[0].conv2d_grouped(&v[1], None, spec, groups),
+    );
+    let input = Var::constant(x);
+    check(&format!("{what}, constant input"), &[w, b], |v| {
+        input.conv2d_grouped(&v[0], Some(&v[1]), spec, groups)
+    });
+}
+
+#[test]
+fn depthwise_conv_gradients_match_finite_differences() {
+    // groups = channels; kernel (kh, kw, 1, channels * multiplier). Odd sizes throughout.
+    let cases = [
+        (
+            "depthwise m=1 same",
+            1,
+            conv_spec((1, 1), Padding::Same, (1, 1)),
+        ),
+        (
+            "depthwise m=1 valid",
+            1,
+            conv_spec((1, 1), Padding::Valid, (1, 1)),
+        ),
+        (
+            "depthwise m=1 same stride 2",
+            1,
+            conv_spec((2, 2), Padding::Same, (1, 1)),
+        ),
+        (
+            "depthwise m=1 valid stride 2",
+            1,
+            conv_spec((2, 2), Padding::Valid, (1, 1)),
+        ),
+        (
+            "depthwise m=1 same dilation 2",
+            1,
+            conv_spec((1, 1), Padding::Same, (2, 2)),
+        ),
+        (
+            "depthwise m=2 same",
+            2,
+            conv_spec((1, 1), Padding::Same, (1, 1)),
+        ),
+        (
+            "depthwise m=2 valid stride 2",
+            2,
+            conv_spec((2, 2), Padding::Valid, (1, 1)),
+        ),
+        (
+            "depthwise m=2 same stride 2",
+            2,
+            conv_spec((2, 2), Padding::Same, (1, 1)),
+        ),
+        (
+            "depthwise m=2 valid dilation 2",
+            2,
+            conv_spec((1, 1), Padding::Valid, (2, 2)),
+        ),
+    ];
+    for (i, (what, m, spec)) in cases.into_iter().enumerate() {
+        check_conv2d_grouped(
+            what,
+            &[2, 7, 9, 3],
+            &[3, 3, 1, 3 * m],
+            spec,
+            3,
+            60 + 3 * i as u64,
+        );
+    }
+}
+
+#[test]
+fn grouped_conv_gradients_match_finite_differences() {
+    let same = conv_spec((1, 1), Padding::Same, (1, 1));
+    check_conv2d_grouped("groups 2 same", &[2, 5, 7, 4], &[3, 3, 2, 6], same, 2, 90);
+    let valid2 = conv_spec((2, 2), Padding::Valid, (1, 1));
+    check_conv2d_grouped(
+        "groups 2 valid stride 2",
+        &[1, 7, 9, 6],
+        &[3, 3, 3, 4],
+        valid2,
+        2,
+        93,
+    );
+    let same2 = conv_spec((2, 2), Padding::Same, (1, 1));
+    check_conv2d_grouped(
+        "groups 4 same stride 2",
+        &[2, 7, 7, 8],
+        &[3, 3, 2, 8],
+        same2,
+        4,
+        96,
+    );
+    let dil = conv_spec((1, 1), Padding::Same, (2, 2));
+    check_conv2d_grouped(
+        "groups 4 same dilation 2",
+        &[1, 9, 7, 8],
+        &[3, 3, 2, 4],
+        dil,
+        4,
+        99,
+    );
+}
+
 #[test]
 fn conv2d_valid_gradients_match_finite_differences() {
     check_conv2d(

@@ -253,7 +253,8 @@ impl Conv2D {
 
 /// A convolution split into `groups` independent ones: input channel block g meets kernel
 /// output block g (the kernel's input axis already has in / groups channels), and the
-/// results are concatenated along channels. One group is a plain convolution.
+/// results are concatenated along channels. One group is a plain convolution. One tape node
+/// (`Var::conv2d_grouped`), whatever the number of groups.
 pub(crate) fn grouped_conv2d(
     x: &Var,
     kernel: &Var,
@@ -261,22 +262,5 @@ pub(crate) fn grouped_conv2d(
     spec: krust_tensor::Conv2dSpec,
     groups: usize,
 ) -> Result<Var> {
-    if groups == 1 {
-        return Ok(x.conv2d(kernel, bias, spec)?);
-    }
-    let cin_g = kernel.shape()[2];
-    let cout_g = kernel.shape()[3] / groups;
-    let parts = (0..groups)
-        .map(|g| {
-            let xg = x.slice(3, g * cin_g, (g + 1) * cin_g)?;
-            let kg = kernel.slice(3, g * cout_g, (g + 1) * cout_g)?;
-            xg.conv2d(&kg, None, spec)
-        })
-        .collect::<std::result::Result<Vec<Var>, _>>()?;
-    let refs: Vec<&Var> = parts.iter().collect();
-    let y = Var::concat(&refs, 3)?;
-    Ok(match bias {
-        Some(b) => y.add(b)?,
-        None => y,
-    })
+    Ok(x.conv2d_grouped(kernel, bias, spec, groups)?)
 }

@@ -3,7 +3,6 @@
 //! (a depthwise convolution followed by a 1x1 pointwise one), as in Keras.
 
 use super::conv1d::single;
-use super::conv2d::grouped_conv2d;
 use super::Layer;
 use crate::config::{initializer_to_json, padding_name, ConfigReader};
 use crate::initializers::Initializer;
@@ -14,11 +13,12 @@ use krust_tensor::conv::output_size;
 use krust_tensor::{Conv2dSpec, Padding};
 
 /// The depthwise step: a grouped convolution with one group per input channel, its kernel
-/// (kh, kw, in, m) read as (kh, kw, 1, in·m) so output channel c·m + j is filter j of channel c.
-fn depthwise(x: &Var, kernel: &Var, spec: Conv2dSpec) -> Result<Var> {
+/// (kh, kw, in, m) read as (kh, kw, 1, in·m) so output channel c·m + j is filter j of channel c
+/// (the same memory, so the reshape is free). The bias, when given, is fused into the node.
+fn depthwise(x: &Var, kernel: &Var, bias: Option<&Var>, spec: Conv2dSpec) -> Result<Var> {
     let k = kernel.shape();
     let grouped = kernel.reshape(&[k[0], k[1], 1, k[2] * k[3]])?;
-    grouped_conv2d(x, &grouped, None, spec, k[2])
+    Ok(x.conv2d_grouped(&grouped, bias, spec, k[2])?)
 }
 
 fn spatial_out(
@@ -223,10 +223,7 @@ impl Layer for DepthwiseConv2D {
 
     fn forward(&self, x: &Var, training: bool) -> Result<Var> {
         let kernel = self.kernel.as_ref().ok_or(NnError::NotBuilt)?;
-        let mut y = depthwise(x, kernel, self.args.spec())?;
-        if let Some(b) = &self.bias {
-            y = y.add(b)?;
-        }
+        let y = depthwise(x, kernel, self.bias.as_ref(), self.args.spec())?;
         let out = self.args.activation.apply(&y)?;
         self.penalties
             .add_losses(&self.by_prefix(), &out, training)?;
@@ -447,7 +444,7 @@ impl Layer for SeparableConv {
         };
         let p = pk.shape();
         let pk4 = pk.reshape(&[1, 1, p[p.len() - 2], p[p.len() - 1]])?;
-        let y = depthwise(&x4, &dk4, self.args.spec())?.conv2d(
+        let y = depthwise(&x4, &dk4, None, self.args.spec())?.conv2d(
             &pk4,
             self.bias.as_ref(),
             Conv2dSpec::default(),

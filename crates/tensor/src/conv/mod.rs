@@ -7,7 +7,10 @@
 //! the rayon pool, each chunk running a single-threaded GEMM on im2col scratch that stays in
 //! cache and is reused from a thread-local buffer.
 
+mod grouped;
 mod planar;
+
+pub use grouped::{conv2d_grouped, conv2d_grouped_backward};
 
 use crate::matmul::{gemm_into, MatRef};
 use crate::shape::numel;
