@@ -1,6 +1,6 @@
 //! `Dropout`: inverted dropout. In training each element is zeroed with probability `rate`
 //! and survivors are scaled by 1/(1-rate), so inference is the identity (the weight scaling
-//! inference rule folded into training).
+//! inference rule folded into training). `noise_shape` shares decisions along axes.
 
 use super::Layer;
 use crate::config::ConfigReader;
@@ -16,6 +16,10 @@ use std::cell::RefCell;
 pub struct Dropout {
     /// Fraction of inputs dropped, in [0, 1).
     pub rate: f32,
+    /// Keras's `noise_shape` (batch axis included): the mask's shape, None entries taking the
+    /// input's size, 1 entries sharing one decision along that axis (EfficientNet drops whole
+    /// samples with [None, 1, 1, 1]). None: one decision per element.
+    pub noise_shape: Option<Vec<Option<usize>>>,
     rng: RefCell<ChaCha8Rng>,
 }
 
@@ -24,14 +28,75 @@ impl Dropout {
     pub fn new(rate: f32) -> Self {
         Dropout {
             rate,
+            noise_shape: None,
             rng: RefCell::new(next_rng()),
         }
+    }
+
+    pub fn with_noise_shape(mut self, noise_shape: &[Option<usize>]) -> Self {
+        self.noise_shape = Some(noise_shape.to_vec());
+        self
+    }
+}
+
+/// The mask shape for input `shape` (batch included) under Keras's `noise_shape`.
+pub(crate) fn mask_shape(
+    layer: &str,
+    noise_shape: &Option<Vec<Option<usize>>>,
+    shape: &[usize],
+) -> Result<Vec<usize>> {
+    let Some(noise) = noise_shape else {
+        return Ok(shape.to_vec());
+    };
+    if noise.len() != shape.len() {
+        return Err(NnError::argument(
+            "noise_shape",
+            format!("{layer}: {noise:?} does not have the rank of inputs {shape:?}"),
+        ));
+    }
+    noise
+        .iter()
+        .zip(shape)
+        .map(|(n, &s)| match n {
+            None => Ok(s),
+            Some(n) if *n == s || *n == 1 => Ok(*n),
+            Some(n) => Err(NnError::argument(
+                "noise_shape",
+                format!("{layer}: size {n} neither 1 nor the input's {s} (inputs {shape:?})"),
+            )),
+        })
+        .collect()
+}
+
+/// Reads Keras's `noise_shape`: null, or a list of sizes and nulls.
+pub(crate) fn read_noise_shape(
+    c: &mut ConfigReader,
+) -> Result<Option<Vec<Option<usize>>>> {
+    match c.value("noise_shape") {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(v) => v
+            .as_array()
+            .and_then(|a| {
+                a.iter()
+                    .map(|d| match d {
+                        serde_json::Value::Null => Some(None),
+                        d => d.as_u64().map(|n| Some(n as usize)),
+                    })
+                    .collect::<Option<Vec<_>>>()
+            })
+            .map(Some)
+            .ok_or_else(|| {
+                NnError::argument(
+                    "noise_shape",
+                    format!("expected a list of sizes or nulls, got {v}"),
+                )
+            }),
     }
 }
 
 impl Layer for Dropout {
     fn config(&self) -> serde_json::Value {
-        serde_json::json!({"rate": self.rate, "seed": null, "noise_shape": null})
+        serde_json::json!({"rate": self.rate, "seed": null, "noise_shape": self.noise_shape})
     }
 
     fn class_name(&self) -> &'static str {
@@ -54,7 +119,7 @@ impl Layer for Dropout {
         }
         let keep = 1.0 - self.rate;
         let scale = 1.0 / keep;
-        let shape = x.shape();
+        let shape = mask_shape("Dropout", &self.noise_shape, &x.shape())?;
         let n: usize = shape.iter().product();
         let mut rng = self.rng.borrow_mut();
         let mask: Vec<f32> = (0..n)
@@ -70,9 +135,11 @@ impl Dropout {
         let mut c = ConfigReader::new("Dropout", config)?;
         let rate = c.f32_or("rate", 0.5)?;
         c.absent("seed")?;
-        c.absent("noise_shape")?;
+        let noise_shape = read_noise_shape(&mut c)?;
         c.finish()?;
-        Ok(Dropout::new(rate))
+        let mut layer = Dropout::new(rate);
+        layer.noise_shape = noise_shape;
+        Ok(layer)
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod activation;
 mod activation_layers;
+mod arithmetic;
 mod average_pooling2d;
 mod batch_normalization;
 mod conv1d;
@@ -15,6 +16,7 @@ mod embedding;
 mod flatten;
 mod global_pooling2d;
 mod input;
+mod layer_scale;
 mod max_pooling2d;
 mod merging;
 mod noise;
@@ -29,12 +31,14 @@ mod rescaling;
 mod reshape;
 mod resizing_nd;
 mod separable_conv;
+mod unit_normalization;
 mod up_sampling2d;
 
 pub use activation::{ActivationLayer, ActivityRegularization};
 pub use activation_layers::{
     ActivationFunctionLayer, LeakyReLU, Maxout, PReLU, ReLU, Softmax, ELU,
 };
+pub use arithmetic::{Arithmetic, ArithmeticOp};
 pub use average_pooling2d::AveragePooling2D;
 pub use batch_normalization::BatchNormalization;
 pub use conv1d::{Conv1D, Padding1D};
@@ -50,10 +54,11 @@ pub use embedding::Embedding;
 pub use flatten::Flatten;
 pub use global_pooling2d::{GlobalAveragePooling2D, GlobalMaxPooling2D};
 pub use input::Input;
+pub use layer_scale::LayerScale;
 pub use max_pooling2d::MaxPooling2D;
 pub use merging::{Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract};
 pub use noise::{
-    GaussianDropout, GaussianNoise, SpatialDropout, SpatialDropout1D, SpatialDropout2D,
+    AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout, SpatialDropout1D, SpatialDropout2D,
     SpatialDropout3D,
 };
 pub use normalization::{GroupNormalization, InstanceNormalization, LayerNormalization};
@@ -73,6 +78,7 @@ pub use resizing_nd::{
     ZeroPadding1D, ZeroPadding3D,
 };
 pub use separable_conv::{DepthwiseConv2D, SeparableConv, SeparableConv1D, SeparableConv2D};
+pub use unit_normalization::UnitNormalization;
 pub use up_sampling2d::UpSampling2D;
 
 use crate::Result;
