@@ -9,6 +9,7 @@ mod conv1d;
 mod conv2d;
 mod conv3d;
 mod conv_transpose;
+mod custom_scale;
 mod dense;
 mod dot;
 mod dropout;
@@ -47,6 +48,7 @@ pub use conv3d::{AveragePooling3D, Conv3D, Conv3DTranspose, MaxPooling3D, Poolin
 pub use conv_transpose::{
     transpose_output_length, Conv1DTranspose, Conv2DTranspose, ConvTranspose,
 };
+pub use custom_scale::CustomScaleLayer;
 pub use dense::Dense;
 pub use dot::Dot;
 pub use dropout::Dropout;

@@ -76,6 +76,7 @@ pub const LAYER_CLASSES: &[&str] = &[
     "UnitNormalization",
     "LayerScale",
     "Arithmetic",
+    "CustomScaleLayer",
 ];
 
 fn no_arguments<L: Layer + 'static>(
@@ -154,6 +155,7 @@ pub fn layer_from_config(class_name: &str, config: &Value) -> Result<Box<dyn Lay
         "UnitNormalization" => Box::new(UnitNormalization::from_config(config)?),
         "LayerScale" => Box::new(LayerScale::from_config(config)?),
         "Arithmetic" => Box::new(Arithmetic::from_config(config)?),
+        "CustomScaleLayer" => Box::new(CustomScaleLayer::from_config(config)?),
         "Conv3DTranspose" => Box::new(Conv3DTranspose::from_config(config)?),
         "Add" => no_arguments(class_name, config, Add::new())?,
         "Subtract" => no_arguments(class_name, config, Subtract::new())?,
