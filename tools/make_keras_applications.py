@@ -78,6 +78,10 @@ APPS = {
     "convnext_base": (A.ConvNeXtBase, HEADLESS, 32),
     "convnext_large": (A.ConvNeXtLarge, HEADLESS, 32),
     "convnext_xlarge": (A.ConvNeXtXLarge, HEADLESS, 32),
+    # ConvNeXt's StochasticDepth layers appear only with drop_path_rate > 0, which the named
+    # variants do not expose: the shared builder at micro size.
+    "convnext_micro_drop_path": (lambda **kw: _convnext_micro(drop_path_rate=0.2, **kw),
+                                 dict(include_top=True, classes=10), 32),
 }
 
 # Small applications committed as CI fixtures (together well under 3 MB): the applications'

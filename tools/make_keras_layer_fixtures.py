@@ -172,6 +172,7 @@ def layer_scale_with_gamma():
 def application_layer_cases():
     """Layers and arguments the keras.applications models use (tools/make_keras_applications.py),
     plus the rest of their families. Listed last so that the earlier cases keep their draws."""
+    from keras.src.applications.convnext import StochasticDepth
     from keras.src.applications.inception_resnet_v2 import CustomScaleLayer
     img = (2, 5, 6, 3)
     return [
@@ -187,6 +188,8 @@ def application_layer_cases():
         ("dot_matrices_negative_axes", layers.Dot(axes=(-1, -1)), [(2, 3, 4), (2, 5, 4)]),
         ("activation_hard_silu", layers.Activation("hard_silu"), [img]),
         ("multiply_broadcast", layers.Multiply(), [img, (2, 1, 1, 3)]),
+        ("identity", layers.Identity(), [img]),
+        ("stochastic_depth_inference", StochasticDepth(0.3), [img]),
     ]
 
 

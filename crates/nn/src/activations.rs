@@ -68,7 +68,8 @@ pub enum Activation {
 
 /// Every name [`Activation::from_name`] accepts, for error messages.
 const KNOWN: &str = "linear, relu, relu6, leaky_relu, elu, selu, gelu, silu, swish, softplus, \
-                     softsign, hard_sigmoid, hard_silu, hard_swish, exponential, sigmoid, tanh, softmax, log_softmax";
+                     softsign, hard_sigmoid, hard_silu, hard_swish, exponential, sigmoid, tanh, \
+                     softmax, log_softmax";
 
 impl Activation {
     pub fn apply(&self, x: &Var) -> Result<Var> {

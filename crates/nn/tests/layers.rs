@@ -4,7 +4,7 @@
 use krust_autograd::{no_grad, Var};
 use krust_nn::layers::{
     ActivationLayer, AlphaDropout, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, Layer,
-    MaxPooling2D,
+    MaxPooling2D, StochasticDepth,
 };
 use krust_nn::Activation;
 use krust_tensor::{Padding, Tensor};
@@ -228,6 +228,24 @@ fn dropout_with_noise_shape_shares_one_decision_per_sample() {
     for sample in y.as_slice().chunks(12) {
         assert!(sample.iter().all(|&v| v == sample[0]), "{sample:?}");
     }
+}
+
+#[test]
+fn stochastic_depth_drops_whole_samples_and_its_gradient_is_the_mask() {
+    let d = built(StochasticDepth::new(0.25), &[3, 4]);
+    let x = Var::parameter(Tensor::ones([400, 3, 4]));
+    let y = d.forward(&x, true).unwrap();
+    y.sum().unwrap().backward().unwrap();
+    let y = y.value();
+    assert_eq!(x.grad().unwrap().to_vec(), y.to_vec());
+    let mut kept = 0;
+    for sample in y.as_slice().chunks(12) {
+        assert!(sample.iter().all(|&v| v == sample[0]), "{sample:?}");
+        assert!(sample[0] == 0.0 || (sample[0] - 1.0 / 0.75).abs() < 1e-6);
+        kept += usize::from(sample[0] != 0.0);
+    }
+    assert!((kept as f32 / 400.0 - 0.75).abs() < 0.08, "kept {kept} of 400");
+    assert_eq!(d.forward(&x, false).unwrap().value().to_vec(), vec![1.0; 4800]);
 }
 
 #[test]

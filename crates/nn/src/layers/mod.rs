@@ -16,6 +16,7 @@ mod dropout;
 mod embedding;
 mod flatten;
 mod global_pooling2d;
+mod identity;
 mod input;
 mod layer_scale;
 mod max_pooling2d;
@@ -55,12 +56,13 @@ pub use dropout::Dropout;
 pub use embedding::Embedding;
 pub use flatten::Flatten;
 pub use global_pooling2d::{GlobalAveragePooling2D, GlobalMaxPooling2D};
+pub use identity::Identity;
 pub use input::Input;
 pub use layer_scale::LayerScale;
 pub use max_pooling2d::MaxPooling2D;
 pub use merging::{Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract};
 pub use noise::{
-    AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout, SpatialDropout1D, SpatialDropout2D,
+    AlphaDropout, GaussianDropout, StochasticDepth, GaussianNoise, SpatialDropout, SpatialDropout1D, SpatialDropout2D,
     SpatialDropout3D,
 };
 pub use normalization::{GroupNormalization, InstanceNormalization, LayerNormalization};

@@ -1,7 +1,7 @@
 //! Regularization layers that are active only in training and the identity at inference:
 //! `SpatialDropout1D/2D/3D` (drop whole feature maps), `GaussianDropout` (multiply by noise
-//! centred on 1), `GaussianNoise` (add noise centred on 0) and `AlphaDropout` (SELU-preserving
-//! dropout). Each draws from its own
+//! centred on 1), `GaussianNoise` (add noise centred on 0), `AlphaDropout` (SELU-preserving
+//! dropout) and `StochasticDepth` (drop a sample's residual branch). Each draws from its own
 //! generator, seeded from the global seed when the layer is created.
 
 use super::Layer;
@@ -384,5 +384,64 @@ impl Layer for AlphaDropout {
         let scale = Var::constant(Tensor::from_vec(shape.clone(), scale)?);
         let shift = Var::constant(Tensor::from_vec(shape, shift)?);
         Ok(x.mul(&scale)?.add(&shift)?)
+    }
+}
+
+/// ConvNeXt's `StochasticDepth` (drop path): in training each sample's whole residual branch
+/// is dropped with probability `drop_path_rate` and kept ones are scaled by 1/(1 - rate).
+#[derive(Debug, Clone)]
+pub struct StochasticDepth {
+    pub drop_path_rate: f32,
+    rng: RefCell<ChaCha8Rng>,
+}
+
+impl StochasticDepth {
+    pub fn new(drop_path_rate: f32) -> Self {
+        StochasticDepth {
+            drop_path_rate,
+            rng: RefCell::new(next_rng()),
+        }
+    }
+
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        let mut c = ConfigReader::new("StochasticDepth", config)?;
+        let rate = c
+            .value("drop_path_rate")
+            .and_then(serde_json::Value::as_f64)
+            .ok_or_else(|| {
+                NnError::argument("drop_path_rate", "StochasticDepth needs a number")
+            })?;
+        c.finish()?;
+        Ok(StochasticDepth::new(rate as f32))
+    }
+}
+
+impl Layer for StochasticDepth {
+    fn class_name(&self) -> &'static str {
+        "StochasticDepth"
+    }
+
+    fn config(&self) -> serde_json::Value {
+        serde_json::json!({"drop_path_rate": self.drop_path_rate})
+    }
+
+    fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        check_rate("StochasticDepth", self.drop_path_rate)?;
+        Ok(input_shape.to_vec())
+    }
+
+    fn forward(&self, x: &Var, training: bool) -> Result<Var> {
+        if !training || self.drop_path_rate == 0.0 {
+            return Ok(x.clone());
+        }
+        let keep = 1.0 - self.drop_path_rate;
+        let shape = x.shape();
+        let mut mask_shape = vec![1; shape.len()];
+        mask_shape[0] = shape[0];
+        let mut rng = self.rng.borrow_mut();
+        let mask: Vec<f32> = (0..shape[0])
+            .map(|_| (keep + rng.gen::<f32>()).floor() / keep)
+            .collect();
+        Ok(x.mul(&Var::constant(Tensor::from_vec(mask_shape, mask)?))?)
     }
 }

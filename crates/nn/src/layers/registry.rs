@@ -77,6 +77,8 @@ pub const LAYER_CLASSES: &[&str] = &[
     "LayerScale",
     "Arithmetic",
     "CustomScaleLayer",
+    "StochasticDepth",
+    "Identity",
 ];
 
 fn no_arguments<L: Layer + 'static>(
@@ -156,6 +158,8 @@ pub fn layer_from_config(class_name: &str, config: &Value) -> Result<Box<dyn Lay
         "LayerScale" => Box::new(LayerScale::from_config(config)?),
         "Arithmetic" => Box::new(Arithmetic::from_config(config)?),
         "CustomScaleLayer" => Box::new(CustomScaleLayer::from_config(config)?),
+        "StochasticDepth" => Box::new(StochasticDepth::from_config(config)?),
+        "Identity" => no_arguments(class_name, config, Identity::new())?,
         "Conv3DTranspose" => Box::new(Conv3DTranspose::from_config(config)?),
         "Add" => no_arguments(class_name, config, Add::new())?,
         "Subtract" => no_arguments(class_name, config, Subtract::new())?,
