@@ -427,8 +427,8 @@ fn op_unit<'a>(graph: &Graph, entry: &Value, calls: &[Call], name: &str) -> Buil
             o.len()
         )
     })?;
-    let layer = crate::layers::Arithmetic::new(op, operands)
-        .map_err(|e| format!("layer {name}: {e}"))?;
+    let layer =
+        crate::layers::Arithmetic::new(op, operands).map_err(|e| format!("layer {name}: {e}"))?;
     Ok(Unit::Layer(graph.named_layer_boxed(name, Box::new(layer))))
 }
 

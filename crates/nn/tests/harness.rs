@@ -607,11 +607,7 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
         ),
         (
             "Arithmetic x * (1 / 6)",
-            || {
-                Box::new(
-                    Arithmetic::new(ArithmeticOp::Multiply, [None, Some(1.0 / 6.0)]).unwrap(),
-                )
-            },
+            || Box::new(Arithmetic::new(ArithmeticOp::Multiply, [None, Some(1.0 / 6.0)]).unwrap()),
             vec![2, 2],
             false,
         ),
@@ -926,7 +922,11 @@ fn every_merge_layer_passes_the_harness() {
         ("Concatenate", || Box::new(Concatenate::new(-1)), 2),
         ("Dot", || Box::new(Dot::new((1, 1), false)), 2),
         ("Dot", || Box::new(Dot::new((-1, -1), true)), 2),
-        ("CustomScaleLayer", || Box::new(CustomScaleLayer::new(0.17)), 2),
+        (
+            "CustomScaleLayer",
+            || Box::new(CustomScaleLayer::new(0.17)),
+            2,
+        ),
         (
             "Arithmetic",
             || Box::new(Arithmetic::new(ArithmeticOp::Add, [None, None]).unwrap()),

@@ -200,7 +200,10 @@ fn alpha_dropout_gradient_is_its_scaled_mask_and_it_keeps_selu_statistics() {
     let mut kept = 0;
     for ((&xi, &yi), &gi) in xs.as_slice().iter().zip(ys.as_slice()).zip(gs.as_slice()) {
         if gi == 0.0 {
-            assert!((yi - (a * alpha_p + b)).abs() < 1e-5, "a dropped unit saturates");
+            assert!(
+                (yi - (a * alpha_p + b)).abs() < 1e-5,
+                "a dropped unit saturates"
+            );
         } else {
             assert!((gi - a).abs() < 1e-6, "a kept unit's gradient is a");
             assert!((yi - (a * xi + b)).abs() < 1e-5);
@@ -211,8 +214,16 @@ fn alpha_dropout_gradient_is_its_scaled_mask_and_it_keeps_selu_statistics() {
     // Zero mean and unit variance in, about the same out.
     let n = 20_000.0;
     let mean = ys.as_slice().iter().sum::<f32>() / n;
-    let var = ys.as_slice().iter().map(|v| (v - mean).powi(2)).sum::<f32>() / n;
-    assert!(mean.abs() < 0.05 && (var - 1.0).abs() < 0.1, "mean {mean}, var {var}");
+    let var = ys
+        .as_slice()
+        .iter()
+        .map(|v| (v - mean).powi(2))
+        .sum::<f32>()
+        / n;
+    assert!(
+        mean.abs() < 0.05 && (var - 1.0).abs() < 0.1,
+        "mean {mean}, var {var}"
+    );
     let identity = d.forward(&x, false).unwrap();
     assert_eq!(identity.value().to_vec(), xs.to_vec());
 }
@@ -244,8 +255,14 @@ fn stochastic_depth_drops_whole_samples_and_its_gradient_is_the_mask() {
         assert!(sample[0] == 0.0 || (sample[0] - 1.0 / 0.75).abs() < 1e-6);
         kept += usize::from(sample[0] != 0.0);
     }
-    assert!((kept as f32 / 400.0 - 0.75).abs() < 0.08, "kept {kept} of 400");
-    assert_eq!(d.forward(&x, false).unwrap().value().to_vec(), vec![1.0; 4800]);
+    assert!(
+        (kept as f32 / 400.0 - 0.75).abs() < 0.08,
+        "kept {kept} of 400"
+    );
+    assert_eq!(
+        d.forward(&x, false).unwrap().value().to_vec(),
+        vec![1.0; 4800]
+    );
 }
 
 #[test]

@@ -87,7 +87,10 @@ impl Arithmetic {
             )
         };
         let list = c.value("operands").cloned().unwrap_or(Value::Null);
-        let items = list.as_array().filter(|a| a.len() == 2).ok_or_else(|| bad(&list))?;
+        let items = list
+            .as_array()
+            .filter(|a| a.len() == 2)
+            .ok_or_else(|| bad(&list))?;
         let mut operands = [None; 2];
         for (slot, item) in operands.iter_mut().zip(items) {
             *slot = match item {

@@ -69,9 +69,7 @@ pub(crate) fn mask_shape(
 }
 
 /// Reads Keras's `noise_shape`: null, or a list of sizes and nulls.
-pub(crate) fn read_noise_shape(
-    c: &mut ConfigReader,
-) -> Result<Option<Vec<Option<usize>>>> {
+pub(crate) fn read_noise_shape(c: &mut ConfigReader) -> Result<Option<Vec<Option<usize>>>> {
     match c.value("noise_shape") {
         None | Some(serde_json::Value::Null) => Ok(None),
         Some(v) => v

@@ -62,8 +62,8 @@ pub use layer_scale::LayerScale;
 pub use max_pooling2d::MaxPooling2D;
 pub use merging::{Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract};
 pub use noise::{
-    AlphaDropout, GaussianDropout, StochasticDepth, GaussianNoise, SpatialDropout, SpatialDropout1D, SpatialDropout2D,
-    SpatialDropout3D,
+    AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout, SpatialDropout1D,
+    SpatialDropout2D, SpatialDropout3D, StochasticDepth,
 };
 pub use normalization::{GroupNormalization, InstanceNormalization, LayerNormalization};
 pub use normalization_preprocessing::Normalization;

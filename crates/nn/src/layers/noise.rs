@@ -408,9 +408,7 @@ impl StochasticDepth {
         let rate = c
             .value("drop_path_rate")
             .and_then(serde_json::Value::as_f64)
-            .ok_or_else(|| {
-                NnError::argument("drop_path_rate", "StochasticDepth needs a number")
-            })?;
+            .ok_or_else(|| NnError::argument("drop_path_rate", "StochasticDepth needs a number"))?;
         c.finish()?;
         Ok(StochasticDepth::new(rate as f32))
     }
