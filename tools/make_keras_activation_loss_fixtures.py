@@ -100,6 +100,7 @@ ELEMENTWISE = [
     ("softplus", "softplus", {}),
     ("softsign", "softsign", {}),
     ("hard_sigmoid", "hard_sigmoid", {}),
+    ("hard_silu", "hard_silu", {}),
     ("exponential", "exponential", {}),
     ("linear", "linear", {}),
 ]

@@ -161,6 +161,38 @@ def same_padding_size_cases():
     ]
 
 
+def layer_scale_with_gamma():
+    from keras.src.applications.convnext import LayerScale
+    layer = LayerScale(1e-6, 3)
+    layer.build([2, 5, 6, 3])
+    layer.set_weights([np.array([0.5, -1.5, 2.0], dtype=np.float32)])
+    return layer
+
+
+def application_layer_cases():
+    """Layers and arguments the keras.applications models use (tools/make_keras_applications.py),
+    plus the rest of their families. Listed last so that the earlier cases keep their draws."""
+    from keras.src.applications.convnext import StochasticDepth
+    from keras.src.applications.inception_resnet_v2 import CustomScaleLayer
+    img = (2, 5, 6, 3)
+    return [
+        ("layer_scale", layer_scale_with_gamma(), [img]),
+        ("custom_scale_layer", CustomScaleLayer(0.17), [img, img]),
+        ("unit_normalization", layers.UnitNormalization(), [img]),
+        ("unit_normalization_axes_1_2", layers.UnitNormalization(axis=[1, 2]), [img]),
+        ("alpha_dropout_inference", layers.AlphaDropout(0.3), [img]),
+        ("dropout_noise_shape_inference", layers.Dropout(0.3, noise_shape=(None, 1, 1, 3)), [img]),
+        ("normalization_axis3", layers.Normalization(axis=3, mean=[0.5, -1.0, 2.0], variance=[4.0, 0.25, 1.0]), [img]),
+        ("normalization_axis1", layers.Normalization(axis=1, mean=[0.5, -1.0, 2.0, 0.0, 1.0], variance=[4.0, 0.25, 1.0, 2.0, 0.5]), [img]),
+        ("dot_negative_axis", layers.Dot(axes=-1), [(3, 5), (3, 5)]),
+        ("dot_matrices_negative_axes", layers.Dot(axes=(-1, -1)), [(2, 3, 4), (2, 5, 4)]),
+        ("activation_hard_silu", layers.Activation("hard_silu"), [img]),
+        ("multiply_broadcast", layers.Multiply(), [img, (2, 1, 1, 3)]),
+        ("identity", layers.Identity(), [img]),
+        ("stochastic_depth_inference", StochasticDepth(0.3), [img]),
+    ]
+
+
 def main():
     shutil.rmtree(OUT, ignore_errors=True)
     rng = np.random.default_rng(2026)
@@ -168,6 +200,7 @@ def main():
         cases()
         + [("batch_normalization_training", bn_with_moving_stats(), [(4, 5, 6, 3)])]
         + same_padding_size_cases()
+        + application_layer_cases()
     )
     for name, layer, shapes in all_cases:
         if name in INTEGER_INPUT_CASES:

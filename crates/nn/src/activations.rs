@@ -49,6 +49,8 @@ pub enum Activation {
     Softsign,
     /// Keras 3's relu6(x + 3) / 6.
     HardSigmoid,
+    /// x · hard_sigmoid(x), Keras's "hard_silu" (alias "hard_swish", MobileNetV3's).
+    HardSilu,
     /// eˣ.
     Exponential,
     /// 1 / (1 + e⁻ˣ).
@@ -66,7 +68,8 @@ pub enum Activation {
 
 /// Every name [`Activation::from_name`] accepts, for error messages.
 const KNOWN: &str = "linear, relu, relu6, leaky_relu, elu, selu, gelu, silu, swish, softplus, \
-                     softsign, hard_sigmoid, exponential, sigmoid, tanh, softmax, log_softmax";
+                     softsign, hard_sigmoid, hard_silu, hard_swish, exponential, sigmoid, tanh, \
+                     softmax, log_softmax";
 
 impl Activation {
     pub fn apply(&self, x: &Var) -> Result<Var> {
@@ -87,6 +90,7 @@ impl Activation {
             Activation::Softplus => x.softplus(),
             Activation::Softsign => x.softsign(),
             Activation::HardSigmoid => x.hard_sigmoid(),
+            Activation::HardSilu => x.mul(&x.hard_sigmoid())?,
             Activation::Exponential => x.exponential(),
             Activation::Sigmoid => x.sigmoid(),
             Activation::Tanh => x.tanh(),
@@ -97,7 +101,7 @@ impl Activation {
 
     /// Parses a Keras activation name, with Keras's default arguments ("leaky_relu" has slope
     /// 0.2, "elu" alpha 1.0, "gelu" the exact erf form, "softmax" the last axis). "swish" is
-    /// Keras's alias of "silu".
+    /// Keras's alias of "silu" and "hard_swish" of "hard_silu".
     pub fn from_name(name: &str) -> Result<Activation> {
         Ok(match name {
             "linear" | "none" => Activation::Linear,
@@ -113,6 +117,7 @@ impl Activation {
             "softplus" => Activation::Softplus,
             "softsign" => Activation::Softsign,
             "hard_sigmoid" => Activation::HardSigmoid,
+            "hard_silu" | "hard_swish" => Activation::HardSilu,
             "exponential" => Activation::Exponential,
             "sigmoid" => Activation::Sigmoid,
             "tanh" => Activation::Tanh,
@@ -162,6 +167,7 @@ impl Activation {
             Activation::Softplus => "softplus",
             Activation::Softsign => "softsign",
             Activation::HardSigmoid => "hard_sigmoid",
+            Activation::HardSilu => "hard_silu",
             Activation::Exponential => "exponential",
             Activation::Sigmoid => "sigmoid",
             Activation::Tanh => "tanh",
@@ -179,7 +185,11 @@ mod tests {
     fn every_keras_name_parses_and_names_itself_back() {
         for name in KNOWN.split(", ") {
             let act = Activation::from_name(name).unwrap();
-            let back = if name == "swish" { "silu" } else { name };
+            let back = match name {
+                "swish" => "silu",
+                "hard_swish" => "hard_silu",
+                _ => name,
+            };
             assert_eq!(act.name(), back);
         }
         assert!(Activation::from_name("relu7").is_err());

@@ -263,6 +263,9 @@ struct Entry<'a> {
 struct Call {
     inputs: Vec<(String, usize, usize)>,
     training: Option<bool>,
+    /// Per positional argument, a constant (Some) or a tensor (None); recorded for Keras 3
+    /// op nodes (`x + 3.0`), whose arguments may be numbers.
+    operands: Vec<Option<f32>>,
 }
 
 /// A functional model's layers and wiring, ready to be called on symbols.
@@ -298,7 +301,7 @@ fn history_list(v: &Value, what: &str) -> Built<Vec<(String, usize, usize)>> {
 }
 
 /// The tensors one inbound node passes to its layer, in order, and its `training` argument.
-fn node_inputs(layer: &str, node: &Value) -> Built<Call> {
+fn node_inputs(layer: &str, node: &Value, allow_constants: bool) -> Built<Call> {
     // Keras 2: [[name, node, tensor, kwargs], ...].
     if let Some(list) = node.as_array() {
         let mut training = None;
@@ -313,7 +316,11 @@ fn node_inputs(layer: &str, node: &Value) -> Built<Call> {
                 })
             })
             .collect::<Built<_>>()?;
-        return Ok(Call { inputs, training });
+        return Ok(Call {
+            inputs,
+            training,
+            operands: Vec::new(),
+        });
     }
     // Keras 3: {"args": [tensor or [tensors]], "kwargs": {...}}.
     let training = match node["kwargs"].as_object() {
@@ -324,7 +331,13 @@ fn node_inputs(layer: &str, node: &Value) -> Built<Call> {
         .as_array()
         .ok_or_else(|| format!("layer {layer}: an inbound node has no args"))?;
     let mut tensors = Vec::new();
+    let mut operands = Vec::new();
     for arg in args {
+        if let (true, Some(c)) = (allow_constants, arg.as_f64()) {
+            operands.push(Some(c as f32));
+            continue;
+        }
+        operands.push(None);
         let items: Vec<&Value> = match arg.as_array() {
             Some(list) => list.iter().collect(),
             None => vec![arg],
@@ -344,6 +357,7 @@ fn node_inputs(layer: &str, node: &Value) -> Built<Call> {
     Ok(Call {
         inputs: tensors,
         training,
+        operands,
     })
 }
 
@@ -364,6 +378,60 @@ fn call_training(layer: &str, kwargs: &serde_json::Map<String, Value>) -> Built<
     Ok(training)
 }
 
+/// Whether a functional entry is a Keras 3 op node rather than a layer: `.keras` files name
+/// its module (keras.src.ops...). Legacy `.h5` files omit modules; there an arithmetic op is
+/// told from a merge layer of the same class by its call, two positional operands
+/// (`add(x, 3.0)`) where a merge layer takes one list (`Add()([a, b])`).
+fn is_op_node(entry: &Value) -> bool {
+    if let Some(module) = entry["module"].as_str() {
+        return module.starts_with("keras.src.ops");
+    }
+    let arithmetic = entry["class_name"]
+        .as_str()
+        .and_then(crate::layers::ArithmeticOp::parse)
+        .is_some();
+    let nodes = entry["inbound_nodes"].as_array();
+    arithmetic
+        && nodes.is_some_and(|nodes| {
+            !nodes.is_empty()
+                && nodes.iter().all(|n| {
+                    n["args"]
+                        .as_array()
+                        .is_some_and(|a| a.len() == 2 && a.iter().all(|x| !x.is_array()))
+                })
+        })
+}
+
+/// A Keras 3 op node (module keras.src.ops...) as an `Arithmetic` layer: its constants come
+/// from the call's arguments, which must be the same in every call.
+fn op_unit<'a>(graph: &Graph, entry: &Value, calls: &[Call], name: &str) -> Built<Unit<'a>> {
+    let class = class_of(entry)?;
+    let module = entry["module"].as_str().unwrap_or("keras.src.ops");
+    let op = crate::layers::ArithmeticOp::parse(class).ok_or_else(|| {
+        format!("layer {name}: krust cannot apply the Keras op {module}.{class} (it applies Add, Subtract, Multiply and Divide)")
+    })?;
+    let operands = match calls {
+        [first, rest @ ..] if rest.iter().all(|c| c.operands == first.operands) => {
+            first.operands.clone()
+        }
+        [] => return Err(format!("layer {name}: the op {class} is never called")),
+        _ => {
+            return Err(format!(
+                "layer {name}: the op {class} is called with different constants"
+            ))
+        }
+    };
+    let operands: [Option<f32>; 2] = operands.try_into().map_err(|o: Vec<Option<f32>>| {
+        format!(
+            "layer {name}: the op {class} takes two operands, the call passes {}",
+            o.len()
+        )
+    })?;
+    let layer =
+        crate::layers::Arithmetic::new(op, operands).map_err(|e| format!("layer {name}: {e}"))?;
+    Ok(Unit::Layer(graph.named_layer_boxed(name, Box::new(layer))))
+}
+
 impl<'a> FunctionalPlan<'a> {
     fn new(graph: &Graph, config: &'a Value, prefix: &str) -> Built<FunctionalPlan<'a>> {
         let mut entries = Vec::new();
@@ -372,21 +440,24 @@ impl<'a> FunctionalPlan<'a> {
                 .as_str()
                 .map(str::to_string)
                 .map_or_else(|| name_of(entry), Ok)?;
-            let unit = if entry["class_name"] == "InputLayer" {
-                None
-            } else {
-                Some(Unit::new(graph, entry, prefix)?)
-            };
+            let is_op = is_op_node(entry);
             let calls = entry["inbound_nodes"]
                 .as_array()
                 .map(|nodes| {
                     nodes
                         .iter()
-                        .map(|n| node_inputs(&name, n))
+                        .map(|n| node_inputs(&name, n, is_op))
                         .collect::<Built<Vec<_>>>()
                 })
                 .transpose()?
                 .unwrap_or_default();
+            let unit = if entry["class_name"] == "InputLayer" {
+                None
+            } else if is_op {
+                Some(op_unit(graph, entry, &calls, &format!("{prefix}{name}"))?)
+            } else {
+                Some(Unit::new(graph, entry, prefix)?)
+            };
             entries.push(Entry {
                 name,
                 config: entry,

@@ -114,6 +114,7 @@ fn every_keras_activation_name_is_covered_by_a_fixture() {
         "softplus",
         "softsign",
         "hard_sigmoid",
+        "hard_silu",
         "exponential",
         "linear",
         "sigmoid",
@@ -195,6 +196,11 @@ fn hand_computed_values_of_each_activation() {
             Activation::HardSigmoid,
             vec![1.0 / 6.0, 2.5 / 6.0, 0.5, 3.5 / 6.0, 5.0 / 6.0],
         ),
+        // x · relu6(x + 3) / 6.
+        (
+            Activation::HardSilu,
+            vec![-2.0 / 6.0, -1.25 / 6.0, 0.0, 1.75 / 6.0, 10.0 / 6.0],
+        ),
         (
             Activation::Exponential,
             x.iter().map(|&v| v.exp()).collect(),
@@ -239,6 +245,7 @@ fn no_activation_overflows_or_loses_its_gradient_at_plus_minus_1e4() {
         "softplus",
         "softsign",
         "hard_sigmoid",
+        "hard_silu",
         "sigmoid",
         "tanh",
         "softmax",

@@ -614,6 +614,84 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
             vec![5, 3],
             false,
         ),
+        // Layers added for keras.applications (appended, so earlier entries keep their seeds).
+        (
+            "Normalization fixed on axis 1 of 3",
+            || {
+                let mut n = Normalization::with_stats(&[0.5, -1.0, 2.0], &[4.0, 0.25, 1.0]);
+                n.axis = Some(1);
+                Box::new(n)
+            },
+            vec![3, 2, 2],
+            false,
+        ),
+        (
+            "LayerScale",
+            || Box::new(LayerScale::new(0.5, 3)),
+            vec![2, 3],
+            false,
+        ),
+        (
+            "UnitNormalization",
+            || Box::new(UnitNormalization::new()),
+            vec![4],
+            false,
+        ),
+        (
+            "UnitNormalization over axes 1 and 2",
+            || Box::new(UnitNormalization::with_axis(&[1, 2])),
+            vec![2, 3],
+            false,
+        ),
+        (
+            "Arithmetic x + 3",
+            || Box::new(Arithmetic::new(ArithmeticOp::Add, [None, Some(3.0)]).unwrap()),
+            vec![4],
+            false,
+        ),
+        (
+            "Arithmetic 0.5 - x",
+            || Box::new(Arithmetic::new(ArithmeticOp::Subtract, [Some(0.5), None]).unwrap()),
+            vec![4],
+            false,
+        ),
+        (
+            "Arithmetic x * (1 / 6)",
+            || Box::new(Arithmetic::new(ArithmeticOp::Multiply, [None, Some(1.0 / 6.0)]).unwrap()),
+            vec![2, 2],
+            false,
+        ),
+        (
+            "Arithmetic x / 4",
+            || Box::new(Arithmetic::new(ArithmeticOp::Divide, [None, Some(4.0)]).unwrap()),
+            vec![3],
+            false,
+        ),
+        (
+            "Activation hard_silu",
+            || Box::new(ActivationLayer::new(Activation::HardSilu)),
+            vec![6],
+            false,
+        ),
+        (
+            "AlphaDropout",
+            || Box::new(AlphaDropout::new(0.3)),
+            vec![5],
+            false,
+        ),
+        (
+            "Dropout with noise_shape",
+            || Box::new(Dropout::new(0.25).with_noise_shape(&[None, Some(1), None])),
+            vec![3, 4],
+            false,
+        ),
+        ("Identity", || Box::new(Identity::new()), vec![2, 3], false),
+        (
+            "StochasticDepth",
+            || Box::new(StochasticDepth::new(0.2)),
+            vec![2, 3],
+            false,
+        ),
     ]
 }
 
@@ -877,7 +955,9 @@ fn normalization_adapts_to_data() {
     );
     assert_eq!(w[1].1.value().to_vec(), vec![5.0, 25.0]);
     assert_eq!(w[2].1.value().item().unwrap(), 4.0);
-    assert!(Normalization::from_config(&serde_json::json!({"axis": 1})).is_err());
+    // One feature axis anywhere (EfficientNet writes [3]); several axes are refused.
+    assert!(Normalization::from_config(&serde_json::json!({"axis": [3]})).is_ok());
+    assert!(Normalization::from_config(&serde_json::json!({"axis": [1, 2]})).is_err());
 }
 
 #[test]
@@ -891,6 +971,22 @@ fn every_merge_layer_passes_the_harness() {
         ("Minimum", || Box::new(Minimum::new()), 2),
         ("Concatenate", || Box::new(Concatenate::new(-1)), 2),
         ("Dot", || Box::new(Dot::new((1, 1), false)), 2),
+        ("Dot", || Box::new(Dot::new((-1, -1), true)), 2),
+        (
+            "CustomScaleLayer",
+            || Box::new(CustomScaleLayer::new(0.17)),
+            2,
+        ),
+        (
+            "Arithmetic",
+            || Box::new(Arithmetic::new(ArithmeticOp::Add, [None, None]).unwrap()),
+            2,
+        ),
+        (
+            "Arithmetic",
+            || Box::new(Arithmetic::new(ArithmeticOp::Multiply, [None, None]).unwrap()),
+            2,
+        ),
     ];
     let shape = vec![3, 4];
     for (name, make, n) in merges {

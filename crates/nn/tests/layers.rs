@@ -3,7 +3,8 @@
 
 use krust_autograd::{no_grad, Var};
 use krust_nn::layers::{
-    ActivationLayer, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, Layer, MaxPooling2D,
+    ActivationLayer, AlphaDropout, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, Layer,
+    MaxPooling2D, StochasticDepth,
 };
 use krust_nn::Activation;
 use krust_tensor::{Padding, Tensor};
@@ -181,6 +182,87 @@ fn shape_and_activation_layer_gradients_match_finite_differences() {
             separated(&[3, 5], 11),
         );
     }
+}
+
+#[test]
+fn alpha_dropout_gradient_is_its_scaled_mask_and_it_keeps_selu_statistics() {
+    krust_tensor::random::set_global_seed(7);
+    let rate = 0.3f32;
+    let alpha_p = -1.673_263_2f32 * 1.050_701;
+    let a = ((1.0 - rate) * (1.0 + rate * alpha_p * alpha_p)).powf(-0.5);
+    let b = -a * alpha_p * rate;
+    let d = built(AlphaDropout::new(rate), &[20_000]);
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let x = Var::parameter(Tensor::randn([1, 20_000], 0.0, 1.0, &mut rng));
+    let y = d.forward(&x, true).unwrap();
+    y.sum().unwrap().backward().unwrap();
+    let (xs, ys, gs) = (x.value(), y.value(), x.grad().unwrap());
+    let mut kept = 0;
+    for ((&xi, &yi), &gi) in xs.as_slice().iter().zip(ys.as_slice()).zip(gs.as_slice()) {
+        if gi == 0.0 {
+            assert!(
+                (yi - (a * alpha_p + b)).abs() < 1e-5,
+                "a dropped unit saturates"
+            );
+        } else {
+            assert!((gi - a).abs() < 1e-6, "a kept unit's gradient is a");
+            assert!((yi - (a * xi + b)).abs() < 1e-5);
+            kept += 1;
+        }
+    }
+    assert!((kept as f32 / 20_000.0 - (1.0 - rate)).abs() < 0.02);
+    // Zero mean and unit variance in, about the same out.
+    let n = 20_000.0;
+    let mean = ys.as_slice().iter().sum::<f32>() / n;
+    let var = ys
+        .as_slice()
+        .iter()
+        .map(|v| (v - mean).powi(2))
+        .sum::<f32>()
+        / n;
+    assert!(
+        mean.abs() < 0.05 && (var - 1.0).abs() < 0.1,
+        "mean {mean}, var {var}"
+    );
+    let identity = d.forward(&x, false).unwrap();
+    assert_eq!(identity.value().to_vec(), xs.to_vec());
+}
+
+#[test]
+fn dropout_with_noise_shape_shares_one_decision_per_sample() {
+    let d = built(
+        Dropout::new(0.5).with_noise_shape(&[None, Some(1), Some(1)]),
+        &[3, 4],
+    );
+    let x = Var::parameter(Tensor::ones([16, 3, 4]));
+    let y = d.forward(&x, true).unwrap().value();
+    for sample in y.as_slice().chunks(12) {
+        assert!(sample.iter().all(|&v| v == sample[0]), "{sample:?}");
+    }
+}
+
+#[test]
+fn stochastic_depth_drops_whole_samples_and_its_gradient_is_the_mask() {
+    let d = built(StochasticDepth::new(0.25), &[3, 4]);
+    let x = Var::parameter(Tensor::ones([400, 3, 4]));
+    let y = d.forward(&x, true).unwrap();
+    y.sum().unwrap().backward().unwrap();
+    let y = y.value();
+    assert_eq!(x.grad().unwrap().to_vec(), y.to_vec());
+    let mut kept = 0;
+    for sample in y.as_slice().chunks(12) {
+        assert!(sample.iter().all(|&v| v == sample[0]), "{sample:?}");
+        assert!(sample[0] == 0.0 || (sample[0] - 1.0 / 0.75).abs() < 1e-6);
+        kept += usize::from(sample[0] != 0.0);
+    }
+    assert!(
+        (kept as f32 / 400.0 - 0.75).abs() < 0.08,
+        "kept {kept} of 400"
+    );
+    assert_eq!(
+        d.forward(&x, false).unwrap().value().to_vec(),
+        vec![1.0; 4800]
+    );
 }
 
 #[test]

@@ -11,18 +11,37 @@ use serde_json::{json, Value};
 
 #[derive(Debug, Clone)]
 pub struct Dot {
-    pub axes: (usize, usize),
+    /// Per input, the contracted axis counted with the batch axis; negative counts from the
+    /// end (-1 is the last), as Keras allows.
+    pub axes: (isize, isize),
     pub normalize: bool,
+    /// `axes` made positive for the built input ranks.
+    resolved: (usize, usize),
 }
 
 impl Dot {
-    pub fn new(axes: (usize, usize), normalize: bool) -> Self {
-        Dot { axes, normalize }
+    pub fn new(axes: (isize, isize), normalize: bool) -> Self {
+        let positive = |a: isize| a.max(0) as usize;
+        Dot {
+            axes,
+            normalize,
+            resolved: (positive(axes.0), positive(axes.1)),
+        }
     }
 
     pub fn from_config(config: &Value) -> Result<Self> {
         let mut c = ConfigReader::new("Dot", config)?;
-        let axes = c.pair_or("axes", None)?;
+        let v = c.value("axes").cloned().unwrap_or(Value::Null);
+        let axes = match super::unit_normalization::axis_list(&v).as_deref() {
+            Some([a]) if v.is_number() => (*a, *a),
+            Some([a, b]) => (*a, *b),
+            _ => {
+                return Err(NnError::argument(
+                    "axes",
+                    format!("Dot: expected an integer or two integers, got {v}"),
+                ))
+            }
+        };
         let normalize = c.bool_or("normalize", false)?;
         c.finish()?;
         Ok(Dot::new(axes, normalize))
@@ -59,7 +78,12 @@ impl Layer for Dot {
                 format!("takes exactly 2 inputs, got {}", shapes.len()),
             ));
         };
-        let (ia, ib) = self.axes;
+        let resolve = |a: isize, rank: usize| {
+            let r = if a < 0 { a + rank as isize + 1 } else { a };
+            r.max(0) as usize
+        };
+        let (ia, ib) = (resolve(self.axes.0, a.len()), resolve(self.axes.1, b.len()));
+        self.resolved = (ia, ib);
         if ia == 0
             || ib == 0
             || ia > a.len()
@@ -90,7 +114,7 @@ impl Layer for Dot {
                 format!("takes exactly 2 inputs, got {}", xs.len()),
             ));
         };
-        let (ia, ib) = self.axes;
+        let (ia, ib) = self.resolved;
         let (a, b) = if self.normalize {
             (Self::l2_normalize(a, ia)?, Self::l2_normalize(b, ib)?)
         } else {

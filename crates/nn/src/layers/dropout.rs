@@ -1,8 +1,6 @@
 //! `Dropout`: inverted dropout. In training each element is zeroed with probability `rate`
 //! and survivors are scaled by 1/(1-rate), so inference is the identity (the weight scaling
-//! inference rule folded into training). A `noise_shape` (Keras's, batch axis included, 1 on
-//! the axes that share one draw) drops whole slices: (None, 1, 1, 1) drops a whole sample,
-//! which is stochastic depth on a residual branch.
+//! inference rule folded into training). `noise_shape` shares decisions along axes.
 
 use super::Layer;
 use crate::config::ConfigReader;
@@ -18,8 +16,9 @@ use std::cell::RefCell;
 pub struct Dropout {
     /// Fraction of inputs dropped, in [0, 1).
     pub rate: f32,
-    /// Shape of the mask over the full input shape (batch axis first); `None` entries take
-    /// the input's size and 1s broadcast one draw. Default: the input's shape.
+    /// Keras's `noise_shape` (batch axis included): the mask's shape, None entries taking the
+    /// input's size, 1 entries sharing one decision along that axis (EfficientNet drops whole
+    /// samples with [None, 1, 1, 1]). None: one decision per element.
     pub noise_shape: Option<Vec<Option<usize>>>,
     rng: RefCell<ChaCha8Rng>,
 }
@@ -34,35 +33,62 @@ impl Dropout {
         }
     }
 
-    /// Draws the mask on `noise_shape` (batch axis included, as in Keras) and broadcasts it.
     pub fn with_noise_shape(mut self, noise_shape: &[Option<usize>]) -> Self {
         self.noise_shape = Some(noise_shape.to_vec());
         self
     }
+}
 
-    /// The mask's shape for an input of `shape` (batch included).
-    fn mask_shape(&self, shape: &[usize]) -> Result<Vec<usize>> {
-        let Some(noise) = &self.noise_shape else {
-            return Ok(shape.to_vec());
-        };
-        let bad = || {
-            NnError::layer(
-                "Dropout",
-                format!("noise_shape {noise:?} does not fit inputs of shape {shape:?} (each entry must be None, 1 or the input's size)"),
-            )
-        };
-        if noise.len() != shape.len() {
-            return Err(bad());
-        }
-        noise
-            .iter()
-            .zip(shape)
-            .map(|(n, &d)| match *n {
-                None => Ok(d),
-                Some(m) if m == 1 || m == d => Ok(m),
-                Some(_) => Err(bad()),
+/// The mask shape for input `shape` (batch included) under Keras's `noise_shape`.
+pub(crate) fn mask_shape(
+    layer: &str,
+    noise_shape: &Option<Vec<Option<usize>>>,
+    shape: &[usize],
+) -> Result<Vec<usize>> {
+    let Some(noise) = noise_shape else {
+        return Ok(shape.to_vec());
+    };
+    if noise.len() != shape.len() {
+        return Err(NnError::argument(
+            "noise_shape",
+            format!("{layer}: {noise:?} does not have the rank of inputs {shape:?}"),
+        ));
+    }
+    noise
+        .iter()
+        .zip(shape)
+        .map(|(n, &s)| match n {
+            None => Ok(s),
+            Some(n) if *n == s || *n == 1 => Ok(*n),
+            Some(n) => Err(NnError::argument(
+                "noise_shape",
+                format!("{layer}: size {n} neither 1 nor the input's {s} (inputs {shape:?})"),
+            )),
+        })
+        .collect()
+}
+
+/// Reads Keras's `noise_shape`: null, or a list of sizes and nulls.
+pub(crate) fn read_noise_shape(c: &mut ConfigReader) -> Result<Option<Vec<Option<usize>>>> {
+    match c.value("noise_shape") {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(v) => v
+            .as_array()
+            .and_then(|a| {
+                a.iter()
+                    .map(|d| match d {
+                        serde_json::Value::Null => Some(None),
+                        d => d.as_u64().map(|n| Some(n as usize)),
+                    })
+                    .collect::<Option<Vec<_>>>()
             })
-            .collect()
+            .map(Some)
+            .ok_or_else(|| {
+                NnError::argument(
+                    "noise_shape",
+                    format!("expected a list of sizes or nulls, got {v}"),
+                )
+            }),
     }
 }
 
@@ -82,10 +108,6 @@ impl Layer for Dropout {
                 format!("Dropout rate must be in [0, 1), got {}", self.rate),
             ));
         }
-        // The batch size is unknown here; any size fits an entry of None or 1.
-        let mut full = vec![1];
-        full.extend_from_slice(input_shape);
-        self.mask_shape(&full)?;
         Ok(input_shape.to_vec())
     }
 
@@ -95,7 +117,7 @@ impl Layer for Dropout {
         }
         let keep = 1.0 - self.rate;
         let scale = 1.0 / keep;
-        let shape = self.mask_shape(&x.shape())?;
+        let shape = mask_shape("Dropout", &self.noise_shape, &x.shape())?;
         let n: usize = shape.iter().product();
         let mut rng = self.rng.borrow_mut();
         let mask: Vec<f32> = (0..n)
@@ -111,39 +133,12 @@ impl Dropout {
         let mut c = ConfigReader::new("Dropout", config)?;
         let rate = c.f32_or("rate", 0.5)?;
         c.absent("seed")?;
-        let noise_shape = match c.value("noise_shape") {
-            None => None,
-            Some(v) => Some(noise_shape_from_json(v)?),
-        };
+        let noise_shape = read_noise_shape(&mut c)?;
         c.finish()?;
         let mut layer = Dropout::new(rate);
         layer.noise_shape = noise_shape;
         Ok(layer)
     }
-}
-
-/// Keras's noise_shape: a list of positive integers and nulls.
-fn noise_shape_from_json(v: &serde_json::Value) -> Result<Vec<Option<usize>>> {
-    let bad = || {
-        NnError::layer(
-            "Dropout",
-            format!(
-                "argument `noise_shape`: expected a list of positive integers and nulls, got {v}"
-            ),
-        )
-    };
-    v.as_array()
-        .ok_or_else(bad)?
-        .iter()
-        .map(|d| match d {
-            serde_json::Value::Null => Ok(None),
-            d => d
-                .as_u64()
-                .filter(|&n| n > 0)
-                .map(|n| Some(n as usize))
-                .ok_or_else(bad),
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -166,32 +161,5 @@ mod tests {
             .as_slice()
             .iter()
             .all(|&v| v == 0.0 || (v - 1.0 / 0.75).abs() < 1e-6));
-    }
-
-    #[test]
-    fn noise_shape_drops_whole_samples_and_round_trips_through_the_config() {
-        let mut d = Dropout::new(0.5).with_noise_shape(&[None, Some(1), Some(1)]);
-        d.build(&[3, 5]).unwrap();
-        let x = Var::constant(Tensor::ones([64, 3, 5]));
-        let y = d.forward(&x, true).unwrap().value();
-        let mut dropped = 0;
-        for sample in y.as_slice().chunks(15) {
-            assert!(sample.iter().all(|&v| v == sample[0]), "{sample:?}");
-            assert!(sample[0] == 0.0 || (sample[0] - 2.0).abs() < 1e-6);
-            dropped += usize::from(sample[0] == 0.0);
-        }
-        assert!((12..=52).contains(&dropped), "dropped {dropped} of 64");
-        let back = Dropout::from_config(&d.config()).unwrap();
-        assert_eq!(back.noise_shape, Some(vec![None, Some(1), Some(1)]));
-        assert_eq!(back.config(), d.config());
-    }
-
-    #[test]
-    fn noise_shape_that_does_not_fit_the_input_is_refused_at_build() {
-        let mut d = Dropout::new(0.5).with_noise_shape(&[None, Some(2)]);
-        let err = d.build(&[3]).unwrap_err().to_string();
-        assert!(err.contains("noise_shape"), "{err}");
-        let mut d = Dropout::new(0.5).with_noise_shape(&[None, Some(1)]);
-        assert!(d.build(&[3, 4]).is_err());
     }
 }

@@ -1,4 +1,4 @@
-//! Merge layers: combine several inputs of one shape elementwise (`Add`, `Subtract`,
+//! Merge layers: combine several inputs of one (broadcastable) shape elementwise (`Add`, `Subtract`,
 //! `Multiply`, `Average`, `Maximum`, `Minimum`) or join them along an axis (`Concatenate`).
 
 use super::Layer;
@@ -16,6 +16,8 @@ enum Fold {
     Minimum,
 }
 
+/// The shape the inputs broadcast to (NumPy rules, as Keras's merge layers allow: a
+/// squeeze-and-excitation block multiplies (h, w, c) by (1, 1, c)).
 fn check_same_shapes(layer: &str, shapes: &[Vec<usize>], min: usize) -> Result<Vec<usize>> {
     if shapes.len() < min {
         return Err(NnError::layer(
@@ -23,16 +25,19 @@ fn check_same_shapes(layer: &str, shapes: &[Vec<usize>], min: usize) -> Result<V
             format!("needs at least {min} inputs, got {}", shapes.len()),
         ));
     }
-    if let Some(other) = shapes.iter().find(|s| **s != shapes[0]) {
-        return Err(NnError::layer(
-            layer,
-            format!(
-                "inputs must have equal shapes, got {:?} and {other:?}",
-                shapes[0]
-            ),
-        ));
+    let mut out = shapes[0].clone();
+    for other in &shapes[1..] {
+        out = krust_tensor::broadcast_shapes("merge", &out, other).map_err(|_| {
+            NnError::layer(
+                layer,
+                format!(
+                    "inputs must have equal (or broadcastable) shapes, got {:?} and {other:?}",
+                    shapes[0]
+                ),
+            )
+        })?;
     }
-    Ok(shapes[0].clone())
+    Ok(out)
 }
 
 fn fold(kind: Fold, xs: &[Var]) -> Result<Var> {

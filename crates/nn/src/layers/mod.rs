@@ -3,19 +3,23 @@
 mod activation;
 mod activation_layers;
 mod adaptive_average_pooling2d;
+mod arithmetic;
 mod average_pooling2d;
 mod batch_normalization;
 mod conv1d;
 mod conv2d;
 mod conv3d;
 mod conv_transpose;
+mod custom_scale;
 mod dense;
 mod dot;
 mod dropout;
 mod embedding;
 mod flatten;
 mod global_pooling2d;
+mod identity;
 mod input;
+mod layer_scale;
 mod max_pooling2d;
 mod merging;
 mod noise;
@@ -30,6 +34,7 @@ mod rescaling;
 mod reshape;
 mod resizing_nd;
 mod separable_conv;
+mod unit_normalization;
 mod up_sampling2d;
 
 pub use activation::{ActivationLayer, ActivityRegularization};
@@ -37,6 +42,7 @@ pub use activation_layers::{
     ActivationFunctionLayer, LeakyReLU, Maxout, PReLU, ReLU, Softmax, ELU,
 };
 pub use adaptive_average_pooling2d::AdaptiveAveragePooling2D;
+pub use arithmetic::{Arithmetic, ArithmeticOp};
 pub use average_pooling2d::AveragePooling2D;
 pub use batch_normalization::BatchNormalization;
 pub use conv1d::{Conv1D, Padding1D};
@@ -45,18 +51,21 @@ pub use conv3d::{AveragePooling3D, Conv3D, Conv3DTranspose, MaxPooling3D, Poolin
 pub use conv_transpose::{
     transpose_output_length, Conv1DTranspose, Conv2DTranspose, ConvTranspose,
 };
+pub use custom_scale::CustomScaleLayer;
 pub use dense::Dense;
 pub use dot::Dot;
 pub use dropout::Dropout;
 pub use embedding::Embedding;
 pub use flatten::Flatten;
 pub use global_pooling2d::{GlobalAveragePooling2D, GlobalMaxPooling2D};
+pub use identity::Identity;
 pub use input::Input;
+pub use layer_scale::LayerScale;
 pub use max_pooling2d::MaxPooling2D;
 pub use merging::{Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract};
 pub use noise::{
-    GaussianDropout, GaussianNoise, SpatialDropout, SpatialDropout1D, SpatialDropout2D,
-    SpatialDropout3D,
+    AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout, SpatialDropout1D,
+    SpatialDropout2D, SpatialDropout3D, StochasticDepth,
 };
 pub use normalization::{GroupNormalization, InstanceNormalization, LayerNormalization};
 pub use normalization_preprocessing::Normalization;
@@ -75,6 +84,7 @@ pub use resizing_nd::{
     ZeroPadding1D, ZeroPadding3D,
 };
 pub use separable_conv::{DepthwiseConv2D, SeparableConv, SeparableConv1D, SeparableConv2D};
+pub use unit_normalization::UnitNormalization;
 pub use up_sampling2d::UpSampling2D;
 
 use crate::Result;

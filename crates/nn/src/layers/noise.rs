@@ -1,6 +1,7 @@
 //! Regularization layers that are active only in training and the identity at inference:
 //! `SpatialDropout1D/2D/3D` (drop whole feature maps), `GaussianDropout` (multiply by noise
-//! centred on 1) and `GaussianNoise` (add noise centred on 0). Each draws from its own
+//! centred on 1), `GaussianNoise` (add noise centred on 0), `AlphaDropout` (SELU-preserving
+//! dropout) and `StochasticDepth` (drop a sample's residual branch). Each draws from its own
 //! generator, seeded from the global seed when the layer is created.
 
 use super::Layer;
@@ -311,5 +312,134 @@ mod tests {
             m,
             v.iter().map(|x| (x - m).powi(2)).sum::<f32>() / v.len() as f32,
         )
+    }
+}
+
+/// SELU's negative saturation -α·λ, the value a dropped unit takes in `AlphaDropout`.
+const ALPHA_P: f32 = -1.673_263_2 * 1.050_701;
+
+/// Dropout for self-normalizing (SELU) networks: dropped units are set to SELU's negative
+/// saturation instead of 0, then an affine map a·x + b restores the mean and variance.
+#[derive(Debug, Clone)]
+pub struct AlphaDropout {
+    pub rate: f32,
+    /// As `Dropout`'s: None entries take the input's size, 1 entries share a decision.
+    pub noise_shape: Option<Vec<Option<usize>>>,
+    rng: RefCell<ChaCha8Rng>,
+}
+
+impl AlphaDropout {
+    pub fn new(rate: f32) -> Self {
+        AlphaDropout {
+            rate,
+            noise_shape: None,
+            rng: RefCell::new(next_rng()),
+        }
+    }
+
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        let mut c = ConfigReader::new("AlphaDropout", config)?;
+        let rate = c.f32_or("rate", 0.5)?;
+        c.absent("seed")?;
+        let noise_shape = super::dropout::read_noise_shape(&mut c)?;
+        c.finish()?;
+        let mut layer = AlphaDropout::new(rate);
+        layer.noise_shape = noise_shape;
+        Ok(layer)
+    }
+}
+
+impl Layer for AlphaDropout {
+    fn class_name(&self) -> &'static str {
+        "AlphaDropout"
+    }
+
+    fn config(&self) -> serde_json::Value {
+        serde_json::json!({"rate": self.rate, "noise_shape": self.noise_shape, "seed": null})
+    }
+
+    fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        check_rate("AlphaDropout", self.rate)?;
+        Ok(input_shape.to_vec())
+    }
+
+    fn forward(&self, x: &Var, training: bool) -> Result<Var> {
+        if !training || self.rate == 0.0 {
+            return Ok(x.clone());
+        }
+        let rate = self.rate;
+        let a = ((1.0 - rate) * (1.0 + rate * ALPHA_P * ALPHA_P)).powf(-0.5);
+        let b = -a * ALPHA_P * rate;
+        let shape = super::dropout::mask_shape("AlphaDropout", &self.noise_shape, &x.shape())?;
+        let mut rng = self.rng.borrow_mut();
+        let kept: Vec<bool> = (0..shape.iter().product())
+            .map(|_| rng.gen::<f32>() >= rate)
+            .collect();
+        // a·(kept ? x : α') + b, as x·(a·kept) + (a·α'·dropped + b).
+        let scale: Vec<f32> = kept.iter().map(|&k| if k { a } else { 0.0 }).collect();
+        let shift: Vec<f32> = kept
+            .iter()
+            .map(|&k| if k { b } else { a * ALPHA_P + b })
+            .collect();
+        let scale = Var::constant(Tensor::from_vec(shape.clone(), scale)?);
+        let shift = Var::constant(Tensor::from_vec(shape, shift)?);
+        Ok(x.mul(&scale)?.add(&shift)?)
+    }
+}
+
+/// ConvNeXt's `StochasticDepth` (drop path): in training each sample's whole residual branch
+/// is dropped with probability `drop_path_rate` and kept ones are scaled by 1/(1 - rate).
+#[derive(Debug, Clone)]
+pub struct StochasticDepth {
+    pub drop_path_rate: f32,
+    rng: RefCell<ChaCha8Rng>,
+}
+
+impl StochasticDepth {
+    pub fn new(drop_path_rate: f32) -> Self {
+        StochasticDepth {
+            drop_path_rate,
+            rng: RefCell::new(next_rng()),
+        }
+    }
+
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        let mut c = ConfigReader::new("StochasticDepth", config)?;
+        let rate = c
+            .value("drop_path_rate")
+            .and_then(serde_json::Value::as_f64)
+            .ok_or_else(|| NnError::argument("drop_path_rate", "StochasticDepth needs a number"))?;
+        c.finish()?;
+        Ok(StochasticDepth::new(rate as f32))
+    }
+}
+
+impl Layer for StochasticDepth {
+    fn class_name(&self) -> &'static str {
+        "StochasticDepth"
+    }
+
+    fn config(&self) -> serde_json::Value {
+        serde_json::json!({"drop_path_rate": self.drop_path_rate})
+    }
+
+    fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        check_rate("StochasticDepth", self.drop_path_rate)?;
+        Ok(input_shape.to_vec())
+    }
+
+    fn forward(&self, x: &Var, training: bool) -> Result<Var> {
+        if !training || self.drop_path_rate == 0.0 {
+            return Ok(x.clone());
+        }
+        let keep = 1.0 - self.drop_path_rate;
+        let shape = x.shape();
+        let mut mask_shape = vec![1; shape.len()];
+        mask_shape[0] = shape[0];
+        let mut rng = self.rng.borrow_mut();
+        let mask: Vec<f32> = (0..shape[0])
+            .map(|_| (keep + rng.gen::<f32>()).floor() / keep)
+            .collect();
+        Ok(x.mul(&Var::constant(Tensor::from_vec(mask_shape, mask)?))?)
     }
 }

@@ -1,5 +1,5 @@
-//! `Normalization` (preprocessing): y = (x - mean) / max(√variance, 1e-7) per feature of the
-//! last axis, with mean and variance either fixed in the config or adapted from data
+//! `Normalization` (preprocessing): y = (x - mean) / max(√variance, 1e-7) per feature of one
+//! axis (the last by default; EfficientNet names it as 3), with mean and variance either fixed in the config or adapted from data
 //! (`adapt`), then kept as the non-trainable weights mean, variance and count as in Keras;
 //! `invert` maps back.
 
@@ -15,6 +15,11 @@ pub struct Normalization {
     /// Fixed statistics from the config (then the layer has no weights).
     pub fixed: Option<(Vec<f32>, Vec<f32>)>,
     pub invert: bool,
+    /// The feature axis, counted with the batch axis as in Keras (negative from the end);
+    /// None is the last axis.
+    pub axis: Option<isize>,
+    /// Per-sample shape the statistics broadcast as (features on the axis), set by `build`.
+    stats_shape: Vec<usize>,
     mean: Option<Var>,
     variance: Option<Var>,
     count: Option<Var>,
@@ -36,16 +41,18 @@ impl Normalization {
 
     pub fn from_config(config: &Value) -> Result<Self> {
         let mut c = ConfigReader::new("Normalization", config)?;
-        let axis_ok = match c.value("axis") {
-            None => true,
-            Some(v) => v == &json!(-1) || v == &json!([-1]),
+        let axis = match c.value("axis") {
+            None | Some(Value::Null) => None,
+            Some(v) => match super::unit_normalization::axis_list(v).as_deref() {
+                Some([a]) => Some(*a),
+                _ => {
+                    return Err(NnError::layer(
+                        "Normalization",
+                        format!("argument `axis`: krust normalizes along one axis, got {v}"),
+                    ))
+                }
+            },
         };
-        if !axis_ok {
-            return Err(NnError::layer(
-                "Normalization",
-                "argument `axis`: only the last axis (-1) is supported",
-            ));
-        }
         let list = |v: Option<&Value>| -> Option<Vec<f32>> {
             let v = v?;
             if let Some(x) = v.as_f64() {
@@ -70,11 +77,18 @@ impl Normalization {
             }
         };
         layer.invert = invert;
+        layer.axis = axis.filter(|&a| a != -1);
         Ok(layer)
     }
 
     /// Fits mean and (biased) variance per feature of the last axis on `data`.
     pub fn adapt(&mut self, data: &Tensor) -> Result<()> {
+        if self.axis.is_some() {
+            return Err(NnError::layer(
+                "Normalization",
+                "krust adapts along the last axis only",
+            ));
+        }
         let features = *data
             .shape()
             .last()
@@ -129,13 +143,25 @@ impl Layer for Normalization {
             Some((m, v)) => (json!(m), json!(v)),
             None => (Value::Null, Value::Null),
         };
-        json!({"axis": [-1], "invert": self.invert, "mean": mean, "variance": variance})
+        json!({"axis": [self.axis.unwrap_or(-1)], "invert": self.invert, "mean": mean, "variance": variance})
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
-        let features = *input_shape
-            .last()
-            .ok_or_else(|| NnError::layer("Normalization", "needs inputs with a feature axis"))?;
+        let rank = input_shape.len() as isize + 1;
+        let axis = self.axis.unwrap_or(-1);
+        let resolved = if axis < 0 { axis + rank } else { axis };
+        if resolved <= 0 || resolved >= rank {
+            return Err(NnError::layer(
+                "Normalization",
+                format!("axis {axis} is not a feature axis of inputs {input_shape:?}"),
+            ));
+        }
+        let at = resolved as usize - 1;
+        let features = input_shape[at];
+        // Statistics broadcast from the right: features at the axis, 1 after it.
+        self.stats_shape = std::iter::once(features)
+            .chain(std::iter::repeat_n(1, input_shape.len() - at - 1))
+            .collect();
         match &self.fixed {
             Some((m, v)) => {
                 let fits = |n: usize| n == features || n == 1;
@@ -162,6 +188,14 @@ impl Layer for Normalization {
 
     fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
         let (mean, var) = self.stats()?;
+        let (mean, var) = if mean.numel() > 1 && self.stats_shape.len() > 1 {
+            (
+                mean.reshape(self.stats_shape.clone())?,
+                var.reshape(self.stats_shape.clone())?,
+            )
+        } else {
+            (mean, var)
+        };
         let std = Var::constant(var.map(|v| v.sqrt().max(1e-7)));
         let mean = Var::constant(mean);
         Ok(if self.invert {

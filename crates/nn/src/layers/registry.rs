@@ -73,6 +73,13 @@ pub const LAYER_CLASSES: &[&str] = &[
     "Dot",
     "Embedding",
     "Normalization",
+    "AlphaDropout",
+    "UnitNormalization",
+    "LayerScale",
+    "Arithmetic",
+    "CustomScaleLayer",
+    "StochasticDepth",
+    "Identity",
 ];
 
 fn no_arguments<L: Layer + 'static>(
@@ -148,6 +155,13 @@ pub fn layer_from_config(class_name: &str, config: &Value) -> Result<Box<dyn Lay
         "Dot" => Box::new(Dot::from_config(config)?),
         "Embedding" => Box::new(Embedding::from_config(config)?),
         "Normalization" => Box::new(Normalization::from_config(config)?),
+        "AlphaDropout" => Box::new(AlphaDropout::from_config(config)?),
+        "UnitNormalization" => Box::new(UnitNormalization::from_config(config)?),
+        "LayerScale" => Box::new(LayerScale::from_config(config)?),
+        "Arithmetic" => Box::new(Arithmetic::from_config(config)?),
+        "CustomScaleLayer" => Box::new(CustomScaleLayer::from_config(config)?),
+        "StochasticDepth" => Box::new(StochasticDepth::from_config(config)?),
+        "Identity" => no_arguments(class_name, config, Identity::new())?,
         "Conv3DTranspose" => Box::new(Conv3DTranspose::from_config(config)?),
         "Add" => no_arguments(class_name, config, Add::new())?,
         "Subtract" => no_arguments(class_name, config, Subtract::new())?,

@@ -1,0 +1,80 @@
+//! `LayerScale` (ConvNeXt's): y = x · γ, one learned factor per channel of the last axis,
+//! initialized to `init_values` so a residual branch starts almost switched off.
+
+use super::Layer;
+use crate::config::ConfigReader;
+use crate::{NnError, Result};
+use krust_autograd::Var;
+use krust_tensor::Tensor;
+
+#[derive(Debug, Clone)]
+pub struct LayerScale {
+    /// The initial value of every factor (ConvNeXt uses 1e-6).
+    pub init_values: f32,
+    /// Channels of the last axis, as Keras's config declares them.
+    pub projection_dim: usize,
+    gamma: Option<Var>,
+}
+
+impl LayerScale {
+    pub fn new(init_values: f32, projection_dim: usize) -> Self {
+        LayerScale {
+            init_values,
+            projection_dim,
+            gamma: None,
+        }
+    }
+
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        let mut c = ConfigReader::new("LayerScale", config)?;
+        let init_values = c.f32_or("init_values", 1e-6)?;
+        let projection_dim = c.usize("projection_dim")?;
+        c.finish()?;
+        Ok(LayerScale::new(init_values, projection_dim))
+    }
+}
+
+impl Layer for LayerScale {
+    fn class_name(&self) -> &'static str {
+        "LayerScale"
+    }
+
+    fn config(&self) -> serde_json::Value {
+        serde_json::json!({"init_values": self.init_values, "projection_dim": self.projection_dim})
+    }
+
+    fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        if input_shape.last() != Some(&self.projection_dim) {
+            return Err(NnError::layer(
+                "LayerScale",
+                format!(
+                    "projection_dim {} does not match the last axis of inputs {input_shape:?}",
+                    self.projection_dim
+                ),
+            ));
+        }
+        if self.gamma.is_none() {
+            self.gamma = Some(Var::parameter(Tensor::full(
+                [self.projection_dim],
+                self.init_values,
+            )));
+        }
+        Ok(input_shape.to_vec())
+    }
+
+    fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
+        let gamma = self
+            .gamma
+            .as_ref()
+            .ok_or_else(|| NnError::layer("LayerScale", "used before build"))?;
+        Ok(x.mul(gamma)?)
+    }
+
+    fn weights(&self) -> Vec<(&'static str, Var)> {
+        self.gamma.iter().map(|g| ("gamma", g.clone())).collect()
+    }
+
+    fn flops(&self, output_shape: &[usize]) -> u64 {
+        output_shape.iter().product::<usize>() as u64
+    }
+}
