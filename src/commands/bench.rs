@@ -24,6 +24,13 @@ pub struct BenchArgs {
     /// Training steps to time for the end-to-end figure.
     #[arg(long, default_value_t = 200)]
     steps: usize,
+    /// Only the zoo's inference latencies (ResNet-18, MobileNet v2, EfficientNet-Lite0 on
+    /// 224x224x3 at batch 1 and 16), the peer of bench/pytorch_inference.py.
+    #[arg(long)]
+    inference: bool,
+    /// Timed runs per inference figure (the median is reported).
+    #[arg(long, default_value_t = 10)]
+    reps: usize,
 }
 
 /// Best-of-`reps` seconds of `f`, after one warm-up call.
@@ -41,6 +48,20 @@ fn best_of(reps: usize, mut f: impl FnMut()) -> f64 {
 pub fn run(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
     let threads = super::set_threads(args.threads)?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+    if args.reps == 0 {
+        return Err("invalid --reps 0: must be at least 1".into());
+    }
+    if args.inference {
+        println!("krust bench --inference: {threads} threads, median of {} runs", args.reps);
+        for (label, name) in [
+            ("ResNet-18", "resnet18"),
+            ("MobileNet v2", "mobilenet_v2"),
+            ("EfficientNet-Lite0", "efficientnet_lite0"),
+        ] {
+            inference_latency(label, name, args.reps, &mut rng)?;
+        }
+        return Ok(());
+    }
     println!(
         "krust bench: {threads} threads, peak {:.0} GFLOP/s",
         args.peak
@@ -138,6 +159,35 @@ fn depthwise_layer(
         format!("{label} backward"),
         (both - fwd).max(0.0) * 1e3
     );
+    Ok(())
+}
+
+/// Median latency of zoo model `name`'s inference (no tape, dropout off) on random 224x224x3
+/// images at batch 1 and 16, after one warm-up run.
+fn inference_latency(
+    label: &str,
+    name: &str,
+    reps: usize,
+    rng: &mut rand_chacha::ChaCha8Rng,
+) -> Result<(), Box<dyn std::error::Error>> {
+    krust::tensor::random::set_global_seed(0);
+    let model = krust::zoo::build_model(name, &[224, 224, 3], 1000)?;
+    for batch in [1, 16] {
+        let x = Tensor::randn([batch, 224, 224, 3], 0.0, 1.0, rng);
+        model.predict(std::slice::from_ref(&x))?;
+        let mut times = Vec::with_capacity(reps);
+        for _ in 0..reps {
+            let t = Instant::now();
+            model.predict(std::slice::from_ref(&x))?;
+            times.push(t.elapsed().as_secs_f64());
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "{:<20} batch {batch:>2}: {:8.2} ms",
+            label,
+            times[times.len() / 2] * 1e3
+        );
+    }
     Ok(())
 }
 
