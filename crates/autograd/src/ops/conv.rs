@@ -6,31 +6,12 @@ use krust_tensor::conv::{conv2d, conv2d_backward, conv2d_grouped, conv2d_grouped
 use krust_tensor::Conv2dSpec;
 
 impl Var {
+    /// Convolution of (n, h, w, in) with kernel (kh, kw, in, filters) and optional bias:
+    /// `conv2d_grouped` with one group.
     pub fn conv2d(&self, kernel: &Var, bias: Option<&Var>, spec: Conv2dSpec) -> Result<Var> {
-        let (x, w) = (self.value(), kernel.value());
-        let b = bias.map(|b| b.value());
-        let y = conv2d(&x, &w, b.as_ref(), &spec)?;
-        let (need_x, need_w) = (self.requires_grad(), kernel.requires_grad());
-        let need_b = bias.map(|b| b.requires_grad());
-        let mut parents = vec![self, kernel];
-        parents.extend(bias);
-        Ok(Var::from_op(
-            y,
-            &parents,
-            Box::new(move |g| {
-                let grads =
-                    conv2d_backward(&x, &w, g, &spec, need_x, need_w, need_b.unwrap_or(false))?;
-                let mut out = vec![grads.input, grads.kernel];
-                if need_b.is_some() {
-                    out.push(grads.bias);
-                }
-                Ok(out)
-            }),
-        ))
+        self.conv2d_grouped(kernel, bias, spec, 1)
     }
-}
 
-impl Var {
     /// Convolution split into `groups` independent ones, kernel (kh, kw, in / groups, filters):
     /// input channel block g meets output channel block g. `groups` = in is a depthwise
     /// convolution (kernel (kh, kw, 1, in·m)); one group is `conv2d`. One tape node.

@@ -1,8 +1,7 @@
-//! Grouped and depthwise 2-D convolution, channels-last: a direct channel-vector loop when
-//! every group holds one input channel (depthwise), one GEMM per group on grouped im2col rows
-//! otherwise.
+//! Grouped and depthwise 2-D convolution, channels-last: forward and both backward passes.
 //!
-//! Kernel layout is Keras's (kh, kw, cin / groups, cout): input channels `g·cin_g..` meet
+//! A direct channel-vector loop when every group holds one input channel (depthwise), one GEMM
+//! per group on grouped im2col rows otherwise. Kernel layout is Keras's (kh, kw, cin / groups, cout): input channels `g·cin_g..` meet
 //! output channels `g·cout_g..`. A depthwise kernel (kh, kw, cin, m) is the same memory as the
 //! grouped kernel (kh, kw, 1, cin·m) with `groups = cin`, output channel `c·m + j` being filter
 //! j of channel c. In channels-last memory one pixel's channels, one kernel tap's weights and
