@@ -87,22 +87,27 @@ fn torch_padding(
     Ok((padded, Padding::Valid))
 }
 
+/// The convolution of a Conv2dNormActivation.
+enum ConvKind {
+    /// A square convolution with `filters` outputs.
+    Full { filters: usize, kernel: usize },
+    /// A 3x3 depthwise convolution.
+    Depthwise,
+}
+
 /// torchvision's Conv2dNormActivation: `<prefix>.0` conv, `<prefix>.1` BatchNorm,
-/// `<prefix>.2` ReLU6; `depthwise` makes the conv a 3x3 depthwise one.
+/// `<prefix>.2` ReLU6.
 fn conv_bn_relu6(
     g: &Graph,
     prefix: &str,
     x: &Symbol,
-    filters: usize,
-    kernel: usize,
+    kind: ConvKind,
     stride: usize,
-    depthwise_conv: bool,
 ) -> Result<Symbol> {
     let conv_name = format!("{prefix}.0");
-    let y = if depthwise_conv {
-        depthwise(g, &conv_name, x, stride)?
-    } else {
-        conv(g, &conv_name, x, filters, kernel, stride)?
+    let y = match kind {
+        ConvKind::Full { filters, kernel } => conv(g, &conv_name, x, filters, kernel, stride)?,
+        ConvKind::Depthwise => depthwise(g, &conv_name, x, stride)?,
     };
     let y = call(
         g,
@@ -134,10 +139,14 @@ fn inverted_residual(
     let mut y = x.clone();
     let mut part = 0;
     if expand_ratio != 1 {
-        y = conv_bn_relu6(g, &format!("{p}.{part}"), &y, hidden, 1, 1, false)?;
+        let expand = ConvKind::Full {
+            filters: hidden,
+            kernel: 1,
+        };
+        y = conv_bn_relu6(g, &format!("{p}.{part}"), &y, expand, 1)?;
         part += 1;
     }
-    y = conv_bn_relu6(g, &format!("{p}.{part}"), &y, hidden, 3, stride, true)?;
+    y = conv_bn_relu6(g, &format!("{p}.{part}"), &y, ConvKind::Depthwise, stride)?;
     y = conv(g, &format!("{p}.{}", part + 1), &y, out_channels, 1, 1)?;
     y = call(
         g,
@@ -168,29 +177,25 @@ fn make_divisible(v: f32, divisor: usize) -> usize {
 /// MobileNet v2 (torchvision, width 1.0) for `input_shape` (h, w, c), ending with logits.
 pub(crate) fn mobilenet_v2(g: &Graph, inputs: &Symbol, classes: usize) -> Result<Symbol> {
     let width = 1.0f32;
-    let mut channels = make_divisible(32.0 * width, 8);
-    let last_channel = make_divisible(1280.0 * width.max(1.0), 8);
-    let mut x = conv_bn_relu6(g, "features.0", inputs, channels, 3, 2, false)?;
+    let stem = ConvKind::Full {
+        filters: make_divisible(32.0 * width, 8),
+        kernel: 3,
+    };
+    let mut x = conv_bn_relu6(g, "features.0", inputs, stem, 2)?;
     let mut index = 1;
     for (t, c, n, s) in INVERTED_RESIDUAL_SETTING {
         let out = make_divisible(c as f32 * width, 8);
         for i in 0..n {
             let stride = if i == 0 { s } else { 1 };
             x = inverted_residual(g, index, &x, out, stride, t)?;
-            channels = out;
             index += 1;
         }
     }
-    debug_assert_eq!(x.shape()[2], channels);
-    x = conv_bn_relu6(
-        g,
-        &format!("features.{index}"),
-        &x,
-        last_channel,
-        1,
-        1,
-        false,
-    )?;
+    let last = ConvKind::Full {
+        filters: make_divisible(1280.0 * width.max(1.0), 8),
+        kernel: 1,
+    };
+    x = conv_bn_relu6(g, &format!("features.{index}"), &x, last, 1)?;
     x = call(g, "avgpool", GlobalAveragePooling2D::new(), &x)?;
     x = call(g, "classifier.0", Dropout::new(0.2), &x)?;
     let mut fc = Dense::new(classes);
