@@ -7,7 +7,8 @@
 //! size here, as the package's dynamic variant does (the static one fixes it for 224x224, where
 //! both agree).
 
-use crate::mobile_common::{batch_norm, call, depthwise_no_bias};
+use crate::blocks::named;
+use crate::mobile_common::{batch_norm, depthwise_no_bias};
 use krust_nn::functional::{Graph, Symbol};
 use krust_nn::layers::{ActivationLayer, Add, Conv2D, Dense, Dropout, GlobalAveragePooling2D};
 use krust_nn::{Activation, Result};
@@ -96,11 +97,11 @@ const STAGES: [Stage; 7] = [
 fn conv1x1(g: &Graph, name: &str, x: &Symbol, filters: usize) -> Result<Symbol> {
     let mut conv = Conv2D::new(filters, (1, 1));
     conv.use_bias = false;
-    call(g, name, conv, x)
+    named(g, name, conv, x)
 }
 
 fn relu6(g: &Graph, name: &str, x: &Symbol) -> Result<Symbol> {
-    call(g, name, ActivationLayer::new(Activation::Relu6), x)
+    named(g, name, ActivationLayer::new(Activation::Relu6), x)
 }
 
 /// One MBConvBlock `_blocks.<index>` (all id_skip): 1x1 expansion unless the ratio is 1,
@@ -123,7 +124,7 @@ fn mb_conv_block(
     let mut y = x.clone();
     if expand != 1 {
         y = conv1x1(g, &format!("{p}._expand_conv"), &y, hidden)?;
-        y = call(
+        y = named(
             g,
             &format!("{p}._bn0"),
             batch_norm(BN_MOMENTUM, BN_EPSILON),
@@ -131,13 +132,13 @@ fn mb_conv_block(
         )?;
         y = relu6(g, &format!("{p}._expand_relu6"), &y)?;
     }
-    y = call(
+    y = named(
         g,
         &format!("{p}._depthwise_conv"),
         depthwise_no_bias(kernel, stride, Padding::Same)?,
         &y,
     )?;
-    y = call(
+    y = named(
         g,
         &format!("{p}._bn1"),
         batch_norm(BN_MOMENTUM, BN_EPSILON),
@@ -145,7 +146,7 @@ fn mb_conv_block(
     )?;
     y = relu6(g, &format!("{p}._depthwise_relu6"), &y)?;
     y = conv1x1(g, &format!("{p}._project_conv"), &y, output)?;
-    y = call(
+    y = named(
         g,
         &format!("{p}._bn2"),
         batch_norm(BN_MOMENTUM, BN_EPSILON),
@@ -153,7 +154,7 @@ fn mb_conv_block(
     )?;
     if stride == 1 && input == output {
         if drop_rate > 0.0 {
-            y = call(
+            y = named(
                 g,
                 &format!("{p}._drop_connect"),
                 drop_connect(drop_rate),
@@ -181,8 +182,8 @@ pub(crate) fn efficientnet_lite0(g: &Graph, inputs: &Symbol, classes: usize) -> 
         .with_strides((2, 2))
         .with_padding(Padding::Same);
     stem.use_bias = false;
-    let mut x = call(g, "_conv_stem", stem, inputs)?;
-    x = call(g, "_bn0", batch_norm(BN_MOMENTUM, BN_EPSILON), &x)?;
+    let mut x = named(g, "_conv_stem", stem, inputs)?;
+    x = named(g, "_bn0", batch_norm(BN_MOMENTUM, BN_EPSILON), &x)?;
     x = relu6(g, "_stem_relu6", &x)?;
     let total: usize = STAGES.iter().map(|s| s.repeats).sum();
     let mut index = 0;
@@ -206,10 +207,10 @@ pub(crate) fn efficientnet_lite0(g: &Graph, inputs: &Symbol, classes: usize) -> 
         }
     }
     x = conv1x1(g, "_conv_head", &x, HEAD)?;
-    x = call(g, "_bn1", batch_norm(BN_MOMENTUM, BN_EPSILON), &x)?;
+    x = named(g, "_bn1", batch_norm(BN_MOMENTUM, BN_EPSILON), &x)?;
     x = relu6(g, "_head_relu6", &x)?;
-    x = call(g, "_avg_pooling", GlobalAveragePooling2D::new(), &x)?;
-    x = call(g, "_dropout", Dropout::new(DROPOUT), &x)?;
-    let logits = call(g, "_fc", Dense::new(classes), &x)?;
+    x = named(g, "_avg_pooling", GlobalAveragePooling2D::new(), &x)?;
+    x = named(g, "_dropout", Dropout::new(DROPOUT), &x)?;
+    let logits = named(g, "_fc", Dense::new(classes), &x)?;
     Ok(logits)
 }

@@ -1,20 +1,9 @@
-//! Pieces shared by the mobile architectures: layers called under fixed names, bias-free
-//! depthwise convolutions, and the input check.
+//! Pieces shared by the mobile architectures: bias-free depthwise convolutions and their
+//! batch normalization.
 
-use krust_nn::functional::{Graph, Symbol};
-use krust_nn::layers::{BatchNormalization, DepthwiseConv2D, Layer};
+use krust_nn::layers::{BatchNormalization, DepthwiseConv2D};
 use krust_nn::Result;
 use krust_tensor::Padding;
-
-/// Calls `layer` on `x` under `name`, the name its weights are saved and mapped by.
-pub(crate) fn call(
-    g: &Graph,
-    name: &str,
-    layer: impl Layer + 'static,
-    x: &Symbol,
-) -> Result<Symbol> {
-    g.named_layer_boxed(name, Box::new(layer)).call(&[x])
-}
 
 /// A square depthwise convolution without bias (every mobile block normalizes right after,
 /// so a bias would only duplicate BatchNormalization's beta).

@@ -2,7 +2,8 @@
 //! dropout 1e-3, Keras's layer names), with the top ending in logits
 //! (classifier_activation=None).
 
-use crate::mobile_common::{batch_norm, call, depthwise_no_bias};
+use crate::blocks::named;
+use crate::mobile_common::{batch_norm, depthwise_no_bias};
 use krust_nn::functional::{Graph, Symbol};
 use krust_nn::layers::{
     ActivationLayer, Conv2D, Dropout, GlobalAveragePooling2D, ReLU, Reshape, ZeroPadding2D,
@@ -32,7 +33,7 @@ const BLOCKS: [(usize, usize); 13] = [
 ];
 
 fn relu6(g: &Graph, name: &str, x: &Symbol) -> Result<Symbol> {
-    call(g, name, ReLU::new(Some(6.0), 0.0, 0.0), x)
+    named(g, name, ReLU::new(Some(6.0), 0.0, 0.0), x)
 }
 
 /// Keras's `_conv_block`: conv1 (3x3, stride 2, same, no bias), conv1_bn, conv1_relu.
@@ -41,8 +42,8 @@ fn conv_block(g: &Graph, x: &Symbol, filters: usize) -> Result<Symbol> {
         .with_strides((2, 2))
         .with_padding(Padding::Same);
     conv.use_bias = false;
-    let x = call(g, "conv1", conv, x)?;
-    let x = call(g, "conv1_bn", batch_norm(BN_MOMENTUM, BN_EPSILON), &x)?;
+    let x = named(g, "conv1", conv, x)?;
+    let x = named(g, "conv1_bn", batch_norm(BN_MOMENTUM, BN_EPSILON), &x)?;
     relu6(g, "conv1_relu", &x)
 }
 
@@ -59,7 +60,7 @@ fn depthwise_block(
     let (x, padding) = if stride == 1 {
         (x.clone(), Padding::Same)
     } else {
-        let padded = call(
+        let padded = named(
             g,
             &format!("conv_pad_{id}"),
             ZeroPadding2D::new(((0, 1), (0, 1))),
@@ -67,13 +68,13 @@ fn depthwise_block(
         )?;
         (padded, Padding::Valid)
     };
-    let x = call(
+    let x = named(
         g,
         &format!("conv_dw_{id}"),
         depthwise_no_bias(3, stride, padding)?,
         &x,
     )?;
-    let x = call(
+    let x = named(
         g,
         &format!("conv_dw_{id}_bn"),
         batch_norm(BN_MOMENTUM, BN_EPSILON),
@@ -82,8 +83,8 @@ fn depthwise_block(
     let x = relu6(g, &format!("conv_dw_{id}_relu"), &x)?;
     let mut pointwise = Conv2D::new(filters, (1, 1)).with_padding(Padding::Same);
     pointwise.use_bias = false;
-    let x = call(g, &format!("conv_pw_{id}"), pointwise, &x)?;
-    let x = call(
+    let x = named(g, &format!("conv_pw_{id}"), pointwise, &x)?;
+    let x = named(
         g,
         &format!("conv_pw_{id}_bn"),
         batch_norm(BN_MOMENTUM, BN_EPSILON),
@@ -98,21 +99,21 @@ pub(crate) fn mobilenet_v1(g: &Graph, inputs: &Symbol, classes: usize) -> Result
     for (i, &(filters, stride)) in BLOCKS.iter().enumerate() {
         x = depthwise_block(g, &x, filters, stride, i + 1)?;
     }
-    x = call(
+    x = named(
         g,
         "global_average_pooling2d",
         GlobalAveragePooling2D::with_keepdims(true),
         &x,
     )?;
-    x = call(g, "dropout", Dropout::new(1e-3), &x)?;
-    x = call(
+    x = named(g, "dropout", Dropout::new(1e-3), &x)?;
+    x = named(
         g,
         "conv_preds",
         Conv2D::new(classes, (1, 1)).with_padding(Padding::Same),
         &x,
     )?;
-    x = call(g, "reshape_2", Reshape::new(&[classes as isize]), &x)?;
-    let logits = call(
+    x = named(g, "reshape_2", Reshape::new(&[classes as isize]), &x)?;
+    let logits = named(
         g,
         "predictions",
         ActivationLayer::new(Activation::Linear),

@@ -2,7 +2,8 @@
 //! multiples of 8, dropout 0.2), every weight layer named by its PyTorch module path so that a
 //! torchvision state dict maps onto it by name.
 
-use crate::mobile_common::{batch_norm, call, depthwise_no_bias};
+use crate::blocks::named;
+use crate::mobile_common::{batch_norm, depthwise_no_bias};
 use krust_nn::functional::{Graph, Symbol};
 use krust_nn::initializers::{FanMode, Initializer, ScalingDistribution};
 use krust_nn::layers::{
@@ -52,14 +53,14 @@ fn conv(
         .with_padding(padding);
     layer.use_bias = false;
     layer.kernel_initializer = kaiming_fan_out();
-    call(g, name, layer, &x)
+    named(g, name, layer, &x)
 }
 
 fn depthwise(g: &Graph, name: &str, x: &Symbol, stride: usize) -> Result<Symbol> {
     let (x, padding) = torch_padding(g, name, x, 3, stride)?;
     let mut layer = depthwise_no_bias(3, stride, padding)?;
     layer.depthwise_initializer = kaiming_fan_out();
-    call(g, name, layer, &x)
+    named(g, name, layer, &x)
 }
 
 /// PyTorch's padding (k - 1) / 2 on every side, as a Keras padding mode (plus a
@@ -78,7 +79,7 @@ fn torch_padding(
     if stride == 1 && kernel % 2 == 1 {
         return Ok((x.clone(), Padding::Same));
     }
-    let padded = call(
+    let padded = named(
         g,
         &format!("{name}.pad"),
         ZeroPadding2D::new(((p, p), (p, p))),
@@ -109,13 +110,13 @@ fn conv_bn_relu6(
         ConvKind::Full { filters, kernel } => conv(g, &conv_name, x, filters, kernel, stride)?,
         ConvKind::Depthwise => depthwise(g, &conv_name, x, stride)?,
     };
-    let y = call(
+    let y = named(
         g,
         &format!("{prefix}.1"),
         batch_norm(BN_MOMENTUM, BN_EPSILON),
         &y,
     )?;
-    call(
+    named(
         g,
         &format!("{prefix}.2"),
         ActivationLayer::new(Activation::Relu6),
@@ -148,7 +149,7 @@ fn inverted_residual(
     }
     y = conv_bn_relu6(g, &format!("{p}.{part}"), &y, ConvKind::Depthwise, stride)?;
     y = conv(g, &format!("{p}.{}", part + 1), &y, out_channels, 1, 1)?;
-    y = call(
+    y = named(
         g,
         &format!("{p}.{}", part + 2),
         batch_norm(BN_MOMENTUM, BN_EPSILON),
@@ -196,14 +197,14 @@ pub(crate) fn mobilenet_v2(g: &Graph, inputs: &Symbol, classes: usize) -> Result
         kernel: 1,
     };
     x = conv_bn_relu6(g, &format!("features.{index}"), &x, last, 1)?;
-    x = call(g, "avgpool", GlobalAveragePooling2D::new(), &x)?;
-    x = call(g, "classifier.0", Dropout::new(0.2), &x)?;
+    x = named(g, "avgpool", GlobalAveragePooling2D::new(), &x)?;
+    x = named(g, "classifier.0", Dropout::new(0.2), &x)?;
     let mut fc = Dense::new(classes);
     fc.kernel_initializer = Initializer::RandomNormal {
         mean: 0.0,
         stddev: 0.01,
     };
-    let logits = call(g, "classifier.1", fc, &x)?;
+    let logits = named(g, "classifier.1", fc, &x)?;
     Ok(logits)
 }
 
