@@ -85,7 +85,10 @@ pub fn run(name: &str, output_dir: &Path, quiet: bool) -> Result<()> {
     })?;
     match name {
         "losses" => print!("{}", losses()?),
-        "pretrained" => print!("{}", pretrained(&efficientnet_lite0_weights()?, output_dir)?),
+        "pretrained" => print!(
+            "{}",
+            pretrained(&efficientnet_lite0_weights()?, output_dir)?
+        ),
         "activations" => print!("{}", activations(output_dir)?),
         _ => {
             let settings = NormalizationSettings {
@@ -805,10 +808,15 @@ pub fn efficientnet_lite0_weights() -> Result<PathBuf> {
 /// The CC0/public-domain photos shipped in `data/photos` (provenance in its README).
 pub fn shipped_photos() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/photos");
-    ["chelsea.png", "coffee.png", "rocket.jpg", "grace_hopper.jpg"]
-        .iter()
-        .map(|name| dir.join(name))
-        .collect()
+    [
+        "chelsea.png",
+        "coffee.png",
+        "rocket.jpg",
+        "grace_hopper.jpg",
+    ]
+    .iter()
+    .map(|name| dir.join(name))
+    .collect()
 }
 
 /// The pretrained demo's results: each photo's top-5 classes and the plot drawn for it.
@@ -819,9 +827,16 @@ pub struct PretrainedDemo {
 
 impl fmt::Display for PretrainedDemo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "EfficientNet-Lite0 (ImageNet weights) on the shipped photos:")?;
+        writeln!(
+            f,
+            "EfficientNet-Lite0 (ImageNet weights) on the shipped photos:"
+        )?;
         for (result, plot) in self.results.iter().zip(&self.plots) {
-            let name = result.path.file_name().unwrap_or_default().to_string_lossy();
+            let name = result
+                .path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy();
             writeln!(f, "\n{name}")?;
             for (rank, &(index, p)) in result.top.iter().enumerate() {
                 writeln!(
@@ -850,8 +865,16 @@ pub fn pretrained(weights: &Path, output_dir: &Path) -> Result<PretrainedDemo> {
     for result in &results {
         let photo = krust_zoo::preprocess::decode_photo(&result.path)?;
         let (w, h) = photo.dimensions();
-        let name = result.path.file_name().unwrap_or_default().to_string_lossy();
-        let stem = result.path.file_stem().unwrap_or_default().to_string_lossy();
+        let name = result
+            .path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy();
+        let stem = result
+            .path
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy();
         let bars: Vec<(String, f32)> = result
             .top
             .iter()

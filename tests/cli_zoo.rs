@@ -43,7 +43,8 @@ fn predict_with_pytorch_weights_writes_pytorch_logits() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let ours = read_f32(&out).unwrap();
-    let theirs = read_f32(&repo().join("fixtures/torch/zoo/squeezenet1_1_logits_72x88.npy")).unwrap();
+    let theirs =
+        read_f32(&repo().join("fixtures/torch/zoo/squeezenet1_1_logits_72x88.npy")).unwrap();
     let scale = theirs.as_slice().iter().fold(0f32, |m, v| m.max(v.abs()));
     assert!(ours.max_abs_diff(&theirs).unwrap() <= 1e-4 + 1e-3 * scale);
     std::fs::remove_dir_all(&dir).unwrap();
@@ -63,13 +64,25 @@ fn predict_names_what_is_wrong_with_weights_and_models() {
             a.push("--weights");
             a.push(Box::leak(w.to_string().into_boxed_str()));
         }
-        a.extend(["--input", Box::leak(input.display().to_string().into_boxed_str())]);
-        a.extend(["--output", Box::leak(out.display().to_string().into_boxed_str())]);
+        a.extend([
+            "--input",
+            Box::leak(input.display().to_string().into_boxed_str()),
+        ]);
+        a.extend([
+            "--output",
+            Box::leak(out.display().to_string().into_boxed_str()),
+        ]);
         a
     };
-    assert_clean_error(&run_krust(None, &args("resnet18", None)), "give its weights with --weights");
     assert_clean_error(
-        &run_krust(None, &args("squeezenet1_1", Some(garbage.to_str().unwrap()))),
+        &run_krust(None, &args("resnet18", None)),
+        "give its weights with --weights",
+    );
+    assert_clean_error(
+        &run_krust(
+            None,
+            &args("squeezenet1_1", Some(garbage.to_str().unwrap())),
+        ),
         "garbage.pth",
     );
     assert_clean_error(
@@ -93,7 +106,14 @@ fn summary_of_a_zoo_architecture_at_any_size() {
     assert!(text.contains("Total params:"), "{text}");
     let o = run_krust(
         None,
-        &["summary", "mobilenet-v2", "--input-shape", "64,64,3", "--classes", "10"],
+        &[
+            "summary",
+            "mobilenet-v2",
+            "--input-shape",
+            "64,64,3",
+            "--classes",
+            "10",
+        ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("10 classes"));
@@ -130,17 +150,33 @@ fn classify_prints_the_top_classes_as_a_table_or_json() {
     assert!(lines[0]["file"].as_str().unwrap().ends_with("chelsea.png"));
     let top = lines[0]["top"].as_array().unwrap();
     assert_eq!(top.len(), 3);
-    let p: Vec<f64> = top.iter().map(|t| t["probability"].as_f64().unwrap()).collect();
+    let p: Vec<f64> = top
+        .iter()
+        .map(|t| t["probability"].as_f64().unwrap())
+        .collect();
     assert!(p[0] >= p[1] && p[1] >= p[2] && p[0] <= 1.0);
     // A 10-class model has no ImageNet names.
     assert!(top[0]["label"].as_str().unwrap().starts_with("class "));
 
     let o = run_krust(
         None,
-        &["classify", &photo("rocket.jpg"), "--model", "squeezenet1_1", "--weights", &squeezenet()],
+        &[
+            "classify",
+            &photo("rocket.jpg"),
+            "--model",
+            "squeezenet1_1",
+            "--weights",
+            &squeezenet(),
+        ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(stdout(&o).lines().filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit())).count(), 5);
+    assert_eq!(
+        stdout(&o)
+            .lines()
+            .filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+            .count(),
+        5
+    );
 }
 
 #[test]
@@ -150,13 +186,29 @@ fn classify_names_a_photo_it_cannot_read() {
     std::fs::write(&bad, b"not a jpeg").unwrap();
     let o = run_krust(
         None,
-        &["classify", bad.to_str().unwrap(), "--model", "squeezenet1_1", "--weights", &squeezenet()],
+        &[
+            "classify",
+            bad.to_str().unwrap(),
+            "--model",
+            "squeezenet1_1",
+            "--weights",
+            &squeezenet(),
+        ],
     );
     assert_clean_error(&o, "notes.jpg");
     assert_clean_error(
         &run_krust(
             None,
-            &["classify", &photo("chelsea.png"), "--model", "squeezenet1_1", "--weights", &squeezenet(), "--top", "0"],
+            &[
+                "classify",
+                &photo("chelsea.png"),
+                "--model",
+                "squeezenet1_1",
+                "--weights",
+                &squeezenet(),
+                "--top",
+                "0",
+            ],
         ),
         "--top",
     );
@@ -173,7 +225,10 @@ fn demo_pretrained_without_weights_says_how_to_fetch_them() {
         .output()
         .unwrap();
     assert_clean_error(&o, "tools/fetch_efficientnet_lite0.sh");
-    assert!(!dir.join("out").exists(), "nothing is created before the check");
+    assert!(
+        !dir.join("out").exists(),
+        "nothing is created before the check"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

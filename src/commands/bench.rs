@@ -52,7 +52,10 @@ pub fn run(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
         return Err("invalid --reps 0: must be at least 1".into());
     }
     if args.inference {
-        println!("krust bench --inference: {threads} threads, median of {} runs", args.reps);
+        println!(
+            "krust bench --inference: {threads} threads, median of {} runs",
+            args.reps
+        );
         for (label, name) in [
             ("ResNet-18", "resnet18"),
             ("MobileNet v2", "mobilenet_v2"),

@@ -53,11 +53,7 @@ pub fn run(args: PredictArgs) -> Result<(), Box<dyn std::error::Error>> {
     let model = match &args.weights {
         Some(weights) => {
             let [x] = &inputs[..] else {
-                return Err(format!(
-                    "a zoo model takes one --input, got {}",
-                    inputs.len()
-                )
-                .into());
+                return Err(format!("a zoo model takes one --input, got {}", inputs.len()).into());
             };
             let shape = x.shape();
             if shape.len() != 4 {

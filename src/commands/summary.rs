@@ -59,7 +59,11 @@ pub fn run(args: SummaryArgs) -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     // krust's own models are Fashion-MNIST classifiers; the others are ImageNet's.
-    let default_classes = if architecture.source == "krust" { 10 } else { 1000 };
+    let default_classes = if architecture.source == "krust" {
+        10
+    } else {
+        1000
+    };
     let classes = args.classes.unwrap_or(default_classes);
     if classes == 0 {
         return Err("invalid --classes 0: must be at least 1".into());

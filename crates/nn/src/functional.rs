@@ -399,14 +399,10 @@ impl Model {
             } else {
                 node.training.unwrap_or(training)
             };
-            values[n] = Some(
-                slot.layer
-                    .forward_multi(&args, mode)
-                    .map_err(|e| match e {
-                        NnError::Layer { why, .. } => NnError::layer(&slot.name, why),
-                        other => other,
-                    })?,
-            );
+            values[n] = Some(slot.layer.forward_multi(&args, mode).map_err(|e| match e {
+                NnError::Layer { why, .. } => NnError::layer(&slot.name, why),
+                other => other,
+            })?);
         }
         Ok(self
             .outputs
@@ -765,10 +761,18 @@ mod tests {
         assert_eq!(model.parameters().len(), 2);
         assert_eq!(model.count_trainable_params(), 4 * 2 + 2);
         // In training mode a frozen BatchNormalization must not move its statistics.
-        let before: Vec<Tensor> = model.named_weights().iter().map(|(_, v)| v.value()).collect();
+        let before: Vec<Tensor> = model
+            .named_weights()
+            .iter()
+            .map(|(_, v)| v.value())
+            .collect();
         let batch = Tensor::from_vec([2, 3], vec![1.0, 2.0, 3.0, -4.0, 5.0, 6.0]).unwrap();
         model.forward_multi(&[Var::constant(batch)], true).unwrap();
-        let after: Vec<Tensor> = model.named_weights().iter().map(|(_, v)| v.value()).collect();
+        let after: Vec<Tensor> = model
+            .named_weights()
+            .iter()
+            .map(|(_, v)| v.value())
+            .collect();
         for (b, a) in before.iter().zip(&after) {
             assert_eq!(b.as_slice(), a.as_slice());
         }

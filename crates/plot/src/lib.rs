@@ -20,5 +20,5 @@ mod test_files;
 pub use error::PlotError;
 pub use grid::{filter_grid, image_grid, GridImage};
 pub use heatmap::confusion_matrix_heatmap;
-pub use predictions::top_k_bars;
 pub use line::{function_plot, line_chart, side_by_side, training_curves, MetricHistory, Series};
+pub use predictions::top_k_bars;

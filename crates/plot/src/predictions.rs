@@ -31,10 +31,7 @@ pub fn top_k_bars(
     if width == 0 || height == 0 || photo.len() != width * height * 3 {
         return Err(PlotError::invalid(
             path,
-            format!(
-                "{} bytes are not a {width}×{height} RGB photo",
-                photo.len()
-            ),
+            format!("{} bytes are not a {width}×{height} RGB photo", photo.len()),
         ));
     }
     if top.is_empty() || top.len() > 20 {
@@ -115,7 +112,10 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("bars.png");
         let photo: Vec<u8> = (0..40 * 30 * 3).map(|i| (i % 251) as u8).collect();
-        let top = vec![("Egyptian cat".to_string(), 0.38), ("tabby".to_string(), 0.28)];
+        let top = vec![
+            ("Egyptian cat".to_string(), 0.38),
+            ("tabby".to_string(), 0.28),
+        ];
         top_k_bars(&path, &photo, (40, 30), "chelsea.png", &top).unwrap();
         let png = image::open(&path).unwrap();
         assert_eq!(png.width(), WIDTH as u32);

@@ -117,7 +117,10 @@ pub fn decode_photo(path: &Path) -> Result<RgbImage, ZooError> {
     let bytes =
         std::fs::read(path).map_err(|e| ZooError::file(path, format!("cannot read: {e}")))?;
     let image = image::load_from_memory(&bytes).map_err(|e| {
-        ZooError::file(path, format!("cannot decode the image (JPEG or PNG expected): {e}"))
+        ZooError::file(
+            path,
+            format!("cannot decode the image (JPEG or PNG expected): {e}"),
+        )
     })?;
     Ok(image.into_rgb8())
 }

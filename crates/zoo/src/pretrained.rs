@@ -82,7 +82,12 @@ fn head_of(name: &str, weights: &Path) -> Result<&'static str, ZooError> {
     })
 }
 
-fn stored_classes(state_dict: &StateDict, head: &str, name: &str, weights: &Path) -> Result<usize, ZooError> {
+fn stored_classes(
+    state_dict: &StateDict,
+    head: &str,
+    name: &str,
+    weights: &Path,
+) -> Result<usize, ZooError> {
     classes_in(state_dict, head).ok_or_else(|| {
         ZooError::file(
             weights,
@@ -129,7 +134,11 @@ fn load_state_dict_into(
         .find(|(n, _)| *n == head_bias)
         .and_then(|(_, v)| v.shape().first().copied())
         .unwrap_or(stored);
-    let keep: Vec<&str> = if classes == stored { vec![] } else { vec![head] };
+    let keep: Vec<&str> = if classes == stored {
+        vec![]
+    } else {
+        vec![head]
+    };
     let mut report = load_torch_weights(
         model,
         state_dict,

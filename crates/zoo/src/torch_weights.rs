@@ -140,7 +140,9 @@ pub fn load_torch_weights(
             continue;
         }
         let Some((suffix, layout)) = torch_name(class, weight) else {
-            missing.push(format!("{full} (a {class} weight with no PyTorch counterpart)"));
+            missing.push(format!(
+                "{full} (a {class} weight with no PyTorch counterpart)"
+            ));
             continue;
         };
         let key = format!("{layer}.{suffix}");
@@ -169,7 +171,7 @@ pub fn load_torch_weights(
         };
         let tensor = layout
             .convert(&shape, data)
-        .map_err(|e| ZooError::file(path, format!("{key}: {e}")))?;
+            .map_err(|e| ZooError::file(path, format!("{key}: {e}")))?;
         pending.push((var, tensor));
     }
 

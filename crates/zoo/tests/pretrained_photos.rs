@@ -4,7 +4,12 @@
 use krust_zoo::preprocess::{decode_photo, Preprocessing};
 use std::path::{Path, PathBuf};
 
-const PHOTOS: [&str; 4] = ["chelsea.png", "coffee.png", "rocket.jpg", "grace_hopper.jpg"];
+const PHOTOS: [&str; 4] = [
+    "chelsea.png",
+    "coffee.png",
+    "rocket.jpg",
+    "grace_hopper.jpg",
+];
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -69,8 +74,13 @@ fn real_efficientnet_lite0_matches_pytorch_on_the_same_preprocessed_photos() {
     let Some(weights) = lite0_weights() else {
         return;
     };
-    let net = krust_zoo::pretrained::load_pretrained("efficientnet_lite0", &weights, &[224, 224, 3], None)
-        .unwrap();
+    let net = krust_zoo::pretrained::load_pretrained(
+        "efficientnet_lite0",
+        &weights,
+        &[224, 224, 3],
+        None,
+    )
+    .unwrap();
     assert_eq!(net.classes, 1000);
     // PyTorch's input: torchvision's crops, normalized with mean 127/255 and std 128/255.
     let p = Preprocessing::EFFICIENTNET_LITE;
@@ -99,7 +109,10 @@ fn classify_from_the_photo_files_agrees_with_pytorchs_pipeline() {
     };
     use krust_zoo::pretrained::{classify_photos, load_pretrained, top_k};
     let net = load_pretrained("efficientnet_lite0", &weights, &[224, 224, 3], None).unwrap();
-    let photos: Vec<PathBuf> = PHOTOS.iter().map(|n| root().join("data/photos").join(n)).collect();
+    let photos: Vec<PathBuf> = PHOTOS
+        .iter()
+        .map(|n| root().join("data/photos").join(n))
+        .collect();
     let results =
         classify_photos(&net.model, &Preprocessing::EFFICIENTNET_LITE, &photos, 5).unwrap();
     let theirs = reference_probabilities();
@@ -109,7 +122,11 @@ fn classify_from_the_photo_files_agrees_with_pytorchs_pipeline() {
         let mut expected: Vec<usize> = top_k(reference, 5).iter().map(|t| t.0).collect();
         println!("{}: {:?}", PHOTOS[i], result.top);
         for &(index, p) in &result.top {
-            assert!((p - reference[index]).abs() <= 0.02, "{}: class {index}", PHOTOS[i]);
+            assert!(
+                (p - reference[index]).abs() <= 0.02,
+                "{}: class {index}",
+                PHOTOS[i]
+            );
         }
         ours.sort_unstable();
         expected.sort_unstable();
@@ -117,6 +134,14 @@ fn classify_from_the_photo_files_agrees_with_pytorchs_pipeline() {
     }
     // chelsea.png is a cat (ImageNet 281-285: tabby, tiger cat, Persian, Siamese, Egyptian);
     // coffee.png an espresso (967) or a cup (968).
-    assert!((281..=285).contains(&results[0].top[0].0), "{:?}", results[0].top);
-    assert!([967, 968].contains(&results[1].top[0].0), "{:?}", results[1].top);
+    assert!(
+        (281..=285).contains(&results[0].top[0].0),
+        "{:?}",
+        results[0].top
+    );
+    assert!(
+        [967, 968].contains(&results[1].top[0].0),
+        "{:?}",
+        results[1].top
+    );
 }

@@ -22,12 +22,18 @@ fn assert_logits_match(name: &str, ours: &Tensor, theirs: &Tensor) {
     let worst = ours.max_abs_diff(theirs).unwrap();
     let tolerance = 1e-4 + 1e-3 * scale;
     println!("{name}: max |diff| {worst:.2e} (tolerance {tolerance:.2e}, max |logit| {scale:.3})");
-    assert!(worst <= tolerance, "{name}: max |diff| {worst} > {tolerance}");
+    assert!(
+        worst <= tolerance,
+        "{name}: max |diff| {worst} > {tolerance}"
+    );
     let classes = *theirs.shape().last().unwrap();
     let argmax = |row: &[f32]| {
         row.iter()
             .enumerate()
-            .fold((0, f32::NEG_INFINITY), |b, (i, &v)| if v > b.1 { (i, v) } else { b })
+            .fold(
+                (0, f32::NEG_INFINITY),
+                |b, (i, &v)| if v > b.1 { (i, v) } else { b },
+            )
             .0
     };
     for (a, b) in ours
@@ -43,8 +49,13 @@ fn assert_logits_match(name: &str, ours: &Tensor, theirs: &Tensor) {
 fn check(dir: &Path, name: &str, size: &str) {
     let x = read_f32(&dir.join(format!("{name}_input_{size}.npy"))).unwrap();
     let expected = read_f32(&dir.join(format!("{name}_logits_{size}.npy"))).unwrap();
-    let net = load_pretrained(name, &dir.join(format!("{name}.pth")), &x.shape()[1..], None)
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let net = load_pretrained(
+        name,
+        &dir.join(format!("{name}.pth")),
+        &x.shape()[1..],
+        None,
+    )
+    .unwrap_or_else(|e| panic!("{name}: {e}"));
     let y = net.model.predict(&[x]).unwrap().remove(0);
     assert_logits_match(&format!("{name} {size}"), &y, &expected);
 }
@@ -89,7 +100,10 @@ fn googlenet_auxiliary_heads_are_ignored_with_a_note() {
     }
     let net = load_pretrained("googlenet", &path, &[72, 88, 3], None).unwrap();
     assert!(
-        net.report.notes.iter().any(|n| n.contains("aux1.") && n.contains("ignored")),
+        net.report
+            .notes
+            .iter()
+            .any(|n| n.contains("aux1.") && n.contains("ignored")),
         "{:?}",
         net.report.notes
     );
@@ -101,11 +115,18 @@ fn a_different_class_count_replaces_the_head() {
     let net = load_pretrained("squeezenet1_1", &path, &[72, 88, 3], Some(3)).unwrap();
     assert_eq!(net.classes, 3);
     assert!(
-        net.report.notes.iter().any(|n| n.contains("classifier.1 was replaced")),
+        net.report
+            .notes
+            .iter()
+            .any(|n| n.contains("classifier.1 was replaced")),
         "{:?}",
         net.report.notes
     );
-    let y = net.model.predict(&[Tensor::zeros([1, 72, 88, 3])]).unwrap().remove(0);
+    let y = net
+        .model
+        .predict(&[Tensor::zeros([1, 72, 88, 3])])
+        .unwrap()
+        .remove(0);
     assert_eq!(y.shape(), &[1, 3]);
 }
 
@@ -119,7 +140,10 @@ fn weights_of_another_architecture_are_refused_with_every_problem_named() {
         .expect("must fail")
         .to_string();
     assert!(err.contains("squeezenet1_1.pth"), "{err}");
-    assert!(err.contains("classifier.1.weight") || err.contains("missing"), "{err}");
+    assert!(
+        err.contains("classifier.1.weight") || err.contains("missing"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -146,7 +170,12 @@ fn missing_unexpected_and_misshaped_tensors_are_reported_together() {
     tensors.push(("extra.weight".into(), vec![2], vec![0; 8])); // unexpected
     let views: Vec<(String, TensorView)> = tensors
         .iter()
-        .map(|(n, s, b)| (n.clone(), TensorView::new(Dtype::F32, s.clone(), b).unwrap()))
+        .map(|(n, s, b)| {
+            (
+                n.clone(),
+                TensorView::new(Dtype::F32, s.clone(), b).unwrap(),
+            )
+        })
         .collect();
     let dir = std::env::temp_dir().join(format!("krust-zoo-weights-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
