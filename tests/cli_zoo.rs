@@ -57,40 +57,33 @@ fn predict_names_what_is_wrong_with_weights_and_models() {
     let out = dir.join("y.npy");
     let garbage = dir.join("garbage.pth");
     std::fs::write(&garbage, b"this is not a weights file at all").unwrap();
-    let args = |model: &str, weights: Option<&str>| {
-        let mut a = vec!["predict", "--model"];
-        a.push(Box::leak(model.to_string().into_boxed_str()));
+    let (input, output) = (input.display().to_string(), out.display().to_string());
+    let args = |model: &str, weights: Option<&str>| -> Vec<String> {
+        let mut a = vec!["predict".to_string(), "--model".into(), model.into()];
         if let Some(w) = weights {
-            a.push("--weights");
-            a.push(Box::leak(w.to_string().into_boxed_str()));
+            a.extend(["--weights".into(), w.into()]);
         }
         a.extend([
-            "--input",
-            Box::leak(input.display().to_string().into_boxed_str()),
-        ]);
-        a.extend([
-            "--output",
-            Box::leak(out.display().to_string().into_boxed_str()),
+            "--input".into(),
+            input.clone(),
+            "--output".into(),
+            output.clone(),
         ]);
         a
     };
+    let run = |a: Vec<String>| run_krust(None, &a.iter().map(String::as_str).collect::<Vec<_>>());
     assert_clean_error(
-        &run_krust(None, &args("resnet18", None)),
+        &run(args("resnet18", None)),
         "give its weights with --weights",
     );
+    let garbage = garbage.display().to_string();
+    assert_clean_error(&run(args("squeezenet1_1", Some(&garbage))), "garbage.pth");
     assert_clean_error(
-        &run_krust(
-            None,
-            &args("squeezenet1_1", Some(garbage.to_str().unwrap())),
-        ),
-        "garbage.pth",
-    );
-    assert_clean_error(
-        &run_krust(None, &args("no_such_net", Some(&squeezenet()))),
+        &run(args("no_such_net", Some(&squeezenet()))),
         "no_such_net",
     );
     assert_clean_error(
-        &run_krust(None, &args("resnet18", Some(&squeezenet()))),
+        &run(args("resnet18", Some(&squeezenet()))),
         "squeezenet1_1.pth",
     );
     assert!(!out.exists());
