@@ -443,19 +443,14 @@ fn grouped_backward(
         }
         dw_parts
     };
-    let parts: Vec<Option<Vec<Vec<f32>>>> = if need_input && img > 0 {
-        dx.par_chunks_mut(images_per_chunk * img)
-            .enumerate()
-            .map(|(c, d)| task(c, Some(d)))
-            .collect()
-    } else if need_kernel && g.n > 0 {
-        (0..n_chunks)
-            .into_par_iter()
-            .map(|c| task(c, None))
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let parts: Vec<Option<Vec<Vec<f32>>>> = super::run_batch_chunks(
+        &mut dx,
+        images_per_chunk * img,
+        n_chunks,
+        need_input,
+        need_kernel,
+        task,
+    );
 
     let kernel_grad = need_kernel.then(|| {
         // Back from per-group (kh·kw·cin_g, cout_g) blocks to (kh, kw, cin_g, cout).

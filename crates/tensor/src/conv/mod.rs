@@ -417,19 +417,14 @@ pub fn conv2d_backward(
         }
         dw_part
     };
-    let parts: Vec<Option<Vec<f32>>> = if need_input && img > 0 {
-        dx.par_chunks_mut(images_per_chunk * img)
-            .enumerate()
-            .map(|(c, d)| task(c, Some(d)))
-            .collect()
-    } else if need_kernel && g.n > 0 {
-        (0..n_chunks)
-            .into_par_iter()
-            .map(|c| task(c, None))
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let parts: Vec<Option<Vec<f32>>> = run_batch_chunks(
+        &mut dx,
+        images_per_chunk * img,
+        n_chunks,
+        need_input,
+        need_kernel,
+        task,
+    );
 
     let kernel_grad = need_kernel.then(|| {
         let mut dw = vec![0.0; k * cout];
@@ -443,6 +438,32 @@ pub fn conv2d_backward(
         kernel: kernel_grad,
         bias: bias_grad,
     })
+}
+
+/// Runs a backward `task` once per chunk of the batch, in parallel: with the chunk's slice of
+/// `dx` (`chunk_len` values each) when the input gradient is wanted, else with None when only
+/// the kernel gradient is; nothing when neither is (or the batch or images are empty).
+pub(crate) fn run_batch_chunks<T: Send>(
+    dx: &mut [f32],
+    chunk_len: usize,
+    n_chunks: usize,
+    need_input: bool,
+    need_kernel: bool,
+    task: impl Fn(usize, Option<&mut [f32]>) -> T + Sync + Send,
+) -> Vec<T> {
+    if need_input && chunk_len > 0 {
+        dx.par_chunks_mut(chunk_len)
+            .enumerate()
+            .map(|(c, d)| task(c, Some(d)))
+            .collect()
+    } else if need_kernel && n_chunks > 0 {
+        (0..n_chunks)
+            .into_par_iter()
+            .map(|c| task(c, None))
+            .collect()
+    } else {
+        Vec::new()
+    }
 }
 
 #[cfg(test)]
