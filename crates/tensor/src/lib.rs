@@ -19,7 +19,7 @@ pub mod reduce;
 pub mod shape_ops;
 pub mod softmax;
 
-pub use conv::{Conv2dSpec, Padding};
+pub use conv::{Conv2dSpec, Epilogue, Padding};
 pub use error::TensorError;
 pub use pool::Pool2dSpec;
 pub use shape::{broadcast_shapes, numel, strides_of};

@@ -8,7 +8,7 @@
 //! one output pixel's channels are all contiguous and line up, so the depthwise kernels are
 //! unit-stride loops over channels that the compiler vectorizes, with no im2col at all.
 
-use super::{with_scratch, Conv2dGrads, Geometry, CHUNK_BYTES, SCRATCH, SCRATCH_GRAD};
+use super::{with_scratch, Conv2dGrads, Epilogue, Geometry, CHUNK_BYTES, SCRATCH, SCRATCH_GRAD};
 use crate::matmul::{gemm_into, MatRef};
 use crate::shape::numel;
 use crate::{Conv2dSpec, Result, Tensor, TensorError};
@@ -136,8 +136,21 @@ pub fn conv2d_grouped(
     spec: &Conv2dSpec,
     groups: usize,
 ) -> Result<Tensor> {
+    conv2d_fused(x, kernel, bias, spec, groups, Epilogue::Identity)
+}
+
+/// `activation(conv(x, kernel, groups) + bias)` in one pass over the output: the inference
+/// path's convolution, with a BatchNormalization already folded into `kernel` and `bias`.
+pub fn conv2d_fused(
+    x: &Tensor,
+    kernel: &Tensor,
+    bias: Option<&Tensor>,
+    spec: &Conv2dSpec,
+    groups: usize,
+    epilogue: Epilogue,
+) -> Result<Tensor> {
     if groups == 1 {
-        return super::conv2d(x, kernel, bias, spec);
+        return super::conv2d_with(x, kernel, bias, spec, epilogue);
     }
     let g = Geometry::grouped(x.shape(), kernel.shape(), spec, groups)?;
     check_bias(&g, kernel, bias)?;
@@ -150,6 +163,7 @@ pub fn conv2d_grouped(
         } else {
             grouped_forward(&g, groups, xs, ws, bs, &mut out);
         }
+        crate::parallel::for_each_chunk_mut(&mut out, |_, y| epilogue.apply(y));
     }
     Ok(Tensor::from_parts(shape, out))
 }
@@ -606,6 +620,33 @@ mod tests {
         let a = conv2d_grouped(&x, &w, None, &s, 1).unwrap();
         let b = super::super::conv2d(&x, &w, None, &s).unwrap();
         assert_eq!(a.as_slice(), b.as_slice());
+    }
+
+    #[test]
+    fn a_fused_epilogue_equals_the_activation_applied_afterwards() {
+        // Plain (im2col and planar paths), grouped and depthwise, with a bias.
+        for (xs, ws, groups, stride) in [
+            ([2, 9, 9, 4], [3, 3, 4, 8], 1, 2),
+            ([2, 9, 9, 1], [3, 3, 1, 3], 1, 1),
+            ([2, 9, 9, 4], [3, 3, 2, 6], 2, 1),
+            ([2, 9, 9, 4], [3, 3, 1, 8], 4, 2),
+        ] {
+            let (x, w) = (seq(&xs, 0.3), seq(&ws, 0.2));
+            let b = seq(&[ws[3]], 0.5);
+            let s = spec(stride, Padding::Same, 1);
+            let plain = conv2d_grouped(&x, &w, Some(&b), &s, groups).unwrap();
+            for (e, f) in [
+                (Epilogue::Relu, plain.relu()),
+                (Epilogue::Relu6, plain.map(|v| v.clamp(0.0, 6.0))),
+                (
+                    Epilogue::Silu,
+                    plain.map(|v| v * crate::elementwise::sigmoid(v)),
+                ),
+            ] {
+                let fused = conv2d_fused(&x, &w, Some(&b), &s, groups, e).unwrap();
+                assert_close(fused.as_slice(), f.as_slice(), &format!("{e:?} {xs:?}"));
+            }
+        }
     }
 
     #[test]

@@ -7,10 +7,12 @@
 //! the rayon pool, each chunk running a single-threaded GEMM on im2col scratch that stays in
 //! cache and is reused from a thread-local buffer.
 
+mod epilogue;
 mod grouped;
 mod planar;
 
-pub use grouped::{conv2d_grouped, conv2d_grouped_backward};
+pub use epilogue::Epilogue;
+pub use grouped::{conv2d_fused, conv2d_grouped, conv2d_grouped_backward};
 
 use crate::matmul::{gemm_into, MatRef};
 use crate::shape::numel;
@@ -269,6 +271,17 @@ pub fn conv2d(
     bias: Option<&Tensor>,
     spec: &Conv2dSpec,
 ) -> Result<Tensor> {
+    conv2d_with(x, kernel, bias, spec, Epilogue::Identity)
+}
+
+/// `conv2d` followed by `epilogue`, applied chunk by chunk while the output is in cache.
+fn conv2d_with(
+    x: &Tensor,
+    kernel: &Tensor,
+    bias: Option<&Tensor>,
+    spec: &Conv2dSpec,
+    epilogue: Epilogue,
+) -> Result<Tensor> {
     let g = Geometry::new(x.shape(), kernel.shape(), spec)?;
     if let Some(b) = bias {
         if b.shape() != [g.cout] {
@@ -289,6 +302,7 @@ pub fn conv2d(
     let (xs, ws) = (x.as_slice(), kernel.as_slice());
     if g.prefers_planar() {
         planar::forward(&g, xs, ws, bias.map(|b| b.as_slice()), &mut out);
+        crate::parallel::for_each_chunk_mut(&mut out, |_, y| epilogue.apply(y));
         return Ok(Tensor::from_parts(vec![g.n, g.oh, g.ow, cout], out));
     }
     if let Some(b) = bias {
@@ -317,6 +331,7 @@ pub fn conv2d(
                     gemm_into(MatRef::new(cols, n_rows, k), w, y, bias.is_some(), 1);
                 });
             }
+            epilogue.apply(y);
         });
     Ok(Tensor::from_parts(vec![g.n, g.oh, g.ow, cout], out))
 }
