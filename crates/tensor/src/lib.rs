@@ -16,6 +16,7 @@ pub mod norm;
 pub mod parallel;
 pub mod pool;
 pub mod reduce;
+pub mod sgemm;
 pub mod shape_ops;
 pub mod softmax;
 

@@ -1,5 +1,6 @@
-//! Matrix products, all through the `gemm` crate: plain, transposed operands, and the raw
-//! strided entry point the convolution kernels share.
+//! Matrix products: plain, transposed operands, and the raw strided entry point the
+//! convolution kernels share, running on our AVX-512 GEMM where the CPU has it and on the
+//! `gemm` crate elsewhere.
 
 use crate::{Result, Tensor, TensorError};
 
@@ -30,7 +31,7 @@ impl<'a> MatRef<'a> {
     }
 
     /// Logical (rows, cols) after the optional transpose.
-    fn dims(&self) -> (usize, usize) {
+    pub(crate) fn dims(&self) -> (usize, usize) {
         if self.transposed {
             (self.cols, self.rows)
         } else {
@@ -39,7 +40,7 @@ impl<'a> MatRef<'a> {
     }
 
     /// (row stride, column stride) of the logical matrix.
-    fn strides(&self) -> (isize, isize) {
+    pub(crate) fn strides(&self) -> (isize, isize) {
         if self.transposed {
             (1, self.cols as isize)
         } else {
@@ -64,6 +65,10 @@ pub fn gemm_into(a: MatRef, b: MatRef, c: &mut [f32], accumulate: bool, threads:
         if !accumulate {
             c[..m * n].fill(0.0);
         }
+        return;
+    }
+    if crate::sgemm::isa() == crate::sgemm::Isa::Avx512 {
+        crate::sgemm::gemm_avx512(a, b, c, accumulate, threads);
         return;
     }
     let (a_rs, a_cs) = a.strides();
@@ -97,6 +102,34 @@ pub fn gemm_into(a: MatRef, b: MatRef, c: &mut [f32], accumulate: bool, threads:
             false,
             parallelism,
         );
+    }
+}
+
+/// A right-hand matrix reused by many products (a convolution's kernel, met once per chunk of
+/// output rows): packed once for our GEMM, kept as a view for the `gemm` crate.
+pub enum SharedB<'a> {
+    Packed(crate::sgemm::PackedB),
+    View(MatRef<'a>),
+}
+
+impl<'a> SharedB<'a> {
+    pub fn new(b: MatRef<'a>) -> SharedB<'a> {
+        if crate::sgemm::isa() == crate::sgemm::Isa::Avx512 {
+            SharedB::Packed(crate::sgemm::PackedB::new(
+                b,
+                crate::parallel::num_threads(),
+            ))
+        } else {
+            SharedB::View(b)
+        }
+    }
+
+    /// `c (+)= a · b`, `c` row-major, on up to `threads` threads.
+    pub fn gemm_into(&self, a: MatRef, c: &mut [f32], accumulate: bool, threads: usize) {
+        match self {
+            SharedB::Packed(p) => crate::sgemm::gemm_packed(a, p, c, accumulate, threads),
+            SharedB::View(b) => gemm_into(a, *b, c, accumulate, threads),
+        }
     }
 }
 

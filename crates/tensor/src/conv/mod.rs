@@ -14,7 +14,7 @@ mod planar;
 pub use epilogue::Epilogue;
 pub use grouped::{conv2d_fused, conv2d_grouped, conv2d_grouped_backward};
 
-use crate::matmul::{gemm_into, MatRef};
+use crate::matmul::{gemm_into, MatRef, SharedB};
 use crate::shape::numel;
 use crate::{Result, Tensor, TensorError};
 use rayon::prelude::*;
@@ -242,8 +242,11 @@ impl Geometry {
     }
 }
 
-/// Bytes of im2col scratch one chunk aims for: small enough to stay in L2.
+/// Bytes of im2col scratch one backward chunk aims for: small enough to stay in L2.
 const CHUNK_BYTES: usize = 256 * 1024;
+
+/// Output rows per forward task: one GEMM row block, so each task packs the im2col rows once.
+const FORWARD_CHUNK_ROWS: usize = crate::sgemm::MC;
 
 thread_local! {
     static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
@@ -255,13 +258,20 @@ fn with_scratch<R>(
     len: usize,
     f: impl FnOnce(&mut [f32]) -> R,
 ) -> R {
+    // Taken out while in use, so a re-entrant call (rayon running another task on this thread
+    // while `f` waits for a parallel section) gets its own buffer instead of a borrow panic.
+    let mut buf = key.with(|cell| std::mem::take(&mut *cell.borrow_mut()));
+    if buf.len() < len {
+        buf.resize(len, 0.0);
+    }
+    let out = f(&mut buf[..len]);
     key.with(|cell| {
-        let mut buf = cell.borrow_mut();
-        if buf.len() < len {
-            buf.resize(len, 0.0);
+        let mut slot = cell.borrow_mut();
+        if slot.len() < buf.len() {
+            *slot = buf;
         }
-        f(&mut buf[..len])
-    })
+    });
+    out
 }
 
 /// Convolution forward: `y = conv(x, kernel) + bias`, shape (n, oh, ow, cout).
@@ -309,26 +319,44 @@ fn conv2d_with(
         out.chunks_mut(cout)
             .for_each(|r| r.copy_from_slice(b.as_slice()));
     }
-    let chunk_rows = (CHUNK_BYTES / (4 * k.max(1))).clamp(16, 4096);
     let pointwise = g.is_pointwise() && g.padding_free();
-    out.par_chunks_mut(chunk_rows * cout)
+    let w = SharedB::new(MatRef::new(ws, k, cout));
+    let threads = crate::parallel::num_threads();
+    let accumulate = bias.is_some();
+    if rows < 2 * threads * FORWARD_CHUNK_ROWS {
+        // Too few rows to give every thread whole chunks: one GEMM, split inside over rows
+        // and columns.
+        if pointwise {
+            w.gemm_into(MatRef::new(xs, rows, k), &mut out, accumulate, threads);
+        } else {
+            with_scratch(&SCRATCH, rows * k, |cols| {
+                cols.par_chunks_mut(FORWARD_CHUNK_ROWS * k)
+                    .enumerate()
+                    .for_each(|(c, part)| {
+                        g.im2col(xs, c * FORWARD_CHUNK_ROWS, part.len() / k, part)
+                    });
+                w.gemm_into(MatRef::new(cols, rows, k), &mut out, accumulate, threads);
+            });
+        }
+        crate::parallel::for_each_chunk_mut(&mut out, |_, y| epilogue.apply(y));
+        return Ok(Tensor::from_parts(vec![g.n, g.oh, g.ow, cout], out));
+    }
+    out.par_chunks_mut(FORWARD_CHUNK_ROWS * cout)
         .enumerate()
         .for_each(|(c, y)| {
-            let r0 = c * chunk_rows;
+            let r0 = c * FORWARD_CHUNK_ROWS;
             let n_rows = y.len() / cout;
-            let w = MatRef::new(ws, k, cout);
             if pointwise {
-                gemm_into(
+                w.gemm_into(
                     MatRef::new(&xs[r0 * k..(r0 + n_rows) * k], n_rows, k),
-                    w,
                     y,
-                    bias.is_some(),
+                    accumulate,
                     1,
                 );
             } else {
                 with_scratch(&SCRATCH, n_rows * k, |cols| {
                     g.im2col(xs, r0, n_rows, cols);
-                    gemm_into(MatRef::new(cols, n_rows, k), w, y, bias.is_some(), 1);
+                    w.gemm_into(MatRef::new(cols, n_rows, k), y, accumulate, 1);
                 });
             }
             epilogue.apply(y);
@@ -398,6 +426,7 @@ pub fn conv2d_backward(
         });
     }
 
+    let wt = need_input.then(|| SharedB::new(MatRef::new(ws, k, cout).t()));
     // One task per chunk of whole images, so col2im never writes across chunks; each returns
     // its partial kernel gradient, summed afterwards in chunk order (deterministic).
     let task = |c: usize, dx_chunk: Option<&mut [f32]>| -> Option<Vec<f32>> {
@@ -424,9 +453,9 @@ pub fn conv2d_backward(
             }
             dw_part = Some(dw);
         }
-        if let Some(dx_c) = dx_chunk {
+        if let (Some(dx_c), Some(wt)) = (dx_chunk, &wt) {
             with_scratch(&SCRATCH_GRAD, n_rows * k, |dcols| {
-                gemm_into(dy_c, MatRef::new(ws, k, cout).t(), dcols, false, 1);
+                wt.gemm_into(dy_c, dcols, false, 1);
                 g.col2im(dcols, images, dx_c);
             });
         }
