@@ -34,19 +34,6 @@ enum Command {
     Demo(commands::demo::DemoArgs),
 }
 
-/// Training frees and re-allocates the same large activation buffers every step. glibc's
-/// default returns blocks above its mmap threshold to the kernel on free, so every step paid
-/// page faults and zeroing again (the first epoch ran 40% slower than later ones). Keeping freed
-/// memory in the heap makes the allocator hand the same blocks back; peak memory is unchanged.
-fn keep_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only adjusts allocator parameters; called before any other thread exists.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 512 << 20);
-    }
-}
-
 /// `krust ... | head` should end quietly like other command-line tools: restore the default
 /// SIGPIPE action (Rust ignores it, which turns a closed pipe into a failed print).
 fn exit_quietly_on_closed_pipe() {
@@ -58,7 +45,6 @@ fn exit_quietly_on_closed_pipe() {
 }
 
 fn main() -> ExitCode {
-    keep_freed_memory();
     exit_quietly_on_closed_pipe();
     // A panic is a krust bug, never a user's fault: say so in one line instead of a backtrace.
     std::panic::set_hook(Box::new(|info| {

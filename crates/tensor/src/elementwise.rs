@@ -15,7 +15,7 @@ impl Tensor {
         match self.storage_ref() {
             Storage::Cpu(_) => {
                 let src = self.as_slice();
-                let mut out = vec![0.0; src.len()];
+                let mut out = crate::buffer::dirty(src.len());
                 for_each_chunk_mut(&mut out, |start, chunk| {
                     let end = start + chunk.len();
                     for (o, &x) in chunk.iter_mut().zip(&src[start..end]) {
@@ -41,7 +41,7 @@ impl Tensor {
             ));
         }
         let (a, b) = (self.as_slice(), other.as_slice());
-        let mut out = vec![0.0; a.len()];
+        let mut out = crate::buffer::dirty(a.len());
         for_each_chunk_mut(&mut out, |start, chunk| {
             let end = start + chunk.len();
             for ((o, &x), &y) in chunk.iter_mut().zip(&a[start..end]).zip(&b[start..end]) {
@@ -66,7 +66,7 @@ impl Tensor {
             ));
         }
         let (xa, xb, xc) = (self.as_slice(), b.as_slice(), c.as_slice());
-        let mut out = vec![0.0; xa.len()];
+        let mut out = crate::buffer::dirty(xa.len());
         for_each_chunk_mut(&mut out, |start, chunk| {
             let end = start + chunk.len();
             let inputs = xa[start..end]
@@ -107,7 +107,7 @@ impl Tensor {
         } else {
             (sa[rank - 1], sb[rank - 1])
         };
-        let mut out = vec![0.0; numel(&out_shape)];
+        let mut out = crate::buffer::dirty(numel(&out_shape));
         let fill_row = |row: usize, dst: &mut [f32]| {
             // Offsets of this row's first element in each operand.
             let (mut oa, mut ob, mut rem) = (0, 0, row);
@@ -117,14 +117,45 @@ impl Tensor {
                 oa += idx * sa[d];
                 ob += idx * sb[d];
             }
-            for (j, o) in dst.iter_mut().enumerate() {
-                *o = f(a[oa + j * ia], b[ob + j * ib]);
+            // Unit or zero inner strides (a per-channel vector against channels-last data, the
+            // common case) run as slice loops the compiler vectorizes.
+            let len = dst.len();
+            match (ia, ib) {
+                (1, 1) => {
+                    let (ra, rb) = (&a[oa..oa + len], &b[ob..ob + len]);
+                    for ((o, &x), &y) in dst.iter_mut().zip(ra).zip(rb) {
+                        *o = f(x, y);
+                    }
+                }
+                (1, 0) => {
+                    let y = b[ob];
+                    for (o, &x) in dst.iter_mut().zip(&a[oa..oa + len]) {
+                        *o = f(x, y);
+                    }
+                }
+                (0, 1) => {
+                    let x = a[oa];
+                    for (o, &y) in dst.iter_mut().zip(&b[ob..ob + len]) {
+                        *o = f(x, y);
+                    }
+                }
+                _ => {
+                    for (j, o) in dst.iter_mut().enumerate() {
+                        *o = f(a[oa + j * ia], b[ob + j * ib]);
+                    }
+                }
             }
         };
         if out.len() >= MIN_PARALLEL_ELEMENTS && inner > 0 {
-            out.par_chunks_mut(inner)
+            // Tasks of several short rows, so rayon's per-task cost stays small.
+            let rows_per_task = (4096 / inner).max(1);
+            out.par_chunks_mut(inner * rows_per_task)
                 .enumerate()
-                .for_each(|(row, dst)| fill_row(row, dst));
+                .for_each(|(t, block)| {
+                    for (r, dst) in block.chunks_mut(inner).enumerate() {
+                        fill_row(t * rows_per_task + r, dst);
+                    }
+                });
         } else if inner > 0 {
             out.chunks_mut(inner)
                 .enumerate()

@@ -4,6 +4,7 @@
 //! clones are free. Ops dispatch on [`Storage`] in one place per op family, which is where a
 //! CUDA device will plug in later without touching layers or training code.
 
+pub mod buffer;
 mod error;
 pub mod random;
 mod shape;

@@ -159,7 +159,7 @@ impl Tensor {
         if k != k2 {
             return Err(mismatch("inner dimensions differ"));
         }
-        let mut out = vec![0.0; m * n];
+        let mut out = crate::buffer::dirty(m * n);
         let threads = if m * n * k >= 1 << 18 {
             crate::parallel::num_threads()
         } else {

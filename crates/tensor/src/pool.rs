@@ -189,7 +189,7 @@ pub fn max_pool2d(x: &Tensor, spec: &Pool2dSpec) -> Result<(Tensor, Vec<u32>)> {
     let xs = x.as_slice();
     let spans = g.spans();
     let img = g.oh * g.ow * g.c;
-    let mut out = vec![0.0; g.n * img];
+    let mut out = crate::buffer::zeroed(g.n * img);
     let mut arg = vec![0u32; out.len()];
     if img > 0 {
         // A compile-time channel count lets the compiler unroll the per-cell channel loop
@@ -286,7 +286,7 @@ pub fn max_pool2d_backward(input_shape: &[usize], argmax: &[u32], dy: &Tensor) -
             "argmax and gradient sizes differ",
         ));
     }
-    let mut dx = vec![0.0; input_shape.iter().product()];
+    let mut dx = crate::buffer::zeroed(input_shape.iter().product());
     for (&i, &g) in argmax.iter().zip(dy.as_slice()) {
         dx[i as usize] += g;
     }
@@ -300,7 +300,7 @@ pub fn avg_pool2d(x: &Tensor, spec: &Pool2dSpec) -> Result<Tensor> {
     let (rows, cols) = g.spans();
     let c = g.c;
     let img = g.oh * g.ow * c;
-    let mut out = vec![0.0; g.n * img];
+    let mut out = crate::buffer::zeroed(g.n * img);
     if img > 0 {
         out.par_chunks_mut(img).enumerate().for_each(|(b, o_img)| {
             let image = b * g.h * g.w * c;
@@ -341,7 +341,7 @@ pub fn avg_pool2d_backward(
     }
     let dys = dy.as_slice();
     let img = g.h * g.w * g.c;
-    let mut dx = vec![0.0; g.n * img];
+    let mut dx = crate::buffer::zeroed(g.n * img);
     if img > 0 {
         // Windows overlap inside an image, so parallelize over images only.
         dx.par_chunks_mut(img).enumerate().for_each(|(b, d)| {

@@ -13,7 +13,7 @@ enum Reducer {
 
 /// Reduces one axis of a row-major array seen as (outer, len, inner).
 fn reduce_axis(src: &[f32], outer: usize, len: usize, inner: usize, how: Reducer) -> Vec<f32> {
-    let mut out = vec![0.0; outer * inner];
+    let mut out = crate::buffer::zeroed(outer * inner);
     let body = |o: usize, dst: &mut [f32]| {
         let base = o * len * inner;
         dst.copy_from_slice(&src[base..base + inner]);

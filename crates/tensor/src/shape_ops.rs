@@ -65,7 +65,7 @@ impl Tensor {
         let in_strides = strides_of(self.shape());
         let out_shape: Vec<usize> = perm.iter().map(|&p| self.shape()[p]).collect();
         let src = self.as_slice();
-        let mut out = vec![0.0; src.len()];
+        let mut out = crate::buffer::zeroed(src.len());
         if rank > 0 && !out.is_empty() {
             let inner = out_shape[rank - 1];
             let inner_stride = in_strides[perm[rank - 1]];
@@ -114,7 +114,7 @@ impl Tensor {
         extent[a] = end - start;
         let mut src_start = vec![0; self.rank()];
         src_start[a] = start;
-        let mut out = vec![0.0; numel(&extent)];
+        let mut out = crate::buffer::zeroed(numel(&extent));
         copy_box(
             self.as_slice(),
             self.shape(),
@@ -147,7 +147,7 @@ impl Tensor {
             }
             out_shape[a] += t.shape()[a];
         }
-        let mut out = vec![0.0; numel(&out_shape)];
+        let mut out = crate::buffer::zeroed(numel(&out_shape));
         let mut dst_start = vec![0; first.rank()];
         let zeros = vec![0; first.rank()];
         for t in tensors {
@@ -213,7 +213,7 @@ impl Tensor {
             .map(|(d, (b, a))| d - b - a)
             .collect();
         let start: Vec<usize> = pads.iter().map(|p| p.0).collect();
-        let mut out = vec![0.0; numel(&extent)];
+        let mut out = crate::buffer::zeroed(numel(&extent));
         copy_box(
             self.as_slice(),
             self.shape(),

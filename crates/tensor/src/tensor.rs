@@ -1,5 +1,6 @@
 //! `Tensor`: a shape plus contiguous float32 storage that lives on a device.
 
+use crate::buffer::HostBuffer;
 use crate::shape::numel;
 use crate::{Result, TensorError};
 use rand::Rng;
@@ -16,8 +17,9 @@ pub enum Device {
 /// The device seam: storage is an enum over devices, matched once per op.
 #[derive(Debug, Clone)]
 pub enum Storage {
-    /// Row-major host memory, shared so that clones and reshapes cost nothing.
-    Cpu(Arc<Vec<f32>>),
+    /// Row-major host memory, shared so that clones and reshapes cost nothing; it returns to
+    /// the buffer pool when the last tensor holding it drops.
+    Cpu(Arc<HostBuffer>),
 }
 
 /// An n-dimensional float32 tensor, row-major, channels-last by convention.
@@ -41,7 +43,7 @@ impl Tensor {
         }
         Ok(Tensor {
             shape,
-            storage: Storage::Cpu(Arc::new(data)),
+            storage: Storage::Cpu(Arc::new(HostBuffer::new(data))),
         })
     }
 
@@ -50,14 +52,16 @@ impl Tensor {
         debug_assert_eq!(numel(&shape), data.len());
         Tensor {
             shape,
-            storage: Storage::Cpu(Arc::new(data)),
+            storage: Storage::Cpu(Arc::new(HostBuffer::new(data))),
         }
     }
 
     pub fn full(shape: impl Into<Vec<usize>>, value: f32) -> Tensor {
         let shape = shape.into();
         let n = numel(&shape);
-        Tensor::from_parts(shape, vec![value; n])
+        let mut data = crate::buffer::dirty(n);
+        data.fill(value);
+        Tensor::from_parts(shape, data)
     }
 
     pub fn zeros(shape: impl Into<Vec<usize>>) -> Tensor {

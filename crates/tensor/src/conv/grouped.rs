@@ -155,7 +155,7 @@ pub fn conv2d_fused(
     let g = Geometry::grouped(x.shape(), kernel.shape(), spec, groups)?;
     check_bias(&g, kernel, bias)?;
     let shape = vec![g.n, g.oh, g.ow, g.cout];
-    let mut out = vec![0.0; numel(&shape)];
+    let mut out = crate::buffer::zeroed(numel(&shape));
     if !out.is_empty() {
         let (xs, ws, bs) = (x.as_slice(), kernel.as_slice(), bias.map(|b| b.as_slice()));
         if g.cin == groups {
@@ -264,7 +264,7 @@ fn depthwise_forward(g: &Geometry, x: &[f32], w: &[f32], bias: Option<&[f32]>, y
 fn depthwise_input_grad(g: &Geometry, w: &[f32], dy: &[f32]) -> Vec<f32> {
     let (cin, cout) = (g.cin, g.cout);
     let m = cout / cin;
-    let mut dx = vec![0.0; g.n * g.h * g.w * cin];
+    let mut dx = crate::buffer::zeroed(g.n * g.h * g.w * cin);
     if dx.is_empty() {
         return dx;
     }
@@ -423,7 +423,7 @@ fn grouped_backward(
         (CHUNK_BYTES / (4 * kg.max(1) * rows_per_image.max(1))).clamp(1, g.n.max(1));
     let n_chunks = g.n.div_ceil(images_per_chunk);
     let mut dx = if need_input {
-        vec![0.0; g.n * img]
+        crate::buffer::zeroed(g.n * img)
     } else {
         Vec::new()
     };

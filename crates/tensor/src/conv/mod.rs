@@ -305,7 +305,7 @@ fn conv2d_with(
     }
     let (k, cout) = (g.k(), g.cout);
     let rows = g.n * g.out_pixels();
-    let mut out = vec![0.0; rows * cout];
+    let mut out = crate::buffer::zeroed(rows * cout);
     if rows == 0 || cout == 0 {
         return Ok(Tensor::from_parts(vec![g.n, g.oh, g.ow, cout], out));
     }
@@ -404,7 +404,7 @@ pub fn conv2d_backward(
         (CHUNK_BYTES / (4 * k.max(1) * rows_per_image.max(1))).clamp(1, g.n.max(1));
     let n_chunks = g.n.div_ceil(images_per_chunk);
     let mut dx = if need_input {
-        vec![0.0; numel(x.shape())]
+        crate::buffer::zeroed(numel(x.shape()))
     } else {
         Vec::new()
     };
