@@ -1,5 +1,5 @@
-//! The AVX-512 micro-kernel: a 12×32 block of C kept in 24 zmm registers while one packed
-//! A panel (12 rows) and one packed B panel (32 columns) stream through it.
+//! The AVX-512 micro-kernel: a 14×32 block of C kept in 28 zmm registers while one packed
+//! A panel (14 rows) and one packed B panel (32 columns) stream through it.
 
 use super::{MR, NR};
 use std::arch::x86_64::*;

@@ -15,13 +15,13 @@ use std::cell::RefCell;
 use std::sync::OnceLock;
 
 /// Rows of C per micro-kernel call.
-pub(crate) const MR: usize = 12;
+pub(crate) const MR: usize = 14;
 /// Columns of C per micro-kernel call (two 16-float vectors).
 pub(crate) const NR: usize = 32;
 /// Depth of one packed slab: a B panel (KC·NR floats, 32 KiB) fits in L1.
 const KC: usize = 256;
 /// Rows of A packed per block (MC·KC floats, 192 KiB, fit in L2).
-pub(crate) const MC: usize = 192;
+pub(crate) const MC: usize = 196;
 
 /// The instruction set the GEMM runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +35,7 @@ pub enum Isa {
 impl Isa {
     pub fn describe(self) -> &'static str {
         match self {
-            Isa::Avx512 => "AVX-512F (krust packed 12x32 micro-kernel)",
+            Isa::Avx512 => "AVX-512F (krust packed 14x32 micro-kernel)",
             Isa::GemmCrate => "AVX2/FMA or scalar (gemm crate)",
         }
     }
