@@ -57,8 +57,7 @@ impl GradCheck {
             let step = n.div_ceil(self.max_elements).max(1);
             for j in (0..n).step_by(step) {
                 let eval = |delta: f32| -> Result<f64> {
-                    let mut t = input.clone();
-                    t.as_mut_slice()[j] += delta;
+                    let t = input.with_element_added(j, delta)?;
                     let vars: Vec<Var> = inputs
                         .iter()
                         .enumerate()

@@ -14,6 +14,7 @@ pub mod conv;
 pub mod elementwise;
 pub mod matmul;
 pub mod norm;
+pub mod optim;
 pub mod parallel;
 pub mod pool;
 pub mod reduce;
@@ -25,6 +26,6 @@ pub use conv::{Conv2dSpec, Epilogue, Padding};
 pub use error::TensorError;
 pub use pool::Pool2dSpec;
 pub use shape::{broadcast_shapes, numel, strides_of};
-pub use tensor::{Device, Storage, Tensor};
+pub use tensor::{Device, Tensor};
 
 pub type Result<T> = std::result::Result<T, TensorError>;

@@ -16,7 +16,7 @@ pub enum Device {
 
 /// The device seam: storage is an enum over devices, matched once per op.
 #[derive(Debug, Clone)]
-pub enum Storage {
+pub(crate) enum Storage {
     /// Row-major host memory, shared so that clones and reshapes cost nothing; it returns to
     /// the buffer pool when the last tensor holding it drops.
     Cpu(Arc<HostBuffer>),
@@ -129,7 +129,7 @@ impl Tensor {
     }
 
     /// Mutable elements; copies the storage first if another tensor shares it.
-    pub fn as_mut_slice(&mut self) -> &mut [f32] {
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [f32] {
         match &mut self.storage {
             Storage::Cpu(data) => Arc::make_mut(data).as_mut_slice(),
         }

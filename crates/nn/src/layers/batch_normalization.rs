@@ -9,6 +9,7 @@ use crate::initializers::Initializer;
 use crate::regularizers::WeightPenalties;
 use crate::{NnError, Result};
 use krust_autograd::Var;
+use krust_tensor::Tensor;
 
 #[derive(Debug, Clone)]
 pub struct BatchNormalization {
@@ -204,16 +205,16 @@ impl Layer for BatchNormalization {
                 x.batch_norm_training(axis, self.gamma.as_ref(), self.beta.as_ref(), self.epsilon)?;
             // Moving statistics follow the batch, outside the tape.
             let m = self.momentum;
-            let blend = |moving: &Var, batch: &[f32]| {
+            let blend = |moving: &Var, batch: &[f32]| -> Result<()> {
+                let batch = Tensor::from_vec(vec![batch.len()], batch.to_vec())?;
                 moving.update_value(|t| {
-                    t.as_mut_slice()
-                        .iter_mut()
-                        .zip(batch)
-                        .for_each(|(v, &x)| *v = *v * m + x * (1.0 - m))
-                });
+                    let batch = batch.reshape(t.shape().to_vec())?;
+                    t.blend_inplace(&batch, m)
+                })?;
+                Ok(())
             };
-            blend(mm, &out.mean);
-            blend(mv, &out.variance);
+            blend(mm, &out.mean)?;
+            blend(mv, &out.variance)?;
             out.y
         } else {
             let mean = Var::constant(mm.value().reshape(fshape.clone())?);

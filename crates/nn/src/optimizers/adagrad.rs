@@ -9,6 +9,7 @@ use super::Optimizer;
 use crate::schedules::LearningRate;
 use crate::{NnError, Result};
 use krust_autograd::Var;
+use krust_tensor::optim::{apply_update, Update};
 use serde_json::Value;
 
 /// Keras's `Adagrad` arguments; `Default` gives Keras's defaults.
@@ -108,21 +109,12 @@ impl Optimizer for Adagrad {
         };
         self.accumulator.prepare("adagrad", &grads)?;
         let lr = self.base.current_learning_rate();
-        self.base.apply_weight_decay(params, &grads, lr);
+        self.base.apply_weight_decay(params, &grads, lr)?;
         let eps = self.epsilon;
+        let rule = Update::Adagrad { lr, epsilon: eps };
         for (i, g) in &grads {
             let a = self.accumulator.values_mut(*i);
-            params[*i].update_value(|w| {
-                for ((w, a), &g) in w
-                    .as_mut_slice()
-                    .iter_mut()
-                    .zip(a.iter_mut())
-                    .zip(g.as_slice())
-                {
-                    *a += g * g;
-                    *w -= lr * g / (*a + eps).sqrt();
-                }
-            });
+            params[*i].update_value(|w| apply_update(&rule, w, g, &mut [a]))?;
         }
         self.base.iterations += 1;
         Ok(())

@@ -9,6 +9,7 @@ use super::Optimizer;
 use crate::schedules::LearningRate;
 use crate::{NnError, Result};
 use krust_autograd::Var;
+use krust_tensor::optim::{apply_update, Update};
 use serde_json::{json, Value};
 
 /// Keras's `Adam` arguments; `Default` gives Keras's defaults.
@@ -172,7 +173,7 @@ impl Optimizer for Adam {
             slot.prepare(prefix, &grads)?;
         }
         let lr = self.base.current_learning_rate();
-        self.base.apply_weight_decay(params, &grads, lr);
+        self.base.apply_weight_decay(params, &grads, lr)?;
 
         // In float32 and in Keras's order, so that the rounding of 1 − β₂ᵗ (large relative
         // to the result for small t) matches Keras's.
@@ -180,35 +181,21 @@ impl Optimizer for Adam {
         let (b1, b2, eps) = (self.beta_1, self.beta_2, self.epsilon);
         let alpha = lr * (1.0 - b2.powf(t)).sqrt() / (1.0 - b1.powf(t));
         let (one_minus_b1, one_minus_b2) = (keras_one_minus(b1), keras_one_minus(b2));
+        let rule = Update::Adam {
+            alpha,
+            one_minus_beta_1: one_minus_b1,
+            one_minus_beta_2: one_minus_b2,
+            epsilon: eps,
+            amsgrad: self.amsgrad,
+        };
         for (i, g) in &grads {
-            let g = g.as_slice();
             let m = self.momentum.values_mut(*i);
             let v = self.velocity.values_mut(*i);
             if self.amsgrad {
                 let v_hat = self.velocity_hat.values_mut(*i);
-                params[*i].update_value(|w| {
-                    let w = w.as_mut_slice();
-                    for j in 0..w.len() {
-                        m[j] += (g[j] - m[j]) * one_minus_b1;
-                        v[j] += (g[j] * g[j] - v[j]) * one_minus_b2;
-                        v_hat[j] = v_hat[j].max(v[j]);
-                        w[j] -= m[j] * alpha / (v_hat[j].sqrt() + eps);
-                    }
-                });
+                params[*i].update_value(|w| apply_update(&rule, w, g, &mut [m, v, v_hat]))?;
             } else {
-                params[*i].update_value(|w| {
-                    for (((w, m), v), &g) in w
-                        .as_mut_slice()
-                        .iter_mut()
-                        .zip(m.iter_mut())
-                        .zip(v.iter_mut())
-                        .zip(g)
-                    {
-                        *m += (g - *m) * one_minus_b1;
-                        *v += (g * g - *v) * one_minus_b2;
-                        *w -= *m * alpha / (v.sqrt() + eps);
-                    }
-                });
+                params[*i].update_value(|w| apply_update(&rule, w, g, &mut [m, v]))?;
             }
         }
         self.base.iterations += 1;

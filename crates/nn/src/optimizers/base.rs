@@ -6,6 +6,7 @@ use super::keras_config::{json_option_f32, ConfigReader};
 use crate::schedules::LearningRate;
 use crate::{NnError, Result};
 use krust_autograd::Var;
+use krust_tensor::optim::{apply_update, Update};
 use krust_tensor::Tensor;
 use serde_json::{json, Map, Value};
 
@@ -108,9 +109,7 @@ impl BaseOptimizer {
             clip_by_global_norm(&mut grads, c);
         } else if let Some(c) = self.clipvalue {
             for (_, g) in &mut grads {
-                g.as_mut_slice()
-                    .iter_mut()
-                    .for_each(|x| *x = x.clamp(-c, c));
+                g.clamp_inplace(-c, c);
             }
         }
         Ok(Some(grads))
@@ -118,13 +117,20 @@ impl BaseOptimizer {
 
     /// Decoupled weight decay, before the update and with this step's rate, as Keras applies
     /// it for every optimizer: w ← w − w·wd·lr (only to parameters that have a gradient).
-    pub fn apply_weight_decay(&self, params: &[Var], grads: &[(usize, Tensor)], lr: f32) {
-        let Some(wd) = self.weight_decay else { return };
-        for (i, _) in grads {
-            params[*i].update_value(|w| {
-                w.as_mut_slice().iter_mut().for_each(|w| *w -= *w * wd * lr);
-            });
+    pub fn apply_weight_decay(
+        &self,
+        params: &[Var],
+        grads: &[(usize, Tensor)],
+        lr: f32,
+    ) -> Result<()> {
+        let Some(wd) = self.weight_decay else {
+            return Ok(());
+        };
+        let rule = Update::WeightDecay { factor: wd * lr };
+        for (i, g) in grads {
+            params[*i].update_value(|w| apply_update(&rule, w, g, &mut []))?;
         }
+        Ok(())
     }
 
     /// The base part of Keras's `get_config()`. EMA, loss scaling and gradient accumulation
@@ -188,16 +194,8 @@ impl BaseArguments {
 
 /// Keras's `clipnorm`: each gradient scaled by c / max(‖g‖, c), so its norm is at most c.
 fn clip_by_norm(g: &mut Tensor, c: f32) {
-    let norm = g
-        .as_slice()
-        .iter()
-        .map(|&x| (x as f64) * (x as f64))
-        .sum::<f64>()
-        .sqrt() as f32;
-    let denominator = norm.max(c);
-    g.as_mut_slice()
-        .iter_mut()
-        .for_each(|x| *x = *x * c / denominator);
+    let norm = g.sum_of_squares().sqrt() as f32;
+    g.scale_ratio_inplace(c, norm.max(c));
 }
 
 /// Keras's `global_clipnorm`: all gradients scaled by c · min(1/‖g‖, 1/c), where ‖g‖ is the
@@ -206,8 +204,7 @@ fn clip_by_norm(g: &mut Tensor, c: f32) {
 fn clip_by_global_norm(grads: &mut [(usize, Tensor)], c: f32) {
     let norm = grads
         .iter()
-        .flat_map(|(_, g)| g.as_slice())
-        .map(|&x| (x as f64) * (x as f64))
+        .map(|(_, g)| g.sum_of_squares())
         .sum::<f64>()
         .sqrt() as f32;
     // Keras adds (norm − norm) to the scale, which is 0 for a finite norm and NaN otherwise.
@@ -217,7 +214,7 @@ fn clip_by_global_norm(grads: &mut [(usize, Tensor)], c: f32) {
         f32::NAN
     };
     for (_, g) in grads {
-        g.as_mut_slice().iter_mut().for_each(|x| *x *= scale);
+        g.scale_inplace(scale);
     }
 }
 

@@ -11,6 +11,7 @@ use super::Optimizer;
 use crate::schedules::LearningRate;
 use crate::Result;
 use krust_autograd::Var;
+use krust_tensor::optim::{apply_update, Update};
 use krust_tensor::Tensor;
 use serde_json::Value;
 
@@ -120,7 +121,7 @@ impl Optimizer for Nadam {
         self.momentum.prepare("nadam", &grads)?;
         self.velocity.prepare("nadam", &grads)?;
         let lr = self.base.current_learning_rate();
-        self.base.apply_weight_decay(params, &grads, lr);
+        self.base.apply_weight_decay(params, &grads, lr)?;
 
         // All in float32 and in Keras's order: 1 − β₂ᵗ loses most of its digits for small t,
         // and matching Keras means losing the same ones.
@@ -133,21 +134,21 @@ impl Optimizer for Nadam {
         let u_product_next = u_product * u_next;
         let beta_2_power = self.beta_2.powf(t);
         let (b1, b2, eps) = (self.beta_1, self.beta_2, self.epsilon);
+        let rule = Update::Nadam {
+            lr,
+            beta_1: b1,
+            beta_2: b2,
+            epsilon: eps,
+            u_t,
+            u_next,
+            u_product,
+            u_product_next,
+            beta_2_power,
+        };
         for (i, g) in &grads {
-            let g = g.as_slice();
             let m = self.momentum.values_mut(*i);
             let v = self.velocity.values_mut(*i);
-            params[*i].update_value(|w| {
-                let w = w.as_mut_slice();
-                for j in 0..w.len() {
-                    m[j] += (g[j] - m[j]) * (1.0 - b1);
-                    v[j] += (g[j] * g[j] - v[j]) * (1.0 - b2);
-                    let m_hat = u_next * m[j] / (1.0 - u_product_next)
-                        + (1.0 - u_t) * g[j] / (1.0 - u_product);
-                    let v_hat = v[j] / (1.0 - beta_2_power);
-                    w[j] -= m_hat * lr / (v_hat.sqrt() + eps);
-                }
-            });
+            params[*i].update_value(|w| apply_update(&rule, w, g, &mut [m, v]))?;
         }
         self.base.iterations += 1;
         Ok(())

@@ -10,6 +10,7 @@ use super::Optimizer;
 use crate::schedules::LearningRate;
 use crate::{NnError, Result};
 use krust_autograd::Var;
+use krust_tensor::optim::{apply_update, Update};
 use serde_json::{json, Value};
 
 /// Keras's `RMSprop` arguments; `Default` gives Keras's defaults.
@@ -145,36 +146,27 @@ impl Optimizer for RMSprop {
             slot.prepare("rmsprop", &grads)?;
         }
         let lr = self.base.current_learning_rate();
-        self.base.apply_weight_decay(params, &grads, lr);
+        self.base.apply_weight_decay(params, &grads, lr)?;
 
         let (rho, momentum, eps) = (self.rho, self.momentum, self.epsilon);
         let one_minus_rho = keras_one_minus(rho);
+        let rule = Update::RmsProp {
+            lr,
+            rho,
+            one_minus_rho,
+            epsilon: eps,
+            momentum,
+            centered: self.centered,
+        };
         for (i, g) in &grads {
-            let g = g.as_slice();
-            let v = self.velocity.values_mut(*i);
-            let mut s = (momentum > 0.0).then(|| self.momentum_buffer.values_mut(*i));
-            let mut mean_g = self.centered.then(|| self.average_gradient.values_mut(*i));
-            params[*i].update_value(|w| {
-                let w = w.as_mut_slice();
-                for j in 0..w.len() {
-                    v[j] = rho * v[j] + one_minus_rho * (g[j] * g[j]);
-                    let denominator = match mean_g.as_deref_mut() {
-                        Some(a) => {
-                            a[j] = rho * a[j] + one_minus_rho * g[j];
-                            v[j] - a[j] * a[j] + eps
-                        }
-                        None => v[j] + eps,
-                    };
-                    let increment = lr * g[j] / denominator.sqrt();
-                    match s.as_deref_mut() {
-                        Some(s) => {
-                            s[j] = momentum * s[j] + increment;
-                            w[j] -= s[j];
-                        }
-                        None => w[j] -= increment,
-                    }
-                }
-            });
+            let mut slots = vec![self.velocity.values_mut(*i)];
+            if momentum > 0.0 {
+                slots.push(self.momentum_buffer.values_mut(*i));
+            }
+            if self.centered {
+                slots.push(self.average_gradient.values_mut(*i));
+            }
+            params[*i].update_value(|w| apply_update(&rule, w, g, &mut slots))?;
         }
         self.base.iterations += 1;
         Ok(())

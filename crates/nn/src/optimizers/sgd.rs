@@ -8,6 +8,7 @@ use super::Optimizer;
 use crate::schedules::LearningRate;
 use crate::{NnError, Result};
 use krust_autograd::Var;
+use krust_tensor::optim::{apply_update, Update};
 use serde_json::{json, Value};
 
 /// Keras's `SGD` arguments; `Default` gives Keras's defaults.
@@ -118,25 +119,20 @@ impl Optimizer for Sgd {
             slot.prepare("sgd", &grads)?;
         }
         let lr = self.base.current_learning_rate();
-        self.base.apply_weight_decay(params, &grads, lr);
+        self.base.apply_weight_decay(params, &grads, lr)?;
         let (m, nesterov) = (self.momentum, self.nesterov);
         for (i, g) in &grads {
-            let g = g.as_slice();
             if m == 0.0 {
-                params[*i].update_value(|w| {
-                    for (w, &g) in w.as_mut_slice().iter_mut().zip(g) {
-                        *w -= g * lr;
-                    }
-                });
+                params[*i].update_value(|w| apply_update(&Update::Sgd { lr }, w, g, &mut []))?;
                 continue;
             }
+            let rule = Update::Momentum {
+                lr,
+                momentum: m,
+                nesterov,
+            };
             let v = self.velocity.values_mut(*i);
-            params[*i].update_value(|w| {
-                for ((w, v), &g) in w.as_mut_slice().iter_mut().zip(v.iter_mut()).zip(g) {
-                    *v = *v * m - g * lr;
-                    *w += if nesterov { *v * m - g * lr } else { *v };
-                }
-            });
+            params[*i].update_value(|w| apply_update(&rule, w, g, &mut [v]))?;
         }
         self.base.iterations += 1;
         Ok(())

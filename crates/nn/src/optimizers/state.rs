@@ -75,11 +75,10 @@ impl Slot {
     }
 
     /// The buffer of parameter `i`; [`Slot::prepare`] must have created it.
-    pub fn values_mut(&mut self, i: usize) -> &mut [f32] {
+    pub fn values_mut(&mut self, i: usize) -> &mut Tensor {
         self.values[i]
             .as_mut()
             .expect("prepare() creates the buffer of every parameter it is given")
-            .as_mut_slice()
     }
 
     pub fn export(&self, optimizer: &str, out: &mut Vec<(String, Tensor)>) {
