@@ -84,6 +84,10 @@ impl Module for AnyModel {
     fn to_config(&self) -> Value {
         self.module().to_config()
     }
+
+    fn infer(&self, x: &Tensor) -> Result<Tensor> {
+        self.module().infer(x)
+    }
 }
 
 /// Rebuilds the model described by a Keras-style config ({"class_name": "Sequential" or

@@ -733,6 +733,11 @@ pub trait Module {
     fn named_weights(&self) -> Vec<(String, Var)>;
     /// The architecture as Keras-style JSON, which `architecture::model_from_config` reads.
     fn to_config(&self) -> serde_json::Value;
+    /// Inference on one batch: no tape, training-only layers off. Models override it with
+    /// their fused inference path (`Sequential::predict`, `Model::predict_multi`).
+    fn infer(&self, x: &Tensor) -> Result<Tensor> {
+        krust_autograd::no_grad(|| Ok(self.forward(&Var::constant(x.clone()), false)?.value()))
+    }
 }
 
 impl Module for Model {
@@ -766,6 +771,19 @@ impl Module for Model {
     fn to_config(&self) -> serde_json::Value {
         Model::to_config(self)
     }
+
+    fn infer(&self, x: &Tensor) -> Result<Tensor> {
+        if self.outputs.len() != 1 {
+            return Err(NnError::argument(
+                "model",
+                format!(
+                    "single-batch inference needs one output, this model has {}",
+                    self.outputs.len()
+                ),
+            ));
+        }
+        Ok(self.predict_multi(std::slice::from_ref(x))?.remove(0))
+    }
 }
 
 impl Module for crate::Sequential {
@@ -787,6 +805,10 @@ impl Module for crate::Sequential {
 
     fn to_config(&self) -> serde_json::Value {
         crate::Sequential::to_config(self)
+    }
+
+    fn infer(&self, x: &Tensor) -> Result<Tensor> {
+        crate::Sequential::predict(self, x)
     }
 }
 
