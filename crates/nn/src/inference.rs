@@ -74,7 +74,7 @@ pub fn epilogue_of(activation: &Activation) -> Option<Epilogue> {
             threshold,
         } if negative_slope == 0.0 && threshold == 0.0 => match max_value {
             None => Some(Epilogue::Relu),
-            Some(m) if m == 6.0 => Some(Epilogue::Relu6),
+            Some(6.0) => Some(Epilogue::Relu6),
             Some(_) => None,
         },
         _ => None,
