@@ -32,6 +32,14 @@ impl AnyModel {
         }
     }
 
+    /// The convolution chains `predict` fuses (see `Sequential::inference_fusions`).
+    pub fn inference_fusions(&self) -> Vec<String> {
+        match self {
+            AnyModel::Sequential(m) => m.inference_fusions(),
+            AnyModel::Functional(m) => m.inference_fusions(),
+        }
+    }
+
     /// The Keras-style table with receptive fields and FLOPs.
     pub fn summary(&self) -> String {
         match self {
@@ -75,6 +83,10 @@ impl Module for AnyModel {
 
     fn to_config(&self) -> Value {
         self.module().to_config()
+    }
+
+    fn infer(&self, x: &Tensor) -> Result<Tensor> {
+        self.module().infer(x)
     }
 }
 

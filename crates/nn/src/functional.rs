@@ -15,9 +15,10 @@
 //! assert_eq!(model.count_params(), (9 * 4 * 4 + 4) + (8 * 8 * 4 * 10 + 10));
 //! ```
 
+use crate::inference::{FoldCache, NodeView};
 use crate::layers::Layer;
 use crate::{NnError, Result};
-use krust_autograd::{no_grad, Var};
+use krust_autograd::Var;
 use krust_tensor::Tensor;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -191,6 +192,7 @@ impl Graph {
             inputs: input_ids,
             outputs: outputs.iter().map(|s| s.node).collect(),
             needed,
+            folded: FoldCache::default(),
         })
     }
 }
@@ -344,6 +346,8 @@ pub struct Model {
     outputs: Vec<usize>,
     /// Nodes the outputs depend on (the rest are skipped).
     needed: Vec<bool>,
+    /// Convolution kernels with their BatchNormalization folded in, for `predict_multi`.
+    folded: FoldCache,
 }
 
 impl Model {
@@ -356,23 +360,19 @@ impl Model {
             .collect()
     }
 
-    /// Runs every needed node in creation order (which is topological: a node is created
-    /// only after its inputs).
-    pub fn forward_multi(&self, inputs: &[Var], training: bool) -> Result<Vec<Var>> {
-        let g = self.graph.0.borrow();
-        if inputs.len() != self.inputs.len() {
+    /// Checks that `shapes` are batches of the model's inputs, one per input.
+    fn check_inputs(&self, g: &GraphState, shapes: &[Vec<usize>]) -> Result<()> {
+        if shapes.len() != self.inputs.len() {
             return Err(NnError::argument(
                 "inputs",
                 format!(
                     "the model takes {} inputs, got {}",
                     self.inputs.len(),
-                    inputs.len()
+                    shapes.len()
                 ),
             ));
         }
-        let mut values: Vec<Option<Var>> = vec![None; g.nodes.len()];
-        for (i, (&n, x)) in self.inputs.iter().zip(inputs).enumerate() {
-            let shape = x.shape();
+        for (i, (&n, shape)) in self.inputs.iter().zip(shapes).enumerate() {
             if shape.get(1..) != Some(&g.nodes[n].shape[..]) {
                 return Err(NnError::argument(
                     "input",
@@ -382,6 +382,18 @@ impl Model {
                     ),
                 ));
             }
+        }
+        Ok(())
+    }
+
+    /// Runs every needed node in creation order (which is topological: a node is created
+    /// only after its inputs).
+    pub fn forward_multi(&self, inputs: &[Var], training: bool) -> Result<Vec<Var>> {
+        let g = self.graph.0.borrow();
+        let shapes: Vec<Vec<usize>> = inputs.iter().map(Var::shape).collect();
+        self.check_inputs(&g, &shapes)?;
+        let mut values: Vec<Option<Var>> = vec![None; g.nodes.len()];
+        for (&n, x) in self.inputs.iter().zip(inputs) {
             values[n] = Some(x.clone());
         }
         for (n, node) in g.nodes.iter().enumerate() {
@@ -411,16 +423,55 @@ impl Model {
             .collect())
     }
 
-    /// Inference on one input batch per model input: no tape, training-only layers off.
+    /// Inference on one input batch per model input: no tape, training-only layers off, each
+    /// convolution fused with the BatchNormalization and activation that alone read its
+    /// output (see `krust_nn::inference`), and every intermediate value freed after its last
+    /// reader; equal to `forward_multi(inputs, false)` up to floating-point rounding.
     pub fn predict_multi(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>> {
-        no_grad(|| {
-            let vars: Vec<Var> = inputs.iter().map(|t| Var::constant(t.clone())).collect();
-            Ok(self
-                .forward_multi(&vars, false)?
-                .iter()
-                .map(|v| v.value())
-                .collect())
-        })
+        let g = self.graph.0.borrow();
+        let shapes: Vec<Vec<usize>> = inputs.iter().map(|t| t.shape().to_vec()).collect();
+        self.check_inputs(&g, &shapes)?;
+        let nodes = self.inference_nodes(&g);
+        let inputs = self.inputs.iter().copied().zip(inputs.iter().cloned());
+        crate::inference::run(
+            &nodes,
+            &self.needed,
+            inputs.collect(),
+            &self.outputs,
+            &self.folded,
+        )
+    }
+
+    /// The convolution chains `predict_multi` runs as one fused convolution, as
+    /// "conv + batch_norm + activation (Relu)" (layer names, then the epilogue).
+    pub fn inference_fusions(&self) -> Vec<String> {
+        let g = self.graph.0.borrow();
+        crate::inference::describe(&self.inference_nodes(&g), &self.needed, &self.outputs)
+    }
+
+    /// The model's nodes as the inference path sees them (the nodes it needs, in creation
+    /// order; a frozen layer runs in inference mode, a call pinned to training keeps it).
+    fn inference_nodes<'g>(&self, g: &'g GraphState) -> Vec<NodeView<'g>> {
+        g.nodes[..self.needed.len()]
+            .iter()
+            .map(|node| match node.layer {
+                None => NodeView {
+                    layer: None,
+                    name: "input",
+                    inputs: Vec::new(),
+                    training: false,
+                },
+                Some(l) => {
+                    let slot = &g.layers[l];
+                    NodeView {
+                        layer: Some(slot.layer.as_ref()),
+                        name: &slot.name,
+                        inputs: node.inputs.clone(),
+                        training: !slot.frozen && node.training.unwrap_or(false),
+                    }
+                }
+            })
+            .collect()
     }
 
     /// Which layers the outputs use.
@@ -682,6 +733,11 @@ pub trait Module {
     fn named_weights(&self) -> Vec<(String, Var)>;
     /// The architecture as Keras-style JSON, which `architecture::model_from_config` reads.
     fn to_config(&self) -> serde_json::Value;
+    /// Inference on one batch: no tape, training-only layers off. Models override it with
+    /// their fused inference path (`Sequential::predict`, `Model::predict_multi`).
+    fn infer(&self, x: &Tensor) -> Result<Tensor> {
+        krust_autograd::no_grad(|| Ok(self.forward(&Var::constant(x.clone()), false)?.value()))
+    }
 }
 
 impl Module for Model {
@@ -715,6 +771,19 @@ impl Module for Model {
     fn to_config(&self) -> serde_json::Value {
         Model::to_config(self)
     }
+
+    fn infer(&self, x: &Tensor) -> Result<Tensor> {
+        if self.outputs.len() != 1 {
+            return Err(NnError::argument(
+                "model",
+                format!(
+                    "single-batch inference needs one output, this model has {}",
+                    self.outputs.len()
+                ),
+            ));
+        }
+        Ok(self.predict_multi(std::slice::from_ref(x))?.remove(0))
+    }
 }
 
 impl Module for crate::Sequential {
@@ -736,6 +805,10 @@ impl Module for crate::Sequential {
 
     fn to_config(&self) -> serde_json::Value {
         crate::Sequential::to_config(self)
+    }
+
+    fn infer(&self, x: &Tensor) -> Result<Tensor> {
+        crate::Sequential::predict(self, x)
     }
 }
 

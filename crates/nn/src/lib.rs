@@ -6,6 +6,7 @@ pub mod architecture;
 pub mod config;
 mod error;
 pub mod functional;
+pub mod inference;
 pub mod initializers;
 pub mod layers;
 pub mod losses;

@@ -1,8 +1,9 @@
 //! `Sequential`: a stack of layers applied in order, with shape checking and a summary.
 
+use crate::inference::{FoldCache, NodeView};
 use crate::layers::Layer;
 use crate::{NnError, Result};
-use krust_autograd::{no_grad, Var};
+use krust_autograd::Var;
 use krust_tensor::Tensor;
 
 #[derive(Default)]
@@ -12,6 +13,8 @@ pub struct Sequential {
     names: Vec<String>,
     /// Per-sample shape entering each layer, then the model output (after build).
     shapes: Vec<Vec<usize>>,
+    /// Convolution kernels with their BatchNormalization folded in, for `predict`.
+    folded: FoldCache,
 }
 
 impl Sequential {
@@ -52,6 +55,7 @@ impl Sequential {
             format!("{base}_{taken}")
         });
         self.layers.push(layer);
+        self.folded.clear();
         Ok(self)
     }
 
@@ -63,6 +67,7 @@ impl Sequential {
             shapes.push(out);
         }
         self.shapes = shapes;
+        self.folded.clear();
         Ok(())
     }
 
@@ -80,12 +85,11 @@ impl Sequential {
             .flatten()
     }
 
-    /// Runs the batch `x` (batch axis first) through every layer.
-    pub fn forward(&self, x: &Var, training: bool) -> Result<Var> {
+    /// Checks that the model is built and `shape` is a batch of its inputs.
+    fn check_input(&self, shape: &[usize]) -> Result<()> {
         if !self.is_built() {
             return Err(NnError::NotBuilt);
         }
-        let shape = x.shape();
         if shape.get(1..) != Some(&self.shapes[0][..]) {
             return Err(NnError::argument(
                 "input",
@@ -95,6 +99,12 @@ impl Sequential {
                 ),
             ));
         }
+        Ok(())
+    }
+
+    /// Runs the batch `x` (batch axis first) through every layer.
+    pub fn forward(&self, x: &Var, training: bool) -> Result<Var> {
+        self.check_input(&x.shape())?;
         let mut h = x.clone();
         for layer in &self.layers {
             h = layer.forward(&h, training)?;
@@ -102,9 +112,49 @@ impl Sequential {
         Ok(h)
     }
 
-    /// Inference on a batch: no tape, training-only layers off.
+    /// Inference on a batch: no tape, training-only layers off, and each convolution fused
+    /// with the BatchNormalization and activation right after it (see `krust_nn::inference`);
+    /// equal to `forward(x, false)` up to floating-point rounding.
     pub fn predict(&self, x: &Tensor) -> Result<Tensor> {
-        no_grad(|| Ok(self.forward(&Var::constant(x.clone()), false)?.value()))
+        self.check_input(x.shape())?;
+        let nodes = self.inference_nodes();
+        let last = nodes.len() - 1;
+        let needed = vec![true; nodes.len()];
+        let mut out =
+            crate::inference::run(&nodes, &needed, vec![(0, x.clone())], &[last], &self.folded)?;
+        Ok(out.remove(0))
+    }
+
+    /// The convolution chains `predict` runs as one fused convolution, as
+    /// "conv + batch_norm + activation (Relu)" (layer names, then the epilogue).
+    pub fn inference_fusions(&self) -> Vec<String> {
+        let nodes = self.inference_nodes();
+        let last = nodes.len() - 1;
+        crate::inference::describe(&nodes, &vec![true; nodes.len()], &[last])
+    }
+
+    /// The input, then one node per layer reading the one before.
+    fn inference_nodes(&self) -> Vec<NodeView<'_>> {
+        let input = NodeView {
+            layer: None,
+            name: "input",
+            inputs: Vec::new(),
+            training: false,
+        };
+        std::iter::once(input)
+            .chain(
+                self.layers
+                    .iter()
+                    .zip(&self.names)
+                    .enumerate()
+                    .map(|(i, (layer, name))| NodeView {
+                        layer: Some(layer.as_ref()),
+                        name,
+                        inputs: vec![i],
+                        training: false,
+                    }),
+            )
+            .collect()
     }
 
     pub fn parameters(&self) -> Vec<Var> {

@@ -556,8 +556,7 @@ pub fn evaluate_metrics(
     let mut loss_sum = 0.0f64;
     no_grad(|| {
         for_each_batch(data, 0, &loader, |mut batch| -> Result<bool> {
-            let x = Var::constant(input_tensor(&mut batch)?);
-            let out = model.forward(&x, false)?;
+            let out = Var::constant(model.infer(&input_tensor(&mut batch)?)?);
             let n = batch.indices.len() as f64;
             loss_sum += batch_loss(loss_fn, &out, &batch, None)?.value().item()? as f64 * n;
             for (sum, metric) in sums.iter_mut().zip(metrics) {
@@ -608,9 +607,8 @@ pub fn predict(model: &dyn Module, data: &Dataset, batch_size: usize) -> Result<
     let mut row_shape: Vec<usize> = Vec::new();
     no_grad(|| {
         for_each_batch(data, 0, &loader, |mut batch| -> Result<bool> {
-            let x = Var::constant(input_tensor(&mut batch)?);
-            let out = model.forward(&x, false)?;
-            let value = out.value_ref();
+            let out = model.infer(&input_tensor(&mut batch)?)?;
+            let value = &out;
             row_shape = value.shape()[1..].to_vec();
             outputs.extend_from_slice(&value.to_vec());
             Ok(true)

@@ -32,6 +32,10 @@ impl Layer for ActivationLayer {
     fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
         self.activation.apply(x)
     }
+
+    fn inference_role(&self) -> Option<crate::inference::InferenceRole> {
+        Some(crate::inference::InferenceRole::Activation(self.activation))
+    }
 }
 
 impl ActivationLayer {

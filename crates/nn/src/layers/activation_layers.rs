@@ -137,6 +137,10 @@ impl Layer for ActivationFunctionLayer {
     fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
         self.activation.apply(x)
     }
+
+    fn inference_role(&self) -> Option<crate::inference::InferenceRole> {
+        Some(crate::inference::InferenceRole::Activation(self.activation))
+    }
 }
 
 /// Parametric ReLU: x for x > 0, else alpha · x with a learned alpha (initialized to 0 by

@@ -5,6 +5,7 @@
 
 use super::Layer;
 use crate::config::{initializer_to_json, ConfigReader};
+use crate::inference::{BatchNormStats, InferenceRole};
 use crate::initializers::Initializer;
 use crate::regularizers::WeightPenalties;
 use crate::{NnError, Result};
@@ -235,6 +236,20 @@ impl Layer for BatchNormalization {
 
     fn apply_constraints(&self) -> Result<()> {
         self.penalties.constrain(&self.by_prefix())
+    }
+
+    fn inference_role(&self) -> Option<InferenceRole> {
+        // Folding scales a convolution's output channels: the normalized axis must be the last.
+        if self.full_axis(self.rank).ok()? != self.rank {
+            return None;
+        }
+        Some(InferenceRole::BatchNorm(BatchNormStats {
+            moving_mean: self.moving_mean.as_ref()?.value(),
+            moving_variance: self.moving_variance.as_ref()?.value(),
+            gamma: self.gamma.as_ref().map(Var::value),
+            beta: self.beta.as_ref().map(Var::value),
+            epsilon: self.epsilon,
+        }))
     }
 
     fn parameters(&self) -> Vec<Var> {

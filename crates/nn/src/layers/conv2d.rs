@@ -2,6 +2,7 @@
 
 use super::{kernel_and_bias, Layer};
 use crate::config::{initializer_to_json, padding_name, ConfigReader};
+use crate::inference::{ConvWeights, InferenceRole};
 use crate::initializers::Initializer;
 use crate::regularizers::WeightPenalties;
 use crate::{Activation, NnError, Result};
@@ -220,6 +221,16 @@ impl Layer for Conv2D {
     fn apply_constraints(&self) -> Result<()> {
         self.penalties
             .constrain(&kernel_and_bias(&self.kernel, &self.bias))
+    }
+
+    fn inference_role(&self) -> Option<InferenceRole> {
+        Some(InferenceRole::Conv2d(ConvWeights {
+            kernel: self.kernel.as_ref()?.value(),
+            bias: self.bias.as_ref().map(Var::value),
+            spec: self.spec(),
+            groups: self.groups,
+            activation: self.activation,
+        }))
     }
 }
 

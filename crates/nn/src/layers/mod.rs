@@ -149,6 +149,13 @@ pub trait Layer {
         }
     }
 
+    /// What the inference path may fold this layer into: a convolution, a channels-last
+    /// batch normalization, or an elementwise activation, with its current weights. None (the
+    /// default) runs the layer as it is.
+    fn inference_role(&self) -> Option<crate::inference::InferenceRole> {
+        None
+    }
+
     /// Applies the layer to several inputs (merge layers); single-input layers take one.
     fn forward_multi(&self, xs: &[Var], training: bool) -> Result<Var> {
         match xs {

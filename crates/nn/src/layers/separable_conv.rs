@@ -5,6 +5,7 @@
 use super::conv1d::single;
 use super::Layer;
 use crate::config::{initializer_to_json, padding_name, ConfigReader};
+use crate::inference::{ConvWeights, InferenceRole};
 use crate::initializers::Initializer;
 use crate::regularizers::WeightPenalties;
 use crate::{Activation, NnError, Result};
@@ -232,6 +233,21 @@ impl Layer for DepthwiseConv2D {
 
     fn apply_constraints(&self) -> Result<()> {
         self.penalties.constrain(&self.by_prefix())
+    }
+
+    fn inference_role(&self) -> Option<InferenceRole> {
+        // The grouped reading of the kernel that `depthwise` uses (the same memory).
+        let kernel = self.kernel.as_ref()?.value();
+        let &[kh, kw, c, m] = kernel.shape() else {
+            return None;
+        };
+        Some(InferenceRole::Conv2d(ConvWeights {
+            kernel: kernel.reshape([kh, kw, 1, c * m]).ok()?,
+            bias: self.bias.as_ref().map(Var::value),
+            spec: self.args.spec(),
+            groups: c,
+            activation: self.args.activation,
+        }))
     }
 
     fn weights(&self) -> Vec<(&'static str, Var)> {
