@@ -159,11 +159,11 @@ pub fn conv2d_fused(
     if !out.is_empty() {
         let (xs, ws, bs) = (x.as_slice(), kernel.as_slice(), bias.map(|b| b.as_slice()));
         if g.cin == groups {
-            depthwise_forward(&g, xs, ws, bs, &mut out);
+            depthwise_forward(&g, xs, ws, bs, epilogue, &mut out);
         } else {
             grouped_forward(&g, groups, xs, ws, bs, &mut out);
+            crate::parallel::for_each_chunk_mut(&mut out, |_, y| epilogue.apply(y));
         }
-        crate::parallel::for_each_chunk_mut(&mut out, |_, y| epilogue.apply(y));
     }
     Ok(Tensor::from_parts(shape, out))
 }
@@ -229,7 +229,14 @@ fn depthwise_tap(acc: &mut [f32], xp: &[f32], wp: &[f32], m: usize) {
 
 /// Depthwise forward, one task per output row: every output pixel's channel vector is
 /// accumulated over the kernel taps in place (it stays in L1).
-fn depthwise_forward(g: &Geometry, x: &[f32], w: &[f32], bias: Option<&[f32]>, y: &mut [f32]) {
+fn depthwise_forward(
+    g: &Geometry,
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    epilogue: Epilogue,
+    y: &mut [f32],
+) {
     let (cin, cout) = (g.cin, g.cout);
     let m = cout / cin;
     y.par_chunks_mut(g.ow * cout)
@@ -255,6 +262,7 @@ fn depthwise_forward(g: &Geometry, x: &[f32], w: &[f32], bias: Option<&[f32]>, y
                     }
                 }
             }
+            epilogue.apply(row);
         });
 }
 
