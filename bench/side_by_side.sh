@@ -12,6 +12,10 @@
 #   LIMIT    train seed_cnn and small_cnn on LIMIT images (a multiple of 64) instead of a whole
 #            epoch, to keep a session short on a busy machine
 #   REPEAT   run the whole sequence this many times (default 1), to see the spread
+# On a busy machine, export OMP_WAIT_POLICY=PASSIVE: PyTorch's OpenMP threads otherwise spin at
+# a barrier after every operator, which collapses when the cores are oversubscribed (its
+# training ran 5-60x slower than with the variable while other builds ran). On an idle machine
+# leave it unset, as spinning is then PyTorch's faster setting.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 KRUST=${1:-target/release/krust}
@@ -29,7 +33,10 @@ else
 fi
 
 skip() { [[ " $SKIP " == *" $1 "* ]]; }
-section() { printf '\n== %s (load average %s)\n' "$1" "$(cut -d' ' -f1-3 /proc/loadavg)"; }
+section() {
+    printf '\n== %s (load average %s, OMP_WAIT_POLICY=%s)\n' "$1" \
+        "$(cut -d' ' -f1-3 /proc/loadavg)" "${OMP_WAIT_POLICY:-unset}"
+}
 
 "$KRUST" --version
 "$PY" -c 'import torch, onnxruntime; print("torch", torch.__version__, "onnxruntime", onnxruntime.__version__)'
