@@ -26,6 +26,7 @@ process's peak resident memory (getrusage ru_maxrss), which includes PyTorch its
 0.5 GB after import); run one workload per process so that the figure is that workload's.
 --channels-last runs the convolutional models in torch.channels_last, which is faster for
 some of them on the CPU: measure both and quote the better.
+On a busy machine set OMP_WAIT_POLICY=PASSIVE (bench/README.md says why).
 """
 import argparse
 import gzip

@@ -35,12 +35,16 @@ fn every_training_workload_runs_two_steps_on_fashion_mnist_and_reports_peak_memo
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
-    for label in ["seed CNN, Adam", "small_cnn, Adam", "LeNet-5, Adam"] {
+    for label in [
+        "seed CNN training",
+        "small_cnn training",
+        "LeNet-5 training",
+    ] {
         let line = line_starting(&out, label);
         assert!(line.contains("2 steps on Fashion-MNIST"), "{line}");
         assert!(line.contains("img/s"), "{line}");
     }
-    let vgg = line_starting(&out, "VGG block 32x32x3, SGD");
+    let vgg = line_starting(&out, "VGG block training, batch 64, SGD");
     assert!(vgg.contains("2 steps on random images"), "{vgg}");
     let peak = line_starting(&out, "peak memory (VmHWM)");
     assert!(
@@ -68,7 +72,7 @@ fn epoch_times_one_pass_over_the_training_set() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
-    let line = line_starting(&out, "LeNet-5, Adam");
+    let line = line_starting(&out, "LeNet-5 training");
     assert!(
         line.contains("157 steps on Fashion-MNIST (10000 images)"),
         "{line}"

@@ -474,6 +474,14 @@ impl Batches<'_> {
     }
 }
 
+/// One batch of `shape` uniform random images with labels 0, 1, ..., 9, 0, 1, ...
+fn random_batch(shape: [usize; 4], rng: &mut Rng) -> Batches<'static> {
+    Batches::Random {
+        images: Tensor::rand_uniform(shape, 0.0, 1.0, rng),
+        labels: (0..shape[0] as u32).map(|i| i % 10).collect(),
+    }
+}
+
 /// Times training steps (forward, loss, backward, optimizer update) of a training workload
 /// after one untimed warm-up step, and prints the median step, images/s and the epoch time.
 fn training(
@@ -485,18 +493,22 @@ fn training(
     krust::tensor::random::set_global_seed(0);
     let (label, model, mut opt): (&str, Sequential, Box<dyn Optimizer>) = match workload {
         Workload::Lenet5 => (
-            "LeNet-5, Adam",
+            "LeNet-5 training, batch 64, Adam",
             krust::zoo::build("lenet5", &[28, 28, 1], 10)?,
             Box::new(Adam::new(1e-3)?),
         ),
-        Workload::SeedCnn => ("seed CNN, Adam", seed_cnn()?, Box::new(Adam::new(1e-3)?)),
+        Workload::SeedCnn => (
+            "seed CNN training, batch 64, Adam",
+            seed_cnn()?,
+            Box::new(Adam::new(1e-3)?),
+        ),
         Workload::SmallCnn => (
-            "small_cnn, Adam",
+            "small_cnn training, batch 64, Adam",
             krust::zoo::build("small_cnn", &[28, 28, 1], 10)?,
             Box::new(Adam::new(1e-3)?),
         ),
         _ => (
-            "VGG block 32x32x3, SGD",
+            "VGG block training, batch 64, SGD",
             vgg_block()?,
             Box::new(Sgd::new(0.01, 0.9, false)?),
         ),
@@ -506,6 +518,11 @@ fn training(
     let steps = match (args.epoch, epoch_steps) {
         (true, Some(n)) => n,
         _ => args.steps.unwrap_or(workload.default_steps()),
+    };
+    let shape = if workload == Workload::VggBlock {
+        [BATCH, 32, 32, 3]
+    } else {
+        [BATCH, 28, 28, 1]
     };
     let (mut batches, source) = match fashion {
         Some(ds) => (
@@ -517,20 +534,7 @@ fn training(
             },
             format!("Fashion-MNIST ({} images)", ds.len()),
         ),
-        None => {
-            let shape = if workload == Workload::VggBlock {
-                [BATCH, 32, 32, 3]
-            } else {
-                [BATCH, 28, 28, 1]
-            };
-            (
-                Batches::Random {
-                    images: Tensor::rand_uniform(shape, 0.0, 1.0, rng),
-                    labels: (0..BATCH as u32).map(|i| i % 10).collect(),
-                },
-                "random images".to_string(),
-            )
-        }
+        None => (random_batch(shape, rng), "random images".to_string()),
     };
     let params = model.parameters();
     let loss_fn = SparseCategoricalCrossentropy { from_logits: true };
@@ -546,19 +550,7 @@ fn training(
     };
     // The warm-up step comes from a throwaway random batch so that a timed epoch sees every
     // training image exactly once.
-    let mut warm_up = Batches::Random {
-        images: Tensor::rand_uniform(
-            if workload == Workload::VggBlock {
-                [BATCH, 32, 32, 3]
-            } else {
-                [BATCH, 28, 28, 1]
-            },
-            0.0,
-            1.0,
-            rng,
-        ),
-        labels: (0..BATCH as u32).map(|i| i % 10).collect(),
-    };
+    let mut warm_up = random_batch(shape, rng);
     step(&mut warm_up)?;
     let mut times = Vec::with_capacity(steps);
     let mut images = 0;
@@ -574,7 +566,7 @@ fn training(
     println!(
         "{:<44}{:>10.2} ms median step, {:.0} img/s; {steps} steps on {source}: {:.0} img/s, \
          {:.2} s per 60,000 images",
-        format!("{label} train, batch {BATCH}"),
+        label,
         mid * 1e3,
         BATCH as f64 / mid,
         per_second,
