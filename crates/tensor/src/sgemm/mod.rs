@@ -299,7 +299,7 @@ pub fn gemm_packed(a: MatRef, b: &PackedB, c: &mut [f32], accumulate: bool, thre
         let mc = m.div_ceil(m_blocks).next_multiple_of(MR);
         let m_blocks = m.div_ceil(mc);
         let n_panels = n.div_ceil(NR);
-        let n_splits = (2 * threads).div_ceil(m_blocks).clamp(1, n_panels);
+        let n_splits = (4 * threads).div_ceil(m_blocks).max(2).clamp(1, n_panels);
         let panels_per_split = n_panels.div_ceil(n_splits);
         let tasks: Vec<(usize, usize)> = (0..m_blocks)
             .flat_map(|i| (0..n_splits).map(move |j| (i, j)))
