@@ -57,7 +57,7 @@ fn every_training_workload_runs_two_steps_on_fashion_mnist_and_reports_peak_memo
         assert!(peak.ends_with("n/a"), "{peak}");
     }
     // Only the workloads asked for run.
-    assert!(!out.contains("GEMM"), "{out}");
+    assert!(!out.lines().any(|l| l.starts_with("GEMM ")), "{out}");
 }
 
 #[test]
@@ -84,7 +84,13 @@ fn gemm_and_conv_report_median_and_best_gflops() {
     let o = bench(&["--workload", "gemm,conv", "--reps", "1"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
-    assert!(line_starting(&out, "krust bench: 2 threads, CPU").contains("median of 1 runs"));
+    let header = line_starting(&out, "krust bench: 2 threads, CPU");
+    assert!(header.contains("median of 1 runs"), "{header}");
+    // The GEMM kernel chosen at run time is named.
+    assert!(
+        header.contains("GEMM on AVX-512F") || header.contains("GEMM on AVX2/FMA or scalar"),
+        "{header}"
+    );
     for prefix in [
         "GEMM 2048x2048x2048",
         "conv 3x3 64->64 on",
@@ -126,4 +132,26 @@ fn bad_bench_arguments_are_clear_errors() {
         &bench(&["--workload", "small_cnn", "--data-dir", &empty]),
         "train-images-idx3-ubyte",
     );
+}
+
+#[test]
+fn krust_gemm_portable_forces_the_gemm_crate_path_with_the_same_products() {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_krust"))
+        .args([
+            "bench",
+            "--threads",
+            "2",
+            "--workload",
+            "gemm",
+            "--reps",
+            "1",
+        ])
+        .env("KRUST_GEMM", "portable")
+        .output()
+        .expect("the krust binary runs");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let header = line_starting(&out, "krust bench: 2 threads, CPU");
+    assert!(header.contains("GEMM on AVX2/FMA or scalar"), "{header}");
+    line_starting(&out, "GEMM 2048x2048x2048");
 }

@@ -174,8 +174,9 @@ pub fn run(args: BenchArgs) -> BenchResult {
     let fashion = load_fashion(args.data_dir.clone(), args.epoch, &workloads)?;
     let mut rng = Rng::seed_from_u64(0);
     println!(
-        "krust bench: {threads} threads, CPU {}, peak {:.0} GFLOP/s, median of {} runs",
+        "krust bench: {threads} threads, CPU {}, GEMM on {}, peak {:.0} GFLOP/s, median of {} runs",
         cpu_features(),
+        krust::tensor::sgemm::isa().describe(),
         args.peak,
         args.reps
     );
