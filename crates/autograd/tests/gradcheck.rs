@@ -393,6 +393,62 @@ fn check_conv2d_grouped(
 }
 
 #[test]
+fn conv3d_gradients_match_finite_differences() {
+    use krust_tensor::conv::Conv3dSpec;
+    let cases = [
+        (
+            "conv3d valid",
+            [2, 4, 5, 4, 2],
+            [2, 3, 2, 2, 3],
+            [1, 1, 1],
+            Padding::Valid,
+            [1, 1, 1],
+        ),
+        (
+            "conv3d same stride 2",
+            [1, 5, 4, 5, 3],
+            [3, 2, 3, 3, 2],
+            [2, 1, 2],
+            Padding::Same,
+            [1, 1, 1],
+        ),
+        (
+            "conv3d dilated",
+            [1, 6, 5, 5, 2],
+            [2, 2, 2, 2, 2],
+            [1, 1, 1],
+            Padding::Same,
+            [2, 1, 2],
+        ),
+    ];
+    for (i, (what, xs, ks, strides, padding, dilation)) in cases.into_iter().enumerate() {
+        let spec = Conv3dSpec {
+            strides,
+            padding,
+            dilation,
+        };
+        let seed = 700 + 3 * i as u64;
+        let x = random(&xs, seed);
+        let w = random(&ks, seed + 1).mul_scalar(0.3);
+        let b = random(&[ks[4]], seed + 2).mul_scalar(0.3);
+        check(
+            &format!("{what} with bias"),
+            &[x.clone(), w.clone(), b.clone()],
+            |v| v[0].conv3d(&v[1], Some(&v[2]), spec),
+        );
+        check(
+            &format!("{what} without bias"),
+            &[x.clone(), w.clone()],
+            |v| v[0].conv3d(&v[1], None, spec),
+        );
+        let input = Var::constant(x);
+        check(&format!("{what}, constant input"), &[w, b], |v| {
+            input.conv3d(&v[0], Some(&v[1]), spec)
+        });
+    }
+}
+
+#[test]
 fn depthwise_conv_gradients_match_finite_differences() {
     // groups = channels; kernel (kh, kw, 1, channels * multiplier). Odd sizes throughout.
     let cases = [

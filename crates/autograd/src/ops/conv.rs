@@ -2,7 +2,10 @@
 //! im2col·W + b, backward col2im(g·Wᵀ), im2col(x)ᵀ·g and Σg (see `krust_tensor::conv`).
 
 use crate::{Result, Var};
-use krust_tensor::conv::{conv2d, conv2d_backward, conv2d_grouped, conv2d_grouped_backward};
+use krust_tensor::conv::{
+    conv2d, conv2d_backward, conv2d_grouped, conv2d_grouped_backward, conv3d, conv3d_backward,
+    Conv3dSpec,
+};
 use krust_tensor::Conv2dSpec;
 
 impl Var {
@@ -43,6 +46,33 @@ impl Var {
                     need_w,
                     need_b.unwrap_or(false),
                 )?;
+                let mut out = vec![grads.input, grads.kernel];
+                if need_b.is_some() {
+                    out.push(grads.bias);
+                }
+                Ok(out)
+            }),
+        ))
+    }
+}
+
+impl Var {
+    /// 3-D convolution of (n, d, h, w, in) with kernel (kd, kh, kw, in, filters) and optional
+    /// bias: one im2col + GEMM kernel and one tape node.
+    pub fn conv3d(&self, kernel: &Var, bias: Option<&Var>, spec: Conv3dSpec) -> Result<Var> {
+        let (x, w) = (self.value(), kernel.value());
+        let b = bias.map(|b| b.value());
+        let y = conv3d(&x, &w, b.as_ref(), &spec)?;
+        let (need_x, need_w) = (self.requires_grad(), kernel.requires_grad());
+        let need_b = bias.map(|b| b.requires_grad());
+        let mut parents = vec![self, kernel];
+        parents.extend(bias);
+        Ok(Var::from_op(
+            y,
+            &parents,
+            Box::new(move |g| {
+                let grads =
+                    conv3d_backward(&x, &w, g, &spec, need_x, need_w, need_b.unwrap_or(false))?;
                 let mut out = vec![grads.input, grads.kernel];
                 if need_b.is_some() {
                     out.push(grads.bias);

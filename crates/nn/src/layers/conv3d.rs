@@ -11,7 +11,7 @@ use crate::initializers::Initializer;
 use crate::regularizers::WeightPenalties;
 use crate::{Activation, NnError, Result};
 use krust_autograd::Var;
-use krust_tensor::conv::output_size;
+use krust_tensor::conv::{output_size, Conv3dSpec};
 use krust_tensor::{Conv2dSpec, Padding, Pool2dSpec};
 use serde_json::Value;
 
@@ -218,6 +218,23 @@ impl Layer for Conv3D {
 
     fn forward(&self, x: &Var, training: bool) -> Result<Var> {
         let kernel = self.kernel.as_ref().ok_or(NnError::NotBuilt)?;
+        if self.groups == 1 {
+            // One 3-D im2col + GEMM kernel and one tape node.
+            let spec = Conv3dSpec {
+                strides: self.strides,
+                padding: self.padding,
+                dilation: self.dilation_rate,
+            };
+            let y = x.conv3d(kernel, self.bias.as_ref(), spec)?;
+            let out = self.activation.apply(&y)?;
+            self.penalties.add_losses(
+                &kernel_and_bias(&self.kernel, &self.bias),
+                &out,
+                training,
+            )?;
+            return Ok(out);
+        }
+        // Grouped: depth taps of grouped 2-D convolutions.
         let (front, back) = self.depth_pad;
         let xp = if front + back > 0 {
             x.pad(&[(0, 0), (front, back), (0, 0), (0, 0), (0, 0)], 0.0)?

@@ -1,6 +1,8 @@
-//! 2-D convolution, channels-last, as im2col + GEMM: forward and both backward passes.
+//! 2-D and 3-D convolution, channels-last, as im2col + GEMM: forward and both backward passes.
 //!
-//! Input (n, h, w, cin), kernel (kh, kw, cin, cout) as in Keras. One im2col row holds the
+//! Input (n, h, w, cin), kernel (kh, kw, cin, cout) as in Keras; a 3-D convolution adds a
+//! leading depth axis to both, (n, d, h, w, cin) and (kd, kh, kw, cin, cout), and is the same
+//! code with a depth loop (a 2-D convolution is the 3-D one with depth 1). One im2col row holds the
 //! receptive field of one output pixel in (ky, kx, ci) order, which is exactly the row order
 //! of the kernel flattened to (kh·kw·cin, cout), so a single GEMM produces channels-last
 //! output. Work is split over chunks of output rows (forward) or whole images (backward) on
@@ -86,6 +88,14 @@ impl Default for Conv2dSpec {
 #[derive(Debug, Clone, Copy)]
 struct Geometry {
     n: usize,
+    /// Depth axis (1 for a 2-D convolution): input depth, kernel depth, output depth, front
+    /// padding, stride, dilation.
+    d: usize,
+    kd: usize,
+    od: usize,
+    front: usize,
+    sd: usize,
+    dd: usize,
     h: usize,
     w: usize,
     cin: usize,
@@ -130,6 +140,12 @@ impl Geometry {
         )?;
         Ok(Geometry {
             n: x[0],
+            d: 1,
+            kd: 1,
+            od: 1,
+            front: 0,
+            sd: 1,
+            dd: 1,
             h: x[1],
             w: x[2],
             cin: x[3],
@@ -147,18 +163,82 @@ impl Geometry {
         })
     }
 
+    /// Geometry of a 3-D convolution: input (n, d, h, w, c), kernel (kd, kh, kw, c, filters).
+    fn new_3d(x: &[usize], k: &[usize], spec: &Conv3dSpec) -> Result<Geometry> {
+        if x.len() != 5 || k.len() != 5 || x[4] != k[3] {
+            return Err(TensorError::mismatch(
+                "conv3d",
+                x,
+                k,
+                "expects input (n, d, h, w, c) and kernel (kd, kh, kw, c, filters) with matching c",
+            ));
+        }
+        let axis = |i: usize| {
+            output_size(
+                "conv3d",
+                x[i + 1],
+                k[i],
+                spec.strides[i],
+                spec.dilation[i],
+                spec.padding,
+            )
+        };
+        let ((od, front, _), (oh, top, _), (ow, left, _)) = (axis(0)?, axis(1)?, axis(2)?);
+        Ok(Geometry {
+            n: x[0],
+            d: x[1],
+            kd: k[0],
+            od,
+            front,
+            sd: spec.strides[0],
+            dd: spec.dilation[0],
+            h: x[2],
+            w: x[3],
+            cin: x[4],
+            kh: k[1],
+            kw: k[2],
+            cout: k[4],
+            oh,
+            ow,
+            top,
+            left,
+            sh: spec.strides[1],
+            sw: spec.strides[2],
+            dh: spec.dilation[1],
+            dw: spec.dilation[2],
+        })
+    }
+
     /// Length of one im2col row.
     fn k(&self) -> usize {
-        self.kh * self.kw * self.cin
+        self.kd * self.kh * self.kw * self.cin
     }
 
     fn out_pixels(&self) -> usize {
-        self.oh * self.ow
+        self.od * self.oh * self.ow
+    }
+
+    /// Input values of one image.
+    fn image_len(&self) -> usize {
+        self.d * self.h * self.w * self.cin
+    }
+
+    /// Output shape: (n, oh, ow, cout), or (n, od, oh, ow, cout) for a 3-D convolution.
+    fn out_shape(&self, three_d: bool) -> Vec<usize> {
+        if three_d {
+            vec![self.n, self.od, self.oh, self.ow, self.cout]
+        } else {
+            vec![self.n, self.oh, self.ow, self.cout]
+        }
+    }
+
+    fn is_flat(&self) -> bool {
+        self.d == 1 && self.kd == 1 && self.od == 1
     }
 
     /// True when the input itself is the im2col matrix (1x1 kernel, stride 1, no padding).
     fn is_pointwise(&self) -> bool {
-        self.kh == 1 && self.kw == 1 && self.sh == 1 && self.sw == 1
+        self.kd == 1 && self.sd == 1 && self.kh == 1 && self.kw == 1 && self.sh == 1 && self.sw == 1
     }
 
     /// Input row/column of kernel tap `k` for output position `o`, or None if it is padding.
@@ -171,32 +251,42 @@ impl Geometry {
     /// Fills `cols` with the im2col rows for output rows `r0..r0 + rows`.
     fn im2col(&self, x: &[f32], r0: usize, rows: usize, cols: &mut [f32]) {
         let (k, cin) = (self.k(), self.cin);
+        let plane = self.kh * self.kw * cin;
         for r in 0..rows {
             let row = r0 + r;
             let (b, p) = (row / self.out_pixels(), row % self.out_pixels());
+            let (oz, p) = (p / (self.oh * self.ow), p % (self.oh * self.ow));
             let (oy, ox) = (p / self.ow, p % self.ow);
             let dst = &mut cols[r * k..(r + 1) * k];
-            for ky in 0..self.kh {
-                let seg = &mut dst[ky * self.kw * cin..(ky + 1) * self.kw * cin];
-                let Some(iy) = Self::tap(oy, self.sh, ky, self.dh, self.top, self.h) else {
-                    seg.fill(0.0);
+            for kz in 0..self.kd {
+                let slab = &mut dst[kz * plane..(kz + 1) * plane];
+                let Some(iz) = Self::tap(oz, self.sd, kz, self.dd, self.front, self.d) else {
+                    slab.fill(0.0);
                     continue;
                 };
-                // Interior pixels without dilation read kw·cin contiguous values: one copy.
-                let x0 = (ox * self.sw) as isize - self.left as isize;
-                if self.dw == 1 && x0 >= 0 && x0 as usize + self.kw <= self.w {
-                    let at = ((b * self.h + iy) * self.w + x0 as usize) * cin;
-                    seg.copy_from_slice(&x[at..at + self.kw * cin]);
-                    continue;
-                }
-                for kx in 0..self.kw {
-                    let cell = &mut seg[kx * cin..(kx + 1) * cin];
-                    match Self::tap(ox, self.sw, kx, self.dw, self.left, self.w) {
-                        Some(ix) => {
-                            let at = ((b * self.h + iy) * self.w + ix) * cin;
-                            cell.copy_from_slice(&x[at..at + cin]);
+                let base = (b * self.d + iz) * self.h;
+                for ky in 0..self.kh {
+                    let seg = &mut slab[ky * self.kw * cin..(ky + 1) * self.kw * cin];
+                    let Some(iy) = Self::tap(oy, self.sh, ky, self.dh, self.top, self.h) else {
+                        seg.fill(0.0);
+                        continue;
+                    };
+                    // Interior pixels without dilation read kw·cin contiguous values: one copy.
+                    let x0 = (ox * self.sw) as isize - self.left as isize;
+                    if self.dw == 1 && x0 >= 0 && x0 as usize + self.kw <= self.w {
+                        let at = ((base + iy) * self.w + x0 as usize) * cin;
+                        seg.copy_from_slice(&x[at..at + self.kw * cin]);
+                        continue;
+                    }
+                    for kx in 0..self.kw {
+                        let cell = &mut seg[kx * cin..(kx + 1) * cin];
+                        match Self::tap(ox, self.sw, kx, self.dw, self.left, self.w) {
+                            Some(ix) => {
+                                let at = ((base + iy) * self.w + ix) * cin;
+                                cell.copy_from_slice(&x[at..at + cin]);
+                            }
+                            None => cell.fill(0.0),
                         }
-                        None => cell.fill(0.0),
                     }
                 }
             }
@@ -207,34 +297,43 @@ impl Geometry {
     /// `dx` covers whole images; `dcols` covers their output rows.
     fn col2im(&self, dcols: &[f32], images: usize, dx: &mut [f32]) {
         let (k, cin) = (self.k(), self.cin);
+        let plane = self.kh * self.kw * cin;
         for r in 0..images * self.out_pixels() {
             let (b, p) = (r / self.out_pixels(), r % self.out_pixels());
+            let (oz, p) = (p / (self.oh * self.ow), p % (self.oh * self.ow));
             let (oy, ox) = (p / self.ow, p % self.ow);
-            let src = &dcols[r * k..(r + 1) * k];
-            for ky in 0..self.kh {
-                let Some(iy) = Self::tap(oy, self.sh, ky, self.dh, self.top, self.h) else {
+            let row = &dcols[r * k..(r + 1) * k];
+            for kz in 0..self.kd {
+                let Some(iz) = Self::tap(oz, self.sd, kz, self.dd, self.front, self.d) else {
                     continue;
                 };
-                // Interior pixels without dilation touch kw·cin contiguous values: one loop.
-                let x0 = (ox * self.sw) as isize - self.left as isize;
-                if self.dw == 1 && x0 >= 0 && x0 as usize + self.kw <= self.w {
-                    let at = ((b * self.h + iy) * self.w + x0 as usize) * cin;
-                    let run = self.kw * cin;
-                    let s = &src[ky * run..(ky + 1) * run];
-                    dx[at..at + run]
-                        .iter_mut()
-                        .zip(s)
-                        .for_each(|(d, v)| *d += v);
-                    continue;
-                }
-                for kx in 0..self.kw {
-                    if let Some(ix) = Self::tap(ox, self.sw, kx, self.dw, self.left, self.w) {
-                        let at = ((b * self.h + iy) * self.w + ix) * cin;
-                        let s = &src[(ky * self.kw + kx) * cin..(ky * self.kw + kx + 1) * cin];
-                        dx[at..at + cin]
+                let src = &row[kz * plane..(kz + 1) * plane];
+                let base = (b * self.d + iz) * self.h;
+                for ky in 0..self.kh {
+                    let Some(iy) = Self::tap(oy, self.sh, ky, self.dh, self.top, self.h) else {
+                        continue;
+                    };
+                    // Interior pixels without dilation touch kw·cin contiguous values: one loop.
+                    let x0 = (ox * self.sw) as isize - self.left as isize;
+                    if self.dw == 1 && x0 >= 0 && x0 as usize + self.kw <= self.w {
+                        let at = ((base + iy) * self.w + x0 as usize) * cin;
+                        let run = self.kw * cin;
+                        let s = &src[ky * run..(ky + 1) * run];
+                        dx[at..at + run]
                             .iter_mut()
                             .zip(s)
                             .for_each(|(d, v)| *d += v);
+                        continue;
+                    }
+                    for kx in 0..self.kw {
+                        if let Some(ix) = Self::tap(ox, self.sw, kx, self.dw, self.left, self.w) {
+                            let at = ((base + iy) * self.w + ix) * cin;
+                            let s = &src[(ky * self.kw + kx) * cin..(ky * self.kw + kx + 1) * cin];
+                            dx[at..at + cin]
+                                .iter_mut()
+                                .zip(s)
+                                .for_each(|(d, v)| *d += v);
+                        }
                     }
                 }
             }
@@ -293,6 +392,53 @@ fn conv2d_with(
     epilogue: Epilogue,
 ) -> Result<Tensor> {
     let g = Geometry::new(x.shape(), kernel.shape(), spec)?;
+    forward(&g, x, kernel, bias, epilogue)
+}
+
+/// Strides, padding and dilation of a 3-D convolution, (depth, height, width) each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Conv3dSpec {
+    pub strides: [usize; 3],
+    pub padding: Padding,
+    pub dilation: [usize; 3],
+}
+
+/// 3-D convolution forward: input (n, d, h, w, cin), kernel (kd, kh, kw, cin, cout), output
+/// (n, od, oh, ow, cout); the same im2col + GEMM as `conv2d` with a depth loop.
+pub fn conv3d(
+    x: &Tensor,
+    kernel: &Tensor,
+    bias: Option<&Tensor>,
+    spec: &Conv3dSpec,
+) -> Result<Tensor> {
+    let g = Geometry::new_3d(x.shape(), kernel.shape(), spec)?;
+    forward(&g, x, kernel, bias, Epilogue::Identity)
+}
+
+/// 3-D convolution backward: the input, kernel and bias gradients asked for, given dy.
+pub fn conv3d_backward(
+    x: &Tensor,
+    kernel: &Tensor,
+    dy: &Tensor,
+    spec: &Conv3dSpec,
+    need_input: bool,
+    need_kernel: bool,
+    need_bias: bool,
+) -> Result<Conv2dGrads> {
+    let g = Geometry::new_3d(x.shape(), kernel.shape(), spec)?;
+    backward(&g, x, kernel, dy, need_input, need_kernel, need_bias)
+}
+
+/// The forward pass shared by 2-D and 3-D convolutions.
+fn forward(
+    g: &Geometry,
+    x: &Tensor,
+    kernel: &Tensor,
+    bias: Option<&Tensor>,
+    epilogue: Epilogue,
+) -> Result<Tensor> {
+    let g = *g;
+    let shape = g.out_shape(x.rank() == 5);
     if let Some(b) = bias {
         if b.shape() != [g.cout] {
             return Err(TensorError::mismatch(
@@ -307,13 +453,13 @@ fn conv2d_with(
     let rows = g.n * g.out_pixels();
     let mut out = crate::buffer::zeroed(rows * cout);
     if rows == 0 || cout == 0 {
-        return Ok(Tensor::from_parts(vec![g.n, g.oh, g.ow, cout], out));
+        return Ok(Tensor::from_parts(shape, out));
     }
     let (xs, ws) = (x.as_slice(), kernel.as_slice());
     if g.prefers_planar() {
         planar::forward(&g, xs, ws, bias.map(|b| b.as_slice()), &mut out);
         crate::parallel::for_each_chunk_mut(&mut out, |_, y| epilogue.apply(y));
-        return Ok(Tensor::from_parts(vec![g.n, g.oh, g.ow, cout], out));
+        return Ok(Tensor::from_parts(shape, out));
     }
     if let Some(b) = bias {
         out.chunks_mut(cout)
@@ -339,7 +485,7 @@ fn conv2d_with(
             });
         }
         crate::parallel::for_each_chunk_mut(&mut out, |_, y| epilogue.apply(y));
-        return Ok(Tensor::from_parts(vec![g.n, g.oh, g.ow, cout], out));
+        return Ok(Tensor::from_parts(shape, out));
     }
     out.par_chunks_mut(FORWARD_CHUNK_ROWS * cout)
         .enumerate()
@@ -361,12 +507,17 @@ fn conv2d_with(
             }
             epilogue.apply(y);
         });
-    Ok(Tensor::from_parts(vec![g.n, g.oh, g.ow, cout], out))
+    Ok(Tensor::from_parts(shape, out))
 }
 
 impl Geometry {
     fn padding_free(&self) -> bool {
-        self.top == 0 && self.left == 0 && self.oh == self.h && self.ow == self.w
+        self.front == 0
+            && self.top == 0
+            && self.left == 0
+            && self.od == self.d
+            && self.oh == self.h
+            && self.ow == self.w
     }
 }
 
@@ -389,15 +540,30 @@ pub fn conv2d_backward(
     need_bias: bool,
 ) -> Result<Conv2dGrads> {
     let g = Geometry::new(x.shape(), kernel.shape(), spec)?;
-    if dy.shape() != [g.n, g.oh, g.ow, g.cout] {
+    backward(&g, x, kernel, dy, need_input, need_kernel, need_bias)
+}
+
+/// The backward pass shared by 2-D and 3-D convolutions.
+fn backward(
+    g: &Geometry,
+    x: &Tensor,
+    kernel: &Tensor,
+    dy: &Tensor,
+    need_input: bool,
+    need_kernel: bool,
+    need_bias: bool,
+) -> Result<Conv2dGrads> {
+    let g = *g;
+    let out_shape = g.out_shape(x.rank() == 5);
+    if dy.shape() != out_shape {
         return Err(TensorError::mismatch(
-            "conv2d_backward",
-            &[g.n, g.oh, g.ow, g.cout],
+            "conv backward",
+            &out_shape,
             dy.shape(),
             "output gradient has the wrong shape",
         ));
     }
-    let (k, cout, img) = (g.k(), g.cout, g.h * g.w * g.cin);
+    let (k, cout, img) = (g.k(), g.cout, g.image_len());
     let (xs, ws, dys) = (x.as_slice(), kernel.as_slice(), dy.as_slice());
     let rows_per_image = g.out_pixels();
     let images_per_chunk =
@@ -555,6 +721,133 @@ mod tests {
                 .collect(),
         )
         .unwrap()
+    }
+
+    /// Direct-loop 3-D convolution and, for `dy`, its input and kernel gradients (of Σ y·dy).
+    fn naive_3d(
+        x: &Tensor,
+        w: &Tensor,
+        dy: &[f32],
+        spec: &Conv3dSpec,
+    ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+        let g = Geometry::new_3d(x.shape(), w.shape(), spec).unwrap();
+        let (xs, ws) = (x.as_slice(), w.as_slice());
+        let mut y = vec![0.0; g.n * g.out_pixels() * g.cout];
+        let (mut dx, mut dw) = (vec![0.0; xs.len()], vec![0.0; ws.len()]);
+        for b in 0..g.n {
+            for oz in 0..g.od {
+                for oy in 0..g.oh {
+                    for ox in 0..g.ow {
+                        let o = (((b * g.od + oz) * g.oh + oy) * g.ow + ox) * g.cout;
+                        for kz in 0..g.kd {
+                            let Some(iz) = Geometry::tap(oz, g.sd, kz, g.dd, g.front, g.d) else {
+                                continue;
+                            };
+                            for ky in 0..g.kh {
+                                let Some(iy) = Geometry::tap(oy, g.sh, ky, g.dh, g.top, g.h) else {
+                                    continue;
+                                };
+                                for kx in 0..g.kw {
+                                    let Some(ix) = Geometry::tap(ox, g.sw, kx, g.dw, g.left, g.w)
+                                    else {
+                                        continue;
+                                    };
+                                    for ci in 0..g.cin {
+                                        let xi =
+                                            (((b * g.d + iz) * g.h + iy) * g.w + ix) * g.cin + ci;
+                                        let wi =
+                                            (((kz * g.kh + ky) * g.kw + kx) * g.cin + ci) * g.cout;
+                                        for co in 0..g.cout {
+                                            y[o + co] += xs[xi] * ws[wi + co];
+                                            dx[xi] += dy[o + co] * ws[wi + co];
+                                            dw[wi + co] += dy[o + co] * xs[xi];
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        (y, dx, dw)
+    }
+
+    #[test]
+    fn conv3d_forward_and_backward_agree_with_direct_loops() {
+        let spec = |s: [usize; 3], padding, d: [usize; 3]| Conv3dSpec {
+            strides: s,
+            padding,
+            dilation: d,
+        };
+        let cases = [
+            (
+                [2, 5, 6, 7, 3],
+                [2, 3, 3, 3, 4],
+                spec([1, 1, 1], Padding::Valid, [1, 1, 1]),
+            ),
+            (
+                [1, 6, 5, 5, 2],
+                [3, 2, 3, 2, 5],
+                spec([2, 1, 2], Padding::Same, [1, 1, 1]),
+            ),
+            (
+                [2, 7, 6, 6, 2],
+                [2, 2, 2, 2, 3],
+                spec([1, 2, 1], Padding::Same, [2, 1, 2]),
+            ),
+            (
+                [2, 3, 4, 5, 4],
+                [1, 1, 1, 4, 6],
+                spec([1, 1, 1], Padding::Valid, [1, 1, 1]),
+            ),
+        ];
+        for (xs, ws, spec) in cases {
+            let (x, w) = (seq(&xs, 0.1), seq(&ws, 0.05));
+            let b = seq(&[ws[4]], 0.3);
+            let y = conv3d(&x, &w, Some(&b), &spec).unwrap();
+            let dy = seq(y.shape(), 0.07);
+            let (want_y, want_dx, want_dw) = naive_3d(&x, &w, dy.as_slice(), &spec);
+            let close = |got: &[f32], want: &[f32], what: &str| {
+                assert_eq!(got.len(), want.len(), "{what}");
+                for (i, (a, b)) in got.iter().zip(want).enumerate() {
+                    assert!(
+                        (a - b).abs() < 1e-3 * (1.0 + b.abs()),
+                        "{what}[{i}]: {a} vs {b}"
+                    );
+                }
+            };
+            let with_bias: Vec<f32> = want_y
+                .iter()
+                .enumerate()
+                .map(|(i, v)| v + b.as_slice()[i % ws[4]])
+                .collect();
+            close(y.as_slice(), &with_bias, &format!("y {xs:?} {spec:?}"));
+            let grads = conv3d_backward(&x, &w, &dy, &spec, true, true, true).unwrap();
+            close(
+                grads.input.unwrap().as_slice(),
+                &want_dx,
+                &format!("dx {xs:?}"),
+            );
+            close(
+                grads.kernel.unwrap().as_slice(),
+                &want_dw,
+                &format!("dw {xs:?}"),
+            );
+            let db: Vec<f32> = (0..ws[4])
+                .map(|c| dy.as_slice().iter().skip(c).step_by(ws[4]).sum())
+                .collect();
+            close(grads.bias.unwrap().as_slice(), &db, "db");
+        }
+        // Mismatched channels are an error naming the op.
+        let err = conv3d(
+            &seq(&[1, 3, 3, 3, 2], 1.0),
+            &seq(&[1, 1, 1, 3, 2], 1.0),
+            None,
+            &cases[0].2,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("conv3d"), "{err}");
     }
 
     #[test]

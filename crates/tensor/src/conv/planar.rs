@@ -14,7 +14,7 @@ use rayon::prelude::*;
 impl Geometry {
     /// True when the planar kernels beat im2col + GEMM.
     pub(super) fn prefers_planar(&self) -> bool {
-        self.sh == 1 && self.sw == 1 && self.k() <= 32 && self.ow >= 8
+        self.is_flat() && self.sh == 1 && self.sw == 1 && self.k() <= 32 && self.ow >= 8
     }
 
     /// Padded plane size: every tap of every output pixel lands inside it.
