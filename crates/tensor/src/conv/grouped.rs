@@ -227,6 +227,63 @@ fn depthwise_tap(acc: &mut [f32], xp: &[f32], wp: &[f32], m: usize) {
     }
 }
 
+/// Kernel taps the register-blocked depthwise path handles (7×7 and below).
+const MAX_TAPS: usize = 49;
+/// Channels accumulated in registers at once by the depthwise path.
+const LANES: usize = 16;
+
+/// One output pixel of a depthwise convolution with multiplier 1: the channel vector is
+/// summed over every valid tap in blocks of `LANES` channels held in registers, so each block
+/// is loaded from and stored to `acc` once instead of once per tap.
+#[inline]
+fn depthwise_pixel(
+    g: &Geometry,
+    x: &[f32],
+    w: &[f32],
+    b: usize,
+    oy: usize,
+    ox: usize,
+    acc: &mut [f32],
+) {
+    let c = g.cin;
+    // (input offset, weight offset) of each tap inside the image.
+    let mut taps = [(0usize, 0usize); MAX_TAPS];
+    let mut n = 0;
+    for ky in 0..g.kh {
+        let Some(iy) = Geometry::tap(oy, g.sh, ky, g.dh, g.top, g.h) else {
+            continue;
+        };
+        for kx in 0..g.kw {
+            let Some(ix) = Geometry::tap(ox, g.sw, kx, g.dw, g.left, g.w) else {
+                continue;
+            };
+            taps[n] = (((b * g.h + iy) * g.w + ix) * c, (ky * g.kw + kx) * c);
+            n += 1;
+        }
+    }
+    let taps = &taps[..n];
+    let blocks = c / LANES * LANES;
+    for c0 in (0..blocks).step_by(LANES) {
+        let mut sum = [0.0f32; LANES];
+        sum.copy_from_slice(&acc[c0..c0 + LANES]);
+        for &(xo, wo) in taps {
+            let xv = &x[xo + c0..xo + c0 + LANES];
+            let wv = &w[wo + c0..wo + c0 + LANES];
+            for l in 0..LANES {
+                sum[l] = xv[l].mul_add(wv[l], sum[l]);
+            }
+        }
+        acc[c0..c0 + LANES].copy_from_slice(&sum);
+    }
+    for ch in blocks..c {
+        let mut sum = acc[ch];
+        for &(xo, wo) in taps {
+            sum = x[xo + ch].mul_add(w[wo + ch], sum);
+        }
+        acc[ch] = sum;
+    }
+}
+
 /// Depthwise forward, one task per output row: every output pixel's channel vector is
 /// accumulated over the kernel taps in place (it stays in L1).
 fn depthwise_forward(
@@ -247,6 +304,10 @@ fn depthwise_forward(
                 match bias {
                     Some(bs) => acc.copy_from_slice(bs),
                     None => acc.fill(0.0),
+                }
+                if m == 1 && g.kh * g.kw <= MAX_TAPS {
+                    depthwise_pixel(g, x, w, b, oy, ox, acc);
+                    continue;
                 }
                 for ky in 0..g.kh {
                     let Some(iy) = Geometry::tap(oy, g.sh, ky, g.dh, g.top, g.h) else {
