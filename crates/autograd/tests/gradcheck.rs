@@ -341,30 +341,40 @@ fn conv_spec(strides: (usize, usize), padding: Padding, dilation: (usize, usize)
     }
 }
 
-/// Checks input, kernel and bias gradients of one convolution, with and without bias, and the
-/// kernel/bias-only backward path taken when the input is a constant.
-fn check_conv2d(what: &str, x_shape: &[usize], k_shape: &[usize], spec: Conv2dSpec, seed: u64) {
+/// Checks input, kernel and bias gradients of one convolution `conv(x, kernel, bias)`, with
+/// and without bias, and the kernel/bias-only backward path taken when the input is a constant.
+/// The bias has the kernel's last dimension.
+fn check_convolution(
+    what: &str,
+    x_shape: &[usize],
+    k_shape: &[usize],
+    seed: u64,
+    conv: impl Fn(&Var, &Var, Option<&Var>) -> Result<Var>,
+) {
     let x = random(x_shape, seed);
     let w = random(k_shape, seed + 1).mul_scalar(0.3);
-    let b = random(&[k_shape[3]], seed + 2).mul_scalar(0.3);
+    let filters = *k_shape.last().expect("a kernel shape");
+    let b = random(&[filters], seed + 2).mul_scalar(0.3);
     check(
         &format!("{what} with bias"),
         &[x.clone(), w.clone(), b.clone()],
-        |v| v[0].conv2d(&v[1], Some(&v[2]), spec),
+        |v| conv(&v[0], &v[1], Some(&v[2])),
     );
     check(
         &format!("{what} without bias"),
         &[x.clone(), w.clone()],
-        |v| v[0].conv2d(&v[1], None, spec),
+        |v| conv(&v[0], &v[1], None),
     );
     let input = Var::constant(x);
     check(&format!("{what}, constant input"), &[w, b], |v| {
-        input.conv2d(&v[0], Some(&v[1]), spec)
+        conv(&input, &v[0], Some(&v[1]))
     });
 }
 
-/// `check_conv2d` for a grouped convolution: input, kernel and bias gradients with and
-/// without bias, and the kernel/bias-only path of a constant input.
+fn check_conv2d(what: &str, x_shape: &[usize], k_shape: &[usize], spec: Conv2dSpec, seed: u64) {
+    check_convolution(what, x_shape, k_shape, seed, |x, w, b| x.conv2d(w, b, spec));
+}
+
 fn check_conv2d_grouped(
     what: &str,
     x_shape: &[usize],
@@ -373,22 +383,8 @@ fn check_conv2d_grouped(
     groups: usize,
     seed: u64,
 ) {
-    let x = random(x_shape, seed);
-    let w = random(k_shape, seed + 1).mul_scalar(0.3);
-    let b = random(&[k_shape[3]], seed + 2).mul_scalar(0.3);
-    check(
-        &format!("{what} with bias"),
-        &[x.clone(), w.clone(), b.clone()],
-        |v| v[0].conv2d_grouped(&v[1], Some(&v[2]), spec, groups),
-    );
-    check(
-        &format!("{what} without bias"),
-        &[x.clone(), w.clone()],
-        |v| v[0].conv2d_grouped(&v[1], None, spec, groups),
-    );
-    let input = Var::constant(x);
-    check(&format!("{what}, constant input"), &[w, b], |v| {
-        input.conv2d_grouped(&v[0], Some(&v[1]), spec, groups)
+    check_convolution(what, x_shape, k_shape, seed, |x, w, b| {
+        x.conv2d_grouped(w, b, spec, groups)
     });
 }
 
@@ -427,23 +423,8 @@ fn conv3d_gradients_match_finite_differences() {
             padding,
             dilation,
         };
-        let seed = 700 + 3 * i as u64;
-        let x = random(&xs, seed);
-        let w = random(&ks, seed + 1).mul_scalar(0.3);
-        let b = random(&[ks[4]], seed + 2).mul_scalar(0.3);
-        check(
-            &format!("{what} with bias"),
-            &[x.clone(), w.clone(), b.clone()],
-            |v| v[0].conv3d(&v[1], Some(&v[2]), spec),
-        );
-        check(
-            &format!("{what} without bias"),
-            &[x.clone(), w.clone()],
-            |v| v[0].conv3d(&v[1], None, spec),
-        );
-        let input = Var::constant(x);
-        check(&format!("{what}, constant input"), &[w, b], |v| {
-            input.conv3d(&v[0], Some(&v[1]), spec)
+        check_convolution(what, &xs, &ks, 700 + 3 * i as u64, |x, w, b| {
+            x.conv3d(w, b, spec)
         });
     }
 }
