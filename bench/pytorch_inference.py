@@ -15,10 +15,11 @@ import argparse
 import os
 import statistics
 import tempfile
-import time
 
 import torch
 import torchvision
+
+from pytorch_gemm import timings  # three warm-up calls, then `reps` timed ones
 
 
 def networks():
@@ -33,14 +34,7 @@ def networks():
 
 
 def median_ms(f, reps):
-    for _ in range(3):
-        f()
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t)
-    return 1e3 * statistics.median(times)
+    return 1e3 * statistics.median(timings(f, reps))
 
 
 def main():

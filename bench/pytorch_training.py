@@ -29,11 +29,9 @@ some of them on the CPU: measure both and quote the better.
 On a busy machine set OMP_WAIT_POLICY=PASSIVE (bench/README.md says why).
 """
 import argparse
-import gzip
 import os
 import resource
 import statistics
-import struct
 import sys
 import time
 
@@ -41,22 +39,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from pytorch_lenet import read_idx  # the same IDX reader as the LeNet-5 peer
+
 DATA_DIR = "/usr/share/datasets/fashion-mnist"
 BATCH = 64
-
-
-def read_idx(path):
-    """A gzipped unsigned-byte IDX file as a numpy array."""
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
-    zero, dtype_code, ndim = struct.unpack(">HBB", raw[:4])
-    if zero != 0 or dtype_code != 0x08:
-        raise ValueError(f"{path}: not an unsigned-byte IDX file")
-    dims = struct.unpack(">" + "I" * ndim, raw[4:4 + 4 * ndim])
-    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
-    if data.size != int(np.prod(dims)):
-        raise ValueError(f"{path}: expected {dims}, got {data.size} bytes")
-    return data.reshape(dims)
 
 
 def fashion_mnist_train(data_dir):
