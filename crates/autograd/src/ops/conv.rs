@@ -4,9 +4,9 @@
 use crate::{Result, Var};
 use krust_tensor::conv::{
     conv2d, conv2d_backward, conv2d_grouped, conv2d_grouped_backward, conv3d, conv3d_backward,
-    Conv3dSpec,
+    Conv2dGrads, Conv3dSpec,
 };
-use krust_tensor::Conv2dSpec;
+use krust_tensor::{Conv2dSpec, Result as TensorResult, Tensor};
 
 impl Var {
     /// Convolution of (n, h, w, in) with kernel (kh, kw, in, filters) and optional bias:
@@ -25,54 +25,53 @@ impl Var {
         spec: Conv2dSpec,
         groups: usize,
     ) -> Result<Var> {
-        let (x, w) = (self.value(), kernel.value());
-        let b = bias.map(|b| b.value());
-        let y = conv2d_grouped(&x, &w, b.as_ref(), &spec, groups)?;
-        let (need_x, need_w) = (self.requires_grad(), kernel.requires_grad());
-        let need_b = bias.map(|b| b.requires_grad());
-        let mut parents = vec![self, kernel];
-        parents.extend(bias);
-        Ok(Var::from_op(
-            y,
-            &parents,
-            Box::new(move |g| {
-                let grads = conv2d_grouped_backward(
-                    &x,
-                    &w,
-                    g,
-                    &spec,
-                    groups,
-                    need_x,
-                    need_w,
-                    need_b.unwrap_or(false),
-                )?;
-                let mut out = vec![grads.input, grads.kernel];
-                if need_b.is_some() {
-                    out.push(grads.bias);
-                }
-                Ok(out)
-            }),
-        ))
+        self.convolution_node(
+            kernel,
+            bias,
+            |x, w, b| conv2d_grouped(x, w, b, &spec, groups),
+            move |x, w, g, need| {
+                conv2d_grouped_backward(x, w, g, &spec, groups, need[0], need[1], need[2])
+            },
+        )
     }
-}
 
-impl Var {
     /// 3-D convolution of (n, d, h, w, in) with kernel (kd, kh, kw, in, filters) and optional
     /// bias: one im2col + GEMM kernel and one tape node.
     pub fn conv3d(&self, kernel: &Var, bias: Option<&Var>, spec: Conv3dSpec) -> Result<Var> {
+        self.convolution_node(
+            kernel,
+            bias,
+            |x, w, b| conv3d(x, w, b, &spec),
+            move |x, w, g, need| conv3d_backward(x, w, g, &spec, need[0], need[1], need[2]),
+        )
+    }
+
+    /// The tape node every convolution makes: `forward(x, kernel, bias)` now, and on the way
+    /// back `backward(x, kernel, dy, [need input, need kernel, need bias])`, whose gradients go
+    /// to the input, the kernel and (when given) the bias.
+    fn convolution_node(
+        &self,
+        kernel: &Var,
+        bias: Option<&Var>,
+        forward: impl FnOnce(&Tensor, &Tensor, Option<&Tensor>) -> TensorResult<Tensor>,
+        backward: impl Fn(&Tensor, &Tensor, &Tensor, [bool; 3]) -> TensorResult<Conv2dGrads> + 'static,
+    ) -> Result<Var> {
         let (x, w) = (self.value(), kernel.value());
         let b = bias.map(|b| b.value());
-        let y = conv3d(&x, &w, b.as_ref(), &spec)?;
-        let (need_x, need_w) = (self.requires_grad(), kernel.requires_grad());
+        let y = forward(&x, &w, b.as_ref())?;
         let need_b = bias.map(|b| b.requires_grad());
+        let need = [
+            self.requires_grad(),
+            kernel.requires_grad(),
+            need_b.unwrap_or(false),
+        ];
         let mut parents = vec![self, kernel];
         parents.extend(bias);
         Ok(Var::from_op(
             y,
             &parents,
             Box::new(move |g| {
-                let grads =
-                    conv3d_backward(&x, &w, g, &spec, need_x, need_w, need_b.unwrap_or(false))?;
+                let grads = backward(&x, &w, g, need)?;
                 let mut out = vec![grads.input, grads.kernel];
                 if need_b.is_some() {
                     out.push(grads.bias);
