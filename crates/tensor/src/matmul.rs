@@ -131,6 +131,41 @@ impl<'a> SharedB<'a> {
             SharedB::View(b) => gemm_into(a, *b, c, accumulate, threads),
         }
     }
+
+    /// `c (+)= a · b` for an A whose rows are made on demand: packed straight into the
+    /// GEMM's panels on the AVX-512 path, materialized into a per-thread scratch matrix
+    /// first otherwise.
+    pub(crate) fn gemm_rows(
+        &self,
+        a: &impl crate::sgemm::RowSource,
+        c: &mut [f32],
+        accumulate: bool,
+        threads: usize,
+    ) {
+        thread_local! {
+            static ROWS: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        match self {
+            SharedB::Packed(p) => crate::sgemm::gemm_packed_from(a, p, c, accumulate, threads),
+            SharedB::View(b) => {
+                let (m, k) = a.size();
+                // Taken out while in use, so a nested call on this thread gets its own.
+                let mut rows = ROWS.with(|cell| std::mem::take(&mut *cell.borrow_mut()));
+                rows.resize(m * k, 0.0);
+                for (i, row) in rows.chunks_exact_mut(k.max(1)).take(m).enumerate() {
+                    a.row_part(i, 0, row);
+                }
+                gemm_into(
+                    MatRef::new(&rows[..m * k], m, k),
+                    *b,
+                    c,
+                    accumulate,
+                    threads,
+                );
+                ROWS.with(|cell| *cell.borrow_mut() = rows);
+            }
+        }
+    }
 }
 
 impl Tensor {

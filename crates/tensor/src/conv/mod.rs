@@ -17,6 +17,7 @@ pub use epilogue::Epilogue;
 pub use grouped::{conv2d_fused, conv2d_grouped, conv2d_grouped_backward};
 
 use crate::matmul::{gemm_into, MatRef, SharedB};
+use crate::sgemm::RowSource;
 use crate::shape::numel;
 use crate::{Result, Tensor, TensorError};
 use rayon::prelude::*;
@@ -250,44 +251,55 @@ impl Geometry {
 
     /// Fills `cols` with the im2col rows for output rows `r0..r0 + rows`.
     fn im2col(&self, x: &[f32], r0: usize, rows: usize, cols: &mut [f32]) {
-        let (k, cin) = (self.k(), self.cin);
-        let plane = self.kh * self.kw * cin;
-        for r in 0..rows {
-            let row = r0 + r;
-            let (b, p) = (row / self.out_pixels(), row % self.out_pixels());
-            let (oz, p) = (p / (self.oh * self.ow), p % (self.oh * self.ow));
-            let (oy, ox) = (p / self.ow, p % self.ow);
-            let dst = &mut cols[r * k..(r + 1) * k];
-            for kz in 0..self.kd {
-                let slab = &mut dst[kz * plane..(kz + 1) * plane];
-                let Some(iz) = Self::tap(oz, self.sd, kz, self.dd, self.front, self.d) else {
-                    slab.fill(0.0);
-                    continue;
-                };
-                let base = (b * self.d + iz) * self.h;
-                for ky in 0..self.kh {
-                    let seg = &mut slab[ky * self.kw * cin..(ky + 1) * self.kw * cin];
-                    let Some(iy) = Self::tap(oy, self.sh, ky, self.dh, self.top, self.h) else {
-                        seg.fill(0.0);
-                        continue;
-                    };
-                    // Interior pixels without dilation read kw·cin contiguous values: one copy.
-                    let x0 = (ox * self.sw) as isize - self.left as isize;
-                    if self.dw == 1 && x0 >= 0 && x0 as usize + self.kw <= self.w {
-                        let at = ((base + iy) * self.w + x0 as usize) * cin;
-                        seg.copy_from_slice(&x[at..at + self.kw * cin]);
-                        continue;
+        let k = self.k();
+        for (r, dst) in cols[..rows * k].chunks_exact_mut(k).enumerate() {
+            self.im2col_part(x, r0 + r, 0, dst);
+        }
+    }
+
+    /// Writes values `k0..k0 + dst.len()` of im2col row `row` (output pixel `row`, receptive
+    /// field in (kz, ky, kx, ci) order) into `dst`: contiguous runs of the image are copied
+    /// whole, padding is zero.
+    fn im2col_part(&self, x: &[f32], row: usize, k0: usize, dst: &mut [f32]) {
+        if dst.is_empty() {
+            return;
+        }
+        let cin = self.cin;
+        let run = self.kw * cin;
+        let (b, p) = (row / self.out_pixels(), row % self.out_pixels());
+        let (oz, p) = (p / (self.oh * self.ow), p % (self.oh * self.ow));
+        let (oy, ox) = (p / self.ow, p % self.ow);
+        let x0 = (ox * self.sw) as isize - self.left as isize;
+        let whole_run = self.dw == 1 && x0 >= 0 && x0 as usize + self.kw <= self.w;
+        let k1 = k0 + dst.len();
+        // One (kz, ky) slab of kw·cin values at a time, clipped to k0..k1.
+        for s in k0 / run..k1.div_ceil(run) {
+            let (kz, ky) = (s / self.kh, s % self.kh);
+            let (lo, hi) = ((s * run).max(k0), ((s + 1) * run).min(k1));
+            let out = &mut dst[lo - k0..hi - k0];
+            let (a, e) = (lo - s * run, hi - s * run);
+            let iz = Self::tap(oz, self.sd, kz, self.dd, self.front, self.d);
+            let iy = Self::tap(oy, self.sh, ky, self.dh, self.top, self.h);
+            let (Some(iz), Some(iy)) = (iz, iy) else {
+                out.fill(0.0);
+                continue;
+            };
+            let line = ((b * self.d + iz) * self.h + iy) * self.w;
+            if whole_run {
+                // Without dilation an interior pixel reads kw·cin contiguous values.
+                let at = (line + x0 as usize) * cin;
+                out.copy_from_slice(&x[at + a..at + e]);
+                continue;
+            }
+            for kx in a / cin..e.div_ceil(cin) {
+                let (ca, ce) = ((kx * cin).max(a), ((kx + 1) * cin).min(e));
+                let cell = &mut out[ca - a..ce - a];
+                match Self::tap(ox, self.sw, kx, self.dw, self.left, self.w) {
+                    Some(ix) => {
+                        let at = (line + ix) * cin + ca - kx * cin;
+                        cell.copy_from_slice(&x[at..at + (ce - ca)]);
                     }
-                    for kx in 0..self.kw {
-                        let cell = &mut seg[kx * cin..(kx + 1) * cin];
-                        match Self::tap(ox, self.sw, kx, self.dw, self.left, self.w) {
-                            Some(ix) => {
-                                let at = ((base + iy) * self.w + ix) * cin;
-                                cell.copy_from_slice(&x[at..at + cin]);
-                            }
-                            None => cell.fill(0.0),
-                        }
-                    }
+                    None => cell.fill(0.0),
                 }
             }
         }
@@ -475,14 +487,8 @@ fn forward(
         if pointwise {
             w.gemm_into(MatRef::new(xs, rows, k), &mut out, accumulate, threads);
         } else {
-            with_scratch(&SCRATCH, rows * k, |cols| {
-                cols.par_chunks_mut(FORWARD_CHUNK_ROWS * k)
-                    .enumerate()
-                    .for_each(|(c, part)| {
-                        g.im2col(xs, c * FORWARD_CHUNK_ROWS, part.len() / k, part)
-                    });
-                w.gemm_into(MatRef::new(cols, rows, k), &mut out, accumulate, threads);
-            });
+            let cols = Im2colRows::new(&g, xs, 0, rows);
+            w.gemm_rows(&cols, &mut out, accumulate, threads);
         }
         crate::parallel::for_each_chunk_mut(&mut out, |_, y| epilogue.apply(y));
         return Ok(Tensor::from_parts(shape, out));
@@ -500,14 +506,36 @@ fn forward(
                     1,
                 );
             } else {
-                with_scratch(&SCRATCH, n_rows * k, |cols| {
-                    g.im2col(xs, r0, n_rows, cols);
-                    w.gemm_into(MatRef::new(cols, n_rows, k), y, accumulate, 1);
-                });
+                w.gemm_rows(&Im2colRows::new(&g, xs, r0, n_rows), y, accumulate, 1);
             }
             epilogue.apply(y);
         });
     Ok(Tensor::from_parts(shape, out))
+}
+
+/// Im2col rows `row0..row0 + rows` of a convolution as a GEMM operand, made from the image
+/// as the GEMM packs them.
+struct Im2colRows<'a> {
+    g: &'a Geometry,
+    x: &'a [f32],
+    row0: usize,
+    rows: usize,
+}
+
+impl<'a> Im2colRows<'a> {
+    fn new(g: &'a Geometry, x: &'a [f32], row0: usize, rows: usize) -> Self {
+        Im2colRows { g, x, row0, rows }
+    }
+}
+
+impl RowSource for Im2colRows<'_> {
+    fn size(&self) -> (usize, usize) {
+        (self.rows, self.g.k())
+    }
+
+    fn row_part(&self, i: usize, k0: usize, dst: &mut [f32]) {
+        self.g.im2col_part(self.x, self.row0 + i, k0, dst);
+    }
 }
 
 impl Geometry {

@@ -1,21 +1,28 @@
 //! The AVX-512 micro-kernel: a 14×32 block of C kept in 28 zmm registers while one packed
 //! A panel (14 rows) and one packed B panel (32 columns) stream through it.
+//!
+//! A panel comes in one of two layouts, a compile-time choice so every address is a constant
+//! offset from one pointer: interleaved (`ROW = 1`, `STEP = MR`: the 14 row values of one k
+//! are adjacent, what a transposed A packs into cheaply) or row-major (`ROW = KC`, `STEP = 1`:
+//! each row's k values are contiguous, what a plain A or a convolution's im2col rows are
+//! copied into with whole-row copies).
 
 use super::{MR, NR};
 use std::arch::x86_64::*;
 
 /// `C[..mr, ..nr] (+)= A_panel · B_panel` over `kc` steps of k.
 ///
-/// `a` holds `kc` groups of `MR` row values, `b` holds `kc` groups of `NR` column values (both
-/// zero-padded past `mr` / `nr`); `c` is row-major with row stride `ldc`. With `load_c` the
+/// Row `r`'s value at step `kk` is `a[r·ROW + kk·STEP]`; `b` holds `kc` groups of `NR`
+/// column values (both zero-padded past `mr` / `nr`); `c` is row-major with row stride `ldc`. With `load_c` the
 /// product is added to what C holds, otherwise it overwrites it.
 ///
 /// # Safety
-/// The CPU must support AVX-512F; `a` must be readable for `kc·MR` floats, `b` for `kc·NR`,
+/// The CPU must support AVX-512F; `a` must be readable at every `r·ROW + kk·STEP` for
+/// `r < MR`, `kk < kc`; `b` for `kc·NR` floats,
 /// and `c` writable for `mr` rows of `nr` floats at stride `ldc`; `mr ≤ MR`, `nr ≤ NR`.
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
-pub(super) unsafe fn kernel(
+pub(super) unsafe fn kernel<const ROW: usize, const STEP: usize>(
     kc: usize,
     a: *const f32,
     b: *const f32,
@@ -31,11 +38,11 @@ pub(super) unsafe fn kernel(
         let b0 = _mm512_loadu_ps(b);
         let b1 = _mm512_loadu_ps(b.add(16));
         for (r, row) in acc.iter_mut().enumerate() {
-            let av = _mm512_set1_ps(*a.add(r));
+            let av = _mm512_set1_ps(*a.add(r * ROW));
             row[0] = _mm512_fmadd_ps(av, b0, row[0]);
             row[1] = _mm512_fmadd_ps(av, b1, row[1]);
         }
-        a = a.add(MR);
+        a = a.add(STEP);
         b = b.add(NR);
     }
     let m0: __mmask16 = if nr >= 16 { 0xffff } else { (1u16 << nr) - 1 };

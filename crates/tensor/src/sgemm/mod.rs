@@ -174,30 +174,95 @@ thread_local! {
     static PACK_A: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Packs rows `i0..i0 + mc` and depth `k0..k0 + kc` of A into `MR`-row panels (zero-padded).
-fn pack_a(a: &MatRef, i0: usize, mc: usize, k0: usize, kc: usize, dst: &mut [f32]) {
-    let (rs, cs) = a.strides();
-    for (p, panel) in dst.chunks_exact_mut(kc * MR).enumerate() {
-        let r0 = i0 + p * MR;
-        let rows = MR.min(i0 + mc - r0);
-        if cs == 1 {
-            for r in 0..rows {
-                let src = &a.data[(r0 + r) * rs as usize + k0..][..kc];
-                for (kk, &v) in src.iter().enumerate() {
-                    panel[kk * MR + r] = v;
+/// How a packed A panel is laid out (see the micro-kernel): `Rows` keeps each row's depth
+/// values contiguous (row stride `KC`), `Interleaved` keeps each depth step's `MR` row values
+/// adjacent. A panel always spans `MR · KC` floats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layout {
+    Rows,
+    Interleaved,
+}
+
+/// Floats one packed A panel spans, in either layout.
+const PANEL_A: usize = MR * KC;
+
+/// The A operand of a GEMM: a matrix in memory, or rows made on the fly (a convolution's
+/// im2col rows, packed straight from the image so the rows are never materialized).
+pub(crate) trait PackA: Sync {
+    /// (rows, depth).
+    fn dims(&self) -> (usize, usize);
+    /// Packs rows `i0..i0 + mc`, depth `k0..k0 + kc`, into `MR`-row panels of `PANEL_A`
+    /// floats (rows past `mc` zeroed) and says which layout it wrote.
+    fn pack(&self, i0: usize, mc: usize, k0: usize, kc: usize, dst: &mut [f32]) -> Layout;
+}
+
+/// An A operand whose rows are made on demand (a convolution's im2col rows, read straight
+/// from the image): packing copies each row's depth range into its panel line, so the rows
+/// are never materialized.
+pub(crate) trait RowSource: Sync {
+    /// (rows, depth).
+    fn size(&self) -> (usize, usize);
+    /// Writes depth `k0..k0 + dst.len()` of row `i` into `dst`.
+    fn row_part(&self, i: usize, k0: usize, dst: &mut [f32]);
+}
+
+impl<S: RowSource> PackA for S {
+    fn dims(&self) -> (usize, usize) {
+        self.size()
+    }
+
+    fn pack(&self, i0: usize, mc: usize, k0: usize, kc: usize, dst: &mut [f32]) -> Layout {
+        for (p, panel) in dst.chunks_exact_mut(PANEL_A).enumerate() {
+            for (r, line) in panel.chunks_exact_mut(KC).enumerate() {
+                let i = p * MR + r;
+                if i < mc {
+                    self.row_part(i0 + i, k0, &mut line[..kc]);
+                } else {
+                    line[..kc].fill(0.0);
                 }
             }
-        } else {
+        }
+        Layout::Rows
+    }
+}
+
+/// A plain matrix's rows, for `MatRef`'s row-contiguous case.
+struct PlainRows<'a>(&'a MatRef<'a>);
+
+impl RowSource for PlainRows<'_> {
+    fn size(&self) -> (usize, usize) {
+        self.0.dims()
+    }
+
+    fn row_part(&self, i: usize, k0: usize, dst: &mut [f32]) {
+        let at = i * self.0.strides().0 as usize + k0;
+        dst.copy_from_slice(&self.0.data[at..at + dst.len()]);
+    }
+}
+
+impl PackA for MatRef<'_> {
+    fn dims(&self) -> (usize, usize) {
+        MatRef::dims(self)
+    }
+
+    fn pack(&self, i0: usize, mc: usize, k0: usize, kc: usize, dst: &mut [f32]) -> Layout {
+        let cs = self.strides().1;
+        if cs == 1 {
+            // Contiguous rows: one copy per row.
+            return PlainRows(self).pack(i0, mc, k0, kc, dst);
+        }
+        // A transposed: each depth step's row values are contiguous.
+        for (p, panel) in dst.chunks_exact_mut(PANEL_A).enumerate() {
+            let r0 = i0 + p * MR;
+            let rows = MR.min(i0 + mc - r0);
             for kk in 0..kc {
                 let at = (k0 + kk) * cs as usize + r0;
-                panel[kk * MR..kk * MR + rows].copy_from_slice(&a.data[at..at + rows]);
+                let line = &mut panel[kk * MR..(kk + 1) * MR];
+                line[..rows].copy_from_slice(&self.data[at..at + rows]);
+                line[rows..].fill(0.0);
             }
         }
-        if rows < MR {
-            for kk in 0..kc {
-                panel[kk * MR + rows..(kk + 1) * MR].fill(0.0);
-            }
-        }
+        Layout::Interleaved
     }
 }
 
@@ -208,8 +273,8 @@ fn pack_a(a: &MatRef, i0: usize, mc: usize, k0: usize, kc: usize, dst: &mut [f32
 /// this task's rows and columns; `isa()` must be `Avx512`.
 #[cfg(target_arch = "x86_64")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn run_block(
-    a: &MatRef,
+unsafe fn run_block<A: PackA + ?Sized>(
+    a: &A,
     b: &PackedB,
     c: *mut f32,
     i0: usize,
@@ -222,7 +287,7 @@ unsafe fn run_block(
     let panels_a = mc.div_ceil(MR);
     let mut buf = PACK_A.with(|cell| std::mem::take(&mut *cell.borrow_mut()));
     {
-        let len = panels_a * MR * KC.min(k) + ALIGN;
+        let len = panels_a * PANEL_A + ALIGN;
         if buf.len() < len {
             buf.resize(len, 0.0);
         }
@@ -230,8 +295,12 @@ unsafe fn run_block(
         let mut k0 = 0;
         while k0 < k {
             let kc = KC.min(k - k0);
-            let packed_a = &mut buf[start..start + panels_a * MR * kc];
-            pack_a(a, i0, mc, k0, kc, packed_a);
+            let packed_a = &mut buf[start..start + panels_a * PANEL_A];
+            let layout = a.pack(i0, mc, k0, kc, packed_a);
+            let kernel = match layout {
+                Layout::Rows => avx512::kernel::<KC, 1>,
+                Layout::Interleaved => avx512::kernel::<1, MR>,
+            };
             let slab = b.slab(k0);
             let load_c = accumulate || k0 > 0;
             let mut j = j0;
@@ -241,9 +310,9 @@ unsafe fn run_block(
                 for p in 0..panels_a {
                     let r = i0 + p * MR;
                     let mr = MR.min(i0 + mc - r);
-                    avx512::kernel(
+                    kernel(
                         kc,
-                        packed_a.as_ptr().add(p * kc * MR),
+                        packed_a.as_ptr().add(p * PANEL_A),
                         bp,
                         c.add(r * n + j),
                         n,
@@ -269,6 +338,17 @@ unsafe impl Sync for SendPtr {}
 
 /// `c (+)= a · b` with B already packed; `c` row-major `m × n`. Requires `isa() == Avx512`.
 pub fn gemm_packed(a: MatRef, b: &PackedB, c: &mut [f32], accumulate: bool, threads: usize) {
+    gemm_packed_from(&a, b, c, accumulate, threads);
+}
+
+/// `gemm_packed` with A from any `PackA` source.
+pub(crate) fn gemm_packed_from<A: PackA + ?Sized>(
+    a: &A,
+    b: &PackedB,
+    c: &mut [f32],
+    accumulate: bool,
+    threads: usize,
+) {
     let (m, k) = a.dims();
     let n = b.n;
     assert_eq!(k, b.k, "gemm_packed: inner dimensions differ");
@@ -290,7 +370,7 @@ pub fn gemm_packed(a: MatRef, b: &PackedB, c: &mut [f32], accumulate: bool, thre
         if threads <= 1 || flops < 1 << 20 {
             // SAFETY: one task covers all of C.
             for i0 in (0..m).step_by(MC) {
-                unsafe { run_block(&a, b, ptr.0, i0, MC.min(m - i0), 0, n, accumulate) };
+                unsafe { run_block(a, b, ptr.0, i0, MC.min(m - i0), 0, n, accumulate) };
             }
             return;
         }
@@ -311,7 +391,7 @@ pub fn gemm_packed(a: MatRef, b: &PackedB, c: &mut [f32], accumulate: bool, thre
             if j0 < j1 {
                 let p = ptr;
                 // SAFETY: (row block i, column split s) pairs are disjoint regions of C.
-                unsafe { run_block(&a, b, p.0, i0, mc.min(m - i0), j0, j1, accumulate) };
+                unsafe { run_block(a, b, p.0, i0, mc.min(m - i0), j0, j1, accumulate) };
             }
         });
     }
