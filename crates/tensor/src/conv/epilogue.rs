@@ -26,6 +26,18 @@ impl Epilogue {
             Epilogue::Silu => y.iter_mut().for_each(|v| *v *= sigmoid(*v)),
         }
     }
+
+    /// Adds `bias` (one value per output channel) to every row of `y` (whole rows of
+    /// `bias.len()` values), then applies the activation: one pass while `y` is in cache.
+    #[inline]
+    pub fn apply_with_bias(self, y: &mut [f32], bias: Option<&[f32]>) {
+        if let Some(b) = bias.filter(|b| !b.is_empty()) {
+            for row in y.chunks_exact_mut(b.len()) {
+                row.iter_mut().zip(b).for_each(|(v, &bv)| *v += bv);
+            }
+        }
+        self.apply(y);
+    }
 }
 
 #[cfg(test)]
@@ -41,6 +53,9 @@ mod tests {
             y
         };
         assert_eq!(run(Epilogue::Identity), x);
+        let mut y = [1.0f32, -2.0, 3.0, -4.0];
+        Epilogue::Relu.apply_with_bias(&mut y, Some(&[0.5, 1.0]));
+        assert_eq!(y, [1.5, 0.0, 3.5, 0.0]);
         assert_eq!(run(Epilogue::Relu), [0.0, 0.0, 0.0, 0.5, 6.5]);
         assert_eq!(run(Epilogue::Relu6), [0.0, 0.0, 0.0, 0.5, 6.0]);
         let silu = run(Epilogue::Silu);

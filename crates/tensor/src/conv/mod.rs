@@ -461,37 +461,59 @@ fn forward(
             ));
         }
     }
+    let rows = g.n * g.out_pixels();
+    let mut out = crate::buffer::dirty(rows * g.cout);
+    let bias = bias.map(|b| b.as_slice());
+    forward_into(
+        &g,
+        x.as_slice(),
+        kernel.as_slice(),
+        bias,
+        epilogue,
+        &mut out,
+    );
+    Ok(Tensor::from_parts(shape, out))
+}
+
+/// The forward pass on raw slices: `out` (every value overwritten) receives
+/// `epilogue(conv(xs, ws) + bias)` for geometry `g`.
+fn forward_into(
+    g: &Geometry,
+    xs: &[f32],
+    ws: &[f32],
+    bias: Option<&[f32]>,
+    epilogue: Epilogue,
+    out: &mut [f32],
+) {
+    let g = *g;
     let (k, cout) = (g.k(), g.cout);
     let rows = g.n * g.out_pixels();
-    let mut out = crate::buffer::zeroed(rows * cout);
     if rows == 0 || cout == 0 {
-        return Ok(Tensor::from_parts(shape, out));
+        return;
     }
-    let (xs, ws) = (x.as_slice(), kernel.as_slice());
     if g.prefers_planar() {
-        planar::forward(&g, xs, ws, bias.map(|b| b.as_slice()), &mut out);
-        crate::parallel::for_each_chunk_mut(&mut out, |_, y| epilogue.apply(y));
-        return Ok(Tensor::from_parts(shape, out));
-    }
-    if let Some(b) = bias {
-        out.chunks_mut(cout)
-            .for_each(|r| r.copy_from_slice(b.as_slice()));
+        planar::forward(&g, xs, ws, bias, out);
+        crate::parallel::for_each_chunk_mut(out, |_, y| epilogue.apply(y));
+        return;
     }
     let pointwise = g.is_pointwise() && g.padding_free();
     let w = SharedB::new(MatRef::new(ws, k, cout));
     let threads = crate::parallel::num_threads();
-    let accumulate = bias.is_some();
+    // The GEMM overwrites the output; bias and activation follow in one pass per chunk.
+    let accumulate = false;
+    let finish = |y: &mut [f32]| epilogue.apply_with_bias(y, bias);
     if rows < 2 * threads * FORWARD_CHUNK_ROWS {
         // Too few rows to give every thread whole chunks: one GEMM, split inside over rows
         // and columns.
         if pointwise {
-            w.gemm_into(MatRef::new(xs, rows, k), &mut out, accumulate, threads);
+            w.gemm_into(MatRef::new(xs, rows, k), out, accumulate, threads);
         } else {
             let cols = Im2colRows::new(&g, xs, 0, rows);
-            w.gemm_rows(&cols, &mut out, accumulate, threads);
+            w.gemm_rows(&cols, out, accumulate, threads);
         }
-        crate::parallel::for_each_chunk_mut(&mut out, |_, y| epilogue.apply(y));
-        return Ok(Tensor::from_parts(shape, out));
+        let rows_per_task = rows.div_ceil(threads).max(1);
+        out.par_chunks_mut(rows_per_task * cout).for_each(finish);
+        return;
     }
     out.par_chunks_mut(FORWARD_CHUNK_ROWS * cout)
         .enumerate()
@@ -508,9 +530,8 @@ fn forward(
             } else {
                 w.gemm_rows(&Im2colRows::new(&g, xs, r0, n_rows), y, accumulate, 1);
             }
-            epilogue.apply(y);
+            finish(y);
         });
-    Ok(Tensor::from_parts(shape, out))
 }
 
 /// Im2col rows `row0..row0 + rows` of a convolution as a GEMM operand, made from the image
@@ -539,6 +560,57 @@ impl RowSource for Im2colRows<'_> {
 }
 
 impl Geometry {
+    /// For a stride-1 convolution, the geometry whose forward pass gives this one's input
+    /// gradient: dy (this output) correlated with `flipped_kernel`, padded by
+    /// `(k - 1)·dilation - pad` in front of each axis so that every window meets the output
+    /// positions that read the input cell, and producing this input's size.
+    fn input_grad(&self) -> Option<Geometry> {
+        // Its output has `cin` columns: with fewer than one micro-kernel panel's worth the
+        // GEMM would mostly compute padding, and col2im is cheaper. It also multiplies every
+        // input cell by every tap, so a "valid" convolution on a small image (output much
+        // smaller than input) would spend most of its work on zeros.
+        let (input, output) = (self.d * self.h * self.w, self.out_pixels());
+        if (self.sd, self.sh, self.sw) != (1, 1, 1)
+            || self.cin < crate::sgemm::NR
+            || 4 * input > 5 * output
+        {
+            return None;
+        }
+        let pad = |k: usize, dil: usize, pad: usize| ((k - 1) * dil).checked_sub(pad);
+        Some(Geometry {
+            d: self.od,
+            od: self.d,
+            front: pad(self.kd, self.dd, self.front)?,
+            h: self.oh,
+            w: self.ow,
+            cin: self.cout,
+            cout: self.cin,
+            oh: self.h,
+            ow: self.w,
+            top: pad(self.kh, self.dh, self.top)?,
+            left: pad(self.kw, self.dw, self.left)?,
+            ..*self
+        })
+    }
+
+    /// The kernel turned around in every spatial axis with its channel axes swapped,
+    /// (kd, kh, kw, cout, cin): the kernel of `input_grad`.
+    fn flipped_kernel(&self, w: &[f32]) -> Vec<f32> {
+        let (cin, cout) = (self.cin, self.cout);
+        let taps = self.kd * self.kh * self.kw;
+        let mut out = crate::buffer::dirty(w.len());
+        for t in 0..taps {
+            let src = &w[(taps - 1 - t) * cin * cout..][..cin * cout];
+            let dst = &mut out[t * cin * cout..][..cin * cout];
+            for ci in 0..cin {
+                for co in 0..cout {
+                    dst[co * cin + ci] = src[ci * cout + co];
+                }
+            }
+        }
+        out
+    }
+
     fn padding_free(&self) -> bool {
         self.front == 0
             && self.top == 0
@@ -620,6 +692,20 @@ fn backward(
         });
     }
 
+    // Stride 1: the input gradient is itself a convolution (of dy with the kernel flipped and
+    // transposed), run by the forward path with no im2col matrix and no scatter.
+    let dx_by_forward = need_input && g.input_grad().is_some();
+    if let Some(gt) = g.input_grad().filter(|_| need_input) {
+        forward_into(
+            &gt,
+            dys,
+            &g.flipped_kernel(ws),
+            None,
+            Epilogue::Identity,
+            &mut dx,
+        );
+    }
+    let need_input = need_input && !dx_by_forward;
     let wt = need_input.then(|| SharedB::new(MatRef::new(ws, k, cout).t()));
     // One task per chunk of whole images, so col2im never writes across chunks; each returns
     // its partial kernel gradient, summed afterwards in chunk order (deterministic).
@@ -672,7 +758,7 @@ fn backward(
         Tensor::from_parts(kernel.shape().to_vec(), dw)
     });
     Ok(Conv2dGrads {
-        input: need_input.then(|| Tensor::from_parts(x.shape().to_vec(), dx)),
+        input: (need_input || dx_by_forward).then(|| Tensor::from_parts(x.shape().to_vec(), dx)),
         kernel: kernel_grad,
         bias: bias_grad,
     })
@@ -923,6 +1009,17 @@ mod tests {
                 },
             ),
             ([3, 5, 5, 4], [1, 1, 4, 6], Conv2dSpec::default()),
+            // Rows packed straight from the image, with depth slabs (256) cutting kernel taps
+            // and enough rows for the chunked path.
+            (
+                [2, 24, 21, 40],
+                [3, 3, 40, 33],
+                Conv2dSpec {
+                    strides: (1, 1),
+                    padding: Padding::Same,
+                    dilation: (1, 2),
+                },
+            ),
             (
                 [1, 6, 7, 1],
                 [4, 2, 1, 2],
@@ -994,8 +1091,17 @@ mod tests {
             ([3, 12, 10, 1], [5, 5, 1, 6], same(1)),
             ([2, 11, 13, 3], [3, 3, 3, 4], same(2)),
             ([2, 10, 12, 2], [3, 2, 2, 3], Conv2dSpec::default()),
-            // im2col + GEMM path.
+            // im2col + GEMM path, input gradient by col2im.
             ([2, 9, 8, 6], [5, 5, 6, 16], Conv2dSpec::default()),
+            // Stride 1 with at least 32 input channels and an output about the input's size:
+            // the input gradient comes from the forward path (flipped kernel); uneven "same"
+            // padding, dilation, 1x1, "valid", and enough rows for the chunked path.
+            ([2, 9, 8, 32], [4, 2, 32, 7], same(1)),
+            ([1, 11, 9, 33], [3, 3, 33, 9], same(2)),
+            ([2, 5, 6, 40], [1, 1, 40, 3], Conv2dSpec::default()),
+            ([2, 24, 21, 32], [3, 3, 32, 20], same(1)),
+            ([1, 20, 20, 32], [3, 3, 32, 5], Conv2dSpec::default()),
+            ([2, 9, 8, 6], [4, 2, 6, 7], same(1)),
             (
                 [2, 8, 7, 3],
                 [3, 3, 3, 5],

@@ -12,9 +12,15 @@ use crate::elementwise::dot;
 use rayon::prelude::*;
 
 impl Geometry {
-    /// True when the planar kernels beat im2col + GEMM.
+    /// True when the planar kernels beat im2col + GEMM: a spatial kernel over very few input
+    /// channels (a 1×1 convolution is a plain GEMM however short its rows).
     pub(super) fn prefers_planar(&self) -> bool {
-        self.is_flat() && self.sh == 1 && self.sw == 1 && self.k() <= 32 && self.ow >= 8
+        self.is_flat()
+            && !self.is_pointwise()
+            && self.sh == 1
+            && self.sw == 1
+            && self.k() <= 32
+            && self.ow >= 8
     }
 
     /// Padded plane size: every tap of every output pixel lands inside it.

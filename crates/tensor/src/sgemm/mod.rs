@@ -258,8 +258,14 @@ impl PackA for MatRef<'_> {
             for kk in 0..kc {
                 let at = (k0 + kk) * cs as usize + r0;
                 let line = &mut panel[kk * MR..(kk + 1) * MR];
-                line[..rows].copy_from_slice(&self.data[at..at + rows]);
-                line[rows..].fill(0.0);
+                if rows == MR {
+                    // A fixed-length copy compiles to a few moves instead of a memcpy call.
+                    let src: &[f32; MR] = self.data[at..at + MR].try_into().expect("MR values");
+                    line.copy_from_slice(src);
+                } else {
+                    line[..rows].copy_from_slice(&self.data[at..at + rows]);
+                    line[rows..].fill(0.0);
+                }
             }
         }
         Layout::Interleaved
