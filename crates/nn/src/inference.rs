@@ -9,8 +9,8 @@
 //! Silu/swish run as the epilogue; a convolution's own such activation does too. Anything else
 //! runs layer by layer, exactly as in `forward(x, false)`.
 //!
-//! Folded kernels are cached per convolution and rebuilt when any weight they came from has
-//! changed. The check is exact without a version counter: the cache keeps a handle on every
+//! Every convolution's kernel, folded or not, is cached per convolution already packed for
+//! the GEMM (`PreparedKernel`), and rebuilt when any weight it came from has changed. The check is exact without a version counter: the cache keeps a handle on every
 //! source tensor, so an in-place update (an optimizer step, BatchNormalization's moving
 //! statistics) must copy the shared storage first, and a replaced value (`set_value`,
 //! `load_weights`) is another allocation; either way the weight's storage is no longer the
@@ -19,10 +19,11 @@
 use crate::layers::Layer;
 use crate::{Activation, NnError, Result};
 use krust_autograd::{no_grad, Var};
-use krust_tensor::conv::conv2d_fused;
+use krust_tensor::conv::{conv2d_prepared, PreparedKernel};
 use krust_tensor::{Conv2dSpec, Epilogue, Tensor};
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 /// What a layer is to the inference planner ([`Layer::inference_role`]).
 #[derive(Debug, Clone)]
@@ -215,11 +216,11 @@ fn conv_chain(
 
 /// A folded kernel and bias, with the tensors they were computed from.
 struct Folded {
-    bn_node: usize,
+    bn_node: Option<usize>,
     epsilon: f32,
     sources: Vec<Option<Tensor>>,
-    kernel: Tensor,
-    bias: Tensor,
+    kernel: Rc<PreparedKernel>,
+    bias: Option<Tensor>,
 }
 
 /// Whether two optional tensors are the same storage viewed with the same shape.
@@ -243,28 +244,30 @@ impl FoldCache {
         self.0.borrow_mut().clear();
     }
 
-    /// The kernel and bias of convolution node `conv` with BatchNormalization node `bn_node`
-    /// folded in, from the cache while every source weight is unchanged.
-    fn folded(
+    /// The kernel (packed for the GEMM) and bias of convolution node `conv`, with the
+    /// BatchNormalization at `bn` folded in when there is one; from the cache while every
+    /// source weight is unchanged.
+    fn prepared(
         &self,
         conv: usize,
-        bn_node: usize,
+        bn: Option<(usize, &BatchNormStats)>,
         c: &ConvWeights,
-        s: &BatchNormStats,
         layer: &str,
-    ) -> Result<(Tensor, Tensor)> {
-        let sources = vec![
-            Some(c.kernel.clone()),
-            c.bias.clone(),
-            Some(s.moving_mean.clone()),
-            Some(s.moving_variance.clone()),
-            s.gamma.clone(),
-            s.beta.clone(),
-        ];
+    ) -> Result<(Rc<PreparedKernel>, Option<Tensor>)> {
+        let mut sources = vec![Some(c.kernel.clone()), c.bias.clone()];
+        if let Some((_, s)) = bn {
+            sources.extend([
+                Some(s.moving_mean.clone()),
+                Some(s.moving_variance.clone()),
+                s.gamma.clone(),
+                s.beta.clone(),
+            ]);
+        }
+        let (bn_node, epsilon) = (bn.map(|(b, _)| b), bn.map_or(0.0, |(_, s)| s.epsilon));
         let mut cache = self.0.borrow_mut();
         if let Some(f) = cache.get(&conv) {
             if f.bn_node == bn_node
-                && f.epsilon == s.epsilon
+                && f.epsilon == epsilon
                 && f.sources.len() == sources.len()
                 && f.sources
                     .iter()
@@ -274,12 +277,19 @@ impl FoldCache {
                 return Ok((f.kernel.clone(), f.bias.clone()));
             }
         }
-        let (kernel, bias) = fold(c, s).map_err(|why| NnError::layer(layer, why))?;
+        let (kernel, bias) = match bn {
+            Some((_, s)) => {
+                let (k, b) = fold(c, s).map_err(|why| NnError::layer(layer, why))?;
+                (k, Some(b))
+            }
+            None => (c.kernel.clone(), c.bias.clone()),
+        };
+        let kernel = Rc::new(PreparedKernel::new(&kernel, c.groups));
         cache.insert(
             conv,
             Folded {
                 bn_node,
-                epsilon: s.epsilon,
+                epsilon,
                 sources,
                 kernel: kernel.clone(),
                 bias: bias.clone(),
@@ -395,22 +405,13 @@ pub(crate) fn run(
                         unreachable!("a fused step starts at a convolution")
                     };
                     let name = nodes[conv].name;
-                    let (kernel, bias) = match bn.map(|b| (b, &roles[b])) {
-                        Some((b, Some(InferenceRole::BatchNorm(s)))) => {
-                            let (k, b) = cache.folded(conv, b, c, s, name)?;
-                            (k, Some(b))
-                        }
-                        _ => (c.kernel.clone(), c.bias.clone()),
+                    let stats = match bn.map(|b| (b, &roles[b])) {
+                        Some((b, Some(InferenceRole::BatchNorm(s)))) => Some((b, s)),
+                        _ => None,
                     };
-                    conv2d_fused(
-                        &args[0],
-                        &kernel,
-                        bias.as_ref(),
-                        &c.spec,
-                        c.groups,
-                        epilogue,
-                    )
-                    .map_err(|e| NnError::layer(name, e.to_string()))?
+                    let (kernel, bias) = cache.prepared(conv, stats, c, name)?;
+                    conv2d_prepared(&args[0], &kernel, bias.as_ref(), &c.spec, epilogue)
+                        .map_err(|e| NnError::layer(name, e.to_string()))?
                 }
             };
             values[step.output()] = Some(y);

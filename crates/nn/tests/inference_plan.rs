@@ -335,3 +335,40 @@ fn predict_leaves_no_tape_and_no_gradients() {
     // The predict path checks its input as forward does.
     assert!(m.predict(&batch(&[2, 12, 11, 3], 19)).is_err());
 }
+
+#[test]
+fn a_convolution_without_batch_norm_keeps_its_packed_kernel_in_step_with_its_weights() {
+    // Every convolution's kernel is cached packed for the GEMM, folded or not.
+    let mut m = Sequential::new();
+    m.add(Input::new(&[10, 10, 40])).unwrap();
+    m.add(
+        Conv2D::new(36, (3, 3))
+            .with_padding(Padding::Same)
+            .with_activation(Activation::Relu),
+    )
+    .unwrap();
+    m.add(Flatten::new()).unwrap();
+    m.add(Dense::new(3)).unwrap();
+    randomise(&m.named_weights(), 21);
+    let x = batch(&[2, 10, 10, 40], 22);
+    assert_close(&m.predict(&x).unwrap(), &reference_sequential(&m, &x));
+    let params = m.parameters();
+    let loss = m
+        .forward(&Var::constant(x.clone()), true)
+        .unwrap()
+        .square()
+        .mean()
+        .unwrap();
+    loss.backward().unwrap();
+    Sgd::new(0.1, 0.0, false).unwrap().step(&params).unwrap();
+    assert_close(&m.predict(&x).unwrap(), &reference_sequential(&m, &x));
+    let (_, kernel) = m
+        .named_weights()
+        .into_iter()
+        .find(|(n, _)| n.ends_with("kernel") && n.starts_with("conv2d"))
+        .unwrap();
+    kernel
+        .set_value(Tensor::full([3, 3, 40, 36], 0.01))
+        .unwrap();
+    assert_close(&m.predict(&x).unwrap(), &reference_sequential(&m, &x));
+}

@@ -109,6 +109,8 @@ pub fn gemm_into(a: MatRef, b: MatRef, c: &mut [f32], accumulate: bool, threads:
 /// output rows): packed once for our GEMM, kept as a view for the `gemm` crate.
 pub enum SharedB<'a> {
     Packed(crate::sgemm::PackedB),
+    /// Packed ahead of the call and kept by the caller (inference's prepared kernels).
+    Borrowed(&'a crate::sgemm::PackedB),
     View(MatRef<'a>),
 }
 
@@ -128,6 +130,7 @@ impl<'a> SharedB<'a> {
     pub fn gemm_into(&self, a: MatRef, c: &mut [f32], accumulate: bool, threads: usize) {
         match self {
             SharedB::Packed(p) => crate::sgemm::gemm_packed(a, p, c, accumulate, threads),
+            SharedB::Borrowed(p) => crate::sgemm::gemm_packed(a, p, c, accumulate, threads),
             SharedB::View(b) => gemm_into(a, *b, c, accumulate, threads),
         }
     }
@@ -147,6 +150,7 @@ impl<'a> SharedB<'a> {
         }
         match self {
             SharedB::Packed(p) => crate::sgemm::gemm_packed_from(a, p, c, accumulate, threads),
+            SharedB::Borrowed(p) => crate::sgemm::gemm_packed_from(a, p, c, accumulate, threads),
             SharedB::View(b) => {
                 let (m, k) = a.size();
                 // Taken out while in use, so a nested call on this thread gets its own.

@@ -150,7 +150,7 @@ pub fn conv2d_fused(
     epilogue: Epilogue,
 ) -> Result<Tensor> {
     if groups == 1 {
-        return super::conv2d_with(x, kernel, bias, spec, epilogue);
+        return super::conv2d_with(x, kernel, None, bias, spec, epilogue);
     }
     let g = Geometry::grouped(x.shape(), kernel.shape(), spec, groups)?;
     check_bias(&g, kernel, bias)?;

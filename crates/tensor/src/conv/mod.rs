@@ -17,7 +17,7 @@ pub use epilogue::Epilogue;
 pub use grouped::{conv2d_fused, conv2d_grouped, conv2d_grouped_backward};
 
 use crate::matmul::{gemm_into, MatRef, SharedB};
-use crate::sgemm::RowSource;
+use crate::sgemm::{Isa, PackedB, RowSource};
 use crate::shape::numel;
 use crate::{Result, Tensor, TensorError};
 use rayon::prelude::*;
@@ -392,19 +392,72 @@ pub fn conv2d(
     bias: Option<&Tensor>,
     spec: &Conv2dSpec,
 ) -> Result<Tensor> {
-    conv2d_with(x, kernel, bias, spec, Epilogue::Identity)
+    conv2d_with(x, kernel, None, bias, spec, Epilogue::Identity)
 }
 
-/// `conv2d` followed by `epilogue`, applied chunk by chunk while the output is in cache.
+/// `conv2d` followed by `epilogue`, applied chunk by chunk while the output is in cache;
+/// `packed` is the kernel already packed for the GEMM, when the caller keeps one.
 fn conv2d_with(
     x: &Tensor,
     kernel: &Tensor,
+    packed: Option<&PackedB>,
     bias: Option<&Tensor>,
     spec: &Conv2dSpec,
     epilogue: Epilogue,
 ) -> Result<Tensor> {
     let g = Geometry::new(x.shape(), kernel.shape(), spec)?;
-    forward(&g, x, kernel, bias, epilogue)
+    forward(&g, x, kernel, packed, bias, epilogue)
+}
+
+/// A convolution kernel with its GEMM packing done once, for weights that serve many calls
+/// (inference): a ResNet-18 otherwise re-packs its 47 MB of kernels on every prediction.
+pub struct PreparedKernel {
+    kernel: Tensor,
+    groups: usize,
+    packed: Option<PackedB>,
+}
+
+impl PreparedKernel {
+    /// Packs `kernel` (kh, kw, cin / groups, filters) when its convolution runs as one GEMM
+    /// on the AVX-512 path; otherwise it is kept as it is and packed per call.
+    pub fn new(kernel: &Tensor, groups: usize) -> PreparedKernel {
+        let s = kernel.shape();
+        let packed =
+            (groups == 1 && s.len() == 4 && crate::sgemm::isa() == Isa::Avx512).then(|| {
+                let (k, cout) = (s[0] * s[1] * s[2], s[3]);
+                PackedB::new(
+                    MatRef::new(kernel.as_slice(), k, cout),
+                    crate::parallel::num_threads(),
+                )
+            });
+        PreparedKernel {
+            kernel: kernel.clone(),
+            groups,
+            packed,
+        }
+    }
+
+    pub fn kernel(&self) -> &Tensor {
+        &self.kernel
+    }
+
+    pub fn groups(&self) -> usize {
+        self.groups
+    }
+}
+
+/// `conv2d_fused` with a prepared kernel: the same result, without packing the kernel.
+pub fn conv2d_prepared(
+    x: &Tensor,
+    kernel: &PreparedKernel,
+    bias: Option<&Tensor>,
+    spec: &Conv2dSpec,
+    epilogue: Epilogue,
+) -> Result<Tensor> {
+    match &kernel.packed {
+        Some(p) => conv2d_with(x, &kernel.kernel, Some(p), bias, spec, epilogue),
+        None => conv2d_fused(x, &kernel.kernel, bias, spec, kernel.groups, epilogue),
+    }
 }
 
 /// Strides, padding and dilation of a 3-D convolution, (depth, height, width) each.
@@ -424,7 +477,7 @@ pub fn conv3d(
     spec: &Conv3dSpec,
 ) -> Result<Tensor> {
     let g = Geometry::new_3d(x.shape(), kernel.shape(), spec)?;
-    forward(&g, x, kernel, bias, Epilogue::Identity)
+    forward(&g, x, kernel, None, bias, Epilogue::Identity)
 }
 
 /// 3-D convolution backward: the input, kernel and bias gradients asked for, given dy.
@@ -446,6 +499,7 @@ fn forward(
     g: &Geometry,
     x: &Tensor,
     kernel: &Tensor,
+    packed: Option<&PackedB>,
     bias: Option<&Tensor>,
     epilogue: Epilogue,
 ) -> Result<Tensor> {
@@ -464,14 +518,8 @@ fn forward(
     let rows = g.n * g.out_pixels();
     let mut out = crate::buffer::dirty(rows * g.cout);
     let bias = bias.map(|b| b.as_slice());
-    forward_into(
-        &g,
-        x.as_slice(),
-        kernel.as_slice(),
-        bias,
-        epilogue,
-        &mut out,
-    );
+    let (xs, ws) = (x.as_slice(), kernel.as_slice());
+    forward_into(&g, xs, ws, packed, bias, epilogue, &mut out);
     Ok(Tensor::from_parts(shape, out))
 }
 
@@ -481,6 +529,7 @@ fn forward_into(
     g: &Geometry,
     xs: &[f32],
     ws: &[f32],
+    packed: Option<&PackedB>,
     bias: Option<&[f32]>,
     epilogue: Epilogue,
     out: &mut [f32],
@@ -497,7 +546,10 @@ fn forward_into(
         return;
     }
     let pointwise = g.is_pointwise() && g.padding_free();
-    let w = SharedB::new(MatRef::new(ws, k, cout));
+    let w = match packed {
+        Some(p) => SharedB::Borrowed(p),
+        None => SharedB::new(MatRef::new(ws, k, cout)),
+    };
     let threads = crate::parallel::num_threads();
     // The GEMM overwrites the output; bias and activation follow in one pass per chunk.
     let accumulate = false;
@@ -696,14 +748,8 @@ fn backward(
     // transposed), run by the forward path with no im2col matrix and no scatter.
     let dx_by_forward = need_input && g.input_grad().is_some();
     if let Some(gt) = g.input_grad().filter(|_| need_input) {
-        forward_into(
-            &gt,
-            dys,
-            &g.flipped_kernel(ws),
-            None,
-            Epilogue::Identity,
-            &mut dx,
-        );
+        let w = g.flipped_kernel(ws);
+        forward_into(&gt, dys, &w, None, None, Epilogue::Identity, &mut dx);
     }
     let need_input = need_input && !dx_by_forward;
     let wt = need_input.then(|| SharedB::new(MatRef::new(ws, k, cout).t()));
