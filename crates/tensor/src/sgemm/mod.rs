@@ -380,12 +380,26 @@ pub(crate) fn gemm_packed_from<A: PackA + ?Sized>(
             }
             return;
         }
-        // Row blocks, a multiple of the thread count, and column ranges when rows are few.
-        let m_blocks = m.div_ceil(MC).next_multiple_of(threads).min(m.div_ceil(MR));
+        let n_panels = n.div_ceil(NR);
+        // Every row block reads all of B and every column range packs all of A: with more
+        // columns than rows (a deep layer at batch 1, weights larger than activations), split
+        // only the columns, so B is read once, into up to 4 ranges per thread (for balance)
+        // while packing A that many times stays cheaper than B.
+        let (m_blocks, n_splits) = if n > m && m <= MC {
+            let splits = (4 * threads).min(n / m).max(threads);
+            (1, splits.min(n_panels))
+        } else {
+            // Row blocks, a multiple of the thread count, and column ranges when rows are few.
+            let m_blocks = m.div_ceil(MC).next_multiple_of(threads).min(m.div_ceil(MR));
+            (m_blocks, 0)
+        };
         let mc = m.div_ceil(m_blocks).next_multiple_of(MR);
         let m_blocks = m.div_ceil(mc);
-        let n_panels = n.div_ceil(NR);
-        let n_splits = (4 * threads).div_ceil(m_blocks).max(2).clamp(1, n_panels);
+        let n_splits = if n_splits > 0 {
+            n_splits
+        } else {
+            (4 * threads).div_ceil(m_blocks).max(2).clamp(1, n_panels)
+        };
         let panels_per_split = n_panels.div_ceil(n_splits);
         let tasks: Vec<(usize, usize)> = (0..m_blocks)
             .flat_map(|i| (0..n_splits).map(move |j| (i, j)))
