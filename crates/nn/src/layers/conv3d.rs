@@ -1,8 +1,8 @@
 //! `Conv3D` over (depth, height, width, channels), kernel (kd, kh, kw, in / groups, filters),
-//! and `MaxPooling3D` / `AveragePooling3D`. Depth is handled by composition: each output
-//! slice sums the 2-D convolutions (or combines the 2-D poolings) of the input slices its
-//! depth window covers, with Keras's "same" split along depth too. Gradients come from the
-//! 2-D kernels through autograd.
+//! and `MaxPooling3D` / `AveragePooling3D` (one N-d pooling kernel and one tape node each).
+//! A grouped Conv3D is handled by composition: each output slice sums the grouped 2-D
+//! convolutions of the input slices its depth window covers, with Keras's "same" split along
+//! depth too. Gradients come from the 2-D kernels through autograd.
 
 use super::conv2d::grouped_conv2d;
 use super::{kernel_and_bias, Layer};
@@ -12,7 +12,7 @@ use crate::regularizers::WeightPenalties;
 use crate::{Activation, NnError, Result};
 use krust_autograd::Var;
 use krust_tensor::conv::{output_size, Conv3dSpec};
-use krust_tensor::{Conv2dSpec, Padding, Pool2dSpec};
+use krust_tensor::{Conv2dSpec, Padding, PoolSpec};
 use serde_json::Value;
 
 /// Reads an int or a list of three ints.
@@ -422,56 +422,15 @@ impl Layer for Pooling3D {
     }
 
     fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
-        let depth = x.shape()[1];
-        let (out_depth, front, _) = output_size(
-            "pooling",
-            depth,
-            self.pool_size[0],
-            self.strides[0],
-            1,
-            self.padding,
-        )?;
-        let spec = Pool2dSpec {
-            pool_size: (self.pool_size[1], self.pool_size[2]),
-            strides: (self.strides[1], self.strides[2]),
-            padding: self.padding,
-            explicit_padding: None,
-            ceil_mode: false,
-        };
-        let pooled: Vec<Var> = (0..depth)
-            .map(|d| {
-                let s = depth_slice(x, d)?;
-                Ok(if self.max {
-                    s.max_pool2d(spec)?
-                } else {
-                    s.avg_pool2d(spec)?
-                })
-            })
-            .collect::<Result<_>>()?;
-        let mut slices = Vec::with_capacity(out_depth);
-        for od in 0..out_depth {
-            let start = (od * self.strides[0]) as isize - front as isize;
-            let real: Vec<&Var> = (start..start + self.pool_size[0] as isize)
-                .filter(|&d| d >= 0 && (d as usize) < depth)
-                .map(|d| &pooled[d as usize])
-                .collect();
-            let mut acc = real[0].clone();
-            for v in &real[1..] {
-                acc = if self.max {
-                    acc.maximum(v)?
-                } else {
-                    acc.add(v)?
-                };
-            }
-            // Every real depth slice has the same 2-D window sizes, so the 3-D mean that
-            // excludes padding is the mean of the real slices' 2-D means.
-            slices.push(if self.max {
-                acc
-            } else {
-                acc.mul_scalar(1.0 / real.len() as f32)
-            });
-        }
-        stack_depth(&slices)
+        // One N-d pooling kernel and one tape node.
+        let spec = PoolSpec::new(&self.pool_size)
+            .with_strides(&self.strides)
+            .with_padding(self.padding);
+        Ok(if self.max {
+            x.max_pool(spec)?
+        } else {
+            x.avg_pool(spec)?
+        })
     }
 
     fn spatial_window(&self) -> Option<Vec<(usize, usize)>> {
