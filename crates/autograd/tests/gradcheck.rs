@@ -430,6 +430,51 @@ fn conv3d_gradients_match_finite_differences() {
 }
 
 #[test]
+fn grouped_and_depthwise_conv3d_gradients_match_finite_differences() {
+    use krust_tensor::conv::Conv3dSpec;
+    let spec = |strides, padding, dilation| Conv3dSpec {
+        strides,
+        padding,
+        dilation,
+    };
+    let cases = [
+        (
+            "conv3d groups 2 same",
+            [1, 4, 4, 5, 4],
+            [2, 3, 2, 2, 6],
+            2,
+            spec([1, 1, 1], Padding::Same, [1, 1, 1]),
+        ),
+        (
+            "conv3d groups 2 valid stride 2",
+            [2, 5, 4, 5, 4],
+            [3, 2, 3, 2, 4],
+            2,
+            spec([2, 1, 2], Padding::Valid, [1, 1, 1]),
+        ),
+        (
+            "conv3d depthwise same",
+            [1, 4, 5, 4, 3],
+            [2, 3, 3, 1, 3],
+            3,
+            spec([1, 1, 1], Padding::Same, [1, 1, 1]),
+        ),
+        (
+            "conv3d depthwise multiplier 2 stride 2 dilated",
+            [1, 6, 5, 5, 2],
+            [2, 2, 2, 1, 4],
+            2,
+            spec([2, 2, 1], Padding::Same, [2, 1, 2]),
+        ),
+    ];
+    for (i, (what, xs, ks, groups, spec)) in cases.into_iter().enumerate() {
+        check_convolution(what, &xs, &ks, 750 + 3 * i as u64, |x, w, b| {
+            x.conv3d_grouped(w, b, spec, groups)
+        });
+    }
+}
+
+#[test]
 fn depthwise_conv_gradients_match_finite_differences() {
     // groups = channels; kernel (kh, kw, 1, channels * multiplier). Odd sizes throughout.
     let cases = [

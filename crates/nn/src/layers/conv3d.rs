@@ -1,10 +1,8 @@
 //! `Conv3D` over (depth, height, width, channels), kernel (kd, kh, kw, in / groups, filters),
-//! and `MaxPooling3D` / `AveragePooling3D` (one N-d pooling kernel and one tape node each).
-//! A grouped Conv3D is handled by composition: each output slice sums the grouped 2-D
-//! convolutions of the input slices its depth window covers, with Keras's "same" split along
-//! depth too. Gradients come from the 2-D kernels through autograd.
+//! grouped or not, and `MaxPooling3D` / `AveragePooling3D`: one krust-tensor kernel and one
+//! tape node each. `Conv3DTranspose` is still composed along depth from 2-D transposed
+//! convolutions (see its doc).
 
-use super::conv2d::grouped_conv2d;
 use super::{kernel_and_bias, Layer};
 use crate::config::{initializer_to_json, padding_name, ConfigReader};
 use crate::initializers::Initializer;
@@ -83,7 +81,6 @@ pub struct Conv3D {
     pub penalties: WeightPenalties,
     kernel: Option<Var>,
     bias: Option<Var>,
-    depth_pad: (usize, usize),
 }
 
 impl Conv3D {
@@ -102,7 +99,6 @@ impl Conv3D {
             penalties: WeightPenalties::new("Conv3D", &["kernel", "bias"]),
             kernel: None,
             bias: None,
-            depth_pad: (0, 0),
         }
     }
 
@@ -116,11 +112,11 @@ impl Conv3D {
         self
     }
 
-    fn spec2d(&self) -> Conv2dSpec {
-        Conv2dSpec {
-            strides: (self.strides[1], self.strides[2]),
+    fn spec(&self) -> Conv3dSpec {
+        Conv3dSpec {
+            strides: self.strides,
             padding: self.padding,
-            dilation: (self.dilation_rate[1], self.dilation_rate[2]),
+            dilation: self.dilation_rate,
         }
     }
 
@@ -195,9 +191,7 @@ impl Layer for Conv3D {
             )
             .map_err(|e| NnError::layer("Conv3D", e.to_string()))
         };
-        let (od, front, back) = size(d, 0)?;
-        let (oh, ow) = (size(h, 1)?.0, size(w, 2)?.0);
-        self.depth_pad = (front, back);
+        let (od, oh, ow) = (size(d, 0)?.0, size(h, 1)?.0, size(w, 2)?.0);
         let [kd, kh, kw] = self.kernel_size;
         self.kernel = Some(Var::parameter(self.kernel_initializer.try_sample(&[
             kd,
@@ -218,62 +212,8 @@ impl Layer for Conv3D {
 
     fn forward(&self, x: &Var, training: bool) -> Result<Var> {
         let kernel = self.kernel.as_ref().ok_or(NnError::NotBuilt)?;
-        if self.groups == 1 {
-            // One 3-D im2col + GEMM kernel and one tape node.
-            let spec = Conv3dSpec {
-                strides: self.strides,
-                padding: self.padding,
-                dilation: self.dilation_rate,
-            };
-            let y = x.conv3d(kernel, self.bias.as_ref(), spec)?;
-            let out = self.activation.apply(&y)?;
-            self.penalties.add_losses(
-                &kernel_and_bias(&self.kernel, &self.bias),
-                &out,
-                training,
-            )?;
-            return Ok(out);
-        }
-        // Grouped: depth taps of grouped 2-D convolutions.
-        let (front, back) = self.depth_pad;
-        let xp = if front + back > 0 {
-            x.pad(&[(0, 0), (front, back), (0, 0), (0, 0), (0, 0)], 0.0)?
-        } else {
-            x.clone()
-        };
-        let depth = xp.shape()[1];
-        let span = (self.kernel_size[0] - 1) * self.dilation_rate[0] + 1;
-        let out_depth = (depth - span) / self.strides[0] + 1;
-        let k = kernel.shape();
-        let taps: Vec<Var> = (0..k[0])
-            .map(|t| {
-                kernel
-                    .slice(0, t, t + 1)?
-                    .reshape(&[k[1], k[2], k[3], k[4]])
-            })
-            .collect::<std::result::Result<_, _>>()?;
-        let mut slices = Vec::with_capacity(out_depth);
-        for od in 0..out_depth {
-            let mut acc: Option<Var> = None;
-            for (t, tap) in taps.iter().enumerate() {
-                let y = grouped_conv2d(
-                    &depth_slice(&xp, od * self.strides[0] + t * self.dilation_rate[0])?,
-                    tap,
-                    None,
-                    self.spec2d(),
-                    self.groups,
-                )?;
-                acc = Some(match acc {
-                    Some(a) => a.add(&y)?,
-                    None => y,
-                });
-            }
-            slices.push(acc.ok_or_else(|| NnError::layer("Conv3D", "empty kernel"))?);
-        }
-        let mut y = stack_depth(&slices)?;
-        if let Some(b) = &self.bias {
-            y = y.add(b)?;
-        }
+        // Grouped or not: one 3-D kernel call and one tape node.
+        let y = x.conv3d_grouped(kernel, self.bias.as_ref(), self.spec(), self.groups)?;
         let out = self.activation.apply(&y)?;
         self.penalties
             .add_losses(&kernel_and_bias(&self.kernel, &self.bias), &out, training)?;
