@@ -9,7 +9,7 @@
 
 use krust_autograd::gradcheck::GradCheck;
 use krust_autograd::{Result, Tensor, Var};
-use krust_tensor::{Conv2dSpec, Padding, Pool2dSpec};
+use krust_tensor::{Conv2dSpec, Padding, Pool2dSpec, PoolSpec};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -430,6 +430,51 @@ fn conv3d_gradients_match_finite_differences() {
 }
 
 #[test]
+fn grouped_and_depthwise_conv3d_gradients_match_finite_differences() {
+    use krust_tensor::conv::Conv3dSpec;
+    let spec = |strides, padding, dilation| Conv3dSpec {
+        strides,
+        padding,
+        dilation,
+    };
+    let cases = [
+        (
+            "conv3d groups 2 same",
+            [1, 4, 4, 5, 4],
+            [2, 3, 2, 2, 6],
+            2,
+            spec([1, 1, 1], Padding::Same, [1, 1, 1]),
+        ),
+        (
+            "conv3d groups 2 valid stride 2",
+            [2, 5, 4, 5, 4],
+            [3, 2, 3, 2, 4],
+            2,
+            spec([2, 1, 2], Padding::Valid, [1, 1, 1]),
+        ),
+        (
+            "conv3d depthwise same",
+            [1, 4, 5, 4, 3],
+            [2, 3, 3, 1, 3],
+            3,
+            spec([1, 1, 1], Padding::Same, [1, 1, 1]),
+        ),
+        (
+            "conv3d depthwise multiplier 2 stride 2 dilated",
+            [1, 6, 5, 5, 2],
+            [2, 2, 2, 1, 4],
+            2,
+            spec([2, 2, 1], Padding::Same, [2, 1, 2]),
+        ),
+    ];
+    for (i, (what, xs, ks, groups, spec)) in cases.into_iter().enumerate() {
+        check_convolution(what, &xs, &ks, 750 + 3 * i as u64, |x, w, b| {
+            x.conv3d_grouped(w, b, spec, groups)
+        });
+    }
+}
+
+#[test]
 fn depthwise_conv_gradients_match_finite_differences() {
     // groups = channels; kernel (kh, kw, 1, channels * multiplier). Odd sizes throughout.
     let cases = [
@@ -759,6 +804,73 @@ fn avg_pool2d_gradients_match_finite_differences() {
         let x = random(&shape, 70 + k as u64);
         check(&format!("avg_pool2d {what}"), &[x], |v| {
             v[0].avg_pool2d(spec)
+        });
+    }
+}
+
+/// (description, input shape, spec) for the N-d pooling ops in 1-D, 2-D and 3-D: valid and
+/// same, strides smaller than, equal to and larger than the pool, odd and even lengths.
+fn pool_nd_cases() -> Vec<(&'static str, Vec<usize>, PoolSpec)> {
+    let spec = |pool: &[usize], strides: &[usize], padding| {
+        PoolSpec::new(pool)
+            .with_strides(strides)
+            .with_padding(padding)
+    };
+    vec![
+        (
+            "1-D pool 2 valid",
+            vec![2, 7, 3],
+            spec(&[2], &[2], Padding::Valid),
+        ),
+        (
+            "1-D pool 3 stride 2 same",
+            vec![2, 8, 2],
+            spec(&[3], &[2], Padding::Same),
+        ),
+        (
+            "1-D pool 2 stride 3 same, odd",
+            vec![1, 7, 2],
+            spec(&[2], &[3], Padding::Same),
+        ),
+        (
+            "2-D pool 3x2 strides (2, 1) same",
+            vec![1, 5, 6, 2],
+            spec(&[3, 2], &[2, 1], Padding::Same),
+        ),
+        (
+            "3-D pool 2 valid",
+            vec![1, 4, 5, 4, 2],
+            spec(&[2, 2, 2], &[2, 2, 2], Padding::Valid),
+        ),
+        (
+            "3-D pool (3, 2, 3) strides (2, 1, 2) same",
+            vec![2, 5, 4, 5, 1],
+            spec(&[3, 2, 3], &[2, 1, 2], Padding::Same),
+        ),
+        (
+            "3-D pool (2, 3, 2) strides (1, 2, 3) valid",
+            vec![1, 4, 6, 7, 2],
+            spec(&[2, 3, 2], &[1, 2, 3], Padding::Valid),
+        ),
+    ]
+}
+
+#[test]
+fn max_pool_nd_gradients_match_finite_differences() {
+    for (k, (what, shape, spec)) in pool_nd_cases().into_iter().enumerate() {
+        let x = separated(&shape, 0.0, 80 + k as u64);
+        check(&format!("max_pool {what}"), &[x], |v| {
+            v[0].max_pool(spec.clone())
+        });
+    }
+}
+
+#[test]
+fn avg_pool_nd_gradients_match_finite_differences() {
+    for (k, (what, shape, spec)) in pool_nd_cases().into_iter().enumerate() {
+        let x = random(&shape, 90 + k as u64);
+        check(&format!("avg_pool {what}"), &[x], |v| {
+            v[0].avg_pool(spec.clone())
         });
     }
 }

@@ -579,6 +579,26 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
             false,
         ),
         (
+            "Conv3D groups 2 same",
+            || {
+                let mut conv = Conv3D::new(4, [2, 3, 2]).with_padding(Padding::Same);
+                conv.groups = 2;
+                Box::new(conv)
+            },
+            vec![3, 4, 3, 4],
+            false,
+        ),
+        (
+            "Conv3D depthwise (groups = channels) valid stride 2",
+            || {
+                let mut conv = Conv3D::new(3, [2, 2, 2]).with_strides([2, 1, 2]);
+                conv.groups = 3;
+                Box::new(conv)
+            },
+            vec![4, 3, 5, 3],
+            false,
+        ),
+        (
             "MaxPooling3D same",
             || {
                 Box::new(

@@ -24,7 +24,7 @@ pub mod softmax;
 
 pub use conv::{Conv2dSpec, Epilogue, Padding};
 pub use error::TensorError;
-pub use pool::Pool2dSpec;
+pub use pool::{Pool2dSpec, PoolSpec};
 pub use shape::{broadcast_shapes, numel, strides_of};
 pub use tensor::{Device, Tensor};
 

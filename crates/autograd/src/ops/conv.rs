@@ -1,10 +1,10 @@
-//! 2-D convolution (plain, grouped, depthwise) with optional bias, one node each: forward
+//! 2-D and 3-D convolution (plain, grouped, depthwise) with optional bias, one node each: forward
 //! im2col·W + b, backward col2im(g·Wᵀ), im2col(x)ᵀ·g and Σg (see `krust_tensor::conv`).
 
 use crate::{Result, Var};
 use krust_tensor::conv::{
-    conv2d, conv2d_backward, conv2d_grouped, conv2d_grouped_backward, conv3d, conv3d_backward,
-    Conv2dGrads, Conv3dSpec,
+    conv2d, conv2d_backward, conv2d_grouped, conv2d_grouped_backward, conv3d_grouped,
+    conv3d_grouped_backward, Conv2dGrads, Conv3dSpec,
 };
 use krust_tensor::{Conv2dSpec, Result as TensorResult, Tensor};
 
@@ -36,13 +36,28 @@ impl Var {
     }
 
     /// 3-D convolution of (n, d, h, w, in) with kernel (kd, kh, kw, in, filters) and optional
-    /// bias: one im2col + GEMM kernel and one tape node.
+    /// bias: `conv3d_grouped` with one group.
     pub fn conv3d(&self, kernel: &Var, bias: Option<&Var>, spec: Conv3dSpec) -> Result<Var> {
+        self.conv3d_grouped(kernel, bias, spec, 1)
+    }
+
+    /// 3-D convolution split into `groups` independent ones, kernel (kd, kh, kw, in / groups,
+    /// filters); `groups` = in is a depthwise 3-D convolution. One kernel call and one tape
+    /// node whatever the groups.
+    pub fn conv3d_grouped(
+        &self,
+        kernel: &Var,
+        bias: Option<&Var>,
+        spec: Conv3dSpec,
+        groups: usize,
+    ) -> Result<Var> {
         self.convolution_node(
             kernel,
             bias,
-            |x, w, b| conv3d(x, w, b, &spec),
-            move |x, w, g, need| conv3d_backward(x, w, g, &spec, need[0], need[1], need[2]),
+            |x, w, b| conv3d_grouped(x, w, b, &spec, groups),
+            move |x, w, g, need| {
+                conv3d_grouped_backward(x, w, g, &spec, groups, need[0], need[1], need[2])
+            },
         )
     }
 

@@ -1,10 +1,8 @@
 //! `Conv3D` over (depth, height, width, channels), kernel (kd, kh, kw, in / groups, filters),
-//! and `MaxPooling3D` / `AveragePooling3D`. Depth is handled by composition: each output
-//! slice sums the 2-D convolutions (or combines the 2-D poolings) of the input slices its
-//! depth window covers, with Keras's "same" split along depth too. Gradients come from the
-//! 2-D kernels through autograd.
+//! grouped or not, and `MaxPooling3D` / `AveragePooling3D`: one krust-tensor kernel and one
+//! tape node each. `Conv3DTranspose` is still composed along depth from 2-D transposed
+//! convolutions (see its doc).
 
-use super::conv2d::grouped_conv2d;
 use super::{kernel_and_bias, Layer};
 use crate::config::{initializer_to_json, padding_name, ConfigReader};
 use crate::initializers::Initializer;
@@ -12,7 +10,7 @@ use crate::regularizers::WeightPenalties;
 use crate::{Activation, NnError, Result};
 use krust_autograd::Var;
 use krust_tensor::conv::{output_size, Conv3dSpec};
-use krust_tensor::{Conv2dSpec, Padding, Pool2dSpec};
+use krust_tensor::{Conv2dSpec, Padding, PoolSpec};
 use serde_json::Value;
 
 /// Reads an int or a list of three ints.
@@ -83,7 +81,6 @@ pub struct Conv3D {
     pub penalties: WeightPenalties,
     kernel: Option<Var>,
     bias: Option<Var>,
-    depth_pad: (usize, usize),
 }
 
 impl Conv3D {
@@ -102,7 +99,6 @@ impl Conv3D {
             penalties: WeightPenalties::new("Conv3D", &["kernel", "bias"]),
             kernel: None,
             bias: None,
-            depth_pad: (0, 0),
         }
     }
 
@@ -116,11 +112,11 @@ impl Conv3D {
         self
     }
 
-    fn spec2d(&self) -> Conv2dSpec {
-        Conv2dSpec {
-            strides: (self.strides[1], self.strides[2]),
+    fn spec(&self) -> Conv3dSpec {
+        Conv3dSpec {
+            strides: self.strides,
             padding: self.padding,
-            dilation: (self.dilation_rate[1], self.dilation_rate[2]),
+            dilation: self.dilation_rate,
         }
     }
 
@@ -195,9 +191,7 @@ impl Layer for Conv3D {
             )
             .map_err(|e| NnError::layer("Conv3D", e.to_string()))
         };
-        let (od, front, back) = size(d, 0)?;
-        let (oh, ow) = (size(h, 1)?.0, size(w, 2)?.0);
-        self.depth_pad = (front, back);
+        let (od, oh, ow) = (size(d, 0)?.0, size(h, 1)?.0, size(w, 2)?.0);
         let [kd, kh, kw] = self.kernel_size;
         self.kernel = Some(Var::parameter(self.kernel_initializer.try_sample(&[
             kd,
@@ -218,62 +212,8 @@ impl Layer for Conv3D {
 
     fn forward(&self, x: &Var, training: bool) -> Result<Var> {
         let kernel = self.kernel.as_ref().ok_or(NnError::NotBuilt)?;
-        if self.groups == 1 {
-            // One 3-D im2col + GEMM kernel and one tape node.
-            let spec = Conv3dSpec {
-                strides: self.strides,
-                padding: self.padding,
-                dilation: self.dilation_rate,
-            };
-            let y = x.conv3d(kernel, self.bias.as_ref(), spec)?;
-            let out = self.activation.apply(&y)?;
-            self.penalties.add_losses(
-                &kernel_and_bias(&self.kernel, &self.bias),
-                &out,
-                training,
-            )?;
-            return Ok(out);
-        }
-        // Grouped: depth taps of grouped 2-D convolutions.
-        let (front, back) = self.depth_pad;
-        let xp = if front + back > 0 {
-            x.pad(&[(0, 0), (front, back), (0, 0), (0, 0), (0, 0)], 0.0)?
-        } else {
-            x.clone()
-        };
-        let depth = xp.shape()[1];
-        let span = (self.kernel_size[0] - 1) * self.dilation_rate[0] + 1;
-        let out_depth = (depth - span) / self.strides[0] + 1;
-        let k = kernel.shape();
-        let taps: Vec<Var> = (0..k[0])
-            .map(|t| {
-                kernel
-                    .slice(0, t, t + 1)?
-                    .reshape(&[k[1], k[2], k[3], k[4]])
-            })
-            .collect::<std::result::Result<_, _>>()?;
-        let mut slices = Vec::with_capacity(out_depth);
-        for od in 0..out_depth {
-            let mut acc: Option<Var> = None;
-            for (t, tap) in taps.iter().enumerate() {
-                let y = grouped_conv2d(
-                    &depth_slice(&xp, od * self.strides[0] + t * self.dilation_rate[0])?,
-                    tap,
-                    None,
-                    self.spec2d(),
-                    self.groups,
-                )?;
-                acc = Some(match acc {
-                    Some(a) => a.add(&y)?,
-                    None => y,
-                });
-            }
-            slices.push(acc.ok_or_else(|| NnError::layer("Conv3D", "empty kernel"))?);
-        }
-        let mut y = stack_depth(&slices)?;
-        if let Some(b) = &self.bias {
-            y = y.add(b)?;
-        }
+        // Grouped or not: one 3-D kernel call and one tape node.
+        let y = x.conv3d_grouped(kernel, self.bias.as_ref(), self.spec(), self.groups)?;
         let out = self.activation.apply(&y)?;
         self.penalties
             .add_losses(&kernel_and_bias(&self.kernel, &self.bias), &out, training)?;
@@ -422,56 +362,15 @@ impl Layer for Pooling3D {
     }
 
     fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
-        let depth = x.shape()[1];
-        let (out_depth, front, _) = output_size(
-            "pooling",
-            depth,
-            self.pool_size[0],
-            self.strides[0],
-            1,
-            self.padding,
-        )?;
-        let spec = Pool2dSpec {
-            pool_size: (self.pool_size[1], self.pool_size[2]),
-            strides: (self.strides[1], self.strides[2]),
-            padding: self.padding,
-            explicit_padding: None,
-            ceil_mode: false,
-        };
-        let pooled: Vec<Var> = (0..depth)
-            .map(|d| {
-                let s = depth_slice(x, d)?;
-                Ok(if self.max {
-                    s.max_pool2d(spec)?
-                } else {
-                    s.avg_pool2d(spec)?
-                })
-            })
-            .collect::<Result<_>>()?;
-        let mut slices = Vec::with_capacity(out_depth);
-        for od in 0..out_depth {
-            let start = (od * self.strides[0]) as isize - front as isize;
-            let real: Vec<&Var> = (start..start + self.pool_size[0] as isize)
-                .filter(|&d| d >= 0 && (d as usize) < depth)
-                .map(|d| &pooled[d as usize])
-                .collect();
-            let mut acc = real[0].clone();
-            for v in &real[1..] {
-                acc = if self.max {
-                    acc.maximum(v)?
-                } else {
-                    acc.add(v)?
-                };
-            }
-            // Every real depth slice has the same 2-D window sizes, so the 3-D mean that
-            // excludes padding is the mean of the real slices' 2-D means.
-            slices.push(if self.max {
-                acc
-            } else {
-                acc.mul_scalar(1.0 / real.len() as f32)
-            });
-        }
-        stack_depth(&slices)
+        // One N-d pooling kernel and one tape node.
+        let spec = PoolSpec::new(&self.pool_size)
+            .with_strides(&self.strides)
+            .with_padding(self.padding);
+        Ok(if self.max {
+            x.max_pool(spec)?
+        } else {
+            x.avg_pool(spec)?
+        })
     }
 
     fn spatial_window(&self) -> Option<Vec<(usize, usize)>> {

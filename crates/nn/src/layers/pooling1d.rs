@@ -1,13 +1,13 @@
-//! 1-D pooling over (steps, channels): `MaxPooling1D`, `AveragePooling1D` (run as 2-D pooling
-//! on a height-1 image, so "same" padding and the exclude-padding average are the 2-D ones),
-//! and the global poolings over steps (1-D) or depth, height and width (3-D).
+//! 1-D pooling over (steps, channels): `MaxPooling1D`, `AveragePooling1D` (the one-axis case
+//! of the N-d pooling kernel, so "same" padding and the exclude-padding average are the 2-D
+//! ones), and the global poolings over steps (1-D) or depth, height and width (3-D).
 
 use super::Layer;
 use crate::config::{padding_name, ConfigReader};
 use crate::{NnError, Result};
 use krust_autograd::Var;
 use krust_tensor::conv::output_size;
-use krust_tensor::{Padding, Pool2dSpec};
+use krust_tensor::{Padding, PoolSpec};
 
 macro_rules! pooling1d {
     ($name:ident, $op:ident, $doc:literal) => {
@@ -45,8 +45,8 @@ macro_rules! pooling1d {
                 Ok($name { pool_size: pool, strides, padding })
             }
 
-            fn spec(&self) -> Pool2dSpec {
-                Pool2dSpec { pool_size: (1, self.pool_size), strides: (1, self.strides), padding: self.padding, explicit_padding: None, ceil_mode: false }
+            fn spec(&self) -> PoolSpec {
+                PoolSpec::new(&[self.pool_size]).with_strides(&[self.strides]).with_padding(self.padding)
             }
         }
 
@@ -75,10 +75,7 @@ macro_rules! pooling1d {
             }
 
             fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
-                let s = x.shape();
-                let y = x.reshape(&[s[0], 1, s[1], s[2]])?.$op(self.spec())?;
-                let ys = y.shape();
-                Ok(y.reshape(&[ys[0], ys[2], ys[3]])?)
+                Ok(x.$op(self.spec())?)
             }
 
             fn spatial_window(&self) -> Option<Vec<(usize, usize)>> {
@@ -88,10 +85,10 @@ macro_rules! pooling1d {
     };
 }
 
-pooling1d!(MaxPooling1D, max_pool2d, "Maximum over windows of steps.");
+pooling1d!(MaxPooling1D, max_pool, "Maximum over windows of steps.");
 pooling1d!(
     AveragePooling1D,
-    avg_pool2d,
+    avg_pool,
     "Mean over windows of steps (padding excluded)."
 );
 

@@ -1,13 +1,16 @@
-//! Grouped and depthwise 2-D convolution, channels-last: forward and both backward passes.
+//! Grouped and depthwise 2-D and 3-D convolution, channels-last: forward and both backward
+//! passes.
 //!
 //! A direct channel-vector loop when every group holds one input channel (depthwise), one GEMM
-//! per group on grouped im2col rows otherwise. Kernel layout is Keras's (kh, kw, cin / groups, cout): input channels `g·cin_g..` meet
-//! output channels `g·cout_g..`. A depthwise kernel (kh, kw, cin, m) is the same memory as the
+//! per group on grouped im2col rows otherwise. Kernel layout is Keras's ([kd,] kh, kw,
+//! cin / groups, cout): input channels `g·cin_g..` meet output channels `g·cout_g..`. As in
+//! `conv2d`, a 2-D convolution is the depth-1 case of the 3-D loops. A depthwise kernel (kh, kw, cin, m) is the same memory as the
 //! grouped kernel (kh, kw, 1, cin·m) with `groups = cin`, output channel `c·m + j` being filter
 //! j of channel c. In channels-last memory one pixel's channels, one kernel tap's weights and
 //! one output pixel's channels are all contiguous and line up, so the depthwise kernels are
 //! unit-stride loops over channels that the compiler vectorizes, with no im2col at all.
 
+use super::Conv3dSpec;
 use super::{with_scratch, Conv2dGrads, Epilogue, Geometry, CHUNK_BYTES, SCRATCH, SCRATCH_GRAD};
 use crate::matmul::{gemm_into, MatRef};
 use crate::shape::numel;
@@ -19,25 +22,28 @@ use rayon::prelude::*;
 const DEPTHWISE_TASK_WORK: usize = 1 << 18;
 
 impl Geometry {
-    /// Geometry of a convolution with `groups` groups; `cin` is the full input depth.
+    /// Geometry of a 2-D convolution with `groups` groups; `cin` is the full input depth.
     fn grouped(x: &[usize], k: &[usize], spec: &Conv2dSpec, groups: usize) -> Result<Geometry> {
-        let fits = x.len() == 4
-            && k.len() == 4
-            && groups > 0
-            && k[2] * groups == x[3]
-            && k[3].is_multiple_of(groups);
-        if !fits {
-            return Err(TensorError::mismatch(
-                "conv2d_grouped",
-                x,
-                k,
-                format!(
-                    "expects input (n, h, w, c) and kernel (kh, kw, c / groups, filters) with \
-                     c and filters divisible by groups = {groups}"
-                ),
-            ));
-        }
+        check_groups("conv2d_grouped", x, k, groups)?;
         Geometry::new(x, &[k[0], k[1], x[3], k[3]], spec)
+    }
+
+    /// Geometry of a 3-D convolution with `groups` groups; `cin` is the full input depth.
+    fn grouped_3d(x: &[usize], k: &[usize], spec: &Conv3dSpec, groups: usize) -> Result<Geometry> {
+        check_groups("conv3d_grouped", x, k, groups)?;
+        Geometry::new_3d(x, &[k[0], k[1], k[2], x[4], k[4]], spec)
+    }
+
+    /// Kernel taps, kd·kh·kw.
+    fn taps(&self) -> usize {
+        self.kd * self.kh * self.kw
+    }
+
+    /// (image, output depth, output row) of output row `r` counted over the batch.
+    #[inline]
+    fn output_row(&self, r: usize) -> (usize, usize, usize) {
+        let (plane, oy) = (r / self.oh, r % self.oh);
+        (plane / self.od, plane % self.od, oy)
     }
 
     /// Output index along one axis that kernel tap `k` maps input index `i` to, if any: the
@@ -59,7 +65,7 @@ impl Geometry {
         (o < out).then_some(o)
     }
 
-    /// Like `im2col`, for input channels `c0..c0 + cc` only: rows of length kh·kw·cc.
+    /// Like `im2col`, for input channels `c0..c0 + cc` only: rows of length kd·kh·kw·cc.
     fn im2col_channels(
         &self,
         x: &[f32],
@@ -69,23 +75,31 @@ impl Geometry {
         cc: usize,
         cols: &mut [f32],
     ) {
-        let k = self.kh * self.kw * cc;
+        let k = self.taps() * cc;
+        let plane = self.kh * self.kw * cc;
         for r in 0..rows {
-            let row = r0 + r;
-            let (b, p) = (row / self.out_pixels(), row % self.out_pixels());
-            let (oy, ox) = (p / self.ow, p % self.ow);
+            let (row, ox) = ((r0 + r) / self.ow, (r0 + r) % self.ow);
+            let (b, oz, oy) = self.output_row(row);
             let dst = &mut cols[r * k..(r + 1) * k];
-            for ky in 0..self.kh {
-                let iy = Self::tap(oy, self.sh, ky, self.dh, self.top, self.h);
-                for kx in 0..self.kw {
-                    let cell = &mut dst[(ky * self.kw + kx) * cc..][..cc];
-                    let ix = Self::tap(ox, self.sw, kx, self.dw, self.left, self.w);
-                    match (iy, ix) {
-                        (Some(iy), Some(ix)) => {
-                            let at = ((b * self.h + iy) * self.w + ix) * self.cin + c0;
-                            cell.copy_from_slice(&x[at..at + cc]);
+            for kz in 0..self.kd {
+                let slab = &mut dst[kz * plane..(kz + 1) * plane];
+                let Some(iz) = Self::tap(oz, self.sd, kz, self.dd, self.front, self.d) else {
+                    slab.fill(0.0);
+                    continue;
+                };
+                let base = (b * self.d + iz) * self.h;
+                for ky in 0..self.kh {
+                    let iy = Self::tap(oy, self.sh, ky, self.dh, self.top, self.h);
+                    for kx in 0..self.kw {
+                        let cell = &mut slab[(ky * self.kw + kx) * cc..][..cc];
+                        let ix = Self::tap(ox, self.sw, kx, self.dw, self.left, self.w);
+                        match (iy, ix) {
+                            (Some(iy), Some(ix)) => {
+                                let at = ((base + iy) * self.w + ix) * self.cin + c0;
+                                cell.copy_from_slice(&x[at..at + cc]);
+                            }
+                            _ => cell.fill(0.0),
                         }
-                        _ => cell.fill(0.0),
                     }
                 }
             }
@@ -94,25 +108,60 @@ impl Geometry {
 
     /// Like `col2im`, for input channels `c0..c0 + cc` only.
     fn col2im_channels(&self, dcols: &[f32], images: usize, c0: usize, cc: usize, dx: &mut [f32]) {
-        let k = self.kh * self.kw * cc;
+        let k = self.taps() * cc;
+        let plane = self.kh * self.kw * cc;
         for r in 0..images * self.out_pixels() {
-            let (b, p) = (r / self.out_pixels(), r % self.out_pixels());
-            let (oy, ox) = (p / self.ow, p % self.ow);
+            let (row, ox) = (r / self.ow, r % self.ow);
+            let (b, oz, oy) = self.output_row(row);
             let src = &dcols[r * k..(r + 1) * k];
-            for ky in 0..self.kh {
-                let Some(iy) = Self::tap(oy, self.sh, ky, self.dh, self.top, self.h) else {
+            for kz in 0..self.kd {
+                let Some(iz) = Self::tap(oz, self.sd, kz, self.dd, self.front, self.d) else {
                     continue;
                 };
-                for kx in 0..self.kw {
-                    if let Some(ix) = Self::tap(ox, self.sw, kx, self.dw, self.left, self.w) {
-                        let at = ((b * self.h + iy) * self.w + ix) * self.cin + c0;
-                        let s = &src[(ky * self.kw + kx) * cc..][..cc];
-                        dx[at..at + cc].iter_mut().zip(s).for_each(|(d, v)| *d += v);
+                let (slab, base) = (
+                    &src[kz * plane..(kz + 1) * plane],
+                    (b * self.d + iz) * self.h,
+                );
+                for ky in 0..self.kh {
+                    let Some(iy) = Self::tap(oy, self.sh, ky, self.dh, self.top, self.h) else {
+                        continue;
+                    };
+                    for kx in 0..self.kw {
+                        if let Some(ix) = Self::tap(ox, self.sw, kx, self.dw, self.left, self.w) {
+                            let at = ((base + iy) * self.w + ix) * self.cin + c0;
+                            let s = &slab[(ky * self.kw + kx) * cc..][..cc];
+                            dx[at..at + cc].iter_mut().zip(s).for_each(|(d, v)| *d += v);
+                        }
                     }
                 }
             }
         }
     }
+}
+
+/// Checks that input (n, [d,] h, w, c) and kernel ([kd,] kh, kw, c / groups, filters) have the
+/// same rank (4 or 5 for `op`'s dimensionality) and that groups divide c and filters.
+fn check_groups(op: &'static str, x: &[usize], k: &[usize], groups: usize) -> Result<()> {
+    let rank = if op.starts_with("conv3d") { 5 } else { 4 };
+    let fits = x.len() == rank
+        && k.len() == rank
+        && groups > 0
+        && k[rank - 2] * groups == x[rank - 1]
+        && k[rank - 1].is_multiple_of(groups);
+    if fits {
+        return Ok(());
+    }
+    let layout = if rank == 5 {
+        "input (n, d, h, w, c) and kernel (kd, kh, kw, c / groups, filters)"
+    } else {
+        "input (n, h, w, c) and kernel (kh, kw, c / groups, filters)"
+    };
+    Err(TensorError::mismatch(
+        op,
+        x,
+        k,
+        format!("expects {layout} with c and filters divisible by groups = {groups}"),
+    ))
 }
 
 fn check_bias(g: &Geometry, kernel: &Tensor, bias: Option<&Tensor>) -> Result<()> {
@@ -153,8 +202,38 @@ pub fn conv2d_fused(
         return super::conv2d_with(x, kernel, None, bias, spec, epilogue);
     }
     let g = Geometry::grouped(x.shape(), kernel.shape(), spec, groups)?;
+    grouped_forward_any(&g, x, kernel, bias, groups, epilogue)
+}
+
+/// Grouped 3-D convolution forward: input (n, d, h, w, cin), kernel (kd, kh, kw,
+/// cin / groups, cout), output (n, od, oh, ow, cout). One group is `conv3d`; one input
+/// channel per group is a depthwise 3-D convolution.
+pub fn conv3d_grouped(
+    x: &Tensor,
+    kernel: &Tensor,
+    bias: Option<&Tensor>,
+    spec: &Conv3dSpec,
+    groups: usize,
+) -> Result<Tensor> {
+    if groups == 1 {
+        return super::conv3d(x, kernel, bias, spec);
+    }
+    let g = Geometry::grouped_3d(x.shape(), kernel.shape(), spec, groups)?;
+    grouped_forward_any(&g, x, kernel, bias, groups, Epilogue::Identity)
+}
+
+/// The grouped forward shared by 2-D and 3-D convolutions (`groups` > 1).
+fn grouped_forward_any(
+    g: &Geometry,
+    x: &Tensor,
+    kernel: &Tensor,
+    bias: Option<&Tensor>,
+    groups: usize,
+    epilogue: Epilogue,
+) -> Result<Tensor> {
+    let g = *g;
     check_bias(&g, kernel, bias)?;
-    let shape = vec![g.n, g.oh, g.ow, g.cout];
+    let shape = g.out_shape(x.rank() == 5);
     let mut out = crate::buffer::dirty(numel(&shape));
     if !out.is_empty() {
         let (xs, ws, bs) = (x.as_slice(), kernel.as_slice(), bias.map(|b| b.as_slice()));
@@ -185,10 +264,52 @@ pub fn conv2d_grouped_backward(
         return super::conv2d_backward(x, kernel, dy, spec, need_input, need_kernel, need_bias);
     }
     let g = Geometry::grouped(x.shape(), kernel.shape(), spec, groups)?;
-    if dy.shape() != [g.n, g.oh, g.ow, g.cout] {
+    let need = [need_input, need_kernel, need_bias];
+    grouped_backward_any(&g, x, kernel, dy, groups, need)
+}
+
+/// Grouped 3-D convolution backward: the input, kernel and bias gradients that were asked
+/// for, given dy (n, od, oh, ow, cout).
+#[allow(clippy::too_many_arguments)]
+pub fn conv3d_grouped_backward(
+    x: &Tensor,
+    kernel: &Tensor,
+    dy: &Tensor,
+    spec: &Conv3dSpec,
+    groups: usize,
+    need_input: bool,
+    need_kernel: bool,
+    need_bias: bool,
+) -> Result<Conv2dGrads> {
+    if groups == 1 {
+        return super::conv3d_backward(x, kernel, dy, spec, need_input, need_kernel, need_bias);
+    }
+    let g = Geometry::grouped_3d(x.shape(), kernel.shape(), spec, groups)?;
+    let need = [need_input, need_kernel, need_bias];
+    grouped_backward_any(&g, x, kernel, dy, groups, need)
+}
+
+/// The grouped backward shared by 2-D and 3-D convolutions (`groups` > 1); `need` says which
+/// of the input, kernel and bias gradients to compute.
+fn grouped_backward_any(
+    g: &Geometry,
+    x: &Tensor,
+    kernel: &Tensor,
+    dy: &Tensor,
+    groups: usize,
+    [need_input, need_kernel, need_bias]: [bool; 3],
+) -> Result<Conv2dGrads> {
+    let g = *g;
+    let out_shape = g.out_shape(x.rank() == 5);
+    if dy.shape() != out_shape {
+        let op = if x.rank() == 5 {
+            "conv3d_grouped_backward"
+        } else {
+            "conv2d_grouped_backward"
+        };
         return Err(TensorError::mismatch(
-            "conv2d_grouped_backward",
-            &[g.n, g.oh, g.ow, g.cout],
+            op,
+            &out_shape,
             dy.shape(),
             "output gradient has the wrong shape",
         ));
@@ -227,38 +348,44 @@ fn depthwise_tap(acc: &mut [f32], xp: &[f32], wp: &[f32], m: usize) {
     }
 }
 
-/// Kernel taps the register-blocked depthwise path handles (7×7 and below).
+/// Kernel taps the register-blocked depthwise path handles (7×7 and 3×3×3 and below).
 const MAX_TAPS: usize = 49;
 /// Channels accumulated in registers at once by the depthwise path.
 const LANES: usize = 16;
 
-/// One output pixel of a depthwise convolution with multiplier 1: the channel vector is
-/// summed over every valid tap in blocks of `LANES` channels held in registers, so each block
-/// is loaded from and stored to `acc` once instead of once per tap.
+/// One output pixel `[b, oz, oy, ox]` of a depthwise convolution with multiplier 1: the
+/// channel vector is summed over every valid tap in blocks of `LANES` channels held in
+/// registers, so each block is loaded from and stored to `acc` once instead of once per tap.
 #[inline]
 fn depthwise_pixel(
     g: &Geometry,
     x: &[f32],
     w: &[f32],
-    b: usize,
-    oy: usize,
-    ox: usize,
+    [b, oz, oy, ox]: [usize; 4],
     acc: &mut [f32],
 ) {
     let c = g.cin;
     // (input offset, weight offset) of each tap inside the image.
     let mut taps = [(0usize, 0usize); MAX_TAPS];
     let mut n = 0;
-    for ky in 0..g.kh {
-        let Some(iy) = Geometry::tap(oy, g.sh, ky, g.dh, g.top, g.h) else {
+    for kz in 0..g.kd {
+        let Some(iz) = Geometry::tap(oz, g.sd, kz, g.dd, g.front, g.d) else {
             continue;
         };
-        for kx in 0..g.kw {
-            let Some(ix) = Geometry::tap(ox, g.sw, kx, g.dw, g.left, g.w) else {
+        for ky in 0..g.kh {
+            let Some(iy) = Geometry::tap(oy, g.sh, ky, g.dh, g.top, g.h) else {
                 continue;
             };
-            taps[n] = (((b * g.h + iy) * g.w + ix) * c, (ky * g.kw + kx) * c);
-            n += 1;
+            for kx in 0..g.kw {
+                let Some(ix) = Geometry::tap(ox, g.sw, kx, g.dw, g.left, g.w) else {
+                    continue;
+                };
+                taps[n] = (
+                    (((b * g.d + iz) * g.h + iy) * g.w + ix) * c,
+                    ((kz * g.kh + ky) * g.kw + kx) * c,
+                );
+                n += 1;
+            }
         }
     }
     let taps = &taps[..n];
@@ -299,27 +426,32 @@ fn depthwise_forward(
     y.par_chunks_mut(g.ow * cout)
         .enumerate()
         .for_each(|(r, row)| {
-            let (b, oy) = (r / g.oh, r % g.oh);
+            let (b, oz, oy) = g.output_row(r);
             for (ox, acc) in row.chunks_exact_mut(cout).enumerate() {
                 match bias {
                     Some(bs) => acc.copy_from_slice(bs),
                     None => acc.fill(0.0),
                 }
-                if m == 1 && g.kh * g.kw <= MAX_TAPS {
-                    depthwise_pixel(g, x, w, b, oy, ox, acc);
+                if m == 1 && g.taps() <= MAX_TAPS {
+                    depthwise_pixel(g, x, w, [b, oz, oy, ox], acc);
                     continue;
                 }
-                for ky in 0..g.kh {
-                    let Some(iy) = Geometry::tap(oy, g.sh, ky, g.dh, g.top, g.h) else {
+                for kz in 0..g.kd {
+                    let Some(iz) = Geometry::tap(oz, g.sd, kz, g.dd, g.front, g.d) else {
                         continue;
                     };
-                    for kx in 0..g.kw {
-                        let Some(ix) = Geometry::tap(ox, g.sw, kx, g.dw, g.left, g.w) else {
+                    for ky in 0..g.kh {
+                        let Some(iy) = Geometry::tap(oy, g.sh, ky, g.dh, g.top, g.h) else {
                             continue;
                         };
-                        let xp = &x[((b * g.h + iy) * g.w + ix) * cin..][..cin];
-                        let wp = &w[(ky * g.kw + kx) * cout..][..cout];
-                        depthwise_tap(acc, xp, wp, m);
+                        for kx in 0..g.kw {
+                            let Some(ix) = Geometry::tap(ox, g.sw, kx, g.dw, g.left, g.w) else {
+                                continue;
+                            };
+                            let xp = &x[(((b * g.d + iz) * g.h + iy) * g.w + ix) * cin..][..cin];
+                            let wp = &w[((kz * g.kh + ky) * g.kw + kx) * cout..][..cout];
+                            depthwise_tap(acc, xp, wp, m);
+                        }
                     }
                 }
             }
@@ -333,34 +465,42 @@ fn depthwise_forward(
 fn depthwise_input_grad(g: &Geometry, w: &[f32], dy: &[f32]) -> Vec<f32> {
     let (cin, cout) = (g.cin, g.cout);
     let m = cout / cin;
-    let mut dx = crate::buffer::zeroed(g.n * g.h * g.w * cin);
+    let mut dx = crate::buffer::zeroed(g.n * g.image_len());
     if dx.is_empty() {
         return dx;
     }
     dx.par_chunks_mut(g.w * cin)
         .enumerate()
         .for_each(|(r, row)| {
-            let (b, iy) = (r / g.h, r % g.h);
-            for ky in 0..g.kh {
-                let Some(oy) = Geometry::source(iy, g.sh, ky, g.dh, g.top, g.oh) else {
+            let (plane, iy) = (r / g.h, r % g.h);
+            let (b, iz) = (plane / g.d, plane % g.d);
+            for kz in 0..g.kd {
+                let Some(oz) = Geometry::source(iz, g.sd, kz, g.dd, g.front, g.od) else {
                     continue;
                 };
-                for (ix, d) in row.chunks_exact_mut(cin).enumerate() {
-                    for kx in 0..g.kw {
-                        let Some(ox) = Geometry::source(ix, g.sw, kx, g.dw, g.left, g.ow) else {
-                            continue;
-                        };
-                        let gp = &dy[((b * g.oh + oy) * g.ow + ox) * cout..][..cout];
-                        let wp = &w[(ky * g.kw + kx) * cout..][..cout];
-                        if m == 1 {
-                            for ((d, &gv), &wv) in d.iter_mut().zip(gp).zip(wp) {
-                                *d = gv.mul_add(wv, *d);
-                            }
-                        } else {
-                            for ((d, gc), wc) in
-                                d.iter_mut().zip(gp.chunks_exact(m)).zip(wp.chunks_exact(m))
-                            {
-                                *d += gc.iter().zip(wc).map(|(a, b)| a * b).sum::<f32>();
+                for ky in 0..g.kh {
+                    let Some(oy) = Geometry::source(iy, g.sh, ky, g.dh, g.top, g.oh) else {
+                        continue;
+                    };
+                    let out_row = ((b * g.od + oz) * g.oh + oy) * g.ow;
+                    for (ix, d) in row.chunks_exact_mut(cin).enumerate() {
+                        for kx in 0..g.kw {
+                            let Some(ox) = Geometry::source(ix, g.sw, kx, g.dw, g.left, g.ow)
+                            else {
+                                continue;
+                            };
+                            let gp = &dy[(out_row + ox) * cout..][..cout];
+                            let wp = &w[((kz * g.kh + ky) * g.kw + kx) * cout..][..cout];
+                            if m == 1 {
+                                for ((d, &gv), &wv) in d.iter_mut().zip(gp).zip(wp) {
+                                    *d = gv.mul_add(wv, *d);
+                                }
+                            } else {
+                                for ((d, gc), wc) in
+                                    d.iter_mut().zip(gp.chunks_exact(m)).zip(wp.chunks_exact(m))
+                                {
+                                    *d += gc.iter().zip(wc).map(|(a, b)| a * b).sum::<f32>();
+                                }
                             }
                         }
                     }
@@ -371,33 +511,41 @@ fn depthwise_input_grad(g: &Geometry, w: &[f32], dy: &[f32]) -> Vec<f32> {
 }
 
 /// Depthwise kernel gradient `dw[tap, c·m + j] = Σ_pixels dy[c·m + j] · x[c]`: tasks over
-/// fixed blocks of output rows each sum into their own (kh·kw, cout) partial, added up in
+/// fixed blocks of output rows each sum into their own (kd·kh·kw, cout) partial, added up in
 /// block order afterwards (deterministic whatever the thread count).
 fn depthwise_kernel_grad(g: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
     let (cin, cout) = (g.cin, g.cout);
     let m = cout / cin;
-    let taps = g.kh * g.kw;
-    let rows = g.n * g.oh;
+    let taps = g.taps();
+    let rows = g.n * g.od * g.oh;
     let rows_per_task = (DEPTHWISE_TASK_WORK / (g.ow * cout * taps).max(1)).max(1);
     let parts: Vec<Vec<f32>> = (0..rows.div_ceil(rows_per_task))
         .into_par_iter()
         .map(|t| {
             let mut dw = vec![0.0; taps * cout];
             for r in t * rows_per_task..((t + 1) * rows_per_task).min(rows) {
-                let (b, oy) = (r / g.oh, r % g.oh);
-                for ky in 0..g.kh {
-                    let Some(iy) = Geometry::tap(oy, g.sh, ky, g.dh, g.top, g.h) else {
+                let (b, oz, oy) = g.output_row(r);
+                for kz in 0..g.kd {
+                    let Some(iz) = Geometry::tap(oz, g.sd, kz, g.dd, g.front, g.d) else {
                         continue;
                     };
-                    for ox in 0..g.ow {
-                        let gp = &dy[((b * g.oh + oy) * g.ow + ox) * cout..][..cout];
-                        for kx in 0..g.kw {
-                            let Some(ix) = Geometry::tap(ox, g.sw, kx, g.dw, g.left, g.w) else {
-                                continue;
-                            };
-                            let xp = &x[((b * g.h + iy) * g.w + ix) * cin..][..cin];
-                            let acc = &mut dw[(ky * g.kw + kx) * cout..][..cout];
-                            depthwise_tap(acc, xp, gp, m);
+                    for ky in 0..g.kh {
+                        let Some(iy) = Geometry::tap(oy, g.sh, ky, g.dh, g.top, g.h) else {
+                            continue;
+                        };
+                        let in_row = ((b * g.d + iz) * g.h + iy) * g.w;
+                        for ox in 0..g.ow {
+                            let gp = &dy[(r * g.ow + ox) * cout..][..cout];
+                            for kx in 0..g.kw {
+                                let Some(ix) = Geometry::tap(ox, g.sw, kx, g.dw, g.left, g.w)
+                                else {
+                                    continue;
+                                };
+                                let xp = &x[(in_row + ix) * cin..][..cin];
+                                let tap = (kz * g.kh + ky) * g.kw + kx;
+                                let acc = &mut dw[tap * cout..][..cout];
+                                depthwise_tap(acc, xp, gp, m);
+                            }
                         }
                     }
                 }
@@ -412,7 +560,7 @@ fn depthwise_kernel_grad(g: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
     dw
 }
 
-/// Splits the (kh, kw, cin_g, cout) kernel into `groups` contiguous (kh·kw·cin_g, cout_g)
+/// Splits the ([kd,] kh, kw, cin_g, cout) kernel into `groups` contiguous (taps·cin_g, cout_g)
 /// matrices, the right-hand sides of the per-group GEMMs.
 fn split_kernel(w: &[f32], cout: usize, groups: usize) -> Vec<Vec<f32>> {
     let cout_g = cout / groups;
@@ -437,7 +585,7 @@ fn grouped_forward(
     y: &mut [f32],
 ) {
     let (cin_g, cout_g, cout) = (g.cin / groups, g.cout / groups, g.cout);
-    let kg = g.kh * g.kw * cin_g;
+    let kg = g.taps() * cin_g;
     let blocks = split_kernel(w, cout, groups);
     let chunk_rows = (CHUNK_BYTES / (4 * kg.max(1))).clamp(16, 4096);
     y.par_chunks_mut(chunk_rows * cout)
@@ -484,10 +632,10 @@ fn grouped_backward(
     need_kernel: bool,
 ) -> (Option<Vec<f32>>, Option<Vec<f32>>) {
     let (cin_g, cout_g, cout) = (g.cin / groups, g.cout / groups, g.cout);
-    let kg = g.kh * g.kw * cin_g;
+    let kg = g.taps() * cin_g;
     let blocks = split_kernel(w, cout, groups);
     let rows_per_image = g.out_pixels();
-    let img = g.h * g.w * g.cin;
+    let img = g.image_len();
     let images_per_chunk =
         (CHUNK_BYTES / (4 * kg.max(1) * rows_per_image.max(1))).clamp(1, g.n.max(1));
     let n_chunks = g.n.div_ceil(images_per_chunk);
@@ -536,7 +684,7 @@ fn grouped_backward(
     );
 
     let kernel_grad = need_kernel.then(|| {
-        // Back from per-group (kh·kw·cin_g, cout_g) blocks to (kh, kw, cin_g, cout).
+        // Back from per-group (taps·cin_g, cout_g) blocks to ([kd,] kh, kw, cin_g, cout).
         let mut dw = vec![0.0; kg * cout];
         for chunk in parts.iter().flatten() {
             for (gi, block) in chunk.iter().enumerate() {
@@ -729,5 +877,157 @@ mod tests {
         assert!(conv2d_grouped(&x, &Tensor::zeros([3, 3, 2, 6]), None, &s, 0).is_err());
         let bad_bias = Tensor::zeros([5]);
         assert!(conv2d_grouped(&x, &Tensor::zeros([3, 3, 1, 6]), Some(&bad_bias), &s, 6).is_err());
+    }
+
+    /// Direct-loop grouped 3-D convolution and its gradients (of sum(y ⊙ dy)).
+    fn naive_3d(
+        x: &Tensor,
+        w: &Tensor,
+        dy: &Tensor,
+        spec: &Conv3dSpec,
+        groups: usize,
+    ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+        let g = Geometry::grouped_3d(x.shape(), w.shape(), spec, groups).unwrap();
+        let (cin_g, cout_g) = (g.cin / groups, g.cout / groups);
+        let (xs, ws, gs) = (x.as_slice(), w.as_slice(), dy.as_slice());
+        let mut y = vec![0.0; g.n * g.out_pixels() * g.cout];
+        let (mut dx, mut dw) = (vec![0.0; xs.len()], vec![0.0; ws.len()]);
+        for b in 0..g.n {
+            for oz in 0..g.od {
+                for oy in 0..g.oh {
+                    for ox in 0..g.ow {
+                        let o = (((b * g.od + oz) * g.oh + oy) * g.ow + ox) * g.cout;
+                        for kz in 0..g.kd {
+                            let Some(iz) = Geometry::tap(oz, g.sd, kz, g.dd, g.front, g.d) else {
+                                continue;
+                            };
+                            for ky in 0..g.kh {
+                                let Some(iy) = Geometry::tap(oy, g.sh, ky, g.dh, g.top, g.h) else {
+                                    continue;
+                                };
+                                for kx in 0..g.kw {
+                                    let Some(ix) = Geometry::tap(ox, g.sw, kx, g.dw, g.left, g.w)
+                                    else {
+                                        continue;
+                                    };
+                                    let cell = ((b * g.d + iz) * g.h + iy) * g.w + ix;
+                                    let tap = (kz * g.kh + ky) * g.kw + kx;
+                                    for co in 0..g.cout {
+                                        for ci in 0..cin_g {
+                                            let xi = cell * g.cin + co / cout_g * cin_g + ci;
+                                            let wi = (tap * cin_g + ci) * g.cout + co;
+                                            y[o + co] += xs[xi] * ws[wi];
+                                            dx[xi] += ws[wi] * gs[o + co];
+                                            dw[wi] += xs[xi] * gs[o + co];
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        (y, dx, dw)
+    }
+
+    #[test]
+    fn grouped_and_depthwise_3d_agree_with_direct_loops_forward_and_backward() {
+        use Padding::{Same, Valid};
+        let spec = |s: [usize; 3], padding, d: [usize; 3]| Conv3dSpec {
+            strides: s,
+            padding,
+            dilation: d,
+        };
+        let cases = [
+            // Grouped with several channels per group.
+            (
+                [2, 4, 5, 6, 4],
+                [2, 3, 3, 2, 6],
+                2,
+                spec([1, 1, 1], Same, [1, 1, 1]),
+            ),
+            (
+                [1, 6, 5, 5, 6],
+                [3, 2, 2, 2, 6],
+                3,
+                spec([2, 1, 2], Valid, [1, 1, 1]),
+            ),
+            (
+                [2, 5, 6, 5, 4],
+                [2, 2, 2, 2, 4],
+                2,
+                spec([1, 2, 1], Same, [2, 1, 2]),
+            ),
+            // Depthwise, multipliers 1 (register-blocked and wide channels) and 2.
+            (
+                [2, 4, 5, 5, 3],
+                [3, 3, 3, 1, 3],
+                3,
+                spec([1, 1, 1], Same, [1, 1, 1]),
+            ),
+            (
+                [1, 5, 4, 6, 18],
+                [2, 3, 2, 1, 18],
+                18,
+                spec([2, 1, 2], Same, [1, 1, 1]),
+            ),
+            (
+                [2, 5, 5, 4, 2],
+                [2, 2, 3, 1, 4],
+                2,
+                spec([1, 2, 1], Valid, [2, 1, 1]),
+            ),
+            // Too many taps for the register-blocked path.
+            (
+                [1, 5, 5, 5, 2],
+                [4, 4, 4, 1, 2],
+                2,
+                spec([1, 1, 1], Same, [1, 1, 1]),
+            ),
+        ];
+        for (xs, ws, groups, spec) in cases {
+            let what = format!("{xs:?} {ws:?} groups {groups} {spec:?}");
+            let (x, w) = (seq(&xs, 0.1), seq(&ws, 0.05));
+            let g = Geometry::grouped_3d(&xs, &ws, &spec, groups).unwrap();
+            let dy = seq(&[g.n, g.od, g.oh, g.ow, g.cout], 0.07);
+            let bias = seq(&[g.cout], 0.3);
+            let (y, dx, dw) = naive_3d(&x, &w, &dy, &spec, groups);
+            let got = conv3d_grouped(&x, &w, Some(&bias), &spec, groups).unwrap();
+            assert_eq!(got.shape(), &[g.n, g.od, g.oh, g.ow, g.cout], "{what}");
+            let want: Vec<f32> = y
+                .iter()
+                .enumerate()
+                .map(|(i, v)| v + bias.as_slice()[i % g.cout])
+                .collect();
+            assert_close(got.as_slice(), &want, &format!("y {what}"));
+            let grads =
+                conv3d_grouped_backward(&x, &w, &dy, &spec, groups, true, true, true).unwrap();
+            assert_close(grads.input.unwrap().as_slice(), &dx, &format!("dx {what}"));
+            assert_close(grads.kernel.unwrap().as_slice(), &dw, &format!("dw {what}"));
+            let db: Vec<f32> = (0..g.cout)
+                .map(|c| dy.as_slice().iter().skip(c).step_by(g.cout).sum())
+                .collect();
+            assert_close(grads.bias.unwrap().as_slice(), &db, &format!("db {what}"));
+            let only_w =
+                conv3d_grouped_backward(&x, &w, &dy, &spec, groups, false, true, false).unwrap();
+            assert_close(
+                only_w.kernel.unwrap().as_slice(),
+                &dw,
+                &format!("dw alone {what}"),
+            );
+        }
+        // One group is the plain 3-D convolution; a bad split names groups and the layout.
+        let (x, w) = (seq(&[1, 3, 4, 4, 2], 0.1), seq(&[2, 2, 2, 2, 3], 0.05));
+        let s = spec([1, 1, 1], Same, [1, 1, 1]);
+        assert_eq!(
+            conv3d_grouped(&x, &w, None, &s, 1).unwrap().as_slice(),
+            super::super::conv3d(&x, &w, None, &s).unwrap().as_slice()
+        );
+        let err = conv3d_grouped(&x, &w, None, &s, 2).unwrap_err().to_string();
+        assert!(
+            err.contains("groups = 2") && err.contains("kd, kh, kw"),
+            "{err}"
+        );
     }
 }

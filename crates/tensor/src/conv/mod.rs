@@ -14,7 +14,9 @@ mod grouped;
 mod planar;
 
 pub use epilogue::Epilogue;
-pub use grouped::{conv2d_fused, conv2d_grouped, conv2d_grouped_backward};
+pub use grouped::{
+    conv2d_fused, conv2d_grouped, conv2d_grouped_backward, conv3d_grouped, conv3d_grouped_backward,
+};
 
 use crate::matmul::{gemm_into, MatRef, SharedB};
 use crate::sgemm::{Isa, PackedB, RowSource};
