@@ -379,8 +379,8 @@ impl BinaryOp {
             Sub => -1.0,
             Mul => a,
             Div => -a / (b * b),
-            Maximum => indicator(!(a >= b)),
-            Minimum => indicator(!(a <= b)),
+            Maximum => 1.0 - indicator(a >= b),
+            Minimum => 1.0 - indicator(a <= b),
             Pow => a.powf(b) * a.ln(),
             Left | Equal => 0.0,
             Prelu => a.min(0.0),
@@ -511,7 +511,7 @@ fn relu_with_derivative(
         let through_where = indicator(x > threshold);
         // TensorFlow's clip_by_value passes the gradient on its bounds.
         let through_clip = match max_value {
-            Some(max) => indicator(p >= 0.0 && p <= max),
+            Some(max) => indicator((0.0..=max).contains(&p)),
             None => 1.0,
         };
         through_where * through_clip
