@@ -296,6 +296,10 @@ mod tests {
         assert!(matches!(a.mul(&b), Err(TensorError::ShapeMismatch { .. })));
     }
 
+    /// An op and its textbook formula in float64.
+    type UnaryReference = (UnaryOp, fn(f64) -> f64);
+    type BinaryReference = (BinaryOp, fn(f64, f64) -> f64);
+
     /// Inputs that avoid every op's kinks and domain edges except where listed per op.
     const XS: [f32; 6] = [-2.5, -0.7, -0.01, 0.3, 1.2, 7.5];
 
@@ -305,7 +309,7 @@ mod tests {
 
     #[test]
     fn every_unary_op_matches_its_textbook_formula() {
-        let table: Vec<(UnaryOp, fn(f64) -> f64)> = vec![
+        let table: Vec<UnaryReference> = vec![
             (UnaryOp::Neg, |x| -x),
             (UnaryOp::AddScalar(1.5), |x| x + 1.5),
             (UnaryOp::MulScalar(-3.0), |x| -3.0 * x),
@@ -385,7 +389,7 @@ mod tests {
         }
         // Ops defined only on positive inputs.
         let positive = [0.04f32, 0.5, 2.0, 9.0];
-        let table: Vec<(UnaryOp, fn(f64) -> f64)> = vec![
+        let table: Vec<UnaryReference> = vec![
             (UnaryOp::Log, f64::ln),
             (UnaryOp::Sqrt, f64::sqrt),
             (UnaryOp::PowScalar(1.5), |x| x.powf(1.5)),
@@ -400,7 +404,7 @@ mod tests {
 
     #[test]
     fn every_binary_op_matches_its_textbook_formula_under_broadcasting() {
-        let table: Vec<(BinaryOp, fn(f64, f64) -> f64)> = vec![
+        let table: Vec<BinaryReference> = vec![
             (BinaryOp::Add, |a, b| a + b),
             (BinaryOp::Sub, |a, b| a - b),
             (BinaryOp::Mul, |a, b| a * b),
