@@ -9,6 +9,6 @@ pub mod gradcheck;
 mod ops;
 mod var;
 
-pub use krust_tensor::{Result, Tensor, TensorError};
+pub use krust_tensor::{BinaryOp, Result, Tensor, TensorError, TernaryOp, UnaryOp};
 pub use ops::BatchNormOutput;
 pub use var::{is_grad_enabled, no_grad, Var};

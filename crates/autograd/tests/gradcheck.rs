@@ -1022,3 +1022,118 @@ fn huber_log_cosh_and_squared_log_error_gradients_match_finite_differences() {
         |v| v[0].squared_log_error(&targets, 1e-7),
     );
 }
+
+/// Inputs for every named unary op: `separated` values stretched to ±7 in steps of 0.3,
+/// offset 0.15, so every kink the table's parameters place (0, ±0.5, 2, ±3, 6, ...) is at
+/// least 0.05 from an input.
+fn wide_separated(seed: u64) -> Tensor {
+    separated(&[6, 8], 0.05, seed).mul_scalar(3.0)
+}
+
+/// Every `UnaryOp` (the ops behind `Var`'s math, activations and loss terms) through the one
+/// generic rule `Var::apply_unary`, so each op's derivative formula is checked once.
+#[test]
+fn every_unary_op_derivative_matches_finite_differences() {
+    use krust_autograd::UnaryOp::*;
+    let wide = [wide_separated(11)];
+    for op in [
+        Neg,
+        AddScalar(1.5),
+        MulScalar(-2.5),
+        Affine {
+            scale: -0.5,
+            shift: 2.0,
+        },
+        Exp,
+        Abs,
+        Sign,
+        Square,
+        MaximumScalar(0.5),
+        MinimumScalar(-0.5),
+        Sin,
+        Cos,
+        Clamp { lo: -0.5, hi: 2.0 },
+        Relu,
+        Relu6,
+        LeakyRelu(0.2),
+        ReluWith {
+            negative_slope: 0.1,
+            max_value: Some(2.0),
+            threshold: 0.5,
+        },
+        ReluWith {
+            negative_slope: 0.0,
+            max_value: Some(4.0),
+            threshold: -1.0,
+        },
+        ReluWith {
+            negative_slope: 0.0,
+            max_value: Some(6.0),
+            threshold: 0.0,
+        },
+        Elu(1.5),
+        Selu,
+        GeluErf,
+        GeluTanh,
+        Silu,
+        Softplus,
+        Softsign,
+        HardSigmoid,
+        Sigmoid,
+        Tanh,
+        Huber(0.5),
+        LogCosh,
+    ] {
+        check(&format!("{op:?}"), &wide, |v| Ok(v[0].apply_unary(op)));
+    }
+    let positive = [uniform(&[2, 3, 4], 0.5, 2.0, 12)];
+    for op in [Log, Sqrt, Recip, PowScalar(2.5), PowScalar(-0.5)] {
+        check(&format!("{op:?}"), &positive, |v| Ok(v[0].apply_unary(op)));
+    }
+}
+
+/// Every `BinaryOp` through `Var::apply_binary` on every broadcasting case, both partials
+/// (the targets' partial of the loss ops included), each op on inputs inside its domain.
+#[test]
+fn every_binary_op_derivative_matches_finite_differences_with_broadcasting() {
+    use krust_autograd::BinaryOp::*;
+    type Inputs = fn(&[usize], &[usize], u64) -> [Tensor; 2];
+    let smooth: Inputs = |a, b, k| [random(a, 500 + k), random(b, 600 + k)];
+    let unique: Inputs = |a, b, k| [separated(a, 0.0, 500 + k), separated(b, 0.05, 600 + k)];
+    let positive: Inputs = |a, b, k| {
+        [
+            uniform(a, 0.5, 2.0, 500 + k),
+            uniform(b, -1.0, 2.0, 600 + k),
+        ]
+    };
+    let kinked_lhs: Inputs = |a, b, k| [separated(a, 0.05, 500 + k), random(b, 600 + k)];
+    let probabilities: Inputs =
+        |a, b, k| [uniform(a, 0.1, 0.9, 500 + k), uniform(b, 0.0, 1.0, 600 + k)];
+    let magnitudes: Inputs =
+        |a, b, k| [uniform(a, 0.1, 2.0, 500 + k), uniform(b, 0.1, 2.0, 600 + k)];
+    let table: [(krust_autograd::BinaryOp, Inputs); 13] = [
+        (Add, smooth),
+        (Sub, smooth),
+        (Mul, smooth),
+        (Div, |a, b, k| {
+            [random(a, 500 + k), uniform(b, 0.8, 2.0, 600 + k)]
+        }),
+        (Maximum, unique),
+        (Minimum, unique),
+        (Pow, positive),
+        (Left, smooth),
+        (Equal, unique),
+        (Prelu, kinked_lhs),
+        (BinaryCrossEntropy { epsilon: 1e-7 }, probabilities),
+        (BinaryCrossEntropyWithLogits, smooth),
+        (SquaredLogError { epsilon: 1e-7 }, magnitudes),
+    ];
+    for (op, inputs) in table {
+        for (k, (a, b)) in BROADCAST_CASES.iter().enumerate() {
+            let what = format!("{op:?} {a:?} with {b:?}");
+            check(&what, &inputs(a, b, k as u64), |v| {
+                v[0].apply_binary(op, &v[1])
+            });
+        }
+    }
+}

@@ -5,7 +5,13 @@
 
 use crate::{NnError, Result};
 use krust_autograd::Var;
-use krust_tensor::Tensor;
+use krust_tensor::{Tensor, UnaryOp};
+
+/// 1 - x: the complement of a one-hot or probability target.
+const ONE_MINUS: UnaryOp = UnaryOp::Affine {
+    scale: -1.0,
+    shift: 1.0,
+};
 use serde::{Deserialize, Serialize};
 
 /// Keras's epsilon for clipping probabilities and guarding divisions and logs.
@@ -212,7 +218,10 @@ impl Loss for BinaryCrossentropy {
         let (p, mut y) = dense_targets(self.name(), output, targets)?;
         if self.label_smoothing != 0.0 {
             let s = self.label_smoothing;
-            y = y.map(|v| v * (1.0 - s) + 0.5 * s);
+            y = y.unary(UnaryOp::Affine {
+                scale: 1.0 - s,
+                shift: 0.5 * s,
+            });
         }
         let terms = if self.from_logits {
             p.binary_cross_entropy_with_logits(&y)?
@@ -243,7 +252,10 @@ impl Loss for CategoricalCrossentropy {
         if self.label_smoothing != 0.0 {
             let s = self.label_smoothing;
             let classes = *y.shape().last().unwrap_or(&1) as f32;
-            y = y.map(|v| v * (1.0 - s) + s / classes);
+            y = y.unary(UnaryOp::Affine {
+                scale: 1.0 - s,
+                shift: s / classes,
+            });
         }
         let log_p = if self.from_logits {
             p.log_softmax(-1)?
@@ -340,7 +352,7 @@ impl Loss for MeanAbsolutePercentageError {
 
     fn per_sample(&self, output: &Var, targets: &Targets) -> Result<Var> {
         let (p, y) = dense_targets(self.name(), output, targets)?;
-        let scale = y.map(|v| v.abs().max(EPSILON));
+        let scale = y.abs().unary(UnaryOp::MaximumScalar(EPSILON));
         let relative = Var::constant(y).sub(&p)?.div(&Var::constant(scale))?.abs();
         Ok(mean_last(&relative)?.mul_scalar(100.0))
     }
@@ -431,7 +443,7 @@ impl Loss for KLDivergence {
 
     fn per_sample(&self, output: &Var, targets: &Targets) -> Result<Var> {
         let (p, y) = dense_targets(self.name(), output, targets)?;
-        let y = Var::constant(y.map(|v| v.clamp(EPSILON, 1.0)));
+        let y = Var::constant(y.clamp(EPSILON, 1.0));
         let p = p.clip(EPSILON, 1.0);
         Ok(y.div(&p)?.log().mul(&y)?.sum_axes(&[-1], false)?)
     }
@@ -483,7 +495,10 @@ impl Loss for CosineSimilarity {
 /// (already ±1, or soft) is used as given. The test is over the whole tensor, as in Keras.
 fn hinge_labels(y: Tensor) -> Tensor {
     if y.as_slice().iter().all(|&v| v == 0.0 || v == 1.0) {
-        y.map(|v| 2.0 * v - 1.0)
+        y.unary(UnaryOp::Affine {
+            scale: 2.0,
+            shift: -1.0,
+        })
     } else {
         y
     }
@@ -541,7 +556,7 @@ impl Loss for CategoricalHinge {
 
     fn per_sample(&self, output: &Var, targets: &Targets) -> Result<Var> {
         let (p, y) = dense_targets(self.name(), output, targets)?;
-        let others = y.map(|v| 1.0 - v);
+        let others = y.unary(ONE_MINUS);
         let pos = p.mul(&Var::constant(y))?.sum_axes(&[-1], false)?;
         let neg = p.mul(&Var::constant(others))?.max_axes(&[-1], false)?;
         let margin = neg.sub(&pos)?.add_scalar(1.0);
@@ -572,7 +587,7 @@ impl Loss for MulticlassHinge {
     fn per_sample(&self, output: &Var, targets: &Targets) -> Result<Var> {
         let labels = sparse_labels(self.name(), output, targets)?;
         let truth = one_hot(labels, &output.shape())?;
-        let others = truth.map(|v| 1.0 - v);
+        let others = truth.unary(ONE_MINUS);
         let true_score = output.mul(&Var::constant(truth))?.sum_axes(&[-1], true)?;
         let violations = output
             .sub(&true_score)?

@@ -12,7 +12,7 @@
 use crate::optimizers::keras_config::{class_and_config, json_f32, keras_object, ConfigReader};
 use crate::{NnError, Result};
 use krust_autograd::{no_grad, Var};
-use krust_tensor::Tensor;
+use krust_tensor::{Tensor, UnaryOp};
 use serde_json::{json, Value};
 use std::cell::RefCell;
 
@@ -246,16 +246,18 @@ impl Constraint {
     /// The projected weight value.
     pub fn project(&self, w: &Tensor) -> Result<Tensor> {
         // Every norm constraint rescales slices by a factor computed from their norm.
-        let rescale = |axis: &[isize], factor: &(dyn Fn(f32) -> f32 + Sync)| -> Result<Tensor> {
-            let scale = norms(w, axis)?.map(|n| factor(n) / (EPSILON + n));
-            Ok(w.mul(&scale)?)
+        // `target` maps the norms to the norms wanted; w is scaled by target / (ε + norm).
+        let rescale = |axis: &[isize], target: &dyn Fn(&Tensor) -> Result<Tensor>| {
+            let n = norms(w, axis)?;
+            let scale = target(&n)?.div(&n.add_scalar(EPSILON))?;
+            Ok::<_, NnError>(w.mul(&scale)?)
         };
         match self {
             Constraint::MaxNorm(MaxNorm { max_value, axis }) => {
-                rescale(axis, &|n| n.clamp(0.0, *max_value))
+                rescale(axis, &|n| Ok(n.clamp(0.0, *max_value)))
             }
-            Constraint::NonNeg => Ok(w.map(|x| x.max(0.0))),
-            Constraint::UnitNorm { axis } => rescale(axis, &|_| 1.0),
+            Constraint::NonNeg => Ok(w.relu()),
+            Constraint::UnitNorm { axis } => rescale(axis, &|n| Ok(Tensor::ones(n.shape()))),
             Constraint::MinMaxNorm {
                 min_value,
                 max_value,
@@ -263,7 +265,10 @@ impl Constraint {
                 axis,
             } => rescale(axis, &|n| {
                 // Not `clamp`: it panics when min > max, where Keras's clip still answers.
-                rate * n.max(*min_value).min(*max_value) + (1.0 - rate) * n
+                let clipped = n
+                    .unary(UnaryOp::MaximumScalar(*min_value))
+                    .unary(UnaryOp::MinimumScalar(*max_value));
+                Ok(clipped.mul_scalar(*rate).add(&n.mul_scalar(1.0 - rate))?)
             }),
         }
     }

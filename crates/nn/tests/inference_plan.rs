@@ -212,7 +212,7 @@ fn depthwise_convolution_batch_norm_and_relu6_fold_into_one_grouped_convolution(
             ]
         );
         // Inputs large enough that the cap of 6 is reached.
-        let x = batch(&[2, 9, 9, 5], 8).map(|v| 4.0 * v);
+        let x = batch(&[2, 9, 9, 5], 8).mul_scalar(4.0);
         assert_close(&m.predict(&x).unwrap(), &reference_sequential(&m, &x));
     }
 }
@@ -248,7 +248,7 @@ fn a_convolutions_own_activation_runs_as_its_epilogue() {
         m.add(batch_norm()).unwrap();
         randomise(&m.named_weights(), 11);
         assert_eq!(m.inference_fusions(), vec![format!("conv2d ({epilogue})")]);
-        let x = batch(&[2, 8, 8, 3], 12).map(|v| 5.0 * v);
+        let x = batch(&[2, 8, 8, 3], 12).mul_scalar(5.0);
         assert_close(&m.predict(&x).unwrap(), &reference_sequential(&m, &x));
     }
     // Activations without an epilogue run as the layer does.

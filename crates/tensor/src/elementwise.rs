@@ -1,243 +1,128 @@
-//! Elementwise kernels: unary maps (math and activations) and NumPy-broadcasting binary ops.
+//! Elementwise ops: named unary ops (math and activations), NumPy-broadcasting binary ops and
+//! the ternary backward rules, all evaluated through the device seam in [`crate::backend`].
 
-use crate::parallel::{for_each_chunk_mut, MIN_PARALLEL_ELEMENTS};
-use crate::shape::{broadcast_shapes, broadcast_strides, numel};
-use crate::tensor::Storage;
+mod ops;
+
+pub use ops::{BinaryOp, TernaryOp, UnaryOp};
+
+use crate::backend;
+use crate::parallel::MIN_PARALLEL_ELEMENTS;
 use crate::{Result, Tensor, TensorError};
 use rayon::prelude::*;
 
 impl Tensor {
-    /// Applies `f` to every element.
-    pub fn map<F>(&self, f: F) -> Tensor
-    where
-        F: Fn(f32) -> f32 + Sync + Send,
-    {
-        match self.storage_ref() {
-            Storage::Cpu(_) => {
-                let src = self.as_slice();
-                let mut out = crate::buffer::dirty(src.len());
-                for_each_chunk_mut(&mut out, |start, chunk| {
-                    let end = start + chunk.len();
-                    for (o, &x) in chunk.iter_mut().zip(&src[start..end]) {
-                        *o = f(x);
-                    }
-                });
-                Tensor::from_parts(self.shape().to_vec(), out)
-            }
-        }
+    /// Applies a named unary op to every element (dispatched on the device in
+    /// [`crate::backend`]).
+    pub fn unary(&self, op: UnaryOp) -> Tensor {
+        backend::unary(op, self)
     }
 
-    /// Combines two tensors of identical shape elementwise.
-    pub fn zip_map<F>(&self, other: &Tensor, f: F) -> Result<Tensor>
-    where
-        F: Fn(f32, f32) -> f32 + Sync + Send,
-    {
-        if self.shape() != other.shape() {
+    /// Combines two tensors elementwise with a named op after NumPy broadcasting.
+    pub fn binary(&self, op: BinaryOp, other: &Tensor) -> Result<Tensor> {
+        backend::binary(op, self, other)
+    }
+
+    /// Combines three tensors of one shape elementwise in one pass (backward rules that need
+    /// the upstream gradient, the input and the output).
+    pub fn ternary(&self, op: TernaryOp, b: &Tensor, c: &Tensor) -> Result<Tensor> {
+        backend::ternary(op, self, b, c)
+    }
+
+    /// This tensor repeated along broadcast axes to `shape` (NumPy's broadcast_to).
+    pub fn broadcast_to(&self, shape: &[usize]) -> Result<Tensor> {
+        if self.shape() == shape {
+            return Ok(self.clone());
+        }
+        let out = self.binary(BinaryOp::Left, &Tensor::zeros(shape.to_vec()))?;
+        if out.shape() != shape {
             return Err(TensorError::mismatch(
-                "zip_map",
+                "broadcast_to",
                 self.shape(),
-                other.shape(),
-                "shapes must be equal",
+                shape,
+                "the tensor must broadcast to the target shape",
             ));
         }
-        let (a, b) = (self.as_slice(), other.as_slice());
-        let mut out = crate::buffer::dirty(a.len());
-        for_each_chunk_mut(&mut out, |start, chunk| {
-            let end = start + chunk.len();
-            for ((o, &x), &y) in chunk.iter_mut().zip(&a[start..end]).zip(&b[start..end]) {
-                *o = f(x, y);
-            }
-        });
-        Ok(Tensor::from_parts(self.shape().to_vec(), out))
-    }
-
-    /// Combines three tensors of identical shape elementwise in one pass (backward rules that
-    /// need the upstream gradient, the input and the output).
-    pub fn zip_map3<F>(&self, b: &Tensor, c: &Tensor, f: F) -> Result<Tensor>
-    where
-        F: Fn(f32, f32, f32) -> f32 + Sync + Send,
-    {
-        if self.shape() != b.shape() || self.shape() != c.shape() {
-            return Err(TensorError::mismatch(
-                "zip_map3",
-                self.shape(),
-                b.shape(),
-                "shapes must be equal",
-            ));
-        }
-        let (xa, xb, xc) = (self.as_slice(), b.as_slice(), c.as_slice());
-        let mut out = crate::buffer::dirty(xa.len());
-        for_each_chunk_mut(&mut out, |start, chunk| {
-            let end = start + chunk.len();
-            let inputs = xa[start..end]
-                .iter()
-                .zip(&xb[start..end])
-                .zip(&xc[start..end]);
-            for (o, ((&p, &q), &r)) in chunk.iter_mut().zip(inputs) {
-                *o = f(p, q, r);
-            }
-        });
-        Ok(Tensor::from_parts(self.shape().to_vec(), out))
-    }
-
-    /// Combines two tensors elementwise after NumPy broadcasting.
-    pub fn broadcast_zip<F>(&self, op: &'static str, other: &Tensor, f: F) -> Result<Tensor>
-    where
-        F: Fn(f32, f32) -> f32 + Sync + Send,
-    {
-        if self.shape() == other.shape() {
-            return self.zip_map(other, f);
-        }
-        let out_shape = broadcast_shapes(op, self.shape(), other.shape())?;
-        if other.numel() == 1 && out_shape == self.shape() {
-            let y = other.as_slice()[0];
-            return Ok(self.map(|x| f(x, y)));
-        }
-        if self.numel() == 1 && out_shape == other.shape() {
-            let x = self.as_slice()[0];
-            return Ok(other.map(|y| f(x, y)));
-        }
-        let rank = out_shape.len();
-        let sa = broadcast_strides(self.shape(), &out_shape);
-        let sb = broadcast_strides(other.shape(), &out_shape);
-        let (a, b) = (self.as_slice(), other.as_slice());
-        let inner = if rank == 0 { 1 } else { out_shape[rank - 1] };
-        let (ia, ib) = if rank == 0 {
-            (0, 0)
-        } else {
-            (sa[rank - 1], sb[rank - 1])
-        };
-        let mut out = crate::buffer::dirty(numel(&out_shape));
-        let fill_row = |row: usize, dst: &mut [f32]| {
-            // Offsets of this row's first element in each operand.
-            let (mut oa, mut ob, mut rem) = (0, 0, row);
-            for d in (0..rank.saturating_sub(1)).rev() {
-                let idx = rem % out_shape[d];
-                rem /= out_shape[d];
-                oa += idx * sa[d];
-                ob += idx * sb[d];
-            }
-            // Unit or zero inner strides (a per-channel vector against channels-last data, the
-            // common case) run as slice loops the compiler vectorizes.
-            let len = dst.len();
-            match (ia, ib) {
-                (1, 1) => {
-                    let (ra, rb) = (&a[oa..oa + len], &b[ob..ob + len]);
-                    for ((o, &x), &y) in dst.iter_mut().zip(ra).zip(rb) {
-                        *o = f(x, y);
-                    }
-                }
-                (1, 0) => {
-                    let y = b[ob];
-                    for (o, &x) in dst.iter_mut().zip(&a[oa..oa + len]) {
-                        *o = f(x, y);
-                    }
-                }
-                (0, 1) => {
-                    let x = a[oa];
-                    for (o, &y) in dst.iter_mut().zip(&b[ob..ob + len]) {
-                        *o = f(x, y);
-                    }
-                }
-                _ => {
-                    for (j, o) in dst.iter_mut().enumerate() {
-                        *o = f(a[oa + j * ia], b[ob + j * ib]);
-                    }
-                }
-            }
-        };
-        if out.len() >= MIN_PARALLEL_ELEMENTS && inner > 0 {
-            // Tasks of several short rows, so rayon's per-task cost stays small.
-            let rows_per_task = (4096 / inner).max(1);
-            out.par_chunks_mut(inner * rows_per_task)
-                .enumerate()
-                .for_each(|(t, block)| {
-                    for (r, dst) in block.chunks_mut(inner).enumerate() {
-                        fill_row(t * rows_per_task + r, dst);
-                    }
-                });
-        } else if inner > 0 {
-            out.chunks_mut(inner)
-                .enumerate()
-                .for_each(|(row, dst)| fill_row(row, dst));
-        }
-        Ok(Tensor::from_parts(out_shape, out))
+        Ok(out)
     }
 
     pub fn add(&self, other: &Tensor) -> Result<Tensor> {
-        self.broadcast_zip("add", other, |x, y| x + y)
+        self.binary(BinaryOp::Add, other)
     }
 
     pub fn sub(&self, other: &Tensor) -> Result<Tensor> {
-        self.broadcast_zip("sub", other, |x, y| x - y)
+        self.binary(BinaryOp::Sub, other)
     }
 
     pub fn mul(&self, other: &Tensor) -> Result<Tensor> {
-        self.broadcast_zip("mul", other, |x, y| x * y)
+        self.binary(BinaryOp::Mul, other)
     }
 
     pub fn div(&self, other: &Tensor) -> Result<Tensor> {
-        self.broadcast_zip("div", other, |x, y| x / y)
+        self.binary(BinaryOp::Div, other)
     }
 
     pub fn maximum(&self, other: &Tensor) -> Result<Tensor> {
-        self.broadcast_zip("maximum", other, f32::max)
+        self.binary(BinaryOp::Maximum, other)
     }
 
     pub fn minimum(&self, other: &Tensor) -> Result<Tensor> {
-        self.broadcast_zip("minimum", other, f32::min)
+        self.binary(BinaryOp::Minimum, other)
     }
 
     pub fn add_scalar(&self, s: f32) -> Tensor {
-        self.map(|x| x + s)
+        self.unary(UnaryOp::AddScalar(s))
     }
 
     pub fn mul_scalar(&self, s: f32) -> Tensor {
-        self.map(|x| x * s)
+        self.unary(UnaryOp::MulScalar(s))
     }
 
     pub fn neg(&self) -> Tensor {
-        self.map(|x| -x)
+        self.unary(UnaryOp::Neg)
     }
 
     pub fn exp(&self) -> Tensor {
-        self.map(f32::exp)
+        self.unary(UnaryOp::Exp)
     }
 
     pub fn log(&self) -> Tensor {
-        self.map(f32::ln)
+        self.unary(UnaryOp::Log)
     }
 
     pub fn sqrt(&self) -> Tensor {
-        self.map(f32::sqrt)
+        self.unary(UnaryOp::Sqrt)
     }
 
     pub fn abs(&self) -> Tensor {
-        self.map(f32::abs)
+        self.unary(UnaryOp::Abs)
     }
 
     pub fn square(&self) -> Tensor {
-        self.map(|x| x * x)
+        self.unary(UnaryOp::Square)
     }
 
     pub fn powf(&self, p: f32) -> Tensor {
-        self.map(|x| x.powf(p))
+        self.unary(UnaryOp::PowScalar(p))
+    }
+
+    pub fn clamp(&self, lo: f32, hi: f32) -> Tensor {
+        self.unary(UnaryOp::Clamp { lo, hi })
     }
 
     pub fn relu(&self) -> Tensor {
-        self.map(|x| x.max(0.0))
+        self.unary(UnaryOp::Relu)
     }
 
     pub fn leaky_relu(&self, negative_slope: f32) -> Tensor {
-        self.map(|x| if x >= 0.0 { x } else { negative_slope * x })
+        self.unary(UnaryOp::LeakyRelu(negative_slope))
     }
 
     pub fn sigmoid(&self) -> Tensor {
-        self.map(sigmoid)
+        self.unary(UnaryOp::Sigmoid)
     }
 
     pub fn tanh(&self) -> Tensor {
-        self.map(f32::tanh)
+        self.unary(UnaryOp::Tanh)
     }
 
     /// In-place `self += alpha * other` on equal shapes (gradient accumulation, optimizers).
@@ -379,6 +264,7 @@ fn erfc_continued_fraction(z: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{broadcast_shapes, numel};
 
     fn t(shape: &[usize], v: &[f32]) -> Tensor {
         Tensor::from_vec(shape.to_vec(), v.to_vec()).unwrap()
@@ -408,6 +294,223 @@ mod tests {
         let a = t(&[2, 3], &[0.; 6]);
         let b = t(&[2], &[0.; 2]);
         assert!(matches!(a.mul(&b), Err(TensorError::ShapeMismatch { .. })));
+    }
+
+    /// An op and its textbook formula in float64.
+    type UnaryReference = (UnaryOp, fn(f64) -> f64);
+    type BinaryReference = (BinaryOp, fn(f64, f64) -> f64);
+
+    /// Inputs that avoid every op's kinks and domain edges except where listed per op.
+    const XS: [f32; 6] = [-2.5, -0.7, -0.01, 0.3, 1.2, 7.5];
+
+    fn close(got: f32, want: f64) -> bool {
+        (got as f64 - want).abs() <= 1e-5 * want.abs().max(1.0)
+    }
+
+    #[test]
+    fn every_unary_op_matches_its_textbook_formula() {
+        let table: Vec<UnaryReference> = vec![
+            (UnaryOp::Neg, |x| -x),
+            (UnaryOp::AddScalar(1.5), |x| x + 1.5),
+            (UnaryOp::MulScalar(-3.0), |x| -3.0 * x),
+            (
+                UnaryOp::Affine {
+                    scale: 2.0,
+                    shift: -1.0,
+                },
+                |x| 2.0 * x - 1.0,
+            ),
+            (UnaryOp::Exp, f64::exp),
+            (UnaryOp::Recip, |x| 1.0 / x),
+            (UnaryOp::Abs, f64::abs),
+            (UnaryOp::Sign, |x| if x > 0.0 { 1.0 } else { -1.0 }),
+            (UnaryOp::Square, |x| x * x),
+            (UnaryOp::MaximumScalar(0.5), |x| x.max(0.5)),
+            (UnaryOp::MinimumScalar(0.5), |x| x.min(0.5)),
+            (UnaryOp::Sin, f64::sin),
+            (UnaryOp::Cos, f64::cos),
+            (UnaryOp::Clamp { lo: -1.0, hi: 1.0 }, |x| x.clamp(-1.0, 1.0)),
+            (UnaryOp::Relu, |x| if x > 0.0 { x } else { 0.0 }),
+            (UnaryOp::Relu6, |x| x.clamp(0.0, 6.0)),
+            (
+                UnaryOp::LeakyRelu(0.2),
+                |x| if x > 0.0 { x } else { 0.2 * x },
+            ),
+            (
+                UnaryOp::ReluWith {
+                    negative_slope: 0.1,
+                    max_value: Some(5.0),
+                    threshold: 0.5,
+                },
+                |x| if x > 0.5 { x.min(5.0) } else { 0.1 * (x - 0.5) },
+            ),
+            (UnaryOp::Elu(1.5), |x| {
+                if x > 0.0 {
+                    x
+                } else {
+                    1.5 * (x.exp() - 1.0)
+                }
+            }),
+            (UnaryOp::Selu, |x| {
+                let (alpha, scale) = (1.6732632423543772, 1.0507009873554805);
+                scale * if x > 0.0 { x } else { alpha * (x.exp() - 1.0) }
+            }),
+            (UnaryOp::GeluErf, |x| 0.5 * x * (1.0 + erf(x / 2f64.sqrt()))),
+            (UnaryOp::GeluTanh, |x| {
+                let u = (2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x * x * x);
+                0.5 * x * (1.0 + u.tanh())
+            }),
+            (UnaryOp::Silu, |x| x / (1.0 + (-x).exp())),
+            (UnaryOp::Softplus, |x| (1.0 + x.exp()).ln()),
+            (UnaryOp::Softsign, |x| x / (1.0 + x.abs())),
+            (UnaryOp::HardSigmoid, |x| ((x + 3.0) / 6.0).clamp(0.0, 1.0)),
+            (UnaryOp::Sigmoid, |x| 1.0 / (1.0 + (-x).exp())),
+            (UnaryOp::Tanh, f64::tanh),
+            (UnaryOp::Huber(1.0), |x| {
+                if x.abs() <= 1.0 {
+                    0.5 * x * x
+                } else {
+                    x.abs() - 0.5
+                }
+            }),
+            (UnaryOp::LogCosh, |x| x.cosh().ln()),
+        ];
+        let x = t(&[2, 3], &XS);
+        for (op, want) in table {
+            let got = x.unary(op);
+            assert_eq!(got.shape(), &[2, 3]);
+            for (&v, &g) in XS.iter().zip(got.as_slice()) {
+                assert!(
+                    close(g, want(v as f64)),
+                    "{op:?}({v}) = {g}, want {}",
+                    want(v as f64)
+                );
+            }
+        }
+        // Ops defined only on positive inputs.
+        let positive = [0.04f32, 0.5, 2.0, 9.0];
+        let table: Vec<UnaryReference> = vec![
+            (UnaryOp::Log, f64::ln),
+            (UnaryOp::Sqrt, f64::sqrt),
+            (UnaryOp::PowScalar(1.5), |x| x.powf(1.5)),
+        ];
+        let x = t(&[4], &positive);
+        for (op, want) in table {
+            for (&v, &g) in positive.iter().zip(x.unary(op).as_slice()) {
+                assert!(close(g, want(v as f64)), "{op:?}({v}) = {g}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_binary_op_matches_its_textbook_formula_under_broadcasting() {
+        let table: Vec<BinaryReference> = vec![
+            (BinaryOp::Add, |a, b| a + b),
+            (BinaryOp::Sub, |a, b| a - b),
+            (BinaryOp::Mul, |a, b| a * b),
+            (BinaryOp::Div, |a, b| a / b),
+            (BinaryOp::Maximum, f64::max),
+            (BinaryOp::Minimum, f64::min),
+            (BinaryOp::Pow, |a, b| a.abs().powf(b)),
+            (BinaryOp::Left, |a, _| a),
+            (BinaryOp::Equal, |a, b| if a == b { 1.0 } else { 0.0 }),
+            (BinaryOp::Prelu, |x, a| if x > 0.0 { x } else { a * x }),
+            (BinaryOp::BinaryCrossEntropyWithLogits, |x, t| {
+                let p = 1.0 / (1.0 + (-x).exp());
+                -(t * p.ln() + (1.0 - t) * (1.0 - p).ln())
+            }),
+            (BinaryOp::SquaredLogError { epsilon: 1e-7 }, |p, t| {
+                ((1.0 + p.max(1e-7)).ln() - (1.0 + t.max(1e-7)).ln()).powi(2)
+            }),
+        ];
+        // (a's shape, b's shape): equal, row vector, column against row, scalar each side.
+        let cases: [(&[usize], &[usize]); 5] = [
+            (&[2, 3], &[2, 3]),
+            (&[2, 3], &[3]),
+            (&[2, 1], &[1, 3]),
+            (&[2, 3], &[]),
+            (&[], &[2, 3]),
+        ];
+        for (sa, sb) in cases {
+            let a_vals: Vec<f32> = XS[..numel(sa)].to_vec();
+            let b_vals: Vec<f32> = XS[XS.len() - numel(sb)..].iter().map(|v| v * 0.5).collect();
+            let (a, b) = (t(sa, &a_vals), t(sb, &b_vals));
+            let out_shape = broadcast_shapes("test", sa, sb).unwrap();
+            let (ea, eb) = (
+                a.broadcast_to(&out_shape).unwrap(),
+                b.broadcast_to(&out_shape).unwrap(),
+            );
+            for &(op, want) in &table {
+                // Pow is defined here on |a|.
+                let a_op = if op == BinaryOp::Pow {
+                    a.abs()
+                } else {
+                    a.clone()
+                };
+                let got = a_op.binary(op, &b).unwrap();
+                assert_eq!(got.shape(), out_shape.as_slice(), "{op:?} {sa:?} {sb:?}");
+                for ((&x, &y), &g) in ea.as_slice().iter().zip(eb.as_slice()).zip(got.as_slice()) {
+                    let w = want(x as f64, y as f64);
+                    assert!(
+                        close(g, w),
+                        "{op:?}({x}, {y}) = {g}, want {w} ({sa:?} {sb:?})"
+                    );
+                }
+            }
+        }
+        // Cross-entropy of probabilities needs p in (0, 1) and broadcasting alike.
+        let p = t(&[2, 2], &[0.1, 0.5, 0.7, 0.99]);
+        let y = t(&[2], &[0.0, 1.0]);
+        let got = p
+            .binary(BinaryOp::BinaryCrossEntropy { epsilon: 1e-7 }, &y)
+            .unwrap();
+        let want = [
+            -(0.9f64.ln()),
+            -(0.5f64.ln()),
+            -(0.3f64.ln()),
+            -(0.99f64.ln()),
+        ];
+        for (&g, &w) in got.as_slice().iter().zip(&want) {
+            assert!(close(g, w), "bce {g} want {w}");
+        }
+    }
+
+    #[test]
+    fn ternary_ops_scale_the_gradient_by_the_local_derivative() {
+        let g = t(&[3], &[2.0, -1.0, 0.5]);
+        let x = t(&[3], &[-1.0, 0.5, 3.0]);
+        let y = x.unary(UnaryOp::Square);
+        let got = g
+            .ternary(TernaryOp::UnaryGrad(UnaryOp::Square), &x, &y)
+            .unwrap();
+        assert_eq!(got.to_vec(), vec![-4.0, -1.0, 3.0]);
+        let b = t(&[3], &[4.0, 2.0, -2.0]);
+        let lhs = g
+            .ternary(TernaryOp::LhsGrad(BinaryOp::Div), &x, &b)
+            .unwrap();
+        assert_eq!(lhs.to_vec(), vec![0.5, -0.5, -0.25]);
+        let rhs = g
+            .ternary(TernaryOp::RhsGrad(BinaryOp::Mul), &x, &b)
+            .unwrap();
+        assert_eq!(rhs.to_vec(), vec![-2.0, -0.5, 1.5]);
+        assert!(g
+            .ternary(TernaryOp::UnaryGrad(UnaryOp::Neg), &x, &t(&[1], &[0.0]))
+            .is_err());
+        assert_eq!(
+            x.binary(BinaryOp::Equal, &x).unwrap().to_vec(),
+            vec![1.0; 3]
+        );
+    }
+
+    #[test]
+    fn broadcast_to_repeats_along_new_and_unit_axes() {
+        let c = t(&[2, 1], &[1., 2.]);
+        assert_eq!(
+            c.broadcast_to(&[2, 2, 3]).unwrap().to_vec(),
+            [1., 1., 1., 2., 2., 2.].repeat(2)
+        );
+        assert!(c.broadcast_to(&[3, 3]).is_err());
+        assert!(t(&[3], &[1., 2., 3.]).broadcast_to(&[3, 1]).is_err());
     }
 
     #[test]

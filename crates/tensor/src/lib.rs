@@ -4,6 +4,7 @@
 //! clones are free. Ops dispatch on [`Storage`] in one place per op family, which is where a
 //! CUDA device will plug in later without touching layers or training code.
 
+mod backend;
 pub mod buffer;
 mod error;
 pub mod random;
@@ -23,6 +24,7 @@ pub mod shape_ops;
 pub mod softmax;
 
 pub use conv::{Conv2dSpec, Epilogue, Padding};
+pub use elementwise::{BinaryOp, TernaryOp, UnaryOp};
 pub use error::TensorError;
 pub use pool::{Pool2dSpec, PoolSpec};
 pub use shape::{broadcast_shapes, numel, strides_of};

@@ -117,7 +117,7 @@ pub fn softmax_cross_entropy(logits: &Tensor, labels: &[u32]) -> Result<(f32, Te
         .enumerate()
         .map(|(i, &l)| -(lp[i * classes + l as usize] as f64))
         .sum();
-    let probs = log_p.map(f32::exp);
+    let probs = log_p.exp();
     Ok(((total / labels.len().max(1) as f64) as f32, probs))
 }
 

@@ -1,7 +1,7 @@
 //! Reductions: sum, mean and max over axes. Max sends the gradient to the maxima, split
 //! equally among ties (as PyTorch's amax).
 
-use crate::{Result, Tensor, Var};
+use crate::{BinaryOp, Result, Var};
 
 impl Var {
     pub fn sum_axes(&self, axes: &[isize], keepdims: bool) -> Result<Var> {
@@ -14,11 +14,7 @@ impl Var {
             &[self],
             Box::new(move |g| {
                 let g = g.reshape(kept)?;
-                Ok(vec![Some(g.broadcast_zip(
-                    "sum_backward",
-                    &Tensor::zeros(shape),
-                    |a, _| a,
-                )?)])
+                Ok(vec![Some(g.broadcast_to(&shape)?)])
             }),
         ))
     }
@@ -51,8 +47,7 @@ impl Var {
             out,
             &[self],
             Box::new(move |g| {
-                let mask =
-                    x.broadcast_zip("max_backward", &m, |a, b| if a == b { 1.0 } else { 0.0 })?;
+                let mask = x.binary(BinaryOp::Equal, &m)?;
                 let ties = mask.sum_axes(axes_of(&kept, x.shape()).as_slice(), true)?;
                 let g = g.reshape(kept)?.div(&ties)?;
                 Ok(vec![Some(mask.mul(&g)?)])

@@ -7,7 +7,7 @@ use super::Layer;
 use crate::config::ConfigReader;
 use crate::{NnError, Result};
 use krust_autograd::Var;
-use krust_tensor::Tensor;
+use krust_tensor::{Tensor, UnaryOp};
 use serde_json::{json, Value};
 
 #[derive(Debug, Clone, Default)]
@@ -196,7 +196,7 @@ impl Layer for Normalization {
         } else {
             (mean, var)
         };
-        let std = Var::constant(var.map(|v| v.sqrt().max(1e-7)));
+        let std = Var::constant(var.sqrt().unary(UnaryOp::MaximumScalar(1e-7)));
         let mean = Var::constant(mean);
         Ok(if self.invert {
             x.mul(&std)?.add(&mean)?

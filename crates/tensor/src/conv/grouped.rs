@@ -854,11 +854,8 @@ mod tests {
             let plain = conv2d_grouped(&x, &w, Some(&b), &s, groups).unwrap();
             for (e, f) in [
                 (Epilogue::Relu, plain.relu()),
-                (Epilogue::Relu6, plain.map(|v| v.clamp(0.0, 6.0))),
-                (
-                    Epilogue::Silu,
-                    plain.map(|v| v * crate::elementwise::sigmoid(v)),
-                ),
+                (Epilogue::Relu6, plain.unary(crate::UnaryOp::Relu6)),
+                (Epilogue::Silu, plain.unary(crate::UnaryOp::Silu)),
             ] {
                 let fused = conv2d_fused(&x, &w, Some(&b), &s, groups, e).unwrap();
                 assert_close(fused.as_slice(), f.as_slice(), &format!("{e:?} {xs:?}"));
