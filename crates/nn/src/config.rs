@@ -10,6 +10,11 @@ use krust_tensor::Padding;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 
+/// Largest value `ConfigReader::ints_opt` accepts: far beyond any real kernel, stride or
+/// upsampling factor, and small enough that products of a few of them cannot overflow
+/// a shape computation.
+pub const MAX_INT_ARG: u64 = 1 << 24;
+
 /// Reads one layer's config, remembering which keys were used so that `finish` can reject
 /// the rest.
 pub struct ConfigReader<'a> {
@@ -145,26 +150,50 @@ impl<'a> ConfigReader<'a> {
             .collect()
     }
 
-    /// An integer or a pair of integers, as Keras accepts for kernel sizes and strides.
-    pub fn pair_or(
+    /// An integer or a list of exactly `N` integers, as Keras accepts for kernel sizes,
+    /// strides, dilation rates, pool sizes and upsampling factors (an int means the same
+    /// value on every axis). None when absent or null. This is the one reader for every
+    /// "int or tuple" argument, so all layers accept and reject the same values.
+    pub fn ints_opt<const N: usize>(&mut self, key: &str) -> Result<Option<[usize; N]>> {
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
+        let expected = if N == 1 {
+            "an integer or a list of one integer".to_string()
+        } else {
+            format!("an integer or a list of {N} integers")
+        };
+        let bad = || {
+            self.error(
+                key,
+                format!("expected {expected}, each from 0 to {MAX_INT_ARG}, got {v}"),
+            )
+        };
+        let one = |x: &Value| x.as_u64().filter(|&n| n <= MAX_INT_ARG).map(|n| n as usize);
+        if let Some(n) = one(v) {
+            return Ok(Some([n; N]));
+        }
+        let items = v.as_array().filter(|a| a.len() == N).ok_or_else(bad)?;
+        let mut out = [0; N];
+        for (o, x) in out.iter_mut().zip(items) {
+            *o = one(x).ok_or_else(bad)?;
+        }
+        Ok(Some(out))
+    }
+
+    /// `ints_opt` with a default for an absent argument.
+    pub fn ints_or<const N: usize>(
         &mut self,
         key: &str,
-        default: Option<(usize, usize)>,
-    ) -> Result<(usize, usize)> {
-        let Some(v) = self.get(key) else {
-            return default.ok_or_else(|| self.error(key, "is required"));
-        };
-        let bad = || self.error(key, format!("expected an integer or two integers, got {v}"));
-        if let Some(n) = v.as_u64() {
-            return Ok((n as usize, n as usize));
-        }
-        match v
-            .as_array()
-            .map(|a| a.iter().map(|x| x.as_u64()).collect::<Option<Vec<_>>>())
-        {
-            Some(Some(p)) if p.len() == 2 => Ok((p[0] as usize, p[1] as usize)),
-            _ => Err(bad()),
-        }
+        default: [usize; N],
+    ) -> Result<[usize; N]> {
+        Ok(self.ints_opt(key)?.unwrap_or(default))
+    }
+
+    /// `ints_opt` for a required argument.
+    pub fn ints<const N: usize>(&mut self, key: &str) -> Result<[usize; N]> {
+        self.ints_opt(key)?
+            .ok_or_else(|| self.error(key, "is required"))
     }
 
     pub fn padding_or(&mut self, key: &str, default: Padding) -> Result<Padding> {
@@ -241,4 +270,66 @@ pub fn initializer_to_json(init: &Initializer) -> Value {
 /// Reads an initializer from its Keras form, or from a bare Keras name ("glorot_uniform").
 pub fn initializer_from_json(v: &Value) -> std::result::Result<Initializer, String> {
     Initializer::from_keras_json(v).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Reads `kernel_size` of `config` as three ints, or the error's text.
+    fn read3(config: Value) -> std::result::Result<[usize; 3], String> {
+        let mut c = ConfigReader::new("Conv3D", &config).map_err(|e| e.to_string())?;
+        c.ints_or("kernel_size", [1, 1, 1])
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn an_int_is_repeated_on_every_axis() {
+        assert_eq!(read3(json!({"kernel_size": 3})), Ok([3, 3, 3]));
+    }
+
+    #[test]
+    fn a_tuple_of_n_ints_is_read_in_order() {
+        assert_eq!(read3(json!({"kernel_size": [1, 2, 3]})), Ok([1, 2, 3]));
+    }
+
+    #[test]
+    fn absent_or_null_gives_the_default_and_required_names_the_key() {
+        assert_eq!(read3(json!({})), Ok([1, 1, 1]));
+        assert_eq!(read3(json!({"kernel_size": null})), Ok([1, 1, 1]));
+        let config = json!({});
+        let mut c = ConfigReader::new("Conv1D", &config).unwrap();
+        let e = c.ints::<1>("kernel_size").unwrap_err().to_string();
+        assert!(e.contains("Conv1D") && e.contains("`kernel_size`") && e.contains("required"));
+    }
+
+    #[test]
+    fn malformed_values_are_rejected_naming_layer_key_and_expectation() {
+        for bad in [
+            json!([1, 2]),
+            json!([1, 2, 3, 4]),
+            json!([]),
+            json!(-1),
+            json!([1, -2, 3]),
+            json!(2.5),
+            json!([1.0, 2, 3]),
+            json!("3"),
+            json!(["3", 3, 3]),
+            json!(MAX_INT_ARG + 1),
+            json!([1, u64::MAX, 1]),
+            json!({"value": 3}),
+        ] {
+            let e = read3(json!({ "kernel_size": bad })).unwrap_err();
+            assert!(e.contains("Conv3D"), "{e}");
+            assert!(e.contains("`kernel_size`"), "{e}");
+            assert!(e.contains("an integer or a list of 3 integers"), "{e}");
+        }
+    }
+
+    #[test]
+    fn the_bound_itself_is_accepted() {
+        let max = MAX_INT_ARG as usize;
+        assert_eq!(read3(json!({ "kernel_size": MAX_INT_ARG })), Ok([max; 3]));
+    }
 }

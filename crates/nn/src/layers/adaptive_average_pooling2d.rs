@@ -37,7 +37,8 @@ impl AdaptiveAveragePooling2D {
     /// Builds the layer from its config `{"output_size": [oh, ow]}` (or one integer).
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
         let mut c = ConfigReader::new("AdaptiveAveragePooling2D", config)?;
-        let output_size = c.pair_or("output_size", None)?;
+        let [oh, ow] = c.ints("output_size")?;
+        let output_size = (oh, ow);
         c.finish()?;
         if output_size.0 == 0 || output_size.1 == 0 {
             return Err(NnError::layer(

@@ -105,8 +105,9 @@ impl AveragePooling2D {
     /// Builds the layer from its Keras-style config (see `config`).
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
         let mut c = ConfigReader::new("AveragePooling2D", config)?;
-        let pool = c.pair_or("pool_size", Some((2, 2)))?;
-        let strides = c.pair_or("strides", Some(pool))?;
+        let [ph, pw] = c.ints_or("pool_size", [2, 2])?;
+        let [sh, sw] = c.ints_or("strides", [ph, pw])?;
+        let (pool, strides) = ((ph, pw), (sh, sw));
         let padding = c.padding_or("padding", Padding::Valid)?;
         let (explicit_padding, ceil_mode) = super::read_torch_pool_options(&mut c)?;
         c.finish()?;

@@ -141,24 +141,11 @@ pub(crate) fn single(
     key: &'static str,
     default: Option<usize>,
 ) -> Result<(usize, usize)> {
-    match c.value(key) {
-        None => default
-            .map(|d| (d, d))
-            .ok_or_else(|| NnError::layer("Conv1D", format!("argument `{key}` is required"))),
-        Some(v) => {
-            let n = v.as_u64().or_else(|| {
-                v.as_array()
-                    .filter(|a| a.len() == 1)
-                    .and_then(|a| a[0].as_u64())
-            });
-            n.map(|n| (n as usize, n as usize)).ok_or_else(|| {
-                NnError::layer(
-                    "Conv1D",
-                    format!("argument `{key}`: expected one integer, got {v}"),
-                )
-            })
-        }
+    match default {
+        Some(d) => c.ints_or(key, [d]),
+        None => c.ints(key),
     }
+    .map(|[k]| (k, k))
 }
 
 impl Layer for Conv1D {

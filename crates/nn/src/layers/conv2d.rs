@@ -37,6 +37,11 @@ pub struct Conv2D {
     bias: Option<Var>,
 }
 
+/// The (height, width) tuple the layer stores, from the reader's array.
+fn pair([h, w]: [usize; 2]) -> (usize, usize) {
+    (h, w)
+}
+
 impl Conv2D {
     pub fn new(filters: usize, kernel_size: (usize, usize)) -> Self {
         Conv2D {
@@ -238,10 +243,10 @@ impl Conv2D {
     /// Builds the layer from its Keras-style config (see `config`).
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
         let mut c = ConfigReader::new("Conv2D", config)?;
-        let mut layer = Conv2D::new(c.usize("filters")?, c.pair_or("kernel_size", None)?);
-        layer.strides = c.pair_or("strides", Some((1, 1)))?;
+        let mut layer = Conv2D::new(c.usize("filters")?, pair(c.ints("kernel_size")?));
+        layer.strides = pair(c.ints_or("strides", [1, 1])?);
         layer.padding = c.padding_or("padding", Padding::Valid)?;
-        layer.dilation_rate = c.pair_or("dilation_rate", Some((1, 1)))?;
+        layer.dilation_rate = pair(c.ints_or("dilation_rate", [1, 1])?);
         layer.groups = match c.value("groups") {
             None => 1,
             Some(g) => g.as_u64().filter(|&g| g > 0).ok_or_else(|| {

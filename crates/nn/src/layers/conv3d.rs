@@ -13,34 +13,11 @@ use krust_tensor::conv::{output_size, Conv3dSpec};
 use krust_tensor::{Conv2dSpec, Padding, PoolSpec};
 use serde_json::Value;
 
-/// Reads an int or a list of three ints.
-fn triple(
-    c: &mut ConfigReader,
-    layer: &str,
-    key: &'static str,
-    default: Option<usize>,
-) -> Result<[usize; 3]> {
-    match c.value(key) {
-        None => default
-            .map(|d| [d; 3])
-            .ok_or_else(|| NnError::layer(layer, format!("argument `{key}` is required"))),
-        Some(v) if v.is_u64() => Ok([v.as_u64().unwrap_or(1) as usize; 3]),
-        Some(v) => v
-            .as_array()
-            .filter(|a| a.len() == 3)
-            .and_then(|a| {
-                Some([
-                    a[0].as_u64()? as usize,
-                    a[1].as_u64()? as usize,
-                    a[2].as_u64()? as usize,
-                ])
-            })
-            .ok_or_else(|| {
-                NnError::layer(
-                    layer,
-                    format!("argument `{key}`: expected one or three integers, got {v}"),
-                )
-            }),
+/// Reads an int or a list of three ints (`ConfigReader::ints_opt`).
+fn triple(c: &mut ConfigReader, key: &'static str, default: Option<usize>) -> Result<[usize; 3]> {
+    match default {
+        Some(d) => c.ints_or(key, [d; 3]),
+        None => c.ints(key),
     }
 }
 
@@ -122,12 +99,9 @@ impl Conv3D {
 
     pub fn from_config(config: &Value) -> Result<Self> {
         let mut c = ConfigReader::new("Conv3D", config)?;
-        let mut layer = Conv3D::new(
-            c.usize("filters")?,
-            triple(&mut c, "Conv3D", "kernel_size", None)?,
-        );
-        layer.strides = triple(&mut c, "Conv3D", "strides", Some(1))?;
-        layer.dilation_rate = triple(&mut c, "Conv3D", "dilation_rate", Some(1))?;
+        let mut layer = Conv3D::new(c.usize("filters")?, triple(&mut c, "kernel_size", None)?);
+        layer.strides = triple(&mut c, "strides", Some(1))?;
+        layer.dilation_rate = triple(&mut c, "dilation_rate", Some(1))?;
         layer.padding = c.padding_or("padding", Padding::Valid)?;
         layer.groups = c.value("groups").and_then(|g| g.as_u64()).unwrap_or(1) as usize;
         layer.activation = c.activation_or("activation", Activation::Linear)?;
@@ -317,8 +291,8 @@ impl Pooling3D {
             "AveragePooling3D"
         };
         let mut c = ConfigReader::new(name, config)?;
-        let pool_size = triple(&mut c, name, "pool_size", Some(2))?;
-        let strides = triple(&mut c, name, "strides", None).unwrap_or(pool_size);
+        let pool_size = triple(&mut c, "pool_size", Some(2))?;
+        let strides = c.ints_or("strides", pool_size)?;
         let padding = c.padding_or("padding", Padding::Valid)?;
         c.finish()?;
         Ok(Pooling3D {
@@ -439,16 +413,12 @@ impl Conv3DTranspose {
 
     pub fn from_config(config: &Value) -> Result<Self> {
         let mut c = ConfigReader::new("Conv3DTranspose", config)?;
-        let mut layer = Conv3DTranspose::new(
-            c.usize("filters")?,
-            triple(&mut c, "Conv3DTranspose", "kernel_size", None)?,
-        );
-        layer.strides = triple(&mut c, "Conv3DTranspose", "strides", Some(1))?;
-        layer.dilation_rate = triple(&mut c, "Conv3DTranspose", "dilation_rate", Some(1))?;
+        let mut layer =
+            Conv3DTranspose::new(c.usize("filters")?, triple(&mut c, "kernel_size", None)?);
+        layer.strides = triple(&mut c, "strides", Some(1))?;
+        layer.dilation_rate = triple(&mut c, "dilation_rate", Some(1))?;
         layer.padding = c.padding_or("padding", Padding::Valid)?;
-        if c.value("output_padding").is_some() {
-            layer.output_padding = Some(triple(&mut c, "Conv3DTranspose", "output_padding", None)?);
-        }
+        layer.output_padding = c.ints_opt("output_padding")?;
         layer.activation = c.activation_or("activation", Activation::Linear)?;
         layer.use_bias = c.bool_or("use_bias", true)?;
         layer.kernel_initializer =

@@ -139,7 +139,11 @@ impl ConvTranspose {
             if one_d {
                 single(c, key, default).map(|(_, k)| (1, k))
             } else {
-                c.pair_or(key, default.map(|d| (d, d)))
+                match default {
+                    Some(d) => c.ints_or(key, [d; 2]),
+                    None => c.ints(key),
+                }
+                .map(|[a, b]| (a, b))
             }
         };
         let mut layer = ConvTranspose::new(

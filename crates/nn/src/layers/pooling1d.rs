@@ -37,9 +37,8 @@ macro_rules! pooling1d {
 
             pub fn from_config(config: &serde_json::Value) -> Result<Self> {
                 let mut c = ConfigReader::new(stringify!($name), config)?;
-                let one = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_u64().or_else(|| v.as_array().filter(|a| a.len() == 1).and_then(|a| a[0].as_u64())));
-                let pool = one(c.value("pool_size")).unwrap_or(2) as usize;
-                let strides = one(c.value("strides")).map(|s| s as usize).unwrap_or(pool);
+                let [pool] = c.ints_or("pool_size", [2])?;
+                let [strides] = c.ints_or("strides", [pool])?;
                 let padding = c.padding_or("padding", Padding::Valid)?;
                 c.finish()?;
                 Ok($name { pool_size: pool, strides, padding })

@@ -192,23 +192,10 @@ impl UpSampling {
     pub fn from_config(class: &'static str, config: &Value) -> Result<Self> {
         let axes = axes_of(class);
         let mut c = ConfigReader::new(class, config)?;
-        let size = match c.value("size") {
-            None => vec![2; axes],
-            Some(v) if v.is_u64() => vec![v.as_u64().unwrap_or(2) as usize; axes],
-            Some(v) => v
-                .as_array()
-                .filter(|a| a.len() == axes)
-                .and_then(|a| {
-                    a.iter()
-                        .map(|x| x.as_u64().map(|n| n as usize))
-                        .collect::<Option<Vec<_>>>()
-                })
-                .ok_or_else(|| {
-                    NnError::layer(
-                        class,
-                        format!("argument `size`: expected {axes} integers, got {v}"),
-                    )
-                })?,
+        let size = match axes {
+            1 => c.ints_or("size", [2])?.to_vec(),
+            2 => c.ints_or("size", [2; 2])?.to_vec(),
+            _ => c.ints_or("size", [2; 3])?.to_vec(),
         };
         c.finish()?;
         Ok(UpSampling { size, class })

@@ -81,7 +81,11 @@ impl DepthwiseArgs {
             if one_d {
                 single(c, key, default).map(|(_, k)| (1, k))
             } else {
-                c.pair_or(key, default.map(|d| (d, d)))
+                match default {
+                    Some(d) => c.ints_or(key, [d; 2]),
+                    None => c.ints(key),
+                }
+                .map(|[a, b]| (a, b))
             }
         };
         let mut a = DepthwiseArgs::new(pair(c, "kernel_size", None)?);

@@ -33,7 +33,8 @@ impl UpSampling2D {
 
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
         let mut c = ConfigReader::new("UpSampling2D", config)?;
-        let size = c.pair_or("size", Some((2, 2)))?;
+        let [sh, sw] = c.ints_or("size", [2, 2])?;
+        let size = (sh, sw);
         let bilinear = match c.value("interpolation").and_then(|v| v.as_str()).unwrap_or("nearest") {
             "nearest" => false,
             "bilinear" => true,
