@@ -287,6 +287,19 @@ fn a_batch_norm_on_another_axis_or_called_in_training_mode_is_not_folded() {
     assert!(model.inference_fusions().is_empty());
 }
 
+/// One SGD step on mean(y²) in training mode: the weights change in place.
+fn sgd_step(m: &Sequential, x: &Tensor, lr: f32) {
+    let params = m.parameters();
+    let loss = m
+        .forward(&Var::constant(x.clone()), true)
+        .unwrap()
+        .square()
+        .mean()
+        .unwrap();
+    loss.backward().unwrap();
+    Sgd::new(lr, 0.0, false).unwrap().step(&params).unwrap();
+}
+
 #[test]
 fn predict_after_a_training_step_uses_the_new_weights() {
     let m = conv_bn_relu_stack();
@@ -296,15 +309,7 @@ fn predict_after_a_training_step_uses_the_new_weights() {
     assert_close(&before, &reference_sequential(&m, &x));
     // One SGD step in training mode: the kernels, biases, gamma and beta change in place,
     // and BatchNormalization moves its statistics.
-    let params = m.parameters();
-    let loss = m
-        .forward(&Var::constant(x.clone()), true)
-        .unwrap()
-        .square()
-        .mean()
-        .unwrap();
-    loss.backward().unwrap();
-    Sgd::new(0.05, 0.0, false).unwrap().step(&params).unwrap();
+    sgd_step(&m, &x, 0.05);
     let after = m.predict(&x).unwrap();
     assert_close(&after, &reference_sequential(&m, &x));
     let moved = after
@@ -352,15 +357,7 @@ fn a_convolution_without_batch_norm_keeps_its_packed_kernel_in_step_with_its_wei
     randomise(&m.named_weights(), 21);
     let x = batch(&[2, 10, 10, 40], 22);
     assert_close(&m.predict(&x).unwrap(), &reference_sequential(&m, &x));
-    let params = m.parameters();
-    let loss = m
-        .forward(&Var::constant(x.clone()), true)
-        .unwrap()
-        .square()
-        .mean()
-        .unwrap();
-    loss.backward().unwrap();
-    Sgd::new(0.1, 0.0, false).unwrap().step(&params).unwrap();
+    sgd_step(&m, &x, 0.1);
     assert_close(&m.predict(&x).unwrap(), &reference_sequential(&m, &x));
     let (_, kernel) = m
         .named_weights()

@@ -804,30 +804,45 @@ mod tests {
             let bias = seq(&[g.cout], 0.3);
             let (y, dx, dw) = naive(&x, &w, &dy, &spec, groups);
             let got = conv2d_grouped(&x, &w, Some(&bias), &spec, groups).unwrap();
-            let want: Vec<f32> = y
-                .iter()
-                .enumerate()
-                .map(|(i, v)| v + bias.as_slice()[i % g.cout])
-                .collect();
-            assert_close(got.as_slice(), &want, &format!("y {what}"));
             let grads =
                 conv2d_grouped_backward(&x, &w, &dy, &spec, groups, true, true, true).unwrap();
-            assert_close(grads.input.unwrap().as_slice(), &dx, &format!("dx {what}"));
-            assert_close(grads.kernel.unwrap().as_slice(), &dw, &format!("dw {what}"));
-            let db: Vec<f32> = (0..g.cout)
-                .map(|c| dy.as_slice().iter().skip(c).step_by(g.cout).sum())
-                .collect();
-            assert_close(grads.bias.unwrap().as_slice(), &db, &format!("db {what}"));
             // Kernel gradient alone takes the other task split.
             let only_w =
                 conv2d_grouped_backward(&x, &w, &dy, &spec, groups, false, true, false).unwrap();
-            assert!(only_w.input.is_none());
-            assert_close(
-                only_w.kernel.unwrap().as_slice(),
-                &dw,
-                &format!("dw alone {what}"),
-            );
+            check_against_loops(&what, (&y, &dx, &dw), &dy, &bias, &got, grads, only_w);
         }
+    }
+
+    /// Checks a grouped convolution against its direct loops: the output (with `bias`), the
+    /// input, kernel and bias gradients, and the kernel gradient asked for alone.
+    fn check_against_loops(
+        what: &str,
+        (y, dx, dw): (&[f32], &[f32], &[f32]),
+        dy: &Tensor,
+        bias: &Tensor,
+        got: &Tensor,
+        grads: Conv2dGrads,
+        only_w: Conv2dGrads,
+    ) {
+        let cout = bias.numel();
+        let want: Vec<f32> = y
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v + bias.as_slice()[i % cout])
+            .collect();
+        assert_close(got.as_slice(), &want, &format!("y {what}"));
+        assert_close(grads.input.unwrap().as_slice(), dx, &format!("dx {what}"));
+        assert_close(grads.kernel.unwrap().as_slice(), dw, &format!("dw {what}"));
+        let db: Vec<f32> = (0..cout)
+            .map(|c| dy.as_slice().iter().skip(c).step_by(cout).sum())
+            .collect();
+        assert_close(grads.bias.unwrap().as_slice(), &db, &format!("db {what}"));
+        assert!(only_w.input.is_none());
+        assert_close(
+            only_w.kernel.unwrap().as_slice(),
+            dw,
+            &format!("dw alone {what}"),
+        );
     }
 
     #[test]
@@ -992,27 +1007,11 @@ mod tests {
             let (y, dx, dw) = naive_3d(&x, &w, &dy, &spec, groups);
             let got = conv3d_grouped(&x, &w, Some(&bias), &spec, groups).unwrap();
             assert_eq!(got.shape(), &[g.n, g.od, g.oh, g.ow, g.cout], "{what}");
-            let want: Vec<f32> = y
-                .iter()
-                .enumerate()
-                .map(|(i, v)| v + bias.as_slice()[i % g.cout])
-                .collect();
-            assert_close(got.as_slice(), &want, &format!("y {what}"));
             let grads =
                 conv3d_grouped_backward(&x, &w, &dy, &spec, groups, true, true, true).unwrap();
-            assert_close(grads.input.unwrap().as_slice(), &dx, &format!("dx {what}"));
-            assert_close(grads.kernel.unwrap().as_slice(), &dw, &format!("dw {what}"));
-            let db: Vec<f32> = (0..g.cout)
-                .map(|c| dy.as_slice().iter().skip(c).step_by(g.cout).sum())
-                .collect();
-            assert_close(grads.bias.unwrap().as_slice(), &db, &format!("db {what}"));
             let only_w =
                 conv3d_grouped_backward(&x, &w, &dy, &spec, groups, false, true, false).unwrap();
-            assert_close(
-                only_w.kernel.unwrap().as_slice(),
-                &dw,
-                &format!("dw alone {what}"),
-            );
+            check_against_loops(&what, (&y, &dx, &dw), &dy, &bias, &got, grads, only_w);
         }
         // One group is the plain 3-D convolution; a bad split names groups and the layout.
         let (x, w) = (seq(&[1, 3, 4, 4, 2], 0.1), seq(&[2, 2, 2, 2, 3], 0.05));
