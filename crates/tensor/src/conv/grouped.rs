@@ -702,7 +702,7 @@ fn grouped_backward(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::Padding;
 
@@ -891,8 +891,9 @@ mod tests {
         assert!(conv2d_grouped(&x, &Tensor::zeros([3, 3, 1, 6]), Some(&bad_bias), &s, 6).is_err());
     }
 
-    /// Direct-loop grouped 3-D convolution and its gradients (of sum(y ⊙ dy)).
-    fn naive_3d(
+    /// Direct-loop grouped 3-D convolution and its gradients (of sum(y ⊙ dy)); the plain
+    /// convolution's tests use it with one group.
+    pub(in crate::conv) fn naive_3d(
         x: &Tensor,
         w: &Tensor,
         dy: &Tensor,

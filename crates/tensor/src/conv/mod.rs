@@ -885,56 +885,6 @@ mod tests {
         .unwrap()
     }
 
-    /// Direct-loop 3-D convolution and, for `dy`, its input and kernel gradients (of Σ y·dy).
-    fn naive_3d(
-        x: &Tensor,
-        w: &Tensor,
-        dy: &[f32],
-        spec: &Conv3dSpec,
-    ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-        let g = Geometry::new_3d(x.shape(), w.shape(), spec).unwrap();
-        let (xs, ws) = (x.as_slice(), w.as_slice());
-        let mut y = vec![0.0; g.n * g.out_pixels() * g.cout];
-        let (mut dx, mut dw) = (vec![0.0; xs.len()], vec![0.0; ws.len()]);
-        for b in 0..g.n {
-            for oz in 0..g.od {
-                for oy in 0..g.oh {
-                    for ox in 0..g.ow {
-                        let o = (((b * g.od + oz) * g.oh + oy) * g.ow + ox) * g.cout;
-                        for kz in 0..g.kd {
-                            let Some(iz) = Geometry::tap(oz, g.sd, kz, g.dd, g.front, g.d) else {
-                                continue;
-                            };
-                            for ky in 0..g.kh {
-                                let Some(iy) = Geometry::tap(oy, g.sh, ky, g.dh, g.top, g.h) else {
-                                    continue;
-                                };
-                                for kx in 0..g.kw {
-                                    let Some(ix) = Geometry::tap(ox, g.sw, kx, g.dw, g.left, g.w)
-                                    else {
-                                        continue;
-                                    };
-                                    for ci in 0..g.cin {
-                                        let xi =
-                                            (((b * g.d + iz) * g.h + iy) * g.w + ix) * g.cin + ci;
-                                        let wi =
-                                            (((kz * g.kh + ky) * g.kw + kx) * g.cin + ci) * g.cout;
-                                        for co in 0..g.cout {
-                                            y[o + co] += xs[xi] * ws[wi + co];
-                                            dx[xi] += dy[o + co] * ws[wi + co];
-                                            dw[wi + co] += dy[o + co] * xs[xi];
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        (y, dx, dw)
-    }
-
     #[test]
     fn conv3d_forward_and_backward_agree_with_direct_loops() {
         let spec = |s: [usize; 3], padding, d: [usize; 3]| Conv3dSpec {
@@ -969,7 +919,8 @@ mod tests {
             let b = seq(&[ws[4]], 0.3);
             let y = conv3d(&x, &w, Some(&b), &spec).unwrap();
             let dy = seq(y.shape(), 0.07);
-            let (want_y, want_dx, want_dw) = naive_3d(&x, &w, dy.as_slice(), &spec);
+            // The grouped reference loops with one group.
+            let (want_y, want_dx, want_dw) = grouped::tests::naive_3d(&x, &w, &dy, &spec, 1);
             let close = |got: &[f32], want: &[f32], what: &str| {
                 assert_eq!(got.len(), want.len(), "{what}");
                 for (i, (a, b)) in got.iter().zip(want).enumerate() {
