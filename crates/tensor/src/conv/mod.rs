@@ -748,13 +748,14 @@ fn backward(
 
     // Stride 1: the input gradient is itself a convolution (of dy with the kernel flipped and
     // transposed), run by the forward path with no im2col matrix and no scatter.
-    let dx_by_forward = need_input && g.input_grad().is_some();
-    if let Some(gt) = g.input_grad().filter(|_| need_input) {
+    let by_forward = g.input_grad().filter(|_| need_input);
+    if let Some(gt) = &by_forward {
         let w = g.flipped_kernel(ws);
-        forward_into(&gt, dys, &w, None, None, Epilogue::Identity, &mut dx);
+        forward_into(gt, dys, &w, None, None, Epilogue::Identity, &mut dx);
     }
-    let need_input = need_input && !dx_by_forward;
-    let wt = need_input.then(|| SharedB::new(MatRef::new(ws, k, cout).t()));
+    // The chunked pass computes the input gradient only where the forward path did not.
+    let col2im_input = need_input && by_forward.is_none();
+    let wt = col2im_input.then(|| SharedB::new(MatRef::new(ws, k, cout).t()));
     // One task per chunk of whole images, so col2im never writes across chunks; each returns
     // its partial kernel gradient, summed afterwards in chunk order (deterministic).
     let task = |c: usize, dx_chunk: Option<&mut [f32]>| -> Option<Vec<f32>> {
@@ -793,7 +794,7 @@ fn backward(
         &mut dx,
         images_per_chunk * img,
         n_chunks,
-        need_input,
+        col2im_input,
         need_kernel,
         task,
     );
@@ -806,7 +807,7 @@ fn backward(
         Tensor::from_parts(kernel.shape().to_vec(), dw)
     });
     Ok(Conv2dGrads {
-        input: (need_input || dx_by_forward).then(|| Tensor::from_parts(x.shape().to_vec(), dx)),
+        input: need_input.then(|| Tensor::from_parts(x.shape().to_vec(), dx)),
         kernel: kernel_grad,
         bias: bias_grad,
     })
