@@ -1,10 +1,12 @@
-//! The device seam for elementwise ops: every unary, binary (broadcasting) and ternary op is
-//! checked for shapes and dispatched on the operands' storage here, in one place. A backend
-//! receives the op by name ([`UnaryOp`], [`BinaryOp`], [`TernaryOp`]) and evaluates its
-//! scalar formula; a CUDA backend adds one arm per function below and one kernel per op
-//! family (unary, broadcasting binary, ternary) that switches on the op.
+//! The device seam for elementwise ops and random tensors: every unary, binary (broadcasting)
+//! and ternary op is checked for shapes and dispatched on the operands' storage here, in one
+//! place. A backend receives the op by name ([`UnaryOp`], [`BinaryOp`], [`TernaryOp`],
+//! [`RandomOp`]) and evaluates its scalar formula; a CUDA backend adds one arm per function
+//! below and one kernel per op family (unary, broadcasting binary, ternary, counter-based
+//! random) that switches on the op.
 
 use crate::elementwise::{BinaryOp, TernaryOp, UnaryOp};
+use crate::random::RandomOp;
 use crate::shape::broadcast_shapes;
 use crate::tensor::Storage;
 use crate::{Result, Tensor, TensorError};
@@ -40,11 +42,26 @@ pub(crate) fn ternary(op: TernaryOp, a: &Tensor, b: &Tensor, c: &Tensor) -> Resu
     }
 }
 
+/// A tensor of `shape` on `device` whose element `i` is `op` drawn at counter position
+/// `position + i` under `key` (see [`crate::random`]): no generator state, so any split of the
+/// work gives the same values.
+pub(crate) fn random(
+    op: RandomOp,
+    shape: &[usize],
+    key: u64,
+    position: u64,
+    device: crate::Device,
+) -> Tensor {
+    match device {
+        crate::Device::Cpu => cpu::random(op, shape, key, position),
+    }
+}
+
 /// The CPU kernels: chunked parallel loops, generic over the scalar function so that each hot
 /// op is monomorphized into its own straight-line (vectorizable) loop; the remaining ops share
 /// one loop that matches on the op per element.
 mod cpu {
-    use super::{BinaryOp, TernaryOp, UnaryOp};
+    use super::{BinaryOp, RandomOp, TernaryOp, UnaryOp};
     use crate::parallel::{for_each_chunk_mut, MIN_PARALLEL_ELEMENTS};
     use crate::shape::{broadcast_strides, numel};
     use crate::Tensor;
@@ -101,6 +118,16 @@ mod cpu {
     }
 
     /// `f` over every element, in parallel chunks when large.
+    pub(super) fn random(op: RandomOp, shape: &[usize], key: u64, position: u64) -> Tensor {
+        let mut data = crate::buffer::dirty(numel(shape));
+        for_each_chunk_mut(&mut data, |start, chunk| {
+            for (i, v) in chunk.iter_mut().enumerate() {
+                *v = op.value(key, position + (start + i) as u64);
+            }
+        });
+        Tensor::from_parts(shape.to_vec(), data)
+    }
+
     fn map<F>(src: &[f32], f: F) -> Vec<f32>
     where
         F: Fn(f32) -> f32 + Sync + Send,

@@ -27,6 +27,7 @@ pub use conv::{Conv2dSpec, Epilogue, Padding};
 pub use elementwise::{BinaryOp, TernaryOp, UnaryOp};
 pub use error::TensorError;
 pub use pool::{Pool2dSpec, PoolSpec};
+pub use random::RandomOp;
 pub use shape::{broadcast_shapes, numel, strides_of};
 pub use tensor::{Device, Tensor};
 

@@ -6,11 +6,7 @@ use super::Layer;
 use crate::config::ConfigReader;
 use crate::{NnError, Result};
 use krust_autograd::Var;
-use krust_tensor::random::next_rng;
-use krust_tensor::Tensor;
-use rand::Rng;
-use rand_chacha::ChaCha8Rng;
-use std::cell::RefCell;
+use krust_tensor::random::{RandomOp, RandomStream};
 
 #[derive(Debug, Clone)]
 pub struct Dropout {
@@ -20,16 +16,16 @@ pub struct Dropout {
     /// input's size, 1 entries sharing one decision along that axis (EfficientNet drops whole
     /// samples with [None, 1, 1, 1]). None: one decision per element.
     pub noise_shape: Option<Vec<Option<usize>>>,
-    rng: RefCell<ChaCha8Rng>,
+    masks: RandomStream,
 }
 
 impl Dropout {
-    /// The mask generator is drawn from the global seed when the layer is created.
+    /// The mask stream's key is drawn from the global seed when the layer is created.
     pub fn new(rate: f32) -> Self {
         Dropout {
             rate,
             noise_shape: None,
-            rng: RefCell::new(next_rng()),
+            masks: RandomStream::new(),
         }
     }
 
@@ -116,14 +112,9 @@ impl Layer for Dropout {
             return Ok(x.clone());
         }
         let keep = 1.0 - self.rate;
-        let scale = 1.0 / keep;
         let shape = mask_shape("Dropout", &self.noise_shape, &x.shape())?;
-        let n: usize = shape.iter().product();
-        let mut rng = self.rng.borrow_mut();
-        let mask: Vec<f32> = (0..n)
-            .map(|_| if rng.gen::<f32>() < keep { scale } else { 0.0 })
-            .collect();
-        Ok(x.mul(&Var::constant(Tensor::from_vec(shape, mask)?))?)
+        let mask = self.masks.draw(RandomOp::inverted_dropout(keep), &shape);
+        Ok(x.mul(&Var::constant(mask))?)
     }
 }
 
@@ -144,6 +135,7 @@ impl Dropout {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use krust_tensor::Tensor;
 
     #[test]
     fn dropout_is_identity_at_inference_and_keeps_expectation_in_training() {

@@ -8,12 +8,8 @@ use super::Layer;
 use crate::config::ConfigReader;
 use crate::{NnError, Result};
 use krust_autograd::Var;
-use krust_tensor::random::next_rng;
-use krust_tensor::Tensor;
-use rand::Rng;
-use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, Normal};
-use std::cell::RefCell;
+use krust_tensor::random::{RandomOp, RandomStream};
+use krust_tensor::UnaryOp;
 
 fn check_rate(layer: &str, rate: f32) -> Result<()> {
     if !(0.0..1.0).contains(&rate) {
@@ -32,7 +28,7 @@ pub struct SpatialDropout {
     pub rate: f32,
     /// 1, 2 or 3 spatial axes.
     spatial_axes: usize,
-    rng: RefCell<ChaCha8Rng>,
+    noise: RandomStream,
 }
 
 impl SpatialDropout {
@@ -40,7 +36,7 @@ impl SpatialDropout {
         SpatialDropout {
             rate,
             spatial_axes,
-            rng: RefCell::new(next_rng()),
+            noise: RandomStream::new(),
         }
     }
 
@@ -125,20 +121,13 @@ impl Layer for SpatialDropout {
         let shape = x.shape();
         let (b, c) = (shape[0], shape[shape.len() - 1]);
         let keep = 1.0 - self.rate;
-        let mut rng = self.rng.borrow_mut();
-        let mask: Vec<f32> = (0..b * c)
-            .map(|_| {
-                if rng.gen::<f32>() < keep {
-                    1.0 / keep
-                } else {
-                    0.0
-                }
-            })
-            .collect();
         let mut mask_shape = vec![1; shape.len()];
         mask_shape[0] = b;
         mask_shape[shape.len() - 1] = c;
-        Ok(x.mul(&Var::constant(Tensor::from_vec(mask_shape, mask)?))?)
+        let mask = self
+            .noise
+            .draw(RandomOp::inverted_dropout(keep), &mask_shape);
+        Ok(x.mul(&Var::constant(mask))?)
     }
 }
 
@@ -146,14 +135,14 @@ impl Layer for SpatialDropout {
 #[derive(Debug, Clone)]
 pub struct GaussianDropout {
     pub rate: f32,
-    rng: RefCell<ChaCha8Rng>,
+    noise: RandomStream,
 }
 
 impl GaussianDropout {
     pub fn new(rate: f32) -> Self {
         GaussianDropout {
             rate,
-            rng: RefCell::new(next_rng()),
+            noise: RandomStream::new(),
         }
     }
 
@@ -185,14 +174,10 @@ impl Layer for GaussianDropout {
             return Ok(x.clone());
         }
         let std = (self.rate / (1.0 - self.rate)).sqrt();
-        let normal = Normal::new(1.0f32, std)
-            .map_err(|e| NnError::layer("GaussianDropout", e.to_string()))?;
-        let shape = x.shape();
-        let mut rng = self.rng.borrow_mut();
-        let noise: Vec<f32> = (0..shape.iter().product())
-            .map(|_| normal.sample(&mut *rng))
-            .collect();
-        Ok(x.mul(&Var::constant(Tensor::from_vec(shape, noise)?))?)
+        let noise = self
+            .noise
+            .draw(RandomOp::Normal { mean: 1.0, std }, &x.shape());
+        Ok(x.mul(&Var::constant(noise))?)
     }
 }
 
@@ -200,14 +185,14 @@ impl Layer for GaussianDropout {
 #[derive(Debug, Clone)]
 pub struct GaussianNoise {
     pub stddev: f32,
-    rng: RefCell<ChaCha8Rng>,
+    noise: RandomStream,
 }
 
 impl GaussianNoise {
     pub fn new(stddev: f32) -> Self {
         GaussianNoise {
             stddev,
-            rng: RefCell::new(next_rng()),
+            noise: RandomStream::new(),
         }
     }
 
@@ -243,20 +228,21 @@ impl Layer for GaussianNoise {
         if !training || self.stddev == 0.0 {
             return Ok(x.clone());
         }
-        let normal = Normal::new(0.0f32, self.stddev)
-            .map_err(|e| NnError::layer("GaussianNoise", e.to_string()))?;
-        let shape = x.shape();
-        let mut rng = self.rng.borrow_mut();
-        let noise: Vec<f32> = (0..shape.iter().product())
-            .map(|_| normal.sample(&mut *rng))
-            .collect();
-        Ok(x.add(&Var::constant(Tensor::from_vec(shape, noise)?))?)
+        let noise = self.noise.draw(
+            RandomOp::Normal {
+                mean: 0.0,
+                std: self.stddev,
+            },
+            &x.shape(),
+        );
+        Ok(x.add(&Var::constant(noise))?)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use krust_tensor::Tensor;
 
     #[test]
     fn spatial_dropout_drops_whole_channels_and_is_identity_at_inference() {
@@ -325,7 +311,7 @@ pub struct AlphaDropout {
     pub rate: f32,
     /// As `Dropout`'s: None entries take the input's size, 1 entries share a decision.
     pub noise_shape: Option<Vec<Option<usize>>>,
-    rng: RefCell<ChaCha8Rng>,
+    noise: RandomStream,
 }
 
 impl AlphaDropout {
@@ -333,7 +319,7 @@ impl AlphaDropout {
         AlphaDropout {
             rate,
             noise_shape: None,
-            rng: RefCell::new(next_rng()),
+            noise: RandomStream::new(),
         }
     }
 
@@ -371,18 +357,20 @@ impl Layer for AlphaDropout {
         let a = ((1.0 - rate) * (1.0 + rate * ALPHA_P * ALPHA_P)).powf(-0.5);
         let b = -a * ALPHA_P * rate;
         let shape = super::dropout::mask_shape("AlphaDropout", &self.noise_shape, &x.shape())?;
-        let mut rng = self.rng.borrow_mut();
-        let kept: Vec<bool> = (0..shape.iter().product())
-            .map(|_| rng.gen::<f32>() >= rate)
-            .collect();
-        // a·(kept ? x : α') + b, as x·(a·kept) + (a·α'·dropped + b).
-        let scale: Vec<f32> = kept.iter().map(|&k| if k { a } else { 0.0 }).collect();
-        let shift: Vec<f32> = kept
-            .iter()
-            .map(|&k| if k { b } else { a * ALPHA_P + b })
-            .collect();
-        let scale = Var::constant(Tensor::from_vec(shape.clone(), scale)?);
-        let shift = Var::constant(Tensor::from_vec(shape, shift)?);
+        // a·(kept ? x : α') + b, as x·(a·kept) + (b - a·α'·kept + a·α'), kept ∈ {0, 1}.
+        let kept = self.noise.draw(
+            RandomOp::Bernoulli {
+                p: 1.0 - rate,
+                one: 1.0,
+                zero: 0.0,
+            },
+            &shape,
+        );
+        let scale = Var::constant(kept.unary(UnaryOp::MulScalar(a)));
+        let shift = Var::constant(kept.unary(UnaryOp::Affine {
+            scale: -a * ALPHA_P,
+            shift: a * ALPHA_P + b,
+        }));
         Ok(x.mul(&scale)?.add(&shift)?)
     }
 }
@@ -392,14 +380,14 @@ impl Layer for AlphaDropout {
 #[derive(Debug, Clone)]
 pub struct StochasticDepth {
     pub drop_path_rate: f32,
-    rng: RefCell<ChaCha8Rng>,
+    noise: RandomStream,
 }
 
 impl StochasticDepth {
     pub fn new(drop_path_rate: f32) -> Self {
         StochasticDepth {
             drop_path_rate,
-            rng: RefCell::new(next_rng()),
+            noise: RandomStream::new(),
         }
     }
 
@@ -436,10 +424,9 @@ impl Layer for StochasticDepth {
         let shape = x.shape();
         let mut mask_shape = vec![1; shape.len()];
         mask_shape[0] = shape[0];
-        let mut rng = self.rng.borrow_mut();
-        let mask: Vec<f32> = (0..shape[0])
-            .map(|_| (keep + rng.gen::<f32>()).floor() / keep)
-            .collect();
-        Ok(x.mul(&Var::constant(Tensor::from_vec(mask_shape, mask)?))?)
+        let mask = self
+            .noise
+            .draw(RandomOp::inverted_dropout(keep), &mask_shape);
+        Ok(x.mul(&Var::constant(mask))?)
     }
 }
