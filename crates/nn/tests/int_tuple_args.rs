@@ -53,3 +53,82 @@ fn valid_keras_forms_still_read() {
     assert!(Conv3D::from_config(&json!({"filters": 2, "kernel_size": [1, 2, 3]})).is_ok());
     assert!(MaxPooling1D::from_config(&json!({"pool_size": [2], "strides": null})).is_ok());
 }
+
+/// Border arguments (ZeroPadding and Cropping, 1-D to 3-D) go through one reader too.
+mod borders {
+    use super::message;
+    use krust_nn::layers::{Cropping, Cropping2D, ZeroPadding, ZeroPadding2D};
+    use serde_json::json;
+
+    #[test]
+    fn every_keras_form_reads() {
+        let pad = |v| {
+            ZeroPadding2D::from_config(&json!({ "padding": v }))
+                .unwrap()
+                .padding
+        };
+        assert_eq!(pad(json!(2)), ((2, 2), (2, 2)));
+        assert_eq!(pad(json!([1, 3])), ((1, 1), (3, 3)));
+        assert_eq!(pad(json!([[0, 1], [2, 3]])), ((0, 1), (2, 3)));
+        assert_eq!(pad(json!([[0, 1], 4])), ((0, 1), (4, 4)));
+        let pad1 = |v| {
+            ZeroPadding::from_config("ZeroPadding1D", &json!({ "padding": v }))
+                .unwrap()
+                .padding
+        };
+        assert_eq!(pad1(json!([1, 2])), vec![(1, 2)]);
+        assert_eq!(pad1(json!(3)), vec![(3, 3)]);
+        let crop3 = |v| {
+            Cropping::from_config("Cropping3D", &json!({ "cropping": v }))
+                .unwrap()
+                .cropping
+        };
+        assert_eq!(crop3(json!([1, [2, 0], 3])), vec![(1, 1), (2, 0), (3, 3)]);
+    }
+
+    #[test]
+    fn defaults_are_keras_defaults() {
+        // Keras: ZeroPadding 1 everywhere; Cropping1D (1, 1), Cropping2D ((0, 0), (0, 0)),
+        // Cropping3D ((1, 1), (1, 1), (1, 1)).
+        assert_eq!(
+            ZeroPadding2D::from_config(&json!({})).unwrap().padding,
+            ((1, 1), (1, 1))
+        );
+        assert_eq!(
+            Cropping2D::from_config(&json!({})).unwrap().cropping,
+            ((0, 0), (0, 0))
+        );
+        let crop = |class| Cropping::from_config(class, &json!({})).unwrap().cropping;
+        assert_eq!(crop("Cropping1D"), vec![(1, 1)]);
+        assert_eq!(crop("Cropping3D"), vec![(1, 1); 3]);
+    }
+
+    #[test]
+    fn malformed_borders_name_the_argument() {
+        for bad in [
+            json!(-1),
+            json!("1"),
+            json!([1, 2, 3]),
+            json!([[1, 2, 3], [1, 1]]),
+            json!([[1, -2], [1, 1]]),
+            json!(1.5),
+            json!(1u64 << 40),
+        ] {
+            let e = message(ZeroPadding2D::from_config(&json!({ "padding": bad })));
+            assert!(
+                e.contains("ZeroPadding2D") && e.contains("`padding`"),
+                "{bad}: {e}"
+            );
+        }
+        let e = message(Cropping::from_config(
+            "Cropping3D",
+            &json!({"cropping": [[1, 1], [1, 1]]}),
+        ));
+        assert!(e.contains("Cropping3D") && e.contains("`cropping`"), "{e}");
+        let e = message(ZeroPadding::from_config(
+            "ZeroPadding1D",
+            &json!({"padding": [1, 2, 3]}),
+        ));
+        assert!(e.contains("`padding`"), "{e}");
+    }
+}

@@ -216,30 +216,12 @@ fn write_torch_pool_options(
 fn read_torch_pool_options(
     c: &mut crate::config::ConfigReader,
 ) -> Result<(Option<((usize, usize), (usize, usize))>, bool)> {
+    // [[top, bottom], [left, right]] as the PyTorch importer writes it (any border form reads).
     let explicit = match c.value("explicit_padding") {
         None => None,
-        Some(v) => {
-            let pairs: Option<Vec<Vec<usize>>> = v.as_array().and_then(|rows| {
-                rows.iter()
-                    .map(|p| {
-                        p.as_array()?
-                            .iter()
-                            .map(|n| n.as_u64().map(|n| n as usize))
-                            .collect()
-                    })
-                    .collect()
-            });
-            match pairs.as_deref() {
-                Some([a, b]) if a.len() == 2 && b.len() == 2 => Some(((a[0], a[1]), (b[0], b[1]))),
-                _ => {
-                    return Err(crate::NnError::argument(
-                        "explicit_padding",
-                        format!(
-                        "expected [[top, bottom], [left, right]] non-negative integers, got {v}"
-                    ),
-                    ))
-                }
-            }
+        Some(_) => {
+            let [h, w] = c.borders_or("explicit_padding", [(0, 0); 2])?;
+            Some((h, w))
         }
     };
     let ceil_mode = c.bool_or("ceil_mode", false)?;

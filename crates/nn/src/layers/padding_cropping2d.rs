@@ -11,32 +11,9 @@ use serde_json::Value;
 pub type Borders = ((usize, usize), (usize, usize));
 
 /// Reads Keras's int / (sym_h, sym_w) / ((top, bottom), (left, right)) forms.
-fn borders(layer: &str, key: &str, v: Option<&Value>, default: usize) -> Result<Borders> {
-    let bad = || {
-        NnError::layer(
-            layer,
-            format!("argument `{key}`: expected an int, two ints or two pairs, got {v:?}"),
-        )
-    };
-    let Some(v) = v else {
-        return Ok(((default, default), (default, default)));
-    };
-    if let Some(n) = v.as_u64() {
-        let n = n as usize;
-        return Ok(((n, n), (n, n)));
-    }
-    let items = v.as_array().filter(|a| a.len() == 2).ok_or_else(bad)?;
-    let pair = |x: &Value| -> Option<(usize, usize)> {
-        if let Some(n) = x.as_u64() {
-            return Some((n as usize, n as usize));
-        }
-        let p = x.as_array().filter(|p| p.len() == 2)?;
-        Some((p[0].as_u64()? as usize, p[1].as_u64()? as usize))
-    };
-    Ok((
-        pair(&items[0]).ok_or_else(bad)?,
-        pair(&items[1]).ok_or_else(bad)?,
-    ))
+fn borders(c: &mut ConfigReader, key: &str, default: usize) -> Result<Borders> {
+    let [h, w] = c.borders_or(key, [(default, default); 2])?;
+    Ok((h, w))
 }
 
 fn hwc(layer: &str, input_shape: &[usize]) -> Result<(usize, usize, usize)> {
@@ -62,7 +39,7 @@ impl ZeroPadding2D {
 
     pub fn from_config(config: &Value) -> Result<Self> {
         let mut c = ConfigReader::new("ZeroPadding2D", config)?;
-        let padding = borders("ZeroPadding2D", "padding", c.value("padding"), 1)?;
+        let padding = borders(&mut c, "padding", 1)?;
         c.finish()?;
         Ok(ZeroPadding2D::new(padding))
     }
@@ -103,7 +80,7 @@ impl Cropping2D {
 
     pub fn from_config(config: &Value) -> Result<Self> {
         let mut c = ConfigReader::new("Cropping2D", config)?;
-        let cropping = borders("Cropping2D", "cropping", c.value("cropping"), 0)?;
+        let cropping = borders(&mut c, "cropping", 0)?;
         c.finish()?;
         Ok(Cropping2D::new(cropping))
     }

@@ -9,45 +9,19 @@ use krust_autograd::Var;
 use krust_tensor::Tensor;
 use serde_json::Value;
 
-/// Reads Keras's forms for `axes` spatial axes: an int, one int per axis, or one
-/// (before, after) pair per axis (1-D also takes a bare pair).
+/// Reads Keras's border forms for the class's 1 or 3 spatial axes (see
+/// `ConfigReader::borders_or`), every axis defaulting to `default` on both sides.
 fn read_borders(
-    layer: &str,
+    c: &mut ConfigReader,
     key: &str,
-    v: Option<&Value>,
     axes: usize,
     default: usize,
 ) -> Result<Vec<(usize, usize)>> {
-    let bad = || {
-        NnError::layer(
-            layer,
-            format!("argument `{key}`: cannot read {v:?} as borders for {axes} axes"),
-        )
-    };
-    let Some(v) = v else {
-        return Ok(vec![(default, default); axes]);
-    };
-    if let Some(n) = v.as_u64() {
-        return Ok(vec![(n as usize, n as usize); axes]);
-    }
-    let items = v.as_array().ok_or_else(bad)?;
-    let as_pair = |x: &Value| -> Option<(usize, usize)> {
-        if let Some(n) = x.as_u64() {
-            return Some((n as usize, n as usize));
-        }
-        let p = x.as_array().filter(|p| p.len() == 2)?;
-        Some((p[0].as_u64()? as usize, p[1].as_u64()? as usize))
-    };
-    if axes == 1 && items.len() == 2 && items.iter().all(|x| x.is_u64()) {
-        return Ok(vec![(
-            items[0].as_u64().unwrap_or(0) as usize,
-            items[1].as_u64().unwrap_or(0) as usize,
-        )]);
-    }
-    if items.len() != axes {
-        return Err(bad());
-    }
-    items.iter().map(|x| as_pair(x).ok_or_else(bad)).collect()
+    let both = (default, default);
+    Ok(match axes {
+        1 => c.borders_or(key, [both])?.to_vec(),
+        _ => c.borders_or(key, [both; 3])?.to_vec(),
+    })
 }
 
 fn borders_json(b: &[(usize, usize)]) -> Value {
@@ -167,7 +141,7 @@ fn axes_of(class: &str) -> usize {
 impl ZeroPadding {
     pub fn from_config(class: &'static str, config: &Value) -> Result<Self> {
         let mut c = ConfigReader::new(class, config)?;
-        let padding = read_borders(class, "padding", c.value("padding"), axes_of(class), 1)?;
+        let padding = read_borders(&mut c, "padding", axes_of(class), 1)?;
         c.finish()?;
         Ok(ZeroPadding { padding, class })
     }
@@ -176,13 +150,8 @@ impl ZeroPadding {
 impl Cropping {
     pub fn from_config(class: &'static str, config: &Value) -> Result<Self> {
         let mut c = ConfigReader::new(class, config)?;
-        let cropping = read_borders(
-            class,
-            "cropping",
-            c.value("cropping"),
-            axes_of(class),
-            if class.ends_with("1D") { 1 } else { 0 },
-        )?;
+        // Keras crops one step or voxel off each side by default, in 1-D and 3-D alike.
+        let cropping = read_borders(&mut c, "cropping", axes_of(class), 1)?;
         c.finish()?;
         Ok(Cropping { cropping, class })
     }
