@@ -6,8 +6,10 @@
 //! `conv2d_fused` call when each link's output feeds only the next link (and is not a model
 //! output): with s = γ / √(var + ε) per output channel, the kernel's last axis is scaled by s
 //! and the bias becomes (b − mean)·s + β. Relu, Relu6 (also Keras's `ReLU(max_value=6)`) and
-//! Silu/swish run as the epilogue; a convolution's own such activation does too. Anything else
-//! runs layer by layer, exactly as in `forward(x, false)`.
+//! Silu/swish run as the epilogue; a convolution's own such activation does too. A
+//! ZeroPadding2D whose output feeds only a convolution becomes that convolution's extra
+//! padding, so the padded copy of the activation is never made. Anything else runs layer by
+//! layer, exactly as in `forward(x, false)`.
 //!
 //! Every convolution's kernel, folded or not, is cached per convolution already packed for
 //! the GEMM (`PreparedKernel`), and rebuilt when any weight it came from has changed. The check is exact without a version counter: the cache keeps a handle on every
@@ -34,6 +36,8 @@ pub enum InferenceRole {
     BatchNorm(BatchNormStats),
     /// An elementwise activation and nothing else.
     Activation(Activation),
+    /// Zeros added around height and width: ((top, bottom), (left, right)).
+    ZeroPad2d([(usize, usize); 2]),
 }
 
 /// A convolution's current weights and geometry, in the form `conv2d_fused` takes.
@@ -97,9 +101,12 @@ pub(crate) struct NodeView<'a> {
 enum Step {
     /// A layer call run on its own (no tape).
     Layer(usize),
-    /// The convolution at node `conv`, with the BatchNormalization at node `bn` folded in and
-    /// `epilogue` applied; produces the value of node `out` (the last node of the chain).
+    /// The convolution at node `conv`, reading the input of the ZeroPadding2D at node `pad`
+    /// (when there is one) with its zeros as extra padding, with the BatchNormalization at
+    /// node `bn` folded in and `epilogue` applied; produces the value of node `out` (the last
+    /// node of the chain).
     Conv {
+        pad: Option<usize>,
         conv: usize,
         bn: Option<usize>,
         epilogue: Epilogue,
@@ -118,7 +125,7 @@ impl Step {
     fn first(&self) -> usize {
         match *self {
             Step::Layer(n) => n,
-            Step::Conv { conv, .. } => conv,
+            Step::Conv { pad, conv, .. } => pad.unwrap_or(conv),
         }
     }
 }
@@ -156,8 +163,11 @@ fn plan(nodes: &[NodeView], needed: &[bool], outputs: &[usize]) -> Plan {
             continue;
         }
         let step = conv_chain(i, nodes, &roles, sole_consumer).unwrap_or(Step::Layer(i));
-        if let Step::Conv { bn, out, .. } = step {
-            bn.into_iter().chain([out]).for_each(|n| absorbed[n] = true);
+        if let Step::Conv { conv, bn, out, .. } = step {
+            [conv, out]
+                .into_iter()
+                .chain(bn)
+                .for_each(|n| absorbed[n] = true);
         }
         steps.push(step);
     }
@@ -172,19 +182,27 @@ fn plan(nodes: &[NodeView], needed: &[bool], outputs: &[usize]) -> Plan {
     Plan { steps, roles, uses }
 }
 
-/// The fused step starting at convolution node `i`, if folding gains anything.
+/// The fused step starting at node `i` (a convolution, or a ZeroPadding2D feeding one), if
+/// folding gains anything.
 fn conv_chain(
     i: usize,
     nodes: &[NodeView],
     roles: &[Option<InferenceRole>],
     sole_consumer: impl Fn(usize) -> Option<usize>,
 ) -> Option<Step> {
-    let Some(InferenceRole::Conv2d(conv)) = &roles[i] else {
-        return None;
-    };
     if nodes[i].inputs.len() != 1 {
         return None;
     }
+    let (pad, i) = match &roles[i] {
+        Some(InferenceRole::ZeroPad2d(_)) => {
+            let c = sole_consumer(i)?;
+            (Some(i), c)
+        }
+        _ => (None, i),
+    };
+    let Some(InferenceRole::Conv2d(conv)) = &roles[i] else {
+        return None;
+    };
     // A convolution whose own activation has no epilogue runs as the layer does.
     let mut epilogue = epilogue_of(&conv.activation)?;
     let (mut bn, mut out) = (None, i);
@@ -206,7 +224,9 @@ fn conv_chain(
             out = a;
         }
     }
-    (bn.is_some() || out != i || epilogue != Epilogue::Identity).then_some(Step::Conv {
+    let gains = pad.is_some() || bn.is_some() || out != i || epilogue != Epilogue::Identity;
+    gains.then_some(Step::Conv {
+        pad,
         conv: i,
         bn,
         epilogue,
@@ -345,12 +365,14 @@ pub(crate) fn describe(nodes: &[NodeView], needed: &[bool], outputs: &[usize]) -
         .filter_map(|step| match *step {
             Step::Layer(_) => None,
             Step::Conv {
+                pad,
                 conv,
                 bn,
                 epilogue,
                 out,
             } => {
-                let mut parts = vec![nodes[conv].name];
+                let mut parts: Vec<&str> = pad.map(|p| nodes[p].name).into_iter().collect();
+                parts.push(nodes[conv].name);
                 parts.extend(bn.map(|b| nodes[b].name));
                 if out != conv && Some(out) != bn {
                     parts.push(nodes[out].name);
@@ -399,7 +421,11 @@ pub(crate) fn run(
             let y = match *step {
                 Step::Layer(n) => run_layer(&nodes[n], args)?,
                 Step::Conv {
-                    conv, bn, epilogue, ..
+                    pad,
+                    conv,
+                    bn,
+                    epilogue,
+                    ..
                 } => {
                     let Some(InferenceRole::Conv2d(c)) = &roles[conv] else {
                         unreachable!("a fused step starts at a convolution")
@@ -409,8 +435,12 @@ pub(crate) fn run(
                         Some((b, Some(InferenceRole::BatchNorm(s)))) => Some((b, s)),
                         _ => None,
                     };
+                    let zeros = match pad.map(|p| &roles[p]) {
+                        Some(Some(InferenceRole::ZeroPad2d(z))) => *z,
+                        _ => [(0, 0); 2],
+                    };
                     let (kernel, bias) = cache.prepared(conv, stats, c, name)?;
-                    conv2d_prepared(&args[0], &kernel, bias.as_ref(), &c.spec, epilogue)
+                    conv2d_prepared(&args[0], &kernel, bias.as_ref(), &c.spec, zeros, epilogue)
                         .map_err(|e| NnError::layer(name, e.to_string()))?
                 }
             };

@@ -369,3 +369,62 @@ fn a_convolution_without_batch_norm_keeps_its_packed_kernel_in_step_with_its_wei
         .unwrap();
     assert_close(&m.predict(&x).unwrap(), &reference_sequential(&m, &x));
 }
+
+#[test]
+fn a_zero_padding_read_only_by_a_convolution_becomes_its_padding() {
+    let mut m = Sequential::new();
+    m.add(Input::new(&[13, 11, 3])).unwrap();
+    // Asymmetric zeros before a strided "valid" convolution on 3 channels.
+    m.add(ZeroPadding2D::new(((1, 2), (0, 3)))).unwrap();
+    m.add(Conv2D::new(32, (3, 3)).with_strides((2, 2))).unwrap();
+    m.add(batch_norm()).unwrap();
+    m.add(ActivationLayer::new(Activation::Relu)).unwrap();
+    // MobileNet's stride-2 depthwise block.
+    m.add(ZeroPadding2D::new(((1, 1), (1, 1)))).unwrap();
+    let depthwise = DepthwiseConv2D::from_config(&serde_json::json!({
+        "kernel_size": [3, 3], "strides": [2, 2], "padding": "valid", "use_bias": false,
+    }))
+    .unwrap();
+    m.add(depthwise).unwrap();
+    m.add(batch_norm()).unwrap();
+    m.add(ReLU::new(Some(6.0), 0.0, 0.0)).unwrap();
+    // Zeros before a "same" convolution with many channels, and before a 1x1 one.
+    m.add(ZeroPadding2D::new(((2, 0), (1, 1)))).unwrap();
+    m.add(Conv2D::new(40, (3, 3)).with_padding(Padding::Same))
+        .unwrap();
+    m.add(ZeroPadding2D::new(((1, 0), (0, 1)))).unwrap();
+    m.add(Conv2D::new(5, (1, 1))).unwrap();
+    randomise(&m.named_weights(), 21);
+    assert_eq!(
+        m.inference_fusions(),
+        vec![
+            "zero_padding2d + conv2d + batch_normalization + activation (Relu)",
+            "zero_padding2d_1 + depthwise_conv2d + batch_normalization_1 + re_lu (Relu6)",
+            "zero_padding2d_2 + conv2d_1 (Identity)",
+            "zero_padding2d_3 + conv2d_2 (Identity)",
+        ]
+    );
+    for n in [1, 3] {
+        let x = batch(&[n, 13, 11, 3], 22).mul_scalar(3.0);
+        assert_close(&m.predict(&x).unwrap(), &reference_sequential(&m, &x));
+    }
+}
+
+#[test]
+fn a_zero_padding_read_by_two_layers_stays_a_copy() {
+    let g = Graph::new();
+    let x = g.input(&[8, 8, 4]);
+    let padded = x.apply(ZeroPadding2D::new(((1, 1), (2, 0)))).unwrap();
+    let conv = padded.apply(Conv2D::new(4, (3, 3))).unwrap();
+    let pool = MaxPooling2D::from_config(&serde_json::json!({"pool_size": 3, "strides": 1}));
+    let pooled = padded.apply(pool.unwrap()).unwrap();
+    let out = g.merge(Add::new(), &[&conv, &pooled]).unwrap();
+    let model = g.model(&[&x], &[&out]).unwrap();
+    randomise(&model.named_weights(), 23);
+    assert!(model.inference_fusions().is_empty());
+    let xs = [batch(&[2, 8, 8, 4], 24)];
+    assert_close(
+        &model.predict_multi(&xs).unwrap()[0],
+        &reference_model(&model, &xs)[0],
+    );
+}

@@ -65,6 +65,11 @@ impl Layer for ZeroPadding2D {
         let ((t, b), (l, r)) = self.padding;
         Ok(x.pad(&[(0, 0), (t, b), (l, r), (0, 0)], 0.0)?)
     }
+
+    fn inference_role(&self) -> Option<crate::inference::InferenceRole> {
+        let (h, w) = self.padding;
+        Some(crate::inference::InferenceRole::ZeroPad2d([h, w]))
+    }
 }
 
 /// Removes rows and columns at the borders.

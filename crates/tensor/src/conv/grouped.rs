@@ -205,6 +205,23 @@ pub fn conv2d_fused(
     grouped_forward_any(&g, x, kernel, bias, groups, epilogue)
 }
 
+/// `conv2d_fused` with `groups` > 1 of `x` with `pad` zeros around it (see
+/// `conv2d_prepared`).
+pub(super) fn grouped_padded(
+    x: &Tensor,
+    kernel: &Tensor,
+    bias: Option<&Tensor>,
+    spec: &Conv2dSpec,
+    pad: [(usize, usize); 2],
+    groups: usize,
+    epilogue: Epilogue,
+) -> Result<Tensor> {
+    let k = kernel.shape();
+    check_groups("conv2d_grouped", x.shape(), k, groups)?;
+    let g = Geometry::padded(x.shape(), &[k[0], k[1], x.shape()[3], k[3]], spec, pad)?;
+    grouped_forward_any(&g, x, kernel, bias, groups, epilogue)
+}
+
 /// Grouped 3-D convolution forward: input (n, d, h, w, cin), kernel (kd, kh, kw,
 /// cin / groups, cout), output (n, od, oh, ow, cout). One group is `conv3d`; one input
 /// channel per group is a depthwise 3-D convolution.

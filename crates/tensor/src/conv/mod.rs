@@ -166,6 +166,36 @@ impl Geometry {
         })
     }
 
+    /// The geometry of a 2-D convolution of `x` after `pad` ((top, bottom), (left, right))
+    /// zeros are added around it, as a ZeroPadding2D before the convolution would: computed on
+    /// the padded size, then read from the unpadded image with the extra zeros as padding, so
+    /// the padded copy is never made.
+    fn padded(
+        x: &[usize],
+        k: &[usize],
+        spec: &Conv2dSpec,
+        pad: [(usize, usize); 2],
+    ) -> Result<Geometry> {
+        if pad == [(0, 0); 2] {
+            return Geometry::new(x, k, spec);
+        }
+        let grow = |len: usize, (a, b): (usize, usize)| {
+            len.checked_add(a)
+                .and_then(|l| l.checked_add(b))
+                .ok_or_else(|| TensorError::invalid("conv2d", "padded size overflows"))
+        };
+        if x.len() != 4 {
+            return Geometry::new(x, k, spec);
+        }
+        let outer = [x[0], grow(x[1], pad[0])?, grow(x[2], pad[1])?, x[3]];
+        let mut g = Geometry::new(&outer, k, spec)?;
+        g.h = x[1];
+        g.w = x[2];
+        g.top += pad[0].0;
+        g.left += pad[1].0;
+        Ok(g)
+    }
+
     /// Geometry of a 3-D convolution: input (n, d, h, w, c), kernel (kd, kh, kw, c, filters).
     fn new_3d(x: &[usize], k: &[usize], spec: &Conv3dSpec) -> Result<Geometry> {
         if x.len() != 5 || k.len() != 5 || x[4] != k[3] {
@@ -449,17 +479,28 @@ impl PreparedKernel {
 }
 
 /// `conv2d_fused` with a prepared kernel: the same result, without packing the kernel.
+/// `pad` ((top, bottom), (left, right)) adds zeros around `x` first, as a ZeroPadding2D before
+/// the convolution does, without copying `x` into a padded tensor.
 pub fn conv2d_prepared(
     x: &Tensor,
     kernel: &PreparedKernel,
     bias: Option<&Tensor>,
     spec: &Conv2dSpec,
+    pad: [(usize, usize); 2],
     epilogue: Epilogue,
 ) -> Result<Tensor> {
-    match &kernel.packed {
-        Some(p) => conv2d_with(x, &kernel.kernel, Some(p), bias, spec, epilogue),
-        None => conv2d_fused(x, &kernel.kernel, bias, spec, kernel.groups, epilogue),
+    if kernel.groups == 1 {
+        let g = Geometry::padded(x.shape(), kernel.kernel.shape(), spec, pad)?;
+        return forward(
+            &g,
+            x,
+            &kernel.kernel,
+            kernel.packed.as_ref(),
+            bias,
+            epilogue,
+        );
     }
+    grouped::grouped_padded(x, &kernel.kernel, bias, spec, pad, kernel.groups, epilogue)
 }
 
 /// Strides, padding and dilation of a 3-D convolution, (depth, height, width) each.
@@ -884,6 +925,42 @@ mod tests {
                 .collect(),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn outer_padding_equals_convolving_the_padded_copy() {
+        let pads = [[(1, 2), (0, 3)], [(1, 1), (1, 1)], [(2, 0), (0, 1)]];
+        // (input channels, kernel, strides, padding, groups): planar, implicit-GEMM, 1x1,
+        // grouped and depthwise paths.
+        let cases = [
+            (3, 3, 2, Padding::Valid, 1),
+            (32, 3, 1, Padding::Same, 1),
+            (8, 1, 1, Padding::Valid, 1),
+            (8, 3, 1, Padding::Same, 2),
+            (8, 3, 2, Padding::Valid, 8),
+        ];
+        for (cin, k, s, padding, groups) in cases {
+            for pad in pads {
+                let x = seq(&[2, 9, 7, cin], 0.37);
+                let w = seq(&[k, k, cin / groups, 16], 0.11);
+                let bias = seq(&[16], 0.5);
+                let spec = Conv2dSpec {
+                    strides: (s, s),
+                    padding,
+                    dilation: (1, 1),
+                };
+                let copy = x.pad(&[(0, 0), pad[0], pad[1], (0, 0)], 0.0).unwrap();
+                let want = conv2d_grouped(&copy, &w, Some(&bias), &spec, groups).unwrap();
+                let prepared = PreparedKernel::new(&w, groups);
+                let got =
+                    conv2d_prepared(&x, &prepared, Some(&bias), &spec, pad, Epilogue::Identity)
+                        .unwrap();
+                assert_eq!(got.shape(), want.shape(), "{cin} {k} {s} {pad:?} {groups}");
+                for (a, b) in got.as_slice().iter().zip(want.as_slice()) {
+                    assert!((a - b).abs() <= 1e-4 * (1.0 + b.abs()), "{a} vs {b}");
+                }
+            }
+        }
     }
 
     #[test]
