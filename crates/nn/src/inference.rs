@@ -38,6 +38,8 @@ pub enum InferenceRole {
     Activation(Activation),
     /// Zeros added around height and width: ((top, bottom), (left, right)).
     ZeroPad2d([(usize, usize); 2]),
+    /// The elementwise sum of its inputs (same shapes).
+    Add,
 }
 
 /// A convolution's current weights and geometry, in the form `conv2d_fused` takes.
@@ -103,12 +105,14 @@ enum Step {
     Layer(usize),
     /// The convolution at node `conv`, reading the input of the ZeroPadding2D at node `pad`
     /// (when there is one) with its zeros as extra padding, with the BatchNormalization at
-    /// node `bn` folded in and `epilogue` applied; produces the value of node `out` (the last
-    /// node of the chain).
+    /// node `bn` folded in, the other input of the two-input Add at `residual.0` (node
+    /// `residual.1`) added, and `epilogue` applied; produces the value of node `out` (the
+    /// last node of the chain).
     Conv {
         pad: Option<usize>,
         conv: usize,
         bn: Option<usize>,
+        residual: Option<(usize, usize)>,
         epilogue: Epilogue,
         out: usize,
     },
@@ -127,6 +131,19 @@ impl Step {
             Step::Layer(n) => n,
             Step::Conv { pad, conv, .. } => pad.unwrap_or(conv),
         }
+    }
+
+    /// The nodes whose values the step reads: its first node's inputs, then the residual.
+    fn args(&self, nodes: &[NodeView]) -> Vec<usize> {
+        let mut args = nodes[self.first()].inputs.clone();
+        if let Step::Conv {
+            residual: Some((_, other)),
+            ..
+        } = *self
+        {
+            args.push(other);
+        }
+        args
     }
 }
 
@@ -151,9 +168,17 @@ fn plan(nodes: &[NodeView], needed: &[bool], outputs: &[usize]) -> Plan {
             consumers[j].push(i);
         }
     }
-    // The call that alone reads node i's value, taking nothing else.
-    let sole_consumer = |i: usize| match consumers[i][..] {
-        [c] if !outputs.contains(&i) && nodes[c].inputs == [i] => Some(c),
+    // The call that alone reads node i's value (once), and the call's other inputs.
+    let only_reader = |i: usize| match consumers[i][..] {
+        [c] if !outputs.contains(&i) => {
+            let others: Vec<usize> = nodes[c]
+                .inputs
+                .iter()
+                .copied()
+                .filter(|&j| j != i)
+                .collect();
+            (others.len() + 1 == nodes[c].inputs.len()).then_some((c, others))
+        }
         _ => None,
     };
     let mut absorbed = vec![false; nodes.len()];
@@ -162,21 +187,30 @@ fn plan(nodes: &[NodeView], needed: &[bool], outputs: &[usize]) -> Plan {
         if !needed[i] || absorbed[i] || node.layer.is_none() {
             continue;
         }
-        let step = conv_chain(i, nodes, &roles, sole_consumer).unwrap_or(Step::Layer(i));
-        if let Step::Conv { conv, bn, out, .. } = step {
+        let free_reader = |j: usize| only_reader(j).filter(|(c, _)| !absorbed[*c]);
+        let step = conv_chain(i, nodes, &roles, free_reader).unwrap_or(Step::Layer(i));
+        if let Step::Conv {
+            conv,
+            bn,
+            residual,
+            out,
+            ..
+        } = step
+        {
             [conv, out]
                 .into_iter()
                 .chain(bn)
+                .chain(residual.map(|(add, _)| add))
                 .for_each(|n| absorbed[n] = true);
         }
         steps.push(step);
     }
+    // A step runs where its last node was: every value it reads (including a residual made
+    // by a later-created branch) is computed by then, and nothing reads its output earlier.
+    steps.sort_by_key(Step::output);
     let mut uses = vec![0; nodes.len()];
     for step in &steps {
-        nodes[step.first()]
-            .inputs
-            .iter()
-            .for_each(|&j| uses[j] += 1);
+        step.args(nodes).iter().for_each(|&j| uses[j] += 1);
     }
     outputs.iter().for_each(|&o| uses[o] += 1);
     Plan { steps, roles, uses }
@@ -188,8 +222,13 @@ fn conv_chain(
     i: usize,
     nodes: &[NodeView],
     roles: &[Option<InferenceRole>],
-    sole_consumer: impl Fn(usize) -> Option<usize>,
+    only_reader: impl Fn(usize) -> Option<(usize, Vec<usize>)>,
 ) -> Option<Step> {
+    // The call that alone reads node i's value, taking nothing else.
+    let sole_consumer = |i: usize| match only_reader(i) {
+        Some((c, others)) if others.is_empty() => Some(c),
+        _ => None,
+    };
     if nodes[i].inputs.len() != 1 {
         return None;
     }
@@ -205,7 +244,7 @@ fn conv_chain(
     };
     // A convolution whose own activation has no epilogue runs as the layer does.
     let mut epilogue = epilogue_of(&conv.activation)?;
-    let (mut bn, mut out) = (None, i);
+    let (mut bn, mut residual, mut out) = (None, None, i);
     if conv.activation == Activation::Linear {
         let channels = conv.kernel.shape().last().copied();
         if let Some(b) = sole_consumer(out).filter(|&b| {
@@ -215,6 +254,13 @@ fn conv_chain(
         }) {
             bn = Some(b);
             out = b;
+        }
+        // A two-input Add of this value and another one: the residual connection.
+        if let Some((add, others)) = only_reader(out).filter(|(a, others)| {
+            matches!(roles[*a], Some(InferenceRole::Add)) && others.len() == 1
+        }) {
+            residual = Some((add, others[0]));
+            out = add;
         }
         if let Some((a, e)) = sole_consumer(out).and_then(|a| match &roles[a] {
             Some(InferenceRole::Activation(act)) => epilogue_of(act).map(|e| (a, e)),
@@ -229,6 +275,7 @@ fn conv_chain(
         pad,
         conv: i,
         bn,
+        residual,
         epilogue,
         out,
     })
@@ -368,15 +415,21 @@ pub(crate) fn describe(nodes: &[NodeView], needed: &[bool], outputs: &[usize]) -
                 pad,
                 conv,
                 bn,
+                residual,
                 epilogue,
                 out,
             } => {
-                let mut parts: Vec<&str> = pad.map(|p| nodes[p].name).into_iter().collect();
-                parts.push(nodes[conv].name);
-                parts.extend(bn.map(|b| nodes[b].name));
-                if out != conv && Some(out) != bn {
-                    parts.push(nodes[out].name);
-                }
+                let add = residual.map(|(a, _)| a);
+                let parts: Vec<&str> = [pad, Some(conv), bn, add]
+                    .into_iter()
+                    .chain(
+                        [Some(out)]
+                            .into_iter()
+                            .filter(|&o| ![Some(conv), bn, add].contains(&o)),
+                    )
+                    .flatten()
+                    .map(|n| nodes[n].name)
+                    .collect();
                 Some(format!("{} ({epilogue:?})", parts.join(" + ")))
             }
         })
@@ -403,10 +456,9 @@ pub(crate) fn run(
             values[n] = Some(x);
         }
         for step in &steps {
-            let first = step.first();
             // The last reader takes the value, so it is freed as soon as that step is done.
-            let args: Vec<Tensor> = nodes[first]
-                .inputs
+            let args: Vec<Tensor> = step
+                .args(nodes)
                 .iter()
                 .map(|&j| {
                     uses[j] -= 1;
@@ -424,6 +476,7 @@ pub(crate) fn run(
                     pad,
                     conv,
                     bn,
+                    residual,
                     epilogue,
                     ..
                 } => {
@@ -440,8 +493,17 @@ pub(crate) fn run(
                         _ => [(0, 0); 2],
                     };
                     let (kernel, bias) = cache.prepared(conv, stats, c, name)?;
-                    conv2d_prepared(&args[0], &kernel, bias.as_ref(), &c.spec, zeros, epilogue)
-                        .map_err(|e| NnError::layer(name, e.to_string()))?
+                    let shortcut = residual.and(args.get(1));
+                    conv2d_prepared(
+                        &args[0],
+                        &kernel,
+                        bias.as_ref(),
+                        &c.spec,
+                        zeros,
+                        shortcut,
+                        epilogue,
+                    )
+                    .map_err(|e| NnError::layer(name, e.to_string()))?
                 }
             };
             values[step.output()] = Some(y);

@@ -421,10 +421,98 @@ fn a_zero_padding_read_by_two_layers_stays_a_copy() {
     let out = g.merge(Add::new(), &[&conv, &pooled]).unwrap();
     let model = g.model(&[&x], &[&out]).unwrap();
     randomise(&model.named_weights(), 23);
-    assert!(model.inference_fusions().is_empty());
+    // The convolution still takes the sum as its residual; the padding stays a layer.
+    assert_eq!(model.inference_fusions(), vec!["conv2d + add (Identity)"]);
     let xs = [batch(&[2, 8, 8, 4], 24)];
     assert_close(
         &model.predict_multi(&xs).unwrap()[0],
         &reference_model(&model, &xs)[0],
     );
+}
+
+/// A ResNet basic block's tail, `relu(bn(conv(h)) + shortcut)`, with the shortcut made by a
+/// branch created before or after the main path, and an identity shortcut.
+fn residual_block(shortcut_first: bool) -> Model {
+    let g = Graph::new();
+    let x = g.input(&[8, 8, 16]);
+    let shortcut_branch = |g: &Graph| {
+        let s = g
+            .named_layer_boxed("short_conv", Box::new(Conv2D::new(16, (1, 1))))
+            .call(&[&x])
+            .unwrap();
+        g.named_layer_boxed("short_bn", Box::new(batch_norm()))
+            .call(&[&s])
+            .unwrap()
+    };
+    let early = shortcut_first.then(|| shortcut_branch(&g));
+    let h = g
+        .named_layer_boxed(
+            "conv",
+            Box::new(Conv2D::new(16, (3, 3)).with_padding(Padding::Same)),
+        )
+        .call(&[&x])
+        .unwrap();
+    let h = g
+        .named_layer_boxed("bn", Box::new(batch_norm()))
+        .call(&[&h])
+        .unwrap();
+    let s = early.unwrap_or_else(|| shortcut_branch(&g));
+    let sum = g
+        .named_layer_boxed("add", Box::new(Add::new()))
+        .call(&[&h, &s])
+        .unwrap();
+    let y = g
+        .named_layer_boxed("relu", Box::new(ActivationLayer::new(Activation::Relu)))
+        .call(&[&sum])
+        .unwrap();
+    // An identity shortcut around one more convolution.
+    let z = g
+        .named_layer_boxed(
+            "conv2",
+            Box::new(Conv2D::new(16, (3, 3)).with_padding(Padding::Same)),
+        )
+        .call(&[&y])
+        .unwrap();
+    let out = g
+        .named_layer_boxed("add2", Box::new(Add::new()))
+        .call(&[&y, &z])
+        .unwrap();
+    g.model(&[&x], &[&out]).unwrap()
+}
+
+#[test]
+fn a_residual_add_and_its_activation_join_the_convolution_before_them() {
+    for (shortcut_first, fusions) in [
+        (
+            false,
+            vec![
+                "short_conv + short_bn (Identity)",
+                "conv + bn + add + relu (Relu)",
+                "conv2 + add2 (Identity)",
+            ],
+        ),
+        (
+            true,
+            vec![
+                "short_conv + short_bn + add + relu (Relu)",
+                "conv + bn (Identity)",
+                "conv2 + add2 (Identity)",
+            ],
+        ),
+    ] {
+        let model = residual_block(shortcut_first);
+        randomise(&model.named_weights(), 31);
+        let mut got = model.inference_fusions();
+        got.sort();
+        let mut want = fusions;
+        want.sort();
+        assert_eq!(got, want);
+        for n in [1, 3] {
+            let xs = [batch(&[n, 8, 8, 16], 32)];
+            assert_close(
+                &model.predict_multi(&xs).unwrap()[0],
+                &reference_model(&model, &xs)[0],
+            );
+        }
+    }
 }

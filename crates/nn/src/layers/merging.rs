@@ -102,6 +102,10 @@ macro_rules! elementwise_merge {
                 check_same_shapes(stringify!($name), &shapes, $min)?;
                 fold($kind, xs)
             }
+
+            fn inference_role(&self) -> Option<crate::inference::InferenceRole> {
+                matches!($kind, Fold::Add).then_some(crate::inference::InferenceRole::Add)
+            }
         }
     };
 }

@@ -31,10 +31,22 @@ impl Epilogue {
     /// `bias.len()` values), then applies the activation: one pass while `y` is in cache.
     #[inline]
     pub fn apply_with_bias(self, y: &mut [f32], bias: Option<&[f32]>) {
+        self.apply_fused(y, bias, None);
+    }
+
+    /// `apply_with_bias` with `residual` (the values of a residual connection at the same
+    /// positions as `y`) added before the activation: `act(y + bias + residual)`, ResNet's
+    /// `relu(bn(conv(x)) + shortcut)` in one pass.
+    #[inline]
+    pub fn apply_fused(self, y: &mut [f32], bias: Option<&[f32]>, residual: Option<&[f32]>) {
         if let Some(b) = bias.filter(|b| !b.is_empty()) {
             for row in y.chunks_exact_mut(b.len()) {
                 row.iter_mut().zip(b).for_each(|(v, &bv)| *v += bv);
             }
+        }
+        if let Some(r) = residual {
+            debug_assert_eq!(r.len(), y.len());
+            y.iter_mut().zip(r).for_each(|(v, &rv)| *v += rv);
         }
         self.apply(y);
     }

@@ -141,7 +141,12 @@ impl Geometry {
 
 /// Checks that input (n, [d,] h, w, c) and kernel ([kd,] kh, kw, c / groups, filters) have the
 /// same rank (4 or 5 for `op`'s dimensionality) and that groups divide c and filters.
-fn check_groups(op: &'static str, x: &[usize], k: &[usize], groups: usize) -> Result<()> {
+pub(super) fn check_groups(
+    op: &'static str,
+    x: &[usize],
+    k: &[usize],
+    groups: usize,
+) -> Result<()> {
     let rank = if op.starts_with("conv3d") { 5 } else { 4 };
     let fits = x.len() == rank
         && k.len() == rank
@@ -202,24 +207,7 @@ pub fn conv2d_fused(
         return super::conv2d_with(x, kernel, None, bias, spec, epilogue);
     }
     let g = Geometry::grouped(x.shape(), kernel.shape(), spec, groups)?;
-    grouped_forward_any(&g, x, kernel, bias, groups, epilogue)
-}
-
-/// `conv2d_fused` with `groups` > 1 of `x` with `pad` zeros around it (see
-/// `conv2d_prepared`).
-pub(super) fn grouped_padded(
-    x: &Tensor,
-    kernel: &Tensor,
-    bias: Option<&Tensor>,
-    spec: &Conv2dSpec,
-    pad: [(usize, usize); 2],
-    groups: usize,
-    epilogue: Epilogue,
-) -> Result<Tensor> {
-    let k = kernel.shape();
-    check_groups("conv2d_grouped", x.shape(), k, groups)?;
-    let g = Geometry::padded(x.shape(), &[k[0], k[1], x.shape()[3], k[3]], spec, pad)?;
-    grouped_forward_any(&g, x, kernel, bias, groups, epilogue)
+    grouped_forward_any(&g, x, kernel, bias, groups, None, epilogue)
 }
 
 /// Grouped 3-D convolution forward: input (n, d, h, w, cin), kernel (kd, kh, kw,
@@ -236,16 +224,18 @@ pub fn conv3d_grouped(
         return super::conv3d(x, kernel, bias, spec);
     }
     let g = Geometry::grouped_3d(x.shape(), kernel.shape(), spec, groups)?;
-    grouped_forward_any(&g, x, kernel, bias, groups, Epilogue::Identity)
+    grouped_forward_any(&g, x, kernel, bias, groups, None, Epilogue::Identity)
 }
 
-/// The grouped forward shared by 2-D and 3-D convolutions (`groups` > 1).
-fn grouped_forward_any(
+/// The grouped forward shared by 2-D and 3-D convolutions (`groups` > 1), with `residual`
+/// (the output's length) added before the epilogue.
+pub(super) fn grouped_forward_any(
     g: &Geometry,
     x: &Tensor,
     kernel: &Tensor,
     bias: Option<&Tensor>,
     groups: usize,
+    residual: Option<&[f32]>,
     epilogue: Epilogue,
 ) -> Result<Tensor> {
     let g = *g;
@@ -255,10 +245,12 @@ fn grouped_forward_any(
     if !out.is_empty() {
         let (xs, ws, bs) = (x.as_slice(), kernel.as_slice(), bias.map(|b| b.as_slice()));
         if g.cin == groups {
-            depthwise_forward(&g, xs, ws, bs, epilogue, &mut out);
+            depthwise_forward(&g, xs, ws, bs, residual, epilogue, &mut out);
         } else {
             grouped_forward(&g, groups, xs, ws, bs, &mut out);
-            crate::parallel::for_each_chunk_mut(&mut out, |_, y| epilogue.apply(y));
+            crate::parallel::for_each_chunk_mut(&mut out, |start, y| {
+                epilogue.apply_fused(y, None, residual.map(|r| &r[start..start + y.len()]))
+            });
         }
     }
     Ok(Tensor::from_parts(shape, out))
@@ -435,6 +427,7 @@ fn depthwise_forward(
     x: &[f32],
     w: &[f32],
     bias: Option<&[f32]>,
+    residual: Option<&[f32]>,
     epilogue: Epilogue,
     y: &mut [f32],
 ) {
@@ -472,7 +465,12 @@ fn depthwise_forward(
                     }
                 }
             }
-            epilogue.apply(row);
+            let start = r * row.len();
+            epilogue.apply_fused(
+                row,
+                None,
+                residual.map(|res| &res[start..start + row.len()]),
+            );
         });
 }
 

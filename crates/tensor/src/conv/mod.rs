@@ -438,7 +438,7 @@ fn conv2d_with(
     epilogue: Epilogue,
 ) -> Result<Tensor> {
     let g = Geometry::new(x.shape(), kernel.shape(), spec)?;
-    forward(&g, x, kernel, packed, bias, epilogue)
+    forward(&g, x, kernel, packed, bias, None, epilogue)
 }
 
 /// A convolution kernel with its GEMM packing done once, for weights that serve many calls
@@ -480,27 +480,45 @@ impl PreparedKernel {
 
 /// `conv2d_fused` with a prepared kernel: the same result, without packing the kernel.
 /// `pad` ((top, bottom), (left, right)) adds zeros around `x` first, as a ZeroPadding2D before
-/// the convolution does, without copying `x` into a padded tensor.
+/// the convolution does, without copying `x` into a padded tensor; `residual` (the output's
+/// shape) is added before the epilogue: `epilogue(conv(x) + bias + residual)`.
 pub fn conv2d_prepared(
     x: &Tensor,
     kernel: &PreparedKernel,
     bias: Option<&Tensor>,
     spec: &Conv2dSpec,
     pad: [(usize, usize); 2],
+    residual: Option<&Tensor>,
     epilogue: Epilogue,
 ) -> Result<Tensor> {
-    if kernel.groups == 1 {
-        let g = Geometry::padded(x.shape(), kernel.kernel.shape(), spec, pad)?;
-        return forward(
-            &g,
-            x,
-            &kernel.kernel,
-            kernel.packed.as_ref(),
-            bias,
-            epilogue,
-        );
+    let (k, groups) = (kernel.kernel.shape(), kernel.groups);
+    if groups > 1 {
+        grouped::check_groups("conv2d_grouped", x.shape(), k, groups)?;
     }
-    grouped::grouped_padded(x, &kernel.kernel, bias, spec, pad, kernel.groups, epilogue)
+    if k.len() != 4 {
+        return Err(TensorError::invalid(
+            "conv2d",
+            "expects a kernel (kh, kw, c, filters)",
+        ));
+    }
+    let g = Geometry::padded(x.shape(), &[k[0], k[1], k[2] * groups, k[3]], spec, pad)?;
+    let shape = g.out_shape(false);
+    let residual = match residual {
+        Some(r) if r.shape() != shape => {
+            return Err(TensorError::mismatch(
+                "conv2d",
+                &shape,
+                r.shape(),
+                "the residual added to the output must have the output's shape",
+            ))
+        }
+        r => r.map(Tensor::as_slice),
+    };
+    if groups == 1 {
+        let packed = kernel.packed.as_ref();
+        return forward(&g, x, &kernel.kernel, packed, bias, residual, epilogue);
+    }
+    grouped::grouped_forward_any(&g, x, &kernel.kernel, bias, groups, residual, epilogue)
 }
 
 /// Strides, padding and dilation of a 3-D convolution, (depth, height, width) each.
@@ -520,7 +538,7 @@ pub fn conv3d(
     spec: &Conv3dSpec,
 ) -> Result<Tensor> {
     let g = Geometry::new_3d(x.shape(), kernel.shape(), spec)?;
-    forward(&g, x, kernel, None, bias, Epilogue::Identity)
+    forward(&g, x, kernel, None, bias, None, Epilogue::Identity)
 }
 
 /// 3-D convolution backward: the input, kernel and bias gradients asked for, given dy.
@@ -544,6 +562,7 @@ fn forward(
     kernel: &Tensor,
     packed: Option<&PackedB>,
     bias: Option<&Tensor>,
+    residual: Option<&[f32]>,
     epilogue: Epilogue,
 ) -> Result<Tensor> {
     let g = *g;
@@ -562,18 +581,20 @@ fn forward(
     let mut out = crate::buffer::dirty(rows * g.cout);
     let bias = bias.map(|b| b.as_slice());
     let (xs, ws) = (x.as_slice(), kernel.as_slice());
-    forward_into(&g, xs, ws, packed, bias, epilogue, &mut out);
+    forward_into(&g, xs, ws, packed, bias, residual, epilogue, &mut out);
     Ok(Tensor::from_parts(shape, out))
 }
 
 /// The forward pass on raw slices: `out` (every value overwritten) receives
-/// `epilogue(conv(xs, ws) + bias)` for geometry `g`.
+/// `epilogue(conv(xs, ws) + bias + residual)` for geometry `g`.
+#[allow(clippy::too_many_arguments)]
 fn forward_into(
     g: &Geometry,
     xs: &[f32],
     ws: &[f32],
     packed: Option<&PackedB>,
     bias: Option<&[f32]>,
+    residual: Option<&[f32]>,
     epilogue: Epilogue,
     out: &mut [f32],
 ) {
@@ -585,7 +606,9 @@ fn forward_into(
     }
     if g.prefers_planar() {
         planar::forward(&g, xs, ws, bias, out);
-        crate::parallel::for_each_chunk_mut(out, |_, y| epilogue.apply(y));
+        crate::parallel::for_each_chunk_mut(out, |start, y| {
+            epilogue.apply_fused(y, None, residual.map(|r| &r[start..start + y.len()]))
+        });
         return;
     }
     let pointwise = g.is_pointwise() && g.padding_free();
@@ -596,7 +619,9 @@ fn forward_into(
     let threads = crate::parallel::num_threads();
     // The GEMM overwrites the output; bias and activation follow in one pass per chunk.
     let accumulate = false;
-    let finish = |y: &mut [f32]| epilogue.apply_with_bias(y, bias);
+    let finish = |start: usize, y: &mut [f32]| {
+        epilogue.apply_fused(y, bias, residual.map(|r| &r[start..start + y.len()]))
+    };
     if rows < 2 * threads * FORWARD_CHUNK_ROWS {
         // Too few rows to give every thread whole chunks: one GEMM, split inside over rows
         // and columns.
@@ -607,7 +632,9 @@ fn forward_into(
             w.gemm_rows(&cols, out, accumulate, threads);
         }
         let rows_per_task = rows.div_ceil(threads).max(1);
-        out.par_chunks_mut(rows_per_task * cout).for_each(finish);
+        out.par_chunks_mut(rows_per_task * cout)
+            .enumerate()
+            .for_each(|(i, y)| finish(i * rows_per_task * cout, y));
         return;
     }
     out.par_chunks_mut(FORWARD_CHUNK_ROWS * cout)
@@ -625,7 +652,7 @@ fn forward_into(
             } else {
                 w.gemm_rows(&Im2colRows::new(&g, xs, r0, n_rows), y, accumulate, 1);
             }
-            finish(y);
+            finish(r0 * cout, y);
         });
 }
 
@@ -792,7 +819,7 @@ fn backward(
     let by_forward = g.input_grad().filter(|_| need_input);
     if let Some(gt) = &by_forward {
         let w = g.flipped_kernel(ws);
-        forward_into(gt, dys, &w, None, None, Epilogue::Identity, &mut dx);
+        forward_into(gt, dys, &w, None, None, None, Epilogue::Identity, &mut dx);
     }
     // The chunked pass computes the input gradient only where the forward path did not.
     let col2im_input = need_input && by_forward.is_none();
@@ -928,7 +955,7 @@ mod tests {
     }
 
     #[test]
-    fn outer_padding_equals_convolving_the_padded_copy() {
+    fn outer_padding_and_a_residual_equal_the_unfused_ops() {
         let pads = [[(1, 2), (0, 3)], [(1, 1), (1, 1)], [(2, 0), (0, 1)]];
         // (input channels, kernel, strides, padding, groups): planar, implicit-GEMM, 1x1,
         // grouped and depthwise paths.
@@ -950,17 +977,47 @@ mod tests {
                     dilation: (1, 1),
                 };
                 let copy = x.pad(&[(0, 0), pad[0], pad[1], (0, 0)], 0.0).unwrap();
-                let want = conv2d_grouped(&copy, &w, Some(&bias), &spec, groups).unwrap();
+                let plain = conv2d_grouped(&copy, &w, Some(&bias), &spec, groups).unwrap();
+                let residual = seq(plain.shape(), 0.3);
                 let prepared = PreparedKernel::new(&w, groups);
-                let got =
-                    conv2d_prepared(&x, &prepared, Some(&bias), &spec, pad, Epilogue::Identity)
-                        .unwrap();
-                assert_eq!(got.shape(), want.shape(), "{cin} {k} {s} {pad:?} {groups}");
-                for (a, b) in got.as_slice().iter().zip(want.as_slice()) {
-                    assert!((a - b).abs() <= 1e-4 * (1.0 + b.abs()), "{a} vs {b}");
-                }
+                let run = |r: Option<&Tensor>, e| {
+                    conv2d_prepared(&x, &prepared, Some(&bias), &spec, pad, r, e).unwrap()
+                };
+                let what = format!("{cin} {k} {s} {pad:?} {groups}");
+                let check = |got: Tensor, want: Vec<f32>| {
+                    assert_eq!(got.shape(), plain.shape(), "{what}");
+                    for (a, b) in got.as_slice().iter().zip(&want) {
+                        assert!(
+                            (a - b).abs() <= 1e-4 * (1.0 + b.abs()),
+                            "{what}: {a} vs {b}"
+                        );
+                    }
+                };
+                check(run(None, Epilogue::Identity), plain.to_vec());
+                let relu_sum = plain
+                    .as_slice()
+                    .iter()
+                    .zip(residual.as_slice())
+                    .map(|(y, r)| (y + r).max(0.0))
+                    .collect();
+                check(run(Some(&residual), Epilogue::Relu), relu_sum);
             }
         }
+        // A residual of another shape is an error, not a wrong answer.
+        let x = seq(&[1, 5, 5, 4], 0.1);
+        let prepared = PreparedKernel::new(&seq(&[3, 3, 4, 4], 0.1), 1);
+        let wrong = seq(&[1, 5, 5, 4], 0.1);
+        let spec = Conv2dSpec::default();
+        let e = conv2d_prepared(
+            &x,
+            &prepared,
+            None,
+            &spec,
+            [(0, 0); 2],
+            Some(&wrong),
+            Epilogue::Relu,
+        );
+        assert!(e.unwrap_err().to_string().contains("residual"));
     }
 
     #[test]
