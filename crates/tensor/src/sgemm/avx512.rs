@@ -32,11 +32,24 @@ pub(super) unsafe fn kernel<const ROW: usize, const STEP: usize>(
     nr: usize,
     load_c: bool,
 ) {
+    // C's tile is read only after the loop: ask for its lines now, so they arrive while the
+    // loop runs instead of stalling the stores.
+    if load_c {
+        for r in 0..mr {
+            let p = c.add(r * ldc) as *const i8;
+            _mm_prefetch::<_MM_HINT_T0>(p);
+            _mm_prefetch::<_MM_HINT_T0>(p.add(64));
+        }
+    }
     let mut acc = [[_mm512_setzero_ps(); 2]; MR];
     let (mut a, mut b) = (a, b);
     for _ in 0..kc {
         let b0 = _mm512_loadu_ps(b);
         let b1 = _mm512_loadu_ps(b.add(16));
+        // B eight steps ahead (a hint: past the panel's end it is harmless, and the address
+        // is formed without `add`'s in-bounds requirement).
+        _mm_prefetch::<_MM_HINT_T0>(b.wrapping_add(8 * NR) as *const i8);
+        _mm_prefetch::<_MM_HINT_T0>(b.wrapping_add(8 * NR + 16) as *const i8);
         for (r, row) in acc.iter_mut().enumerate() {
             let av = _mm512_set1_ps(*a.add(r * ROW));
             row[0] = _mm512_fmadd_ps(av, b0, row[0]);
