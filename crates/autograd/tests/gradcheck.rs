@@ -430,6 +430,68 @@ fn conv3d_gradients_match_finite_differences() {
 }
 
 #[test]
+fn transposed_conv_gradients_match_finite_differences() {
+    use krust_tensor::conv::Conv3dSpec;
+    // (what, input (n, d, h, w, c), kernel (kd, kh, kw, filters, c), output (d, h, w), spec)
+    let cases = [
+        (
+            "valid strides (2, 1, 2)",
+            [1, 2, 2, 2, 2],
+            [2, 2, 3, 2, 2],
+            [4, 3, 5],
+            [2, 1, 2],
+            Padding::Valid,
+            [1, 1, 1],
+        ),
+        (
+            "same stride 2",
+            [2, 2, 2, 2, 1],
+            [3, 2, 3, 2, 1],
+            [3, 4, 4],
+            [2, 2, 2],
+            Padding::Same,
+            [1, 1, 1],
+        ),
+        (
+            "valid dilated",
+            [1, 2, 2, 2, 2],
+            [2, 2, 2, 1, 2],
+            [4, 3, 4],
+            [1, 1, 1],
+            Padding::Valid,
+            [2, 1, 2],
+        ),
+    ];
+    for (i, (what, xs, ks, out, strides, padding, dilation)) in cases.into_iter().enumerate() {
+        let spec = Conv3dSpec {
+            strides,
+            padding,
+            dilation,
+        };
+        let inputs = [
+            random(&xs, 780 + 2 * i as u64),
+            random(&ks, 781 + 2 * i as u64),
+        ];
+        check(&format!("conv3d_transpose {what}"), &inputs, |v| {
+            v[0].conv3d_transpose(&v[1], out, spec)
+        });
+        // The same case without depth through the 2-D op.
+        let spec2 = conv_spec(
+            (strides[1], strides[2]),
+            padding,
+            (dilation[1], dilation[2]),
+        );
+        let inputs2 = [
+            random(&[xs[0], xs[2], xs[3], xs[4]], 790 + 2 * i as u64),
+            random(&[ks[1], ks[2], ks[3], ks[4]], 791 + 2 * i as u64),
+        ];
+        check(&format!("conv2d_transpose {what}"), &inputs2, |v| {
+            v[0].conv2d_transpose(&v[1], (out[1], out[2]), spec2)
+        });
+    }
+}
+
+#[test]
 fn grouped_and_depthwise_conv3d_gradients_match_finite_differences() {
     use krust_tensor::conv::Conv3dSpec;
     let spec = |strides, padding, dilation| Conv3dSpec {

@@ -245,6 +245,48 @@ impl<'a> ConfigReader<'a> {
         Ok(out)
     }
 
+    /// `borders_or` with the number of axes known only at run time (1 to 3); None when the
+    /// argument is absent or null.
+    pub fn borders_opt(&mut self, key: &str, axes: usize) -> Result<Option<Vec<(usize, usize)>>> {
+        if self.get(key).is_none() {
+            return Ok(None);
+        }
+        let none = (0, 0);
+        Ok(Some(match axes {
+            1 => self.borders_or(key, [none])?.to_vec(),
+            2 => self.borders_or(key, [none; 2])?.to_vec(),
+            _ => self.borders_or(key, [none; 3])?.to_vec(),
+        }))
+    }
+
+    /// `ints_opt` with the length known only at run time (a layer's spatial rank, 1 to 3).
+    pub fn axes_opt(&mut self, key: &str, rank: usize) -> Result<Option<Vec<usize>>> {
+        Ok(match rank {
+            1 => self.ints_opt::<1>(key)?.map(|a| a.to_vec()),
+            2 => self.ints_opt::<2>(key)?.map(|a| a.to_vec()),
+            _ => self.ints_opt::<3>(key)?.map(|a| a.to_vec()),
+        })
+    }
+
+    /// `axes_opt` for a required argument.
+    pub fn axes(&mut self, key: &str, rank: usize) -> Result<Vec<usize>> {
+        self.axes_opt(key, rank)?
+            .ok_or_else(|| self.error(key, "is required"))
+    }
+
+    /// A positive integer such as `groups` or `depth_multiplier`; zero, negative, fractional
+    /// and non-numeric values are errors naming the argument, never the default.
+    pub fn positive_or(&mut self, key: &str, default: usize) -> Result<usize> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(v) => v
+                .as_u64()
+                .filter(|&n| n > 0 && n <= MAX_INT_ARG)
+                .map(|n| n as usize)
+                .ok_or_else(|| self.error(key, format!("expected a positive integer, got {v}"))),
+        }
+    }
+
     pub fn padding_or(&mut self, key: &str, default: Padding) -> Result<Padding> {
         match self.get(key) {
             None => Ok(default),

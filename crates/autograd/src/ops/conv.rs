@@ -1,10 +1,11 @@
 //! 2-D and 3-D convolution (plain, grouped, depthwise) with optional bias, one node each: forward
-//! im2col·W + b, backward col2im(g·Wᵀ), im2col(x)ᵀ·g and Σg (see `krust_tensor::conv`).
+//! im2col·W + b, backward col2im(g·Wᵀ), im2col(x)ᵀ·g and Σg (see `krust_tensor::conv`); and
+//! their transposes, whose forward is the convolution's input gradient.
 
 use crate::{Result, Var};
 use krust_tensor::conv::{
-    conv2d, conv2d_backward, conv2d_grouped, conv2d_grouped_backward, conv3d_grouped,
-    conv3d_grouped_backward, Conv2dGrads, Conv3dSpec,
+    conv2d, conv2d_backward, conv2d_grouped, conv2d_grouped_backward, conv3d, conv3d_backward,
+    conv3d_grouped, conv3d_grouped_backward, Conv2dGrads, Conv3dSpec,
 };
 use krust_tensor::{Conv2dSpec, Result as TensorResult, Tensor};
 
@@ -108,33 +109,65 @@ impl Var {
         out_hw: (usize, usize),
         spec: Conv2dSpec,
     ) -> Result<Var> {
+        self.transposed_node(
+            kernel,
+            &[out_hw.0, out_hw.1],
+            move |x, w| conv2d(x, w, None, &spec),
+            move |x, w, dy, need| conv2d_backward(x, w, dy, &spec, need[0], need[1], false),
+        )
+    }
+
+    /// 3-D transposed convolution (the gradient of `conv3d` with respect to its input)
+    /// producing (n, out_d, out_h, out_w, filters) from (n, d, h, w, in_channels), kernel
+    /// (kd, kh, kw, filters, in_channels) as in Keras; `spec` and `out_dhw` describe the
+    /// convolution this one inverts, as for `conv2d_transpose`.
+    pub fn conv3d_transpose(
+        &self,
+        kernel: &Var,
+        out_dhw: [usize; 3],
+        spec: Conv3dSpec,
+    ) -> Result<Var> {
+        self.transposed_node(
+            kernel,
+            &out_dhw,
+            move |x, w| conv3d(x, w, None, &spec),
+            move |x, w, dy, need| conv3d_backward(x, w, dy, &spec, need[0], need[1], false),
+        )
+    }
+
+    /// The tape node of a transposed convolution, given the convolution `conv(x, w)` it
+    /// inverts and that convolution's backward `grads(x, w, dy, [need input, need kernel])`.
+    /// Forward: the input gradient of `conv` with self in the role of dy (only the shape of
+    /// conv's input, `out_spatial` × filters, matters). Backward: d/dx is the forward `conv`
+    /// of g; d/dW is conv's kernel gradient with g as its input and x as its dy.
+    fn transposed_node(
+        &self,
+        kernel: &Var,
+        out_spatial: &[usize],
+        conv: impl Fn(&Tensor, &Tensor) -> TensorResult<Tensor> + 'static,
+        grads: impl Fn(&Tensor, &Tensor, &Tensor, [bool; 2]) -> TensorResult<Conv2dGrads> + 'static,
+    ) -> Result<Var> {
         let (x, w) = (self.value(), kernel.value());
-        let (n, filters) = (
-            x.shape().first().copied().unwrap_or(0),
-            w.shape().get(2).copied().unwrap_or(0),
-        );
-        let out_shape = [n, out_hw.0, out_hw.1, filters];
-        // Only the shape of the "input" matters when just the input gradient is asked for.
-        let placeholder = krust_tensor::Tensor::zeros(out_shape);
-        let y = conv2d_backward(&placeholder, &w, &x, &spec, true, false, false)?
+        let n = x.shape().first().copied().unwrap_or(0);
+        // Kernel (k..., filters, in_channels): filters is the second-to-last axis.
+        let filters = w.shape().iter().rev().nth(1).copied().unwrap_or(0);
+        let mut out_shape = vec![n];
+        out_shape.extend_from_slice(out_spatial);
+        out_shape.push(filters);
+        let placeholder = Tensor::zeros(out_shape);
+        let y = grads(&placeholder, &w, &x, [true, false])?
             .input
             .ok_or_else(|| {
-                krust_tensor::TensorError::invalid("conv2d_transpose", "no output computed")
+                krust_tensor::TensorError::invalid("conv_transpose", "no output computed")
             })?;
         let (need_x, need_w) = (self.requires_grad(), kernel.requires_grad());
         Ok(Var::from_op(
             y,
             &[self, kernel],
             Box::new(move |g| {
-                // d/dx: the forward convolution of g; d/dW: the kernel gradient of that same
-                // convolution with x in the role of its output gradient.
-                let dx = if need_x {
-                    Some(conv2d(g, &w, None, &spec)?)
-                } else {
-                    None
-                };
+                let dx = if need_x { Some(conv(g, &w)?) } else { None };
                 let dw = if need_w {
-                    conv2d_backward(g, &w, &x, &spec, false, true, false)?.kernel
+                    grads(g, &w, &x, [false, true])?.kernel
                 } else {
                     None
                 };

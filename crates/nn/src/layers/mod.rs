@@ -4,36 +4,30 @@ mod activation;
 mod activation_layers;
 mod adaptive_average_pooling2d;
 mod arithmetic;
-mod average_pooling2d;
 mod batch_normalization;
-mod conv1d;
-mod conv2d;
-mod conv3d;
-mod conv_transpose;
+mod conv;
 mod custom_scale;
 mod dense;
 mod dot;
 mod dropout;
 mod embedding;
 mod flatten;
-mod global_pooling2d;
+mod global_pooling;
 mod identity;
 mod input;
 mod layer_scale;
-mod max_pooling2d;
 mod merging;
 mod noise;
 mod normalization;
 mod normalization_preprocessing;
 mod padding_cropping2d;
 mod permute;
-mod pooling1d;
+mod pooling;
 mod registry;
 mod repeat_vector;
 mod rescaling;
 mod reshape;
 mod resizing_nd;
-mod separable_conv;
 mod unit_normalization;
 mod up_sampling2d;
 
@@ -43,13 +37,13 @@ pub use activation_layers::{
 };
 pub use adaptive_average_pooling2d::AdaptiveAveragePooling2D;
 pub use arithmetic::{Arithmetic, ArithmeticOp};
-pub use average_pooling2d::AveragePooling2D;
 pub use batch_normalization::BatchNormalization;
-pub use conv1d::{Conv1D, Padding1D};
-pub use conv2d::Conv2D;
-pub use conv3d::{AveragePooling3D, Conv3D, Conv3DTranspose, MaxPooling3D, Pooling3D};
-pub use conv_transpose::{
-    transpose_output_length, Conv1DTranspose, Conv2DTranspose, ConvTranspose,
+pub use conv::{
+    transpose_output_length, AxisSizes, Conv, Conv1D, Conv1DClass, Conv1DTranspose,
+    Conv1DTransposeClass, Conv2D, Conv2DClass, Conv2DTranspose, Conv2DTransposeClass, Conv3D,
+    Conv3DClass, Conv3DTranspose, Conv3DTransposeClass, ConvClass, ConvKind, ConvPadding,
+    DepthwiseConv2D, DepthwiseConv2DClass, Padding1D, SeparableConv1D, SeparableConv1DClass,
+    SeparableConv2D, SeparableConv2DClass,
 };
 pub use custom_scale::CustomScaleLayer;
 pub use dense::Dense;
@@ -57,11 +51,13 @@ pub use dot::Dot;
 pub use dropout::Dropout;
 pub use embedding::Embedding;
 pub use flatten::Flatten;
-pub use global_pooling2d::{GlobalAveragePooling2D, GlobalMaxPooling2D};
+pub use global_pooling::{
+    GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAveragePooling3D, GlobalMaxPooling1D,
+    GlobalMaxPooling2D, GlobalMaxPooling3D,
+};
 pub use identity::Identity;
 pub use input::Input;
 pub use layer_scale::LayerScale;
-pub use max_pooling2d::MaxPooling2D;
 pub use merging::{Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract};
 pub use noise::{
     AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout, SpatialDropout1D,
@@ -71,9 +67,11 @@ pub use normalization::{GroupNormalization, InstanceNormalization, LayerNormaliz
 pub use normalization_preprocessing::Normalization;
 pub use padding_cropping2d::{Borders, Cropping2D, ZeroPadding2D};
 pub use permute::Permute;
-pub use pooling1d::{
-    AveragePooling1D, GlobalAveragePooling1D, GlobalAveragePooling3D, GlobalMaxPooling1D,
-    GlobalMaxPooling3D, MaxPooling1D,
+pub use pooling::{
+    AveragePooling1D, AveragePooling1DClass, AveragePooling2D, AveragePooling2DClass,
+    AveragePooling3D, AveragePooling3DClass, AxisPads, MaxPooling1D, MaxPooling1DClass,
+    MaxPooling2D, MaxPooling2DClass, MaxPooling3D, MaxPooling3DClass, Pool, PoolClass, PoolOp,
+    Pooling3D,
 };
 pub use registry::layer_from_config;
 pub use repeat_vector::RepeatVector;
@@ -83,7 +81,6 @@ pub use resizing_nd::{
     Cropping, Cropping1D, Cropping3D, UpSampling, UpSampling1D, UpSampling3D, ZeroPadding,
     ZeroPadding1D, ZeroPadding3D,
 };
-pub use separable_conv::{DepthwiseConv2D, SeparableConv, SeparableConv1D, SeparableConv2D};
 pub use unit_normalization::UnitNormalization;
 pub use up_sampling2d::UpSampling2D;
 
@@ -176,56 +173,27 @@ pub(crate) fn kernel_and_bias<'a>(
     [("kernel", kernel.as_ref()), ("bias", bias.as_ref())]
 }
 
-/// Output shape (h, w, c) of a 2-D pooling layer named `layer`.
-fn pooled_shape(
+/// Splits a per-sample input shape of a layer over `rank` spatial axes into the spatial
+/// lengths and the channels; any other rank is an error naming what the layer expects.
+fn split_channels<'a>(
     layer: &str,
-    input_shape: &[usize],
-    spec: &krust_tensor::Pool2dSpec,
-) -> Result<Vec<usize>> {
-    let &[h, w, c] = input_shape else {
-        return Err(crate::NnError::layer(
-            layer,
-            format!("expects inputs (height, width, channels), got {input_shape:?}"),
-        ));
-    };
-    let size = |axis, len| {
-        spec.output_size("pooling", axis, len)
-            .map(|o| o.0)
-            .map_err(|e| crate::NnError::layer(layer, e.to_string()))
-    };
-    Ok(vec![size(0, h)?, size(1, w)?, c])
-}
-
-/// Writes the krust-only pooling keys `explicit_padding` ([[top, bottom], [left, right]]) and
-/// `ceil_mode`, each only when not the default, so Keras-compatible configs stay unchanged.
-fn write_torch_pool_options(
-    config: &mut serde_json::Value,
-    explicit_padding: Option<((usize, usize), (usize, usize))>,
-    ceil_mode: bool,
-) {
-    if let Some(((t, b), (l, r))) = explicit_padding {
-        config["explicit_padding"] = serde_json::json!([[t, b], [l, r]]);
-    }
-    if ceil_mode {
-        config["ceil_mode"] = serde_json::Value::Bool(true);
-    }
-}
-
-/// Reads what `write_torch_pool_options` writes.
-#[allow(clippy::type_complexity)]
-fn read_torch_pool_options(
-    c: &mut crate::config::ConfigReader,
-) -> Result<(Option<((usize, usize), (usize, usize))>, bool)> {
-    // [[top, bottom], [left, right]] as the PyTorch importer writes it (any border form reads).
-    let explicit = match c.value("explicit_padding") {
-        None => None,
-        Some(_) => {
-            let [h, w] = c.borders_or("explicit_padding", [(0, 0); 2])?;
-            Some((h, w))
+    rank: usize,
+    input_shape: &'a [usize],
+) -> Result<(&'a [usize], usize)> {
+    match input_shape.split_last() {
+        Some((&c, spatial)) if spatial.len() == rank => Ok((spatial, c)),
+        _ => {
+            let expected = match rank {
+                1 => "(steps, channels)",
+                2 => "(height, width, channels)",
+                _ => "(depth, height, width, channels)",
+            };
+            Err(crate::NnError::layer(
+                layer,
+                format!("expects inputs {expected}, got {input_shape:?}"),
+            ))
         }
-    };
-    let ceil_mode = c.bool_or("ceil_mode", false)?;
-    Ok((explicit, ceil_mode))
+    }
 }
 
 /// Parses a Keras padding name.

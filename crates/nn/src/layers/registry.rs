@@ -124,18 +124,16 @@ pub fn layer_from_config(class_name: &str, config: &Value) -> Result<Box<dyn Lay
         "GaussianNoise" => Box::new(GaussianNoise::from_config(config)?),
         "Conv1D" => Box::new(Conv1D::from_config(config)?),
         "DepthwiseConv2D" => Box::new(DepthwiseConv2D::from_config(config)?),
-        "SeparableConv1D" | "SeparableConv2D" => {
-            Box::new(SeparableConv::from_config(class_name, config)?)
-        }
+        "SeparableConv1D" => Box::new(SeparableConv1D::from_config(config)?),
+        "SeparableConv2D" => Box::new(SeparableConv2D::from_config(config)?),
         "MaxPooling1D" => Box::new(MaxPooling1D::from_config(config)?),
         "AveragePooling1D" => Box::new(AveragePooling1D::from_config(config)?),
         "GlobalAveragePooling1D" => Box::new(GlobalAveragePooling1D::from_config(config)?),
         "GlobalMaxPooling1D" => Box::new(GlobalMaxPooling1D::from_config(config)?),
         "GlobalAveragePooling3D" => Box::new(GlobalAveragePooling3D::from_config(config)?),
         "GlobalMaxPooling3D" => Box::new(GlobalMaxPooling3D::from_config(config)?),
-        "Conv1DTranspose" | "Conv2DTranspose" => {
-            Box::new(ConvTranspose::from_config(class_name, config)?)
-        }
+        "Conv1DTranspose" => Box::new(Conv1DTranspose::from_config(config)?),
+        "Conv2DTranspose" => Box::new(Conv2DTranspose::from_config(config)?),
         "ZeroPadding1D" => Box::new(ZeroPadding::from_config("ZeroPadding1D", config)?),
         "ZeroPadding3D" => Box::new(ZeroPadding::from_config("ZeroPadding3D", config)?),
         "Cropping1D" => Box::new(Cropping::from_config("Cropping1D", config)?),
@@ -143,9 +141,8 @@ pub fn layer_from_config(class_name: &str, config: &Value) -> Result<Box<dyn Lay
         "UpSampling1D" => Box::new(UpSampling::from_config("UpSampling1D", config)?),
         "UpSampling3D" => Box::new(UpSampling::from_config("UpSampling3D", config)?),
         "Conv3D" => Box::new(Conv3D::from_config(config)?),
-        "MaxPooling3D" | "AveragePooling3D" => {
-            Box::new(Pooling3D::from_config(class_name, config)?)
-        }
+        "MaxPooling3D" => Box::new(MaxPooling3D::from_config(config)?),
+        "AveragePooling3D" => Box::new(AveragePooling3D::from_config(config)?),
         "ActivityRegularization" => Box::new(ActivityRegularization::from_config(config)?),
         "ReLU" | "LeakyReLU" | "ELU" | "Softmax" => {
             Box::new(ActivationFunctionLayer::from_config(class_name, config)?)

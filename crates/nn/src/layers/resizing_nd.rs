@@ -17,11 +17,8 @@ fn read_borders(
     axes: usize,
     default: usize,
 ) -> Result<Vec<(usize, usize)>> {
-    let both = (default, default);
-    Ok(match axes {
-        1 => c.borders_or(key, [both])?.to_vec(),
-        _ => c.borders_or(key, [both; 3])?.to_vec(),
-    })
+    Ok(c.borders_opt(key, axes)?
+        .unwrap_or_else(|| vec![(default, default); axes]))
 }
 
 fn borders_json(b: &[(usize, usize)]) -> Value {

@@ -1,13 +1,14 @@
-//! `GlobalAveragePooling2D` and `GlobalMaxPooling2D`: the mean or maximum over all spatial
-//! positions of each channel; `keepdims` keeps (1, 1, channels) instead of (channels,).
+//! The global poolings, `GlobalAveragePooling1D/2D/3D` and `GlobalMaxPooling1D/2D/3D`: the
+//! mean or maximum over all spatial positions of each channel; `keepdims` keeps a length-1
+//! axis per spatial axis instead of (channels,). One macro, one reduction call each.
 
 use super::Layer;
 use crate::config::ConfigReader;
-use crate::{NnError, Result};
+use crate::Result;
 use krust_autograd::Var;
 
-macro_rules! global_pooling2d {
-    ($name:ident, $reduce:ident, $doc:literal) => {
+macro_rules! global_pooling {
+    ($name:ident, $reduce:ident, $spatial:literal, $doc:literal) => {
         #[doc = $doc]
         #[derive(Debug, Clone, Default)]
         pub struct $name {
@@ -42,17 +43,17 @@ macro_rules! global_pooling2d {
             }
 
             fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
-                let &[_, _, c] = input_shape else {
-                    return Err(NnError::layer(
-                        stringify!($name),
-                        format!("expects inputs (height, width, channels), got {input_shape:?}"),
-                    ));
-                };
-                Ok(if self.keepdims { vec![1, 1, c] } else { vec![c] })
+                let (_, c) = super::split_channels(stringify!($name), $spatial, input_shape)?;
+                Ok(if self.keepdims {
+                    [vec![1; $spatial], vec![c]].concat()
+                } else {
+                    vec![c]
+                })
             }
 
             fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
-                Ok(x.$reduce(&[1, 2], self.keepdims)?)
+                let axes: Vec<isize> = (1..=$spatial).collect();
+                Ok(x.$reduce(&axes, self.keepdims)?)
             }
 
             fn flops(&self, output_shape: &[usize]) -> u64 {
@@ -62,13 +63,39 @@ macro_rules! global_pooling2d {
     };
 }
 
-global_pooling2d!(
+global_pooling!(
+    GlobalAveragePooling1D,
+    mean_axes,
+    1,
+    "Mean over steps per channel."
+);
+global_pooling!(
+    GlobalMaxPooling1D,
+    max_axes,
+    1,
+    "Maximum over steps per channel."
+);
+global_pooling!(
     GlobalAveragePooling2D,
     mean_axes,
+    2,
     "Mean over height and width per channel."
 );
-global_pooling2d!(
+global_pooling!(
     GlobalMaxPooling2D,
     max_axes,
+    2,
     "Maximum over height and width per channel."
+);
+global_pooling!(
+    GlobalAveragePooling3D,
+    mean_axes,
+    3,
+    "Mean over depth, height and width per channel."
+);
+global_pooling!(
+    GlobalMaxPooling3D,
+    max_axes,
+    3,
+    "Maximum over depth, height and width per channel."
 );
