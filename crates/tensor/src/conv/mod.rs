@@ -115,6 +115,15 @@ struct Geometry {
     dw: usize,
 }
 
+/// One (kz, ky) run of an im2col row clipped to a depth range (see `Geometry::slab`).
+#[derive(Clone, Copy)]
+struct Slab {
+    kz: usize,
+    ky: usize,
+    lo: usize,
+    hi: usize,
+}
+
 impl Geometry {
     fn new(x: &[usize], k: &[usize], spec: &Conv2dSpec) -> Result<Geometry> {
         if x.len() != 4 || k.len() != 4 || x[3] != k[2] {
@@ -296,20 +305,60 @@ impl Geometry {
         if dst.is_empty() {
             return;
         }
-        let cin = self.cin;
-        let run = self.kw * cin;
+        let (run, k1) = (self.kw * self.cin, k0 + dst.len());
+        let slabs = (k0 / run..k1.div_ceil(run)).map(|s| self.slab(s, k0, k1));
+        self.im2col_slabs(x, self.pixel(row), slabs, k0, dst);
+    }
+
+    /// Output pixel `row` as (image, oz, oy, ox).
+    fn pixel(&self, row: usize) -> [usize; 4] {
         let (b, p) = (row / self.out_pixels(), row % self.out_pixels());
         let (oz, p) = (p / (self.oh * self.ow), p % (self.oh * self.ow));
-        let (oy, ox) = (p / self.ow, p % self.ow);
+        [b, oz, p / self.ow, p % self.ow]
+    }
+
+    /// The output pixel after `p` in row order.
+    fn next_pixel(&self, [b, oz, oy, ox]: [usize; 4]) -> [usize; 4] {
+        if ox + 1 < self.ow {
+            [b, oz, oy, ox + 1]
+        } else if oy + 1 < self.oh {
+            [b, oz, oy + 1, 0]
+        } else if oz + 1 < self.od {
+            [b, oz + 1, 0, 0]
+        } else {
+            [b + 1, 0, 0, 0]
+        }
+    }
+
+    /// Slab `s` (one (kz, ky) pair's kw·cin values) of an im2col row clipped to `k0..k1`:
+    /// (kz, ky, first value, end value), the values counted from the row's start.
+    fn slab(&self, s: usize, k0: usize, k1: usize) -> Slab {
+        let run = self.kw * self.cin;
+        Slab {
+            kz: s / self.kh,
+            ky: s % self.kh,
+            lo: (s * run).max(k0),
+            hi: ((s + 1) * run).min(k1),
+        }
+    }
+
+    /// `im2col_part` for output pixel `pixel`, over the slabs covering `k0..k0 + dst.len()`.
+    fn im2col_slabs(
+        &self,
+        x: &[f32],
+        [b, oz, oy, ox]: [usize; 4],
+        slabs: impl Iterator<Item = Slab>,
+        k0: usize,
+        dst: &mut [f32],
+    ) {
+        let cin = self.cin;
+        let run = self.kw * cin;
         let x0 = (ox * self.sw) as isize - self.left as isize;
         let whole_run = self.dw == 1 && x0 >= 0 && x0 as usize + self.kw <= self.w;
-        let k1 = k0 + dst.len();
-        // One (kz, ky) slab of kw·cin values at a time, clipped to k0..k1.
-        for s in k0 / run..k1.div_ceil(run) {
-            let (kz, ky) = (s / self.kh, s % self.kh);
-            let (lo, hi) = ((s * run).max(k0), ((s + 1) * run).min(k1));
+        for Slab { kz, ky, lo, hi } in slabs {
             let out = &mut dst[lo - k0..hi - k0];
-            let (a, e) = (lo - s * run, hi - s * run);
+            let start = (kz * self.kh + ky) * run;
+            let (a, e) = (lo - start, hi - start);
             let iz = Self::tap(oz, self.sd, kz, self.dd, self.front, self.d);
             let iy = Self::tap(oy, self.sh, ky, self.dh, self.top, self.h);
             let (Some(iz), Some(iy)) = (iz, iy) else {
@@ -678,6 +727,39 @@ impl RowSource for Im2colRows<'_> {
 
     fn row_part(&self, i: usize, k0: usize, dst: &mut [f32]) {
         self.g.im2col_part(self.x, self.row0 + i, k0, dst);
+    }
+
+    /// Consecutive rows share their slab list and step their output pixel by one, so the
+    /// divisions that locate a row are done once per panel instead of once per row.
+    fn rows_part<'a>(&self, i0: usize, k0: usize, lines: impl Iterator<Item = &'a mut [f32]>) {
+        let g = self.g;
+        let mut lines = lines.peekable();
+        let Some(kc) = lines.peek().map(|l| l.len()) else {
+            return;
+        };
+        let run = g.kw * g.cin;
+        let (s0, s1) = (k0 / run, (k0 + kc).div_ceil(run));
+        let mut slabs = [Slab {
+            kz: 0,
+            ky: 0,
+            lo: 0,
+            hi: 0,
+        }; 16];
+        if kc == 0 || s1 - s0 > slabs.len() {
+            for (i, line) in lines.enumerate() {
+                self.row_part(i0 + i, k0, line);
+            }
+            return;
+        }
+        for (slot, s) in slabs.iter_mut().zip(s0..s1) {
+            *slot = g.slab(s, k0, k0 + kc);
+        }
+        let slabs = &slabs[..s1 - s0];
+        let mut pixel = g.pixel(self.row0 + i0);
+        for line in lines {
+            g.im2col_slabs(self.x, pixel, slabs.iter().copied(), k0, line);
+            pixel = g.next_pixel(pixel);
+        }
     }
 }
 

@@ -204,6 +204,13 @@ pub(crate) trait RowSource: Sync {
     fn size(&self) -> (usize, usize);
     /// Writes depth `k0..k0 + dst.len()` of row `i` into `dst`.
     fn row_part(&self, i: usize, k0: usize, dst: &mut [f32]);
+
+    /// `row_part` for rows `i0, i0 + 1, ...`, one per line (all of one length).
+    fn rows_part<'a>(&self, i0: usize, k0: usize, lines: impl Iterator<Item = &'a mut [f32]>) {
+        for (i, line) in lines.enumerate() {
+            self.row_part(i0 + i, k0, line);
+        }
+    }
 }
 
 impl<S: RowSource> PackA for S {
@@ -212,16 +219,10 @@ impl<S: RowSource> PackA for S {
     }
 
     fn pack(&self, i0: usize, mc: usize, k0: usize, kc: usize, dst: &mut [f32]) -> Layout {
-        for (p, panel) in dst.chunks_exact_mut(PANEL_A).enumerate() {
-            for (r, line) in panel.chunks_exact_mut(KC).enumerate() {
-                let i = p * MR + r;
-                if i < mc {
-                    self.row_part(i0 + i, k0, &mut line[..kc]);
-                } else {
-                    line[..kc].fill(0.0);
-                }
-            }
-        }
+        // Panel p's line r is row p·MR + r: the lines in memory order are the rows in order.
+        let mut lines = dst.chunks_exact_mut(KC).map(|line| &mut line[..kc]);
+        self.rows_part(i0, k0, lines.by_ref().take(mc));
+        lines.for_each(|line| line.fill(0.0));
         Layout::Rows
     }
 }
