@@ -137,7 +137,8 @@ where
 {
     let (channels, inner) = (layout.channels, layout.inner);
     let block = layout.block();
-    let mut out = vec![0.0f32; x.len()];
+    // Every value is written below; a pooled buffer avoids faulting in fresh pages.
+    let mut out = crate::buffer::dirty(x.len());
     if block == 0 {
         return out;
     }
