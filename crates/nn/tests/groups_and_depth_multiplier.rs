@@ -154,3 +154,24 @@ fn well_formed_groups_and_multipliers_still_read_and_round_trip() {
     let absent = DepthwiseConv2D::from_config(&json!({"kernel_size": 3})).unwrap();
     assert_eq!(absent.config()["depth_multiplier"], 1);
 }
+
+#[test]
+fn forward_on_an_input_of_the_wrong_rank_is_an_error_naming_the_layer() {
+    use krust_autograd::Var;
+    use krust_nn::layers::{Conv1D, Conv3D, Layer};
+    use krust_tensor::Tensor;
+    let mut conv1d = Conv1D::new(2, 3);
+    conv1d.build(&[5, 4]).unwrap();
+    let e = conv1d
+        .forward(&Var::constant(Tensor::zeros([2, 4])), false)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("Conv1D") && e.contains("[2, 4]"), "{e}");
+    let mut conv3d = Conv3D::new(2, [1, 1, 1]);
+    conv3d.build(&[3, 3, 3, 2]).unwrap();
+    let e = conv3d
+        .forward(&Var::constant(Tensor::zeros([1, 3, 3, 2])), false)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("Conv3D"), "{e}");
+}

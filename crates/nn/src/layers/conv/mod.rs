@@ -717,6 +717,16 @@ impl<C: ConvClass> Layer for Conv<C> {
     }
 
     fn forward(&self, x: &Var, training: bool) -> Result<Var> {
+        if x.shape().len() != C::RANK + 2 {
+            return Err(NnError::layer(
+                C::NAME,
+                format!(
+                    "expects inputs (batch, {} spatial axes, channels), got {:?}",
+                    C::RANK,
+                    x.shape()
+                ),
+            ));
+        }
         let y = self.convolve(&self.lift_input(x)?)?;
         let y = if C::RANK == 1 {
             let s = y.shape();
