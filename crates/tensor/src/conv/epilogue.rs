@@ -28,15 +28,9 @@ impl Epilogue {
     }
 
     /// Adds `bias` (one value per output channel) to every row of `y` (whole rows of
-    /// `bias.len()` values), then applies the activation: one pass while `y` is in cache.
-    #[inline]
-    pub fn apply_with_bias(self, y: &mut [f32], bias: Option<&[f32]>) {
-        self.apply_fused(y, bias, None);
-    }
-
-    /// `apply_with_bias` with `residual` (the values of a residual connection at the same
-    /// positions as `y`) added before the activation: `act(y + bias + residual)`, ResNet's
-    /// `relu(bn(conv(x)) + shortcut)` in one pass.
+    /// `bias.len()` values) and `residual` (the values of a residual connection at the same
+    /// positions as `y`), then applies the activation: `act(y + bias + residual)`, ResNet's
+    /// `relu(bn(conv(x)) + shortcut)`, in one pass while `y` is in cache.
     #[inline]
     pub fn apply_fused(self, y: &mut [f32], bias: Option<&[f32]>, residual: Option<&[f32]>) {
         if let Some(b) = bias.filter(|b| !b.is_empty()) {
@@ -66,7 +60,7 @@ mod tests {
         };
         assert_eq!(run(Epilogue::Identity), x);
         let mut y = [1.0f32, -2.0, 3.0, -4.0];
-        Epilogue::Relu.apply_with_bias(&mut y, Some(&[0.5, 1.0]));
+        Epilogue::Relu.apply_fused(&mut y, Some(&[0.5, 1.0]), None);
         assert_eq!(y, [1.5, 0.0, 3.5, 0.0]);
         assert_eq!(run(Epilogue::Relu), [0.0, 0.0, 0.0, 0.5, 6.5]);
         assert_eq!(run(Epilogue::Relu6), [0.0, 0.0, 0.0, 0.5, 6.0]);

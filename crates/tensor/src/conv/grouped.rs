@@ -22,10 +22,17 @@ use rayon::prelude::*;
 const DEPTHWISE_TASK_WORK: usize = 1 << 18;
 
 impl Geometry {
-    /// Geometry of a 2-D convolution with `groups` groups; `cin` is the full input depth.
-    fn grouped(x: &[usize], k: &[usize], spec: &Conv2dSpec, groups: usize) -> Result<Geometry> {
+    /// Geometry of a 2-D convolution with `groups` groups of `x` with `pad` zeros around it
+    /// (see `Geometry::padded`); `cin` is the full input depth.
+    pub(super) fn grouped(
+        x: &[usize],
+        k: &[usize],
+        spec: &Conv2dSpec,
+        groups: usize,
+        pad: [(usize, usize); 2],
+    ) -> Result<Geometry> {
         check_groups("conv2d_grouped", x, k, groups)?;
-        Geometry::new(x, &[k[0], k[1], x[3], k[3]], spec)
+        Geometry::padded(x, &[k[0], k[1], x[3], k[3]], spec, pad)
     }
 
     /// Geometry of a 3-D convolution with `groups` groups; `cin` is the full input depth.
@@ -141,7 +148,7 @@ impl Geometry {
 
 /// Checks that input (n, [d,] h, w, c) and kernel ([kd,] kh, kw, c / groups, filters) have the
 /// same rank (4 or 5 for `op`'s dimensionality) and that groups divide c and filters.
-pub(super) fn check_groups(
+fn check_groups(
     op: &'static str,
     x: &[usize],
     k: &[usize],
@@ -206,7 +213,7 @@ pub fn conv2d_fused(
     if groups == 1 {
         return super::conv2d_with(x, kernel, None, bias, spec, epilogue);
     }
-    let g = Geometry::grouped(x.shape(), kernel.shape(), spec, groups)?;
+    let g = Geometry::grouped(x.shape(), kernel.shape(), spec, groups, [(0, 0); 2])?;
     grouped_forward_any(&g, x, kernel, bias, groups, None, epilogue)
 }
 
@@ -272,7 +279,7 @@ pub fn conv2d_grouped_backward(
     if groups == 1 {
         return super::conv2d_backward(x, kernel, dy, spec, need_input, need_kernel, need_bias);
     }
-    let g = Geometry::grouped(x.shape(), kernel.shape(), spec, groups)?;
+    let g = Geometry::grouped(x.shape(), kernel.shape(), spec, groups, [(0, 0); 2])?;
     let need = [need_input, need_kernel, need_bias];
     grouped_backward_any(&g, x, kernel, dy, groups, need)
 }
@@ -741,7 +748,7 @@ pub(super) mod tests {
         spec: &Conv2dSpec,
         groups: usize,
     ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-        let g = Geometry::grouped(x.shape(), w.shape(), spec, groups).unwrap();
+        let g = Geometry::grouped(x.shape(), w.shape(), spec, groups, [(0, 0); 2]).unwrap();
         let (cin_g, cout_g) = (g.cin / groups, g.cout / groups);
         let (xs, ws, gs) = (x.as_slice(), w.as_slice(), dy.as_slice());
         let mut y = vec![0.0; g.n * g.oh * g.ow * g.cout];
@@ -814,7 +821,7 @@ pub(super) mod tests {
         for (xs, ws, groups, spec) in cases {
             let what = format!("{xs:?} {ws:?} groups {groups} {spec:?}");
             let (x, w) = (seq(&xs, 0.1), seq(&ws, 0.05));
-            let g = Geometry::grouped(&xs, &ws, &spec, groups).unwrap();
+            let g = Geometry::grouped(&xs, &ws, &spec, groups, [(0, 0); 2]).unwrap();
             let dy = seq(&[g.n, g.oh, g.ow, g.cout], 0.07);
             let bias = seq(&[g.cout], 0.3);
             let (y, dx, dw) = naive(&x, &w, &dy, &spec, groups);

@@ -541,16 +541,11 @@ pub fn conv2d_prepared(
     epilogue: Epilogue,
 ) -> Result<Tensor> {
     let (k, groups) = (kernel.kernel.shape(), kernel.groups);
-    if groups > 1 {
-        grouped::check_groups("conv2d_grouped", x.shape(), k, groups)?;
-    }
-    if k.len() != 4 {
-        return Err(TensorError::invalid(
-            "conv2d",
-            "expects a kernel (kh, kw, c, filters)",
-        ));
-    }
-    let g = Geometry::padded(x.shape(), &[k[0], k[1], k[2] * groups, k[3]], spec, pad)?;
+    let g = if groups == 1 {
+        Geometry::padded(x.shape(), k, spec, pad)?
+    } else {
+        Geometry::grouped(x.shape(), k, spec, groups, pad)?
+    };
     let shape = g.out_shape(false);
     let residual = match residual {
         Some(r) if r.shape() != shape => {
