@@ -148,12 +148,7 @@ impl Geometry {
 
 /// Checks that input (n, [d,] h, w, c) and kernel ([kd,] kh, kw, c / groups, filters) have the
 /// same rank (4 or 5 for `op`'s dimensionality) and that groups divide c and filters.
-fn check_groups(
-    op: &'static str,
-    x: &[usize],
-    k: &[usize],
-    groups: usize,
-) -> Result<()> {
+fn check_groups(op: &'static str, x: &[usize], k: &[usize], groups: usize) -> Result<()> {
     let rank = if op.starts_with("conv3d") { 5 } else { 4 };
     let fits = x.len() == rank
         && k.len() == rank
