@@ -28,9 +28,9 @@ fn assert_clean_error(o: &Output, needle: &str) {
 
 fn max_difference(a: &krust_tensor::Tensor, b: &krust_tensor::Tensor) -> f32 {
     assert_eq!(a.shape(), b.shape());
-    a.as_slice()
+    a.to_vec()
         .iter()
-        .zip(b.as_slice())
+        .zip(b.to_vec())
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f32::max)
 }
@@ -111,8 +111,8 @@ fn predict_runs_krust_model_files() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
-        npy::read_f32(&out).unwrap().as_slice(),
-        model.predict(&x).unwrap().as_slice()
+        npy::read_f32(&out).unwrap().to_vec(),
+        model.predict(&x).unwrap().to_vec()
     );
     let o = krust(&["summary", path.to_str().unwrap()]);
     assert!(

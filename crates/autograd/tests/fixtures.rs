@@ -340,19 +340,19 @@ impl Report {
             "{case}: {array} has NaN or infinite values"
         );
         let (mut worst, mut at) = (0.0f32, 0);
-        for (i, (a, b)) in got.as_slice().iter().zip(want.as_slice()).enumerate() {
+        for (i, (a, b)) in got.to_vec().iter().zip(want.to_vec()).enumerate() {
             if (a - b).abs() > worst {
                 (worst, at) = ((a - b).abs(), i);
             }
         }
-        let scale = want.as_slice().iter().fold(1.0f32, |m, v| m.max(v.abs()));
+        let scale = want.to_vec().iter().fold(1.0f32, |m, v| m.max(v.abs()));
         let relative = worst / scale;
         assert!(
             relative <= RELATIVE_TOLERANCE,
             "{case}: {array} differs from PyTorch by {worst:e} at flat index {at} (krust {}, PyTorch {}); \
              relative error {relative:e} exceeds {RELATIVE_TOLERANCE:e}",
-            got.as_slice()[at],
-            want.as_slice()[at],
+            got.to_vec()[at],
+            want.to_vec()[at],
         );
         self.errors.push((array, relative));
     }

@@ -37,7 +37,7 @@ pub fn write_f32(path: &Path, tensor: &Tensor) -> Result<(), ImportError> {
             .shape(&shape)
             .writer(&mut bytes)
             .begin_nd()?;
-        writer.extend(tensor.as_slice().iter().copied())?;
+        writer.extend(tensor.to_vec())?;
         writer.finish()
     })();
     result.map_err(|e| ImportError::file(path, format!("cannot encode .npy: {e}")))?;

@@ -68,11 +68,11 @@ fn check(dir: &Path, name: &str, ext: &str) -> Result<Row, String> {
             want.shape()
         ));
     }
-    let scale = want.as_slice().iter().fold(1f32, |m, v| m.max(v.abs()));
+    let scale = want.to_vec().iter().fold(1f32, |m, v| m.max(v.abs()));
     let worst = outputs[0]
-        .as_slice()
+        .to_vec()
         .iter()
-        .zip(want.as_slice())
+        .zip(want.to_vec())
         .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
     Ok(Row {
         file,

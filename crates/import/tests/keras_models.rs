@@ -40,7 +40,7 @@ fn worst_error(model: &LoadedModel, name: &str) -> f32 {
     let mut worst = 0f32;
     for (out, want) in outputs.iter().zip(&ys) {
         assert_eq!(out.shape(), want.shape(), "{name}: output shape");
-        for (a, b) in out.as_slice().iter().zip(want.as_slice()) {
+        for (a, b) in out.to_vec().iter().zip(want.to_vec()) {
             worst = worst.max((a - b).abs());
         }
     }
@@ -203,8 +203,8 @@ fn a_krust_model_file_loads_too() {
     let loaded = load_model(&path).unwrap();
     let x = krust_tensor::Tensor::from_vec([2, 4], vec![0.5; 8]).unwrap();
     assert_eq!(
-        loaded.predict(std::slice::from_ref(&x)).unwrap()[0].as_slice(),
-        seq.predict(&x).unwrap().as_slice()
+        loaded.predict(std::slice::from_ref(&x)).unwrap()[0].to_vec(),
+        seq.predict(&x).unwrap().to_vec()
     );
     let garbage = load_damaged(&dir, "garbage.keras", b"not a zip at all").unwrap();
     assert!(garbage.contains("zip"), "{garbage}");
@@ -222,9 +222,9 @@ fn every_keras_model_saved_as_a_krust_file_predicts_bit_identically() {
         let (a, b) = (model.predict(&xs).unwrap(), again.predict(&xs).unwrap());
         for (x, y) in a.iter().zip(&b) {
             assert!(
-                x.as_slice()
+                x.to_vec()
                     .iter()
-                    .zip(y.as_slice())
+                    .zip(y.to_vec())
                     .all(|(p, q)| p.to_bits() == q.to_bits()),
                 "{name}: predictions changed through the krust file"
             );

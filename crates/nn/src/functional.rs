@@ -847,7 +847,7 @@ mod tests {
             .map(|(_, v)| v.value())
             .collect();
         for (b, a) in before.iter().zip(&after) {
-            assert_eq!(b.as_slice(), a.as_slice());
+            assert_eq!(b.to_vec(), a.to_vec());
         }
     }
 

@@ -294,9 +294,7 @@ struct Folded {
 fn same_storage(a: &Option<Tensor>, b: &Option<Tensor>) -> bool {
     match (a, b) {
         (None, None) => true,
-        (Some(a), Some(b)) => {
-            a.shape() == b.shape() && std::ptr::eq(a.as_slice().as_ptr(), b.as_slice().as_ptr())
-        }
+        (Some(a), Some(b)) => a.same_storage(b),
         _ => false,
     }
 }
@@ -383,16 +381,18 @@ fn fold(c: &ConvWeights, s: &BatchNormStats) -> std::result::Result<(Tensor, Ten
     per_channel(Some(&s.moving_variance), "moving variance")?;
     per_channel(s.gamma.as_ref(), "gamma")?;
     per_channel(s.beta.as_ref(), "beta")?;
-    let (mean, var) = (s.moving_mean.as_slice(), s.moving_variance.as_slice());
-    let gamma = s.gamma.as_ref().map(Tensor::as_slice);
-    let beta = s.beta.as_ref().map(Tensor::as_slice);
-    let bias = c.bias.as_ref().map(Tensor::as_slice);
+    // Folding runs once per model, on the host: the statistics come over by named transfer.
+    let (mean, var) = (s.moving_mean.to_vec(), s.moving_variance.to_vec());
+    let gamma = s.gamma.as_ref().map(Tensor::to_vec);
+    let beta = s.beta.as_ref().map(Tensor::to_vec);
+    let bias = c.bias.as_ref().map(Tensor::to_vec);
+    let (gamma, beta, bias) = (gamma.as_deref(), beta.as_deref(), bias.as_deref());
     let scale: Vec<f32> = (0..cout)
         .map(|k| gamma.map_or(1.0, |g| g[k]) / (var[k] + s.epsilon).sqrt())
         .collect();
     let kernel: Vec<f32> = c
         .kernel
-        .as_slice()
+        .to_vec()
         .chunks_exact(cout.max(1))
         .flat_map(|row| row.iter().zip(&scale).map(|(w, s)| w * s))
         .collect();

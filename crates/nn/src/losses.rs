@@ -494,7 +494,7 @@ impl Loss for CosineSimilarity {
 /// Keras's hinge labels: when every label is 0 or 1 they become -1 or 1; any other label set
 /// (already ±1, or soft) is used as given. The test is over the whole tensor, as in Keras.
 fn hinge_labels(y: Tensor) -> Tensor {
-    if y.as_slice().iter().all(|&v| v == 0.0 || v == 1.0) {
+    if y.to_vec().iter().all(|&v| v == 0.0 || v == 1.0) {
         y.unary(UnaryOp::Affine {
             scale: 2.0,
             shift: -1.0,

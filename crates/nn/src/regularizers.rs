@@ -795,7 +795,7 @@ pub(crate) mod layer_checks {
     /// MaxNorm over axis 0 by hand: every slice w[:, j] with norm n is scaled by
     /// min(n, max) / (1e-7 + n).
     fn max_norm_axis0(w: &Tensor) -> Vec<f64> {
-        let v: Vec<f64> = w.as_slice().iter().map(|&x| x as f64).collect();
+        let v: Vec<f64> = w.to_vec().iter().map(|&x| x as f64).collect();
         let rest = v.len() / w.shape()[0];
         let mut norms = vec![0.0; rest];
         for (i, x) in v.iter().enumerate() {
@@ -849,9 +849,9 @@ pub(crate) mod layer_checks {
             for l in [&layer, &again] {
                 let w = weight(l.as_ref(), name).value();
                 assert!(
-                    w.as_slice().iter().all(|&v| v == want),
+                    w.to_vec().iter().all(|&v| v == want),
                     "{class}: {prefix}_initializer Constant({want}) gave {:?}",
-                    w.as_slice()
+                    w.to_vec()
                 );
             }
         }
@@ -865,18 +865,14 @@ pub(crate) mod layer_checks {
         let input = Var::constant(x.clone());
         let (y, losses) = super::collecting(|| layer.forward(&input, true));
         let y = y.unwrap().value();
-        let mut want: f64 = y
-            .as_slice()
-            .iter()
-            .map(|&v| (v as f64).powi(2))
-            .sum::<f64>()
+        let mut want: f64 = y.to_vec().iter().map(|&v| (v as f64).powi(2)).sum::<f64>()
             * ACTIVITY_L2
             / x.shape()[0] as f64;
         for (i, (_, name)) in weights.iter().enumerate() {
             let (_, l1, l2, _) = rules(i);
             let w = weight(layer.as_ref(), name).value();
             want += w
-                .as_slice()
+                .to_vec()
                 .iter()
                 .map(|&v| l1 * (v as f64).abs() + l2 * (v as f64).powi(2))
                 .sum::<f64>();
@@ -905,13 +901,13 @@ pub(crate) mod layer_checks {
         for (i, (prefix, name)) in weights.iter().enumerate() {
             let w = &before[i];
             let want: Vec<f64> = if rules(i).3 {
-                w.as_slice().iter().map(|&v| (v as f64).max(0.0)).collect()
+                w.to_vec().iter().map(|&v| (v as f64).max(0.0)).collect()
             } else {
                 max_norm_axis0(w)
             };
             let got = weight(layer.as_ref(), name).value();
             let worst = got
-                .as_slice()
+                .to_vec()
                 .iter()
                 .zip(&want)
                 .map(|(&g, w)| (g as f64 - w).abs())

@@ -42,7 +42,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn f32_bytes(t: &Tensor) -> Vec<u8> {
-    t.as_slice().iter().flat_map(|v| v.to_le_bytes()).collect()
+    t.to_vec().iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
 /// Serializes named tensors plus string metadata into safetensors bytes.

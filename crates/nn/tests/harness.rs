@@ -778,7 +778,7 @@ fn gradient_check(name: &str, layer: &dyn Layer, x: &Tensor, training: bool) {
         let m = x.with_element_added(i, -eps).unwrap();
         check(
             format!("input[{i}]"),
-            dx.as_slice()[i],
+            dx.to_vec()[i],
             ((value(&p) - value(&m)) / (2.0 * eps as f64)) as f32,
         );
     }
@@ -796,7 +796,7 @@ fn gradient_check(name: &str, layer: &dyn Layer, x: &Tensor, training: bool) {
             w.update_value(|t| *t = t.with_element_added(i, eps).unwrap());
             check(
                 format!("{wname}[{i}]"),
-                g.as_slice()[i],
+                g.to_vec()[i],
                 ((up - down) / (2.0 * eps as f64)) as f32,
             );
         }
@@ -847,9 +847,9 @@ fn every_single_input_layer_passes_the_harness() {
         let loaded = load_sequential(&path).unwrap();
         let (a, b) = (model.predict(&x).unwrap(), loaded.predict(&x).unwrap());
         assert!(
-            a.as_slice()
+            a.to_vec()
                 .iter()
-                .zip(b.as_slice())
+                .zip(b.to_vec())
                 .all(|(p, q)| p.to_bits() == q.to_bits()),
             "{name}: save/load"
         );
@@ -897,7 +897,7 @@ fn regularizers_add_their_penalty_in_training_and_constraints_clip_weights() {
     let kernel = d.weights()[0].1.clone();
     let x = Var::constant(random(&[4, 3], 1));
     let (_, penalties) = collecting(|| d.forward(&x, true).unwrap());
-    let want = 0.5 * kernel.value().as_slice().iter().map(|w| w * w).sum::<f32>();
+    let want = 0.5 * kernel.value().to_vec().iter().map(|w| w * w).sum::<f32>();
     assert_eq!(penalties.len(), 1);
     assert!((penalties[0].value().item().unwrap() - want).abs() < 1e-6);
     let (_, none) = collecting(|| d.forward(&x, false).unwrap());
@@ -906,7 +906,7 @@ fn regularizers_add_their_penalty_in_training_and_constraints_clip_weights() {
     let k = kernel.value();
     for col in 0..2 {
         let norm = (0..3)
-            .map(|r| k.as_slice()[r * 2 + col].powi(2))
+            .map(|r| k.to_vec()[r * 2 + col].powi(2))
             .sum::<f32>()
             .sqrt();
         assert!(norm <= 0.1 + 1e-6, "column {col} norm {norm}");
@@ -929,12 +929,12 @@ fn embedding_looks_up_rows_and_scatters_gradients_back() {
     let y = e.forward(&ids, true).unwrap();
     assert_eq!(y.shape(), vec![2, 4, 3]);
     let t = table.value();
-    assert_eq!(&y.value().as_slice()[3..6], &t.as_slice()[12..15]);
+    assert_eq!(&y.value().to_vec()[3..6], &t.to_vec()[12..15]);
     y.sum().unwrap().backward().unwrap();
     // Row 4 was used twice, row 2 twice, rows 0 twice, 1 and 3 once.
     let g = table.grad().unwrap();
-    assert_eq!(g.as_slice()[12], 2.0);
-    assert_eq!(g.as_slice()[3], 1.0);
+    assert_eq!(g.to_vec()[12], 2.0);
+    assert_eq!(g.to_vec()[3], 1.0);
     let bad = Var::constant(Tensor::from_vec([1, 1], vec![5.0]).unwrap());
     assert!(e
         .forward(&bad, false)
@@ -964,7 +964,7 @@ fn normalization_adapts_to_data() {
         )
         .unwrap();
     assert!(
-        y.value().as_slice().iter().all(|v| v.abs() < 1e-6),
+        y.value().to_vec().iter().all(|v| v.abs() < 1e-6),
         "the mean maps to 0"
     );
     let w = n.weights();
@@ -1057,7 +1057,7 @@ fn every_merge_layer_passes_the_harness() {
                 m[k] = m[k].with_element_added(i, -1e-2).unwrap();
                 let numeric = (value(&p) - value(&m)) / 2e-2;
                 assert!(
-                    (g.as_slice()[i] - numeric).abs() < 2e-3 + 2e-2 * numeric.abs(),
+                    (g.to_vec()[i] - numeric).abs() < 2e-3 + 2e-2 * numeric.abs(),
                     "{name} input {k}[{i}]"
                 );
             }

@@ -43,14 +43,14 @@ fn randomise(weights: &[(String, Var)], seed: u64) {
 fn assert_close(fused: &Tensor, reference: &Tensor) {
     assert_eq!(fused.shape(), reference.shape());
     let scale = reference
-        .as_slice()
+        .to_vec()
         .iter()
         .fold(0.0f32, |m, v| m.max(v.abs()))
         .max(1e-6);
     let worst = fused
-        .as_slice()
+        .to_vec()
         .iter()
-        .zip(reference.as_slice())
+        .zip(reference.to_vec())
         .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
     assert!(
         worst <= 1e-4 * scale,
@@ -313,9 +313,9 @@ fn predict_after_a_training_step_uses_the_new_weights() {
     let after = m.predict(&x).unwrap();
     assert_close(&after, &reference_sequential(&m, &x));
     let moved = after
-        .as_slice()
+        .to_vec()
         .iter()
-        .zip(before.as_slice())
+        .zip(before.to_vec())
         .any(|(a, b)| (a - b).abs() > 1e-3);
     assert!(moved, "the prediction did not follow the training step");
 

@@ -16,7 +16,7 @@ struct Moments {
 fn moments(init: &Initializer, shape: &[usize]) -> Moments {
     let t = init.try_sample(shape).unwrap();
     assert_eq!(t.shape(), shape);
-    let v = t.as_slice();
+    let v = t.to_vec();
     let n = v.len() as f64;
     let mean = v.iter().map(|&x| x as f64).sum::<f64>() / n;
     let variance = v.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n;
@@ -216,22 +216,22 @@ fn orthogonal_has_orthonormal_columns_or_rows_times_gain() {
     let init = Initializer::orthogonal(1.5).unwrap();
     // Tall: orthogonal columns.
     let w = init.try_sample(&[64, 16]).unwrap();
-    assert!(orthogonality_error(w.as_slice(), 64, 16, 1.5) < 1e-5);
+    assert!(orthogonality_error(&w.to_vec(), 64, 16, 1.5) < 1e-5);
     // Wide: orthogonal rows.
     let w = init.try_sample(&[16, 64]).unwrap();
-    let rows_as_columns = transpose(w.as_slice(), 16, 64);
+    let rows_as_columns = transpose(&w.to_vec(), 16, 64);
     assert!(orthogonality_error(&rows_as_columns, 64, 16, 1.5) < 1e-5);
     // Square: both.
     let w = Initializer::from_name("orthogonal")
         .unwrap()
         .try_sample(&[32, 32])
         .unwrap();
-    assert!(orthogonality_error(w.as_slice(), 32, 32, 1.0) < 1e-5);
-    assert!(orthogonality_error(&transpose(w.as_slice(), 32, 32), 32, 32, 1.0) < 1e-5);
+    assert!(orthogonality_error(&w.to_vec(), 32, 32, 1.0) < 1e-5);
+    assert!(orthogonality_error(&transpose(&w.to_vec(), 32, 32), 32, 32, 1.0) < 1e-5);
     // A conv kernel is flattened to (3·3·4, 8).
     let w = init.try_sample(&[3, 3, 4, 8]).unwrap();
     assert_eq!(w.shape(), &[3, 3, 4, 8]);
-    assert!(orthogonality_error(w.as_slice(), 36, 8, 1.5) < 1e-5);
+    assert!(orthogonality_error(&w.to_vec(), 36, 8, 1.5) < 1e-5);
     // Two draws differ (fresh generators).
     let (a, b) = (
         init.try_sample(&[8, 8]).unwrap(),
@@ -247,7 +247,7 @@ fn orthogonal_is_haar_distributed_not_biased_by_the_qr_sign_convention() {
     let init = Initializer::orthogonal(1.0).unwrap();
     let draws = 400;
     let mean_first: f64 = (0..draws)
-        .map(|_| init.try_sample(&[6, 6]).unwrap().as_slice()[0] as f64)
+        .map(|_| init.try_sample(&[6, 6]).unwrap().to_vec()[0] as f64)
         .sum::<f64>()
         / draws as f64;
     assert!(

@@ -55,8 +55,7 @@ fn every_keras_layer_fixture_is_reproduced() {
                 let worst = w.value().max_abs_diff(&want).unwrap();
                 assert!(
                     worst
-                        <= 1e-5
-                            * (1.0 + want.as_slice().iter().fold(0.0f32, |m, v| m.max(v.abs()))),
+                        <= 1e-5 * (1.0 + want.to_vec().iter().fold(0.0f32, |m, v| m.max(v.abs()))),
                     "{name}: {wname} after the training step, worst error {worst}"
                 );
             }
@@ -64,7 +63,7 @@ fn every_keras_layer_fixture_is_reproduced() {
         let want = read_npy(&dir.join("y.npy"));
         assert_eq!(y.shape(), want.shape(), "{name}: shape");
         assert_eq!(&y.shape()[1..], &out_shape[..], "{name}: inferred shape");
-        let scale = want.as_slice().iter().fold(1.0f32, |m, v| m.max(v.abs()));
+        let scale = want.to_vec().iter().fold(1.0f32, |m, v| m.max(v.abs()));
         let worst = y.max_abs_diff(&want).unwrap();
         assert!(
             worst <= 1e-5 * scale,

@@ -16,7 +16,7 @@ use keras_fixtures::{case_dirs, read_npy};
 /// magnitude Keras produced).
 fn error_and_scale(got: &Tensor, want: &Tensor) -> (f32, f32) {
     assert_eq!(got.shape(), want.shape());
-    let scale = want.as_slice().iter().fold(1.0f32, |m, v| m.max(v.abs()));
+    let scale = want.to_vec().iter().fold(1.0f32, |m, v| m.max(v.abs()));
     (got.max_abs_diff(want).unwrap(), scale)
 }
 
@@ -72,7 +72,7 @@ fn every_keras_regularizer_fixture_is_reproduced() {
                 .map(|p| p.value().item().unwrap())
                 .sum::<f32>()
         });
-        let want = read_npy(&dir.join("penalty.npy")).as_slice()[0];
+        let want = read_npy(&dir.join("penalty.npy")).to_vec()[0];
         assert!(
             (penalty - want).abs() <= 1e-5 * want.abs(),
             "{name}: penalty {penalty}, Keras {want}"

@@ -74,7 +74,7 @@ fn check_layer(name: &str, layer: &dyn Layer, x: Tensor) {
         let plus = x.with_element_added(i, eps).unwrap();
         let minus = x.with_element_added(i, -eps).unwrap();
         let numeric = ((value_at(&plus) - value_at(&minus)) / (2.0 * eps as f64)) as f32;
-        compare(&format!("input[{i}]"), dx.as_slice()[i], numeric);
+        compare(&format!("input[{i}]"), dx.to_vec()[i], numeric);
     }
     for (p_index, p) in params.iter().enumerate() {
         let grad = p.grad().expect("weight gradient");
@@ -87,11 +87,7 @@ fn check_layer(name: &str, layer: &dyn Layer, x: Tensor) {
             let down = value_at(&x);
             nudge(eps);
             let numeric = ((up - down) / (2.0 * eps as f64)) as f32;
-            compare(
-                &format!("weight {p_index}[{i}]"),
-                grad.as_slice()[i],
-                numeric,
-            );
+            compare(&format!("weight {p_index}[{i}]"), grad.to_vec()[i], numeric);
         }
     }
 }
@@ -196,7 +192,7 @@ fn alpha_dropout_gradient_is_its_scaled_mask_and_it_keeps_selu_statistics() {
     y.sum().unwrap().backward().unwrap();
     let (xs, ys, gs) = (x.value(), y.value(), x.grad().unwrap());
     let mut kept = 0;
-    for ((&xi, &yi), &gi) in xs.as_slice().iter().zip(ys.as_slice()).zip(gs.as_slice()) {
+    for ((&xi, &yi), &gi) in xs.to_vec().iter().zip(&ys.to_vec()).zip(&gs.to_vec()) {
         if gi == 0.0 {
             assert!(
                 (yi - (a * alpha_p + b)).abs() < 1e-5,
@@ -211,13 +207,8 @@ fn alpha_dropout_gradient_is_its_scaled_mask_and_it_keeps_selu_statistics() {
     assert!((kept as f32 / 20_000.0 - (1.0 - rate)).abs() < 0.02);
     // Zero mean and unit variance in, about the same out.
     let n = 20_000.0;
-    let mean = ys.as_slice().iter().sum::<f32>() / n;
-    let var = ys
-        .as_slice()
-        .iter()
-        .map(|v| (v - mean).powi(2))
-        .sum::<f32>()
-        / n;
+    let mean = ys.to_vec().iter().sum::<f32>() / n;
+    let var = ys.to_vec().iter().map(|v| (v - mean).powi(2)).sum::<f32>() / n;
     assert!(
         mean.abs() < 0.05 && (var - 1.0).abs() < 0.1,
         "mean {mean}, var {var}"
@@ -234,7 +225,7 @@ fn dropout_with_noise_shape_shares_one_decision_per_sample() {
     );
     let x = Var::parameter(Tensor::ones([16, 3, 4]));
     let y = d.forward(&x, true).unwrap().value();
-    for sample in y.as_slice().chunks(12) {
+    for sample in y.to_vec().chunks(12) {
         assert!(sample.iter().all(|&v| v == sample[0]), "{sample:?}");
     }
 }
@@ -248,7 +239,7 @@ fn stochastic_depth_drops_whole_samples_and_its_gradient_is_the_mask() {
     let y = y.value();
     assert_eq!(x.grad().unwrap().to_vec(), y.to_vec());
     let mut kept = 0;
-    for sample in y.as_slice().chunks(12) {
+    for sample in y.to_vec().chunks(12) {
         assert!(sample.iter().all(|&v| v == sample[0]), "{sample:?}");
         assert!(sample[0] == 0.0 || (sample[0] - 1.0 / 0.75).abs() < 1e-6);
         kept += usize::from(sample[0] != 0.0);

@@ -62,9 +62,9 @@ fn save_load_predict_is_bit_identical() {
     );
     assert_eq!(a.shape(), b.shape());
     assert!(a
-        .as_slice()
+        .to_vec()
         .iter()
-        .zip(b.as_slice())
+        .zip(b.to_vec())
         .all(|(x, y)| x.to_bits() == y.to_bits()));
     assert_eq!(loaded.layer_names(), m.layer_names());
     assert_eq!(loaded.summary(), m.summary());
@@ -242,9 +242,9 @@ fn functional_model_with_shared_layers_saves_and_loads_bit_identically() {
     for (x, y) in a.iter().zip(&b) {
         assert_eq!(x.shape(), y.shape());
         assert!(x
-            .as_slice()
+            .to_vec()
             .iter()
-            .zip(y.as_slice())
+            .zip(y.to_vec())
             .all(|(p, q)| p.to_bits() == q.to_bits()));
     }
     // The shared Dense is stored once; the parameter count and the table are unchanged.
@@ -301,8 +301,8 @@ fn a_call_pinned_to_inference_stays_so_in_training_and_through_a_file() {
         .unwrap()
         .value();
     assert_eq!(
-        train_out.as_slice(),
-        ones.as_slice(),
+        train_out.to_vec(),
+        ones.to_vec(),
         "dropout ran in training mode"
     );
     let config = model.to_config();
@@ -316,5 +316,5 @@ fn a_call_pinned_to_inference_stays_so_in_training_and_through_a_file() {
         .forward(&Var::constant(ones.clone()), true)
         .unwrap()
         .value();
-    assert_eq!(again.as_slice(), ones.as_slice());
+    assert_eq!(again.to_vec(), ones.to_vec());
 }

@@ -75,12 +75,7 @@ fn torch_style_poolings_equal_pytorch_output_for_output() {
         assert_eq!(built, want_shape[1..], "{name}: inferred shape");
         let y = layer.forward(&Var::constant(x), false).unwrap().value();
         assert_eq!(y.shape(), want_shape.as_slice(), "{name}: output shape");
-        for (i, (a, b)) in y
-            .as_slice()
-            .iter()
-            .zip(numbers(&case["output"]))
-            .enumerate()
-        {
+        for (i, (a, b)) in y.to_vec().iter().zip(numbers(&case["output"])).enumerate() {
             assert!(
                 (a - b).abs() <= 1e-5 * b.abs().max(1.0),
                 "{name}: [{i}] {a} vs {b}"

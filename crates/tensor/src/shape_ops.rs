@@ -1,4 +1,5 @@
-//! Data-moving shape ops: permute, slice, concatenate and pad (reshape lives on `Tensor`).
+//! Data-moving shape ops: permute, slice, concatenate, pad, and row gather/scatter (reshape
+//! lives on `Tensor`).
 
 use crate::shape::{normalize_axis, numel, strides_of};
 use crate::{Result, Tensor, TensorError};
@@ -41,6 +42,17 @@ fn copy_box(
             }
             idx[d] = 0;
         }
+    }
+}
+
+/// The `(rows, width)` of a rank-2 table, or an error naming `op`.
+fn table_shape(op: &'static str, shape: &[usize]) -> Result<(usize, usize)> {
+    match *shape {
+        [rows, width] => Ok((rows, width)),
+        _ => Err(TensorError::invalid(
+            op,
+            format!("expects a (rows, width) table, got {shape:?}"),
+        )),
     }
 }
 
@@ -98,6 +110,50 @@ impl Tensor {
             ));
         }
         self.permute(&[1, 0])
+    }
+
+    /// Rows of a `(rows, width)` table picked by `indices`: shape `(indices.len(), width)`.
+    /// An index past the table is an error naming it and its position.
+    pub fn gather_rows(&self, indices: &[usize]) -> Result<Tensor> {
+        let (rows, width) = table_shape("gather_rows", self.shape())?;
+        if let Some((i, &bad)) = indices.iter().enumerate().find(|(_, &r)| r >= rows) {
+            return Err(TensorError::invalid(
+                "gather_rows",
+                format!("index {bad} at position {i} is out of range for {rows} rows"),
+            ));
+        }
+        let src = self.as_slice();
+        let mut out = crate::buffer::dirty(indices.len() * width);
+        for (dst, &r) in out.chunks_exact_mut(width.max(1)).zip(indices) {
+            dst.copy_from_slice(&src[r * width..(r + 1) * width]);
+        }
+        Ok(Tensor::from_parts(vec![indices.len(), width], out))
+    }
+
+    /// The adjoint of [`Tensor::gather_rows`]: a `(rows, width)` table of zeros to which row `i`
+    /// of this `(indices.len(), width)` tensor is added at row `indices[i]` (repeats add up).
+    pub fn scatter_add_rows(&self, indices: &[usize], rows: usize) -> Result<Tensor> {
+        let (n, width) = table_shape("scatter_add_rows", self.shape())?;
+        if n != indices.len() {
+            return Err(TensorError::invalid(
+                "scatter_add_rows",
+                format!("{n} rows to scatter but {} indices", indices.len()),
+            ));
+        }
+        if let Some((i, &bad)) = indices.iter().enumerate().find(|(_, &r)| r >= rows) {
+            return Err(TensorError::invalid(
+                "scatter_add_rows",
+                format!("index {bad} at position {i} is out of range for {rows} rows"),
+            ));
+        }
+        let mut out = crate::buffer::zeroed(rows * width);
+        for (src, &r) in self.as_slice().chunks_exact(width.max(1)).zip(indices) {
+            out[r * width..(r + 1) * width]
+                .iter_mut()
+                .zip(src)
+                .for_each(|(d, v)| *d += v);
+        }
+        Ok(Tensor::from_parts(vec![rows, width], out))
     }
 
     /// The sub-tensor `start..end` along `axis`.
@@ -270,5 +326,46 @@ mod tests {
         assert_eq!(&p.to_vec()[..5], &[-1.0; 5]);
         assert_eq!(&p.to_vec()[5..10], &[0., 1., 2., -1., -1.]);
         assert_eq!(p.crop(&[(1, 0), (0, 2)]).unwrap().to_vec(), x.to_vec());
+    }
+
+    #[test]
+    fn gather_rows_picks_rows_and_scatter_add_rows_is_its_adjoint() {
+        let table = iota(&[4, 3]);
+        let y = table.gather_rows(&[2, 0, 2]).unwrap();
+        assert_eq!(y.shape(), &[3, 3]);
+        assert_eq!(y.to_vec(), vec![6., 7., 8., 0., 1., 2., 6., 7., 8.]);
+        // <gather(T), G> == <T, scatter(G)> for any G: repeated rows add up.
+        let g = Tensor::from_vec([3, 3], vec![1., 2., 3., 4., 5., 6., 7., 8., 9.]).unwrap();
+        let back = g.scatter_add_rows(&[2, 0, 2], 4).unwrap();
+        assert_eq!(
+            back.to_vec(),
+            vec![4., 5., 6., 0., 0., 0., 8., 10., 12., 0., 0., 0.]
+        );
+        let dot = |a: &Tensor, b: &Tensor| a.mul(b).unwrap().sum_all();
+        assert_eq!(dot(&y, &g), dot(&table, &back));
+        let err = table.gather_rows(&[1, 4]).unwrap_err().to_string();
+        assert!(err.contains("index 4 at position 1"), "{err}");
+        assert!(g.scatter_add_rows(&[0, 1], 4).is_err());
+        assert!(g.scatter_add_rows(&[0, 1, 9], 4).is_err());
+        assert!(iota(&[2, 2, 2]).gather_rows(&[0]).is_err());
+    }
+
+    #[test]
+    fn column_sums_match_sum_over_leading_axes() {
+        let x = iota(&[3, 5, 7]);
+        let fast = x.column_sums().unwrap();
+        let slow = x.sum_axes(&[0, 1], false).unwrap();
+        assert_eq!(fast.shape(), &[7]);
+        assert_eq!(fast.to_vec(), slow.to_vec());
+        assert!(Tensor::scalar(1.0).column_sums().is_err());
+    }
+
+    #[test]
+    fn same_storage_tells_a_clone_from_an_equal_copy() {
+        let x = iota(&[2, 3]);
+        assert!(x.same_storage(&x.clone()));
+        assert!(x.same_storage(&x.reshape([6]).unwrap().reshape([2, 3]).unwrap()));
+        assert!(!x.same_storage(&x.reshape([3, 2]).unwrap()));
+        assert!(!x.same_storage(&iota(&[2, 3])));
     }
 }

@@ -121,8 +121,10 @@ impl Tensor {
         }
     }
 
-    /// The elements in row-major order (host memory of the CPU device).
-    pub fn as_slice(&self) -> &[f32] {
+    /// The elements in row-major order, borrowed from the CPU device's host memory. Private to
+    /// krust-tensor: other crates read values through the named transfer [`Tensor::to_vec`]
+    /// (or [`Tensor::item`]) at their I/O boundaries, so compute never bypasses the backend.
+    pub(crate) fn as_slice(&self) -> &[f32] {
         match &self.storage {
             Storage::Cpu(data) => data.as_slice(),
         }
@@ -135,8 +137,19 @@ impl Tensor {
         }
     }
 
+    /// Copies the elements, in row-major order, to host memory: the one way values leave a
+    /// tensor (readers, writers, metrics, plots). A device backend transfers here.
     pub fn to_vec(&self) -> Vec<f32> {
         self.as_slice().to_vec()
+    }
+
+    /// Whether `other` is this very storage seen with the same shape (a clone or a reshape
+    /// back), not merely equal values.
+    pub fn same_storage(&self, other: &Tensor) -> bool {
+        self.shape == other.shape
+            && match (&self.storage, &other.storage) {
+                (Storage::Cpu(a), Storage::Cpu(b)) => Arc::ptr_eq(a, b),
+            }
     }
 
     /// The single value of a one-element tensor.

@@ -62,7 +62,7 @@ impl Metric {
     /// fractions come from krust-metrics and are scaled back to counts (or sums).
     fn batch_sum(&self, output: &Tensor, batch: &Batch) -> Result<f64> {
         let rows = batch.indices.len();
-        let out = output.as_slice();
+        let out = &output.to_vec()[..];
         let width = out.len() / rows.max(1);
         let count = |fraction: f64| (fraction * rows as f64).round();
         Ok(match self {

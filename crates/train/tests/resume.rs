@@ -78,9 +78,9 @@ fn resume_matches_straight_through(what: &str, build: impl Fn() -> Box<dyn Modul
     for ((name, a), (_, b)) in a.iter().zip(b) {
         let same = a
             .value()
-            .as_slice()
+            .to_vec()
             .iter()
-            .zip(b.value().as_slice())
+            .zip(b.value().to_vec())
             .all(|(x, y)| x.to_bits() == y.to_bits());
         assert!(
             same,

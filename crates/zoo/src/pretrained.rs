@@ -212,7 +212,7 @@ pub fn top_k(probabilities: &[f32], k: usize) -> Vec<(usize, f32)> {
 /// Class probabilities of each row of a (n, classes) logits batch.
 pub fn probabilities(logits: &Tensor) -> Vec<Vec<f32>> {
     let classes = logits.shape().last().copied().unwrap_or(0).max(1);
-    logits.as_slice().chunks(classes).map(softmax).collect()
+    logits.to_vec().chunks(classes).map(softmax).collect()
 }
 
 /// The label of class `index` of a classifier with `classes` outputs: the ImageNet name for a

@@ -1,7 +1,6 @@
 //! Matrix product and the fused dense (x·W + b) op.
 
-use crate::{Result, Tensor, Var};
-use krust_tensor::reduce::column_sums;
+use crate::{Result, Var};
 
 impl Var {
     /// `(..., k) · (k, n)`: dA = g·Bᵀ, dB = Aᵀ·g (leading axes of A folded into rows).
@@ -42,7 +41,7 @@ impl Var {
                 };
                 let mut out = vec![dx, dw];
                 if has_b {
-                    out.push(Some(Tensor::from_vec([n], column_sums(g2.as_slice(), n))?));
+                    out.push(Some(g2.column_sums()?));
                 }
                 Ok(out)
             }),

@@ -110,12 +110,12 @@ mod tests {
     fn bins_follow_pytorch_floor_and_ceil_bounds() {
         // 5 cells to 3 bins: [0, 2), [1, 4), [3, 5).
         let m = bin_matrix(5, 3).unwrap();
-        let col = |i: usize| (0..5).map(|r| m.as_slice()[r * 3 + i]).collect::<Vec<_>>();
+        let col = |i: usize| (0..5).map(|r| m.to_vec()[r * 3 + i]).collect::<Vec<_>>();
         assert_eq!(col(0), vec![0.5, 0.5, 0.0, 0.0, 0.0]);
         let third = 1.0 / 3.0;
         assert_eq!(col(1), vec![0.0, third, third, third, 0.0]);
         assert_eq!(col(2), vec![0.0, 0.0, 0.0, 0.5, 0.5]);
         // Upsampling 1 cell to 7 bins copies it.
-        assert_eq!(bin_matrix(1, 7).unwrap().as_slice(), &[1.0; 7]);
+        assert_eq!(bin_matrix(1, 7).unwrap().to_vec(), &[1.0; 7]);
     }
 }

@@ -147,10 +147,10 @@ mod tests {
             x.value().to_vec()
         );
         let y = d.forward(&x, true).unwrap().value();
-        let kept = y.as_slice().iter().filter(|&&v| v != 0.0).count() as f32 / 4000.0;
+        let kept = y.to_vec().iter().filter(|&&v| v != 0.0).count() as f32 / 4000.0;
         assert!((kept - 0.75).abs() < 0.03, "kept {kept}");
         assert!(y
-            .as_slice()
+            .to_vec()
             .iter()
             .all(|&v| v == 0.0 || (v - 1.0 / 0.75).abs() < 1e-6));
     }

@@ -88,7 +88,7 @@ impl Layer for Embedding {
         let table = self.embeddings.as_ref().ok_or(NnError::NotBuilt)?;
         let ids = x.value();
         let indices = ids
-            .as_slice()
+            .to_vec()
             .iter()
             .map(|&v| {
                 if v.fract() == 0.0 && v >= 0.0 && (v as usize) < self.input_dim {

@@ -254,7 +254,7 @@ mod tests {
             x.value().to_vec()
         );
         let y = d.forward(&x, true).unwrap().value();
-        let v = y.as_slice();
+        let v = y.to_vec();
         for b in 0..2 {
             for c in 0..64 {
                 let first = v[b * 1024 + c];
@@ -275,7 +275,7 @@ mod tests {
         let mut gd = GaussianDropout::new(0.2);
         gd.build(&[100]).unwrap();
         let y = gd.forward(&x, true).unwrap().value();
-        let (m, v) = moments(y.as_slice());
+        let (m, v) = moments(&y.to_vec());
         assert!((m - 1.0).abs() < 0.01 && (v - 0.25).abs() < 0.02, "{m} {v}");
         assert_eq!(
             gd.forward(&x, false).unwrap().value().to_vec(),
@@ -284,7 +284,7 @@ mod tests {
         let mut gn = GaussianNoise::new(0.3);
         gn.build(&[100]).unwrap();
         let y = gn.forward(&x, true).unwrap().value();
-        let (m, v) = moments(y.as_slice());
+        let (m, v) = moments(&y.to_vec());
         assert!((m - 1.0).abs() < 0.01 && (v - 0.09).abs() < 0.01, "{m} {v}");
         assert_eq!(
             gn.forward(&x, false).unwrap().value().to_vec(),

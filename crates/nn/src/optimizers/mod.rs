@@ -123,7 +123,7 @@ mod tests {
             opt.step(std::slice::from_ref(&w)).unwrap();
             w.zero_grad();
         }
-        w.value().as_slice()[0]
+        w.value().to_vec()[0]
     }
 
     #[test]

@@ -198,7 +198,7 @@ impl Optimizer for Nadam {
         let u_product = match scalars.as_slice() {
             [] if state.iterations == 0 => 1.0,
             [] => return Err(state_error(format!("{U_PRODUCT} is missing"))),
-            [(_, t)] if t.numel() == 1 => t.as_slice()[0],
+            [(_, t)] if t.numel() == 1 => t.item()?,
             [(_, t)] => {
                 return Err(state_error(format!(
                     "{U_PRODUCT} must be a scalar, got shape {:?}",

@@ -92,7 +92,7 @@ pub fn assert_close(what: &str, got: &Tensor, want: &Tensor) -> f32 {
     assert_eq!(got.shape(), want.shape(), "{what}: wrong shape");
     assert!(!got.has_non_finite(), "{what}: NaN or infinite values");
     let (mut worst, mut at) = (0.0f32, 0);
-    for (i, (a, b)) in got.as_slice().iter().zip(want.as_slice()).enumerate() {
+    for (i, (a, b)) in got.to_vec().iter().zip(want.to_vec()).enumerate() {
         let error = (a - b).abs() / b.abs().max(FLOOR);
         if error > worst {
             (worst, at) = (error, i);
@@ -101,8 +101,8 @@ pub fn assert_close(what: &str, got: &Tensor, want: &Tensor) -> f32 {
     assert!(
         worst <= RELATIVE_TOLERANCE,
         "{what}: relative error {worst:e} at flat index {at} (krust {}, Keras {})",
-        got.as_slice()[at],
-        want.as_slice()[at]
+        got.to_vec()[at],
+        want.to_vec()[at]
     );
     worst
 }
