@@ -118,6 +118,25 @@ fn summary_of_a_zoo_architecture_at_any_size() {
 }
 
 #[test]
+fn absurd_sizes_are_refused_before_anything_is_allocated() {
+    // A 4-billion-class head would be a 1.3 TB weight: refused, naming its shape and size.
+    let o = run_krust(None, &["summary", "lenet5", "--classes", "4000000000"]);
+    assert_clean_error(&o, "[84, 4000000000]");
+    assert!(stderr(&o).contains("GiB"), "{}", stderr(&o));
+    // A 4e9 x 4e9 image would overflow every product after it: refused at the first layer.
+    let o = run_krust(
+        None,
+        &[
+            "summary",
+            "resnet18",
+            "--input-shape",
+            "4000000000,4000000000,3",
+        ],
+    );
+    assert_clean_error(&o, "per-sample shape");
+}
+
+#[test]
 fn classify_prints_the_top_classes_as_a_table_or_json() {
     let o = run_krust(
         None,

@@ -231,8 +231,15 @@ impl LayerRef {
                 ))
             }
             None => {
-                let out = slot.layer.build_multi(&shapes).map_err(|e| match e {
+                let out = slot.layer.build_multi(&shapes).and_then(|out| {
+                    crate::layers::check_sample_shape(&slot.name, &out)?;
+                    Ok(out)
+                });
+                let out = out.map_err(|e| match e {
                     NnError::Layer { why, .. } => NnError::layer(&slot.name, why),
+                    NnError::Argument { argument, why } => {
+                        NnError::layer(&slot.name, format!("invalid {argument}: {why}"))
+                    }
                     other => other,
                 })?;
                 slot.built_for = Some(shapes);

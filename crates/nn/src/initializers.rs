@@ -299,12 +299,41 @@ impl Initializer {
         }
     }
 
+    /// The element count of a weight of `shape`, checked before anything is allocated: a size
+    /// read from a model file that overflows, or that asks for more than
+    /// [`MAX_WEIGHT_ELEMENTS`] or more memory than the machine has available, is an error
+    /// naming the shape and the bytes it would take.
+    pub fn checked_elements(shape: &[usize]) -> Result<usize> {
+        let too_big = |why: String| NnError::argument("weight shape", why);
+        let n = krust_tensor::checked_numel(shape)
+            .ok_or_else(|| too_big(format!("{shape:?} has more elements than a usize holds")))?;
+        let gib = |elements: usize| elements as f64 * 4.0 / (1u64 << 30) as f64;
+        if n > MAX_WEIGHT_ELEMENTS {
+            return Err(too_big(format!(
+                "{shape:?} has {n} elements ({:.1} GiB); krust allows at most {MAX_WEIGHT_ELEMENTS} \
+                 ({:.0} GiB) in one weight",
+                gib(n),
+                gib(MAX_WEIGHT_ELEMENTS)
+            )));
+        }
+        if let Some(available) = available_memory_bytes() {
+            if n as u64 * 4 > available {
+                return Err(too_big(format!(
+                    "{shape:?} needs {:.1} GiB, more than the {:.1} GiB of memory available",
+                    gib(n),
+                    available as f64 / (1u64 << 30) as f64
+                )));
+            }
+        }
+        Ok(n)
+    }
+
     /// Draws a fresh tensor from the global seed's next generator; errors on invalid
     /// arguments, and on a shape the initializer cannot fill (orthogonal below rank 2,
     /// identity other than rank 2).
     pub fn try_sample(&self, shape: &[usize]) -> Result<Tensor> {
         self.validate()?;
-        let n: usize = shape.iter().product();
+        let n = Self::checked_elements(shape)?;
         let data = match *self {
             Initializer::Zeros => return Ok(Tensor::zeros(shape.to_vec())),
             Initializer::Ones => return Ok(Tensor::ones(shape.to_vec())),
@@ -505,6 +534,19 @@ impl<'de> Deserialize<'de> for Initializer {
         let value = Value::deserialize(deserializer)?;
         Initializer::from_keras_json(&value).map_err(serde::de::Error::custom)
     }
+}
+
+/// The most elements one weight tensor may hold (8 GiB of float32): larger than any real
+/// layer's weight (VGG-16's biggest is 103 million), small enough that a hostile size in a
+/// model file is refused before it is allocated.
+pub const MAX_WEIGHT_ELEMENTS: usize = 1 << 31;
+
+/// `MemAvailable` from `/proc/meminfo`, where the system has one.
+fn available_memory_bytes() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
 }
 
 fn uniform(shape: &[usize], low: f32, high: f32) -> Tensor {

@@ -32,11 +32,13 @@ impl Sequential {
         let mut layer = layer;
         if self.layers.is_empty() {
             if let Some(shape) = layer.declared_input_shape() {
+                crate::layers::check_sample_shape(layer.class_name(), &shape)?;
                 self.shapes.push(shape);
             }
         }
         if let Some(input) = self.shapes.last().cloned() {
             let out = layer.build(&input)?;
+            crate::layers::check_sample_shape(layer.class_name(), &out)?;
             self.shapes.push(out);
         }
         let base = crate::functional::snake_case(layer.class_name());
@@ -64,6 +66,7 @@ impl Sequential {
         let mut shapes = vec![input_shape.to_vec()];
         for layer in self.layers.iter_mut() {
             let out = layer.build(shapes.last().expect("non-empty"))?;
+            crate::layers::check_sample_shape(layer.class_name(), &out)?;
             shapes.push(out);
         }
         self.shapes = shapes;

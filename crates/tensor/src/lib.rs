@@ -28,7 +28,7 @@ pub use elementwise::{BinaryOp, TernaryOp, UnaryOp};
 pub use error::TensorError;
 pub use pool::{Pool2dSpec, PoolSpec};
 pub use random::RandomOp;
-pub use shape::{broadcast_shapes, numel, strides_of};
+pub use shape::{broadcast_shapes, checked_numel, numel, strides_of};
 pub use tensor::{Device, Tensor};
 
 pub type Result<T> = std::result::Result<T, TensorError>;

@@ -131,6 +131,16 @@ impl Layer for ActivationFunctionLayer {
                 ));
             }
         }
+        if let Activation::Softmax { axis } = self.activation {
+            // `input_shape` is per sample; Keras counts the batch axis too.
+            let rank = input_shape.len() as isize + 1;
+            if axis < -rank || axis >= rank {
+                return Err(NnError::layer(
+                    "Softmax",
+                    format!("axis {axis} is outside inputs of rank {rank} (batch axis included)"),
+                ));
+            }
+        }
         Ok(input_shape.to_vec())
     }
 

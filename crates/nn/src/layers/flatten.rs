@@ -24,7 +24,13 @@ impl Layer for Flatten {
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
-        Ok(vec![input_shape.iter().product()])
+        let total = krust_tensor::checked_numel(input_shape).ok_or_else(|| {
+            crate::NnError::layer(
+                "Flatten",
+                format!("inputs {input_shape:?} overflow a usize"),
+            )
+        })?;
+        Ok(vec![total])
     }
 
     fn forward(&self, x: &Var, _training: bool) -> Result<Var> {

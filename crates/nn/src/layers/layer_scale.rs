@@ -5,7 +5,6 @@ use super::Layer;
 use crate::config::ConfigReader;
 use crate::{NnError, Result};
 use krust_autograd::Var;
-use krust_tensor::Tensor;
 
 #[derive(Debug, Clone)]
 pub struct LayerScale {
@@ -54,10 +53,10 @@ impl Layer for LayerScale {
             ));
         }
         if self.gamma.is_none() {
-            self.gamma = Some(Var::parameter(Tensor::full(
-                [self.projection_dim],
-                self.init_values,
-            )));
+            let gamma = crate::initializers::Initializer::Constant {
+                value: self.init_values,
+            };
+            self.gamma = Some(Var::parameter(gamma.try_sample(&[self.projection_dim])?));
         }
         Ok(input_shape.to_vec())
     }

@@ -166,6 +166,24 @@ pub trait Layer {
 }
 
 /// A kernel and an optional bias under their Keras argument prefixes, for the penalties.
+/// The most values one sample may have at any layer's output (8 GiB of float32).
+pub const MAX_SAMPLE_ELEMENTS: usize = 1 << 31;
+
+/// Checks a per-sample shape a layer declared or built (`layer` names it in the error): its
+/// element count must not overflow or pass [`MAX_SAMPLE_ELEMENTS`], so a hostile size in a
+/// model file is refused at load instead of overflowing later arithmetic or the allocator.
+pub(crate) fn check_sample_shape(layer: &str, shape: &[usize]) -> Result<()> {
+    match krust_tensor::checked_numel(shape) {
+        Some(n) if n <= MAX_SAMPLE_ELEMENTS => Ok(()),
+        _ => Err(crate::NnError::layer(
+            layer,
+            format!(
+                "per-sample shape {shape:?} has more than {MAX_SAMPLE_ELEMENTS} values (8 GiB)"
+            ),
+        )),
+    }
+}
+
 pub(crate) fn kernel_and_bias<'a>(
     kernel: &'a Option<Var>,
     bias: &'a Option<Var>,

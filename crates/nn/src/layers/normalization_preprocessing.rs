@@ -177,6 +177,7 @@ impl Layer for Normalization {
                 }
             }
             None if self.mean.is_none() => {
+                crate::initializers::Initializer::checked_elements(&[features])?;
                 self.mean = Some(Var::constant(Tensor::zeros([features])));
                 self.variance = Some(Var::constant(Tensor::ones([features])));
                 self.count = Some(Var::constant(Tensor::scalar(0.0)));

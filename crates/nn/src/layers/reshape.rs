@@ -54,7 +54,18 @@ impl Layer for Reshape {
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
-        let total: usize = input_shape.iter().product();
+        let product = |dims: &[usize]| {
+            krust_tensor::checked_numel(dims).ok_or_else(|| {
+                NnError::layer(
+                    "Reshape",
+                    format!(
+                        "inputs {input_shape:?} or target_shape {:?} overflow a usize",
+                        self.target_shape
+                    ),
+                )
+            })
+        };
+        let total = product(input_shape)?;
         let unknown = self.target_shape.iter().filter(|&&d| d == -1).count();
         if unknown > 1 || self.target_shape.iter().any(|&d| d < -1 || d == 0) {
             return Err(NnError::layer(
@@ -65,12 +76,13 @@ impl Layer for Reshape {
                 ),
             ));
         }
-        let known: usize = self
+        let known_dims: Vec<usize> = self
             .target_shape
             .iter()
             .filter(|&&d| d > 0)
             .map(|&d| d as usize)
-            .product();
+            .collect();
+        let known = product(&known_dims)?;
         let fits = if unknown == 1 {
             known > 0 && total.is_multiple_of(known)
         } else {
