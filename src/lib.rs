@@ -21,7 +21,10 @@
 //! let images = Tensor::zeros([4, 28, 28, 1]);
 //! let labels = [3u32, 1, 4, 1];
 //! let logits = model.forward(&Var::constant(images.clone()), true)?;
-//! let loss = loss_fn.compute(&logits, &Targets::Sparse(&labels))?;
+//! let mut loss = loss_fn.compute(&logits, &Targets::Sparse(&labels))?;
+//! for penalty in model.losses() {
+//!     loss = loss.add(&penalty)?; // the layers' regularizers (Keras's `model.losses`)
+//! }
 //! loss.backward()?;
 //! optimizer.step(&model.parameters())?;
 //!

@@ -73,6 +73,10 @@ impl Module for AnyModel {
         self.module().parameters()
     }
 
+    fn losses(&self) -> Vec<Var> {
+        self.module().losses()
+    }
+
     fn apply_constraints(&self) -> Result<()> {
         self.module().apply_constraints()
     }

@@ -3,11 +3,13 @@
 //! Keras's formulas: L1 adds l1·Σ|w|, L2 adds l2·Σw² (no ½), and each constraint projects
 //! the weight after an optimizer step exactly as keras/src/constraints/constraints.py does.
 //!
-//! Layers add penalties with [`add_loss`] while a training forward pass runs inside
-//! [`collecting`]; outside such a scope `add_loss` does nothing, so inference never
-//! accumulates anything. A weight's penalty joins a scope once however many times its layer
-//! runs in the pass (a layer shared in a functional model), as Keras counts it once;
-//! activity penalties join at every call.
+//! Penalties are values, as Keras's `layer.losses`: in a training pass each layer records its
+//! weights' penalties and the activity penalty on its output in its own [`RecordedLosses`];
+//! a model clears every layer's record when a pass starts and gathers them with `losses()`
+//! (`Module::losses`), which `fit` adds to the loss and a hand-written loop calls the same way.
+//! Inference records nothing. A weight's penalty is recorded once however many times its
+//! layer runs in the pass (a layer shared in a functional model), as Keras counts it once;
+//! activity penalties at every call.
 
 use crate::optimizers::keras_config::{class_and_config, json_f32, keras_object, ConfigReader};
 use crate::{NnError, Result};
@@ -16,53 +18,73 @@ use krust_tensor::{Tensor, UnaryOp};
 use serde_json::{json, Value};
 use std::cell::RefCell;
 
-/// What a `collecting` scope has gathered so far.
+/// The regularization losses one layer recorded in the current pass.
 #[derive(Default)]
-struct Collected {
+pub struct RecordedLosses(RefCell<Recorded>);
+
+#[derive(Default)]
+struct Recorded {
     losses: Vec<Var>,
     /// Weights whose penalty is already among `losses`.
     penalized: Vec<Var>,
 }
 
-thread_local! {
-    static LOSSES: RefCell<Option<Collected>> = const { RefCell::new(None) };
-}
-
-/// Runs `f` (a training forward pass) and returns its result with the losses layers added.
-pub fn collecting<T>(f: impl FnOnce() -> T) -> (T, Vec<Var>) {
-    let outer = LOSSES.with(|l| l.replace(Some(Collected::default())));
-    let out = f();
-    let collected = LOSSES.with(|l| l.replace(outer)).unwrap_or_default();
-    (out, collected.losses)
-}
-
-/// Adds a scalar loss term (a regularization penalty) to the enclosing `collecting` scope.
-pub fn add_loss(loss: Var) {
-    LOSSES.with(|l| {
-        if let Some(c) = l.borrow_mut().as_mut() {
-            c.losses.push(loss);
-        }
-    });
-}
-
-/// Adds `penalty(weight)` to the enclosing scope unless that weight's penalty is already
-/// there; computes nothing outside a scope.
-fn add_weight_loss(weight: &Var, penalty: impl FnOnce(&Var) -> Result<Var>) -> Result<()> {
-    let fresh = LOSSES.with(|l| {
-        l.borrow()
-            .as_ref()
-            .is_some_and(|c| !c.penalized.iter().any(|w| w.same_node(weight)))
-    });
-    if fresh {
-        let loss = penalty(weight)?;
-        LOSSES.with(|l| {
-            if let Some(c) = l.borrow_mut().as_mut() {
-                c.penalized.push(weight.clone());
-                c.losses.push(loss);
-            }
-        });
+impl RecordedLosses {
+    /// The scalar losses recorded since the last `clear`, in the order they were added.
+    pub fn losses(&self) -> Vec<Var> {
+        self.0.borrow().losses.clone()
     }
-    Ok(())
+
+    /// Forgets every recorded loss (a model calls it on each layer as a pass starts).
+    pub fn clear(&self) {
+        *self.0.borrow_mut() = Recorded::default();
+    }
+
+    /// Records a scalar loss term.
+    pub fn add(&self, loss: Var) {
+        self.0.borrow_mut().losses.push(loss);
+    }
+
+    /// Records `penalty(weight)` unless that weight's penalty is already recorded.
+    fn add_weight_loss(
+        &self,
+        weight: &Var,
+        penalty: impl FnOnce(&Var) -> Result<Var>,
+    ) -> Result<()> {
+        let fresh = !self
+            .0
+            .borrow()
+            .penalized
+            .iter()
+            .any(|w| w.same_node(weight));
+        if fresh {
+            let loss = penalty(weight)?;
+            let mut r = self.0.borrow_mut();
+            r.penalized.push(weight.clone());
+            r.losses.push(loss);
+        }
+        Ok(())
+    }
+}
+
+/// A copy of a layer starts with nothing recorded.
+impl Clone for RecordedLosses {
+    fn clone(&self) -> Self {
+        RecordedLosses::default()
+    }
+}
+
+/// Recorded losses are run-time state, not part of a layer's identity.
+impl PartialEq for RecordedLosses {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for RecordedLosses {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RecordedLosses({})", self.0.borrow().losses.len())
+    }
 }
 
 /// A penalty on a weight or an activation.
@@ -380,6 +402,8 @@ pub struct WeightPenalties {
     rules: Vec<WeightRule>,
     /// Penalty on the layer's output, divided by the batch size as Keras does.
     pub activity_regularizer: Option<Regularizer>,
+    /// What the current training pass added.
+    recorded: RecordedLosses,
 }
 
 impl WeightPenalties {
@@ -396,6 +420,7 @@ impl WeightPenalties {
                 })
                 .collect(),
             activity_regularizer: None,
+            recorded: RecordedLosses::default(),
         }
     }
 
@@ -507,7 +532,17 @@ impl WeightPenalties {
         })
     }
 
-    /// In a training pass, adds each weight's penalty and the activity penalty on `output`.
+    /// The penalties recorded in the current pass (Keras's `layer.losses`).
+    pub fn losses(&self) -> Vec<Var> {
+        self.recorded.losses()
+    }
+
+    /// Forgets the recorded penalties.
+    pub fn clear_losses(&self) {
+        self.recorded.clear();
+    }
+
+    /// In a training pass, records each weight's penalty and the activity penalty on `output`.
     pub fn add_losses(
         &self,
         weights: &[(&str, Option<&Var>)],
@@ -519,13 +554,14 @@ impl WeightPenalties {
         }
         for (rule, w) in self.pairs(weights) {
             if let Some(r) = rule.regularizer {
-                add_weight_loss(w, |w| r.penalty(w))?;
+                self.recorded.add_weight_loss(w, |w| r.penalty(w))?;
             }
         }
         if let Some(r) = self.activity_regularizer {
             // Keras divides the activity penalty by the batch size.
             let batch = output.shape().first().copied().unwrap_or(1).max(1);
-            add_loss(r.penalty(output)?.mul_scalar(1.0 / batch as f32));
+            self.recorded
+                .add(r.penalty(output)?.mul_scalar(1.0 / batch as f32));
         }
         Ok(())
     }
@@ -589,12 +625,15 @@ mod tests {
     }
 
     #[test]
-    fn losses_are_collected_only_inside_a_scope() {
-        add_loss(Var::constant(Tensor::scalar(1.0)));
-        let ((), losses) = collecting(|| add_loss(Var::constant(Tensor::scalar(2.0))));
-        assert_eq!(losses.len(), 1);
-        let ((), none) = collecting(|| ());
-        assert!(none.is_empty());
+    fn recorded_losses_accumulate_until_cleared_and_copies_start_empty() {
+        let r = RecordedLosses::default();
+        r.add(Var::constant(Tensor::scalar(1.0)));
+        r.add(Var::constant(Tensor::scalar(2.0)));
+        let got: Vec<f32> = r.losses().into_iter().map(item).collect();
+        assert_eq!(got, vec![1.0, 2.0]);
+        assert!(r.clone().losses().is_empty());
+        r.clear();
+        assert!(r.losses().is_empty());
     }
 
     #[test]
@@ -725,14 +764,13 @@ mod tests {
         p.activity_regularizer = Some(Regularizer::L1 { l1: 1.0 });
         let k = Var::parameter(Tensor::from_vec([2], vec![1.0, -2.0]).unwrap());
         let out = Var::constant(Tensor::from_vec([4, 1], vec![1.0, 1.0, -1.0, 1.0]).unwrap());
-        let (r, losses) =
-            collecting(|| p.add_losses(&[("kernel", Some(&k)), ("bias", None)], &out, true));
-        r.unwrap();
-        let got: Vec<f32> = losses.into_iter().map(item).collect();
+        p.add_losses(&[("kernel", Some(&k)), ("bias", None)], &out, true)
+            .unwrap();
+        let got: Vec<f32> = p.losses().into_iter().map(item).collect();
         assert_eq!(got, vec![3.0, 1.0]);
-        let (r, none) = collecting(|| p.add_losses(&[("kernel", Some(&k))], &out, false));
-        r.unwrap();
-        assert!(none.is_empty());
+        p.clear_losses();
+        p.add_losses(&[("kernel", Some(&k))], &out, false).unwrap();
+        assert!(p.losses().is_empty());
     }
 
     #[test]
@@ -744,16 +782,15 @@ mod tests {
         p.activity_regularizer = Some(Regularizer::L1 { l1: 1.0 });
         let k = Var::parameter(Tensor::from_vec([2], vec![1.0, -2.0]).unwrap());
         let out = Var::constant(Tensor::from_vec([1, 1], vec![0.5]).unwrap());
-        let (_, losses) = collecting(|| {
-            for _ in 0..2 {
-                p.add_losses(&[("kernel", Some(&k))], &out, true).unwrap();
-            }
-        });
-        let got: Vec<f32> = losses.into_iter().map(item).collect();
+        for _ in 0..2 {
+            p.add_losses(&[("kernel", Some(&k))], &out, true).unwrap();
+        }
+        let got: Vec<f32> = p.losses().into_iter().map(item).collect();
         assert_eq!(got, vec![3.0, 0.5, 0.5]);
-        // A new pass is a new scope.
-        let (_, again) = collecting(|| p.add_losses(&[("kernel", Some(&k))], &out, true));
-        assert_eq!(again.len(), 2);
+        // A new pass starts from a cleared record.
+        p.clear_losses();
+        p.add_losses(&[("kernel", Some(&k))], &out, true).unwrap();
+        assert_eq!(p.losses().len(), 2);
     }
 }
 
@@ -863,8 +900,9 @@ pub(crate) mod layer_checks {
                 .unwrap();
         }
         let input = Var::constant(x.clone());
-        let (y, losses) = super::collecting(|| layer.forward(&input, true));
-        let y = y.unwrap().value();
+        layer.clear_losses();
+        let y = layer.forward(&input, true).unwrap().value();
+        let losses = layer.losses();
         let mut want: f64 = y.to_vec().iter().map(|&v| (v as f64).powi(2)).sum::<f64>()
             * ACTIVITY_L2
             / x.shape()[0] as f64;
@@ -890,8 +928,12 @@ pub(crate) mod layer_checks {
             (got - want).abs() <= 1e-5 * want.abs().max(1.0),
             "{class}: penalty {got}, by hand {want}"
         );
-        let (_, none) = super::collecting(|| layer.forward(&input, false).unwrap());
-        assert!(none.is_empty(), "{class}: inference adds no penalty");
+        layer.clear_losses();
+        layer.forward(&input, false).unwrap();
+        assert!(
+            layer.losses().is_empty(),
+            "{class}: inference adds no penalty"
+        );
 
         let before: Vec<Tensor> = weights
             .iter()

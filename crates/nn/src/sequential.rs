@@ -108,6 +108,7 @@ impl Sequential {
     /// Runs the batch `x` (batch axis first) through every layer.
     pub fn forward(&self, x: &Var, training: bool) -> Result<Var> {
         self.check_input(&x.shape())?;
+        self.layers.iter().for_each(|l| l.clear_losses());
         let mut h = x.clone();
         for layer in &self.layers {
             h = layer.forward(&h, training)?;
@@ -162,6 +163,12 @@ impl Sequential {
 
     pub fn parameters(&self) -> Vec<Var> {
         self.layers.iter().flat_map(|l| l.parameters()).collect()
+    }
+
+    /// The regularization losses the layers recorded in the last training `forward` (Keras's
+    /// `model.losses`): add them to the loss before `backward`. Empty after an inference pass.
+    pub fn losses(&self) -> Vec<Var> {
+        self.layers.iter().flat_map(|l| l.losses()).collect()
     }
 
     /// All weights, trainable or not (Keras's count_params).

@@ -6,7 +6,6 @@
 
 use krust_autograd::{no_grad, Var};
 use krust_nn::layers::layer_from_config;
-use krust_nn::regularizers::collecting;
 use krust_tensor::Tensor;
 mod keras_fixtures;
 
@@ -59,7 +58,9 @@ fn every_keras_regularizer_fixture_is_reproduced() {
                 .unwrap_or_else(|e| panic!("{name}: weight {wname}: {e}"));
         }
 
-        let (y, penalties) = collecting(|| layer.forward(&Var::constant(x.clone()), true));
+        layer.clear_losses();
+        let y = layer.forward(&Var::constant(x.clone()), true);
+        let penalties = layer.losses();
         let y = y.unwrap_or_else(|e| panic!("{name}: {e}")).value();
         let (worst, scale) = error_and_scale(&y, &read_npy(&dir.join("y.npy")));
         assert!(
@@ -90,4 +91,44 @@ fn every_keras_regularizer_fixture_is_reproduced() {
             );
         }
     }
+}
+
+/// The README's hand-written loop: `model.forward(x, true)` then `model.losses()` gives the
+/// kernel penalty as a value on the tape, so its gradient reaches the kernel; an inference
+/// pass gives none.
+#[test]
+fn a_hand_written_training_loop_gets_the_penalties_from_model_losses() {
+    use krust_nn::layers::{Dense, Input};
+    use krust_nn::regularizers::Regularizer;
+    let mut dense = Dense::new(2);
+    dense
+        .penalties
+        .set_regularizer("kernel", Some(Regularizer::L2 { l2: 0.25 }))
+        .unwrap();
+    let mut model = krust_nn::Sequential::new();
+    model.add(Input::new(&[3])).unwrap();
+    model.add(dense).unwrap();
+    let kernel = model.parameters()[0].clone();
+    let x = Var::constant(Tensor::from_vec([1, 3], vec![0.0; 3]).unwrap());
+
+    let y = model.forward(&x, true).unwrap();
+    let penalties = model.losses();
+    assert_eq!(penalties.len(), 1);
+    let w = kernel.value().to_vec();
+    let want = 0.25 * w.iter().map(|v| v * v).sum::<f32>();
+    assert!((penalties[0].value().item().unwrap() - want).abs() < 1e-6);
+    // With a zero input the data loss has no kernel gradient: all of it is the penalty's.
+    y.sum()
+        .unwrap()
+        .add(&penalties[0])
+        .unwrap()
+        .backward()
+        .unwrap();
+    let grad = kernel.grad().unwrap().to_vec();
+    for (g, v) in grad.iter().zip(&w) {
+        assert!((g - 0.5 * v).abs() < 1e-6, "d/dw of 0.25·w² is 0.5·w");
+    }
+
+    model.forward(&x, false).unwrap();
+    assert!(model.losses().is_empty(), "inference records no penalty");
 }

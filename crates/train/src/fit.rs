@@ -9,7 +9,6 @@ use krust_data::loader::{for_each_batch, Batch, LoaderConfig, SampleTransform};
 use krust_data::Dataset;
 use krust_nn::losses::{Loss, Targets};
 use krust_nn::optimizers::Optimizer;
-use krust_nn::regularizers::collecting;
 use krust_nn::Module;
 use krust_tensor::Tensor;
 use std::time::Instant;
@@ -424,8 +423,8 @@ pub fn fit(
             batch_number += 1;
             let x = Var::constant(input_tensor(&mut batch)?);
             // Regularization penalties the layers add during the training pass join the loss.
-            let (out, penalties) = collecting(|| model.forward(&x, true));
-            let out = out?;
+            let out = model.forward(&x, true)?;
+            let penalties = model.losses();
             let mut loss = batch_loss(loss_fn, &out, &batch, cfg.class_weights.as_deref())?;
             for p in &penalties {
                 loss = loss.add(p)?;

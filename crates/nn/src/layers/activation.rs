@@ -52,13 +52,18 @@ impl ActivationLayer {
 /// size, as Keras) to the training loss.
 #[derive(Debug, Clone)]
 pub struct ActivityRegularization {
-    pub l1: f32,
-    pub l2: f32,
+    l1: f32,
+    l2: f32,
+    /// The L1L2 activity regularizer, and the penalties recorded in the current pass.
+    penalties: crate::regularizers::WeightPenalties,
 }
 
 impl ActivityRegularization {
     pub fn new(l1: f32, l2: f32) -> Self {
-        ActivityRegularization { l1, l2 }
+        let mut penalties =
+            crate::regularizers::WeightPenalties::new("ActivityRegularization", &[]);
+        penalties.activity_regularizer = Some(crate::regularizers::Regularizer::L1L2 { l1, l2 });
+        ActivityRegularization { l1, l2, penalties }
     }
 
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
@@ -85,13 +90,11 @@ impl Layer for ActivityRegularization {
     }
 
     fn forward(&self, x: &Var, training: bool) -> Result<Var> {
-        let mut penalties =
-            crate::regularizers::WeightPenalties::new("ActivityRegularization", &[]);
-        penalties.activity_regularizer = Some(crate::regularizers::Regularizer::L1L2 {
-            l1: self.l1,
-            l2: self.l2,
-        });
-        penalties.add_losses(&[], x, training)?;
+        self.penalties.add_losses(&[], x, training)?;
         Ok(x.clone())
+    }
+
+    fn penalties(&self) -> Option<&crate::regularizers::WeightPenalties> {
+        Some(&self.penalties)
     }
 }

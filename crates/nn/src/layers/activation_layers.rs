@@ -241,6 +241,10 @@ impl Layer for PReLU {
         Ok(out)
     }
 
+    fn penalties(&self) -> Option<&crate::regularizers::WeightPenalties> {
+        Some(&self.penalties)
+    }
+
     fn apply_constraints(&self) -> Result<()> {
         self.penalties.constrain(&[("alpha", self.alpha.as_ref())])
     }

@@ -234,6 +234,10 @@ impl Layer for BatchNormalization {
         Ok(y)
     }
 
+    fn penalties(&self) -> Option<&crate::regularizers::WeightPenalties> {
+        Some(&self.penalties)
+    }
+
     fn apply_constraints(&self) -> Result<()> {
         self.penalties.constrain(&self.by_prefix())
     }

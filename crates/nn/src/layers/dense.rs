@@ -110,6 +110,10 @@ impl Layer for Dense {
         Ok(out)
     }
 
+    fn penalties(&self) -> Option<&crate::regularizers::WeightPenalties> {
+        Some(&self.penalties)
+    }
+
     fn apply_constraints(&self) -> Result<()> {
         self.penalties
             .constrain(&kernel_and_bias(&self.kernel, &self.bias))

@@ -107,6 +107,10 @@ impl Layer for Embedding {
         Ok(out)
     }
 
+    fn penalties(&self) -> Option<&crate::regularizers::WeightPenalties> {
+        Some(&self.penalties)
+    }
+
     fn apply_constraints(&self) -> Result<()> {
         self.penalties
             .constrain(&[("embeddings", self.embeddings.as_ref())])

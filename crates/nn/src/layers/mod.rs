@@ -124,6 +124,26 @@ pub trait Layer {
         Ok(())
     }
 
+    /// The layer's weight regularizers, constraints and activity regularizer, with the
+    /// penalties it recorded in the current pass; None for layers that have none.
+    fn penalties(&self) -> Option<&crate::regularizers::WeightPenalties> {
+        None
+    }
+
+    /// The regularization losses this layer recorded in the current training pass (Keras's
+    /// `layer.losses`): scalars on the tape, to add to the training loss.
+    fn losses(&self) -> Vec<Var> {
+        self.penalties()
+            .map_or_else(Vec::new, crate::regularizers::WeightPenalties::losses)
+    }
+
+    /// Forgets the recorded losses; a model calls it on every layer as each pass starts.
+    fn clear_losses(&self) {
+        if let Some(p) = self.penalties() {
+            p.clear_losses();
+        }
+    }
+
     /// Floating-point operations of one sample's forward pass (a multiply-add counts 2),
     /// from the per-sample output shape; 0 where negligible.
     fn flops(&self, _output_shape: &[usize]) -> u64 {

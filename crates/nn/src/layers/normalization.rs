@@ -211,6 +211,10 @@ impl Layer for LayerNormalization {
         Ok(out)
     }
 
+    fn penalties(&self) -> Option<&crate::regularizers::WeightPenalties> {
+        Some(&self.penalties)
+    }
+
     fn apply_constraints(&self) -> Result<()> {
         self.penalties
             .constrain(&by_prefix(&self.gamma, &self.beta))
@@ -358,6 +362,10 @@ impl Layer for GroupNormalization {
         self.penalties
             .add_losses(&by_prefix(&self.gamma, &self.beta), &out, training)?;
         Ok(out)
+    }
+
+    fn penalties(&self) -> Option<&crate::regularizers::WeightPenalties> {
+        Some(&self.penalties)
     }
 
     fn apply_constraints(&self) -> Result<()> {

@@ -740,6 +740,10 @@ impl<C: ConvClass> Layer for Conv<C> {
         Ok(out)
     }
 
+    fn penalties(&self) -> Option<&crate::regularizers::WeightPenalties> {
+        Some(&self.penalties)
+    }
+
     fn apply_constraints(&self) -> Result<()> {
         self.penalties.constrain(&self.by_prefix())
     }
