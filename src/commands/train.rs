@@ -230,18 +230,6 @@ fn check_args(args: &TrainArgs) -> Result<(), BoxError> {
     Ok(())
 }
 
-/// The first `runs/<stem>-<n>` that does not exist yet, so no earlier run is overwritten.
-fn default_output_dir(model: &str) -> PathBuf {
-    let stem = Path::new(model)
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "model".into());
-    (1..)
-        .map(|n| PathBuf::from("runs").join(format!("{stem}-{n}")))
-        .find(|dir| !dir.exists())
-        .unwrap_or_else(|| PathBuf::from("runs").join(stem))
-}
-
 /// An optimizer by Keras name with the command line's settings.
 fn build_optimizer(args: &TrainArgs) -> Result<Box<dyn Optimizer>, BoxError> {
     build_named_optimizer(
@@ -273,31 +261,6 @@ fn build_named_optimizer(
         .map_err(|e| format!("--optimizer {name}: {e}").into())
 }
 
-/// Sets `rate` on every Dropout layer of a model config (nested models included).
-fn set_dropout(config: &mut Value, rate: f32) -> usize {
-    let mut changed = 0;
-    match config {
-        Value::Object(map) => {
-            if map.get("class_name").and_then(Value::as_str) == Some("Dropout") {
-                if let Some(cfg) = map.get_mut("config").and_then(Value::as_object_mut) {
-                    cfg.insert("rate".into(), json!(rate));
-                    changed += 1;
-                }
-            }
-            for value in map.values_mut() {
-                changed += set_dropout(value, rate);
-            }
-        }
-        Value::Array(items) => {
-            for value in items {
-                changed += set_dropout(value, rate);
-            }
-        }
-        _ => {}
-    }
-    changed
-}
-
 /// Whether the model's last layer ends in a softmax (so its outputs are probabilities).
 fn ends_in_softmax(model: &AnyModel) -> bool {
     let config = model.to_config();
@@ -321,7 +284,7 @@ fn build_model(
 ) -> Result<AnyModel, BoxError> {
     let with_dropout = |config: &mut Value| -> Result<(), BoxError> {
         if let Some(rate) = args.dropout {
-            if set_dropout(config, rate) == 0 {
+            if krust_train::set_dropout_rate(config, rate) == 0 {
                 return Err(format!("--dropout {rate}: the model has no Dropout layer").into());
             }
         }
@@ -390,26 +353,6 @@ fn build_model(
         }
     }
     Ok(model)
-}
-
-/// Parses --class-weights against the training data.
-fn class_weights(spec: &str, train: &Dataset) -> Result<Vec<f32>, BoxError> {
-    if spec == "balanced" {
-        let counts = train.class_counts();
-        let n = train.len() as f32;
-        let k = counts.len() as f32;
-        return Ok(counts
-            .iter()
-            .map(|&c| if c == 0 { 0.0 } else { n / (k * c as f32) })
-            .collect());
-    }
-    spec.split(',')
-        .map(|w| {
-            w.trim()
-                .parse::<f32>()
-                .map_err(|_| format!("--class-weights: {w:?} is not a number").into())
-        })
-        .collect()
 }
 
 /// The per-epoch learning-rate callback that --lr-schedule names.
@@ -592,7 +535,7 @@ fn train_member(
     let class_weights = args
         .class_weights
         .as_deref()
-        .map(|spec| class_weights(spec, train))
+        .map(|spec| krust_train::class_weights(spec, train))
         .transpose()?;
     println!(
         "Model{}: {} ({} parameters), optimizer {}, lr {}, batch {}, {} epochs, seed {}",
@@ -682,7 +625,7 @@ pub fn run(args: TrainArgs) -> Result<(), BoxError> {
     let out_dir = args
         .output
         .clone()
-        .unwrap_or_else(|| default_output_dir(&args.model));
+        .unwrap_or_else(|| krust_train::next_run_dir(Path::new("runs"), &args.model));
     std::fs::create_dir_all(&out_dir)
         .map_err(|e| format!("--output {}: cannot create it: {e}", out_dir.display()))?;
 

@@ -2,20 +2,26 @@
 //! and the per-epoch history.
 
 pub mod callbacks;
+mod class_weights;
+mod dropout_override;
 mod error;
 mod fit;
+mod run_dir;
 mod tta;
 
 pub use callbacks::{
     Callback, Control, CsvLogger, EarlyStopping, LearningRateScheduler, Mode, ModelCheckpoint,
     ReduceLROnPlateau, TerminateOnNaN,
 };
+pub use class_weights::{balanced_class_weights, class_weights};
+pub use dropout_override::set_dropout_rate;
 pub use error::TrainError;
 pub use fit::{
     evaluate, evaluate_metrics, fit, predict, EpochStats, Evaluation, FitConfig, History, Logs,
     Metric,
 };
 
+pub use run_dir::next_run_dir;
 pub use tta::{map_images, predict_probabilities, TestTimeAugmentation};
 
 pub type Result<T> = std::result::Result<T, TrainError>;
