@@ -40,7 +40,21 @@ fn projected(y: &Tensor, r: &[f32]) -> f64 {
 impl GradCheck {
     /// Checks d/d(inputs) of `f` at `inputs`. Every input is a parameter; `f` may ignore some.
     pub fn run(&self, inputs: &[Tensor], f: impl Fn(&[Var]) -> Result<Var>) -> Result<()> {
+        self.run_with_weights(inputs, &[], f)
+    }
+
+    /// Checks d/d(inputs) of `f` at `inputs` and d/d(weight) of every named weight `f` reads
+    /// (a layer's kernel and bias), the weights nudged in place and restored. This is the one
+    /// finite-difference loop of the project: autograd's op tests, the layer harness and the
+    /// layer tests all call it.
+    pub fn run_with_weights(
+        &self,
+        inputs: &[Tensor],
+        weights: &[(String, Var)],
+        f: impl Fn(&[Var]) -> Result<Var>,
+    ) -> Result<()> {
         let params: Vec<Var> = inputs.iter().map(|t| Var::parameter(t.clone())).collect();
+        weights.iter().for_each(|(_, w)| w.zero_grad());
         let y = f(&params)?;
         let mut rng = ChaCha8Rng::seed_from_u64(7);
         let r: Vec<f32> = (0..y.value_ref().numel())
@@ -48,38 +62,66 @@ impl GradCheck {
             .collect();
         let r_t = Var::constant(Tensor::from_vec(y.shape(), r.clone())?);
         y.mul(&r_t)?.sum()?.backward()?;
+        // sum(f(xs) ⊙ r) at the inputs `xs`, with the weights as they are now.
+        let value = |xs: &[Tensor]| -> Result<f64> {
+            let vars: Vec<Var> = xs.iter().map(|x| Var::constant(x.clone())).collect();
+            let out = no_grad(|| f(&vars))?;
+            let v = projected(&out.value_ref(), &r);
+            Ok(v)
+        };
+        let compare = |what: &str, a: f32, numeric: f32| -> Result<()> {
+            let allowed = self.atol + self.rtol * a.abs().max(numeric.abs());
+            if (a - numeric).abs() > allowed || !a.is_finite() {
+                return Err(TensorError::invalid(
+                    "gradcheck",
+                    format!("{what}: backward gives {a}, finite differences give {numeric}"),
+                ));
+            }
+            Ok(())
+        };
+        let central = |up: f64, down: f64| ((up - down) / (2.0 * self.eps as f64)) as f32;
 
         for (i, input) in inputs.iter().enumerate() {
             let analytic = params[i]
                 .grad()
-                .unwrap_or_else(|| Tensor::zeros(input.shape().to_vec()));
-            let analytic_values = analytic.to_vec();
-            let n = input.numel();
-            let step = n.div_ceil(self.max_elements).max(1);
-            for j in (0..n).step_by(step) {
-                let eval = |delta: f32| -> Result<f64> {
-                    let t = input.with_element_added(j, delta)?;
-                    let vars: Vec<Var> = inputs
-                        .iter()
-                        .enumerate()
-                        .map(|(k, x)| Var::constant(if k == i { t.clone() } else { x.clone() }))
-                        .collect();
-                    let out = no_grad(|| f(&vars))?;
-                    let v = projected(&out.value_ref(), &r);
-                    Ok(v)
+                .unwrap_or_else(|| Tensor::zeros(input.shape().to_vec()))
+                .to_vec();
+            for j in self.sample(input.numel()) {
+                let nudged = |delta: f32| -> Result<f64> {
+                    let mut xs = inputs.to_vec();
+                    xs[i] = input.with_element_added(j, delta)?;
+                    value(&xs)
                 };
-                let numeric =
-                    ((eval(self.eps)? - eval(-self.eps)?) / (2.0 * self.eps as f64)) as f32;
-                let a = analytic_values[j];
-                let allowed = self.atol + self.rtol * a.abs().max(numeric.abs());
-                if (a - numeric).abs() > allowed || !a.is_finite() {
-                    return Err(TensorError::invalid(
-                        "gradcheck",
-                        format!("input {i} element {j}: backward gives {a}, finite differences give {numeric}"),
-                    ));
-                }
+                let numeric = central(nudged(self.eps)?, nudged(-self.eps)?);
+                compare(&format!("input {i} element {j}"), analytic[j], numeric)?;
+            }
+        }
+        for (name, w) in weights {
+            let analytic = w
+                .grad()
+                .unwrap_or_else(|| Tensor::zeros(w.shape()))
+                .to_vec();
+            for j in self.sample(analytic.len()) {
+                let add = |delta: f32| -> Result<()> {
+                    w.update_value(|t| -> Result<()> {
+                        *t = t.with_element_added(j, delta)?;
+                        Ok(())
+                    })
+                };
+                add(self.eps)?;
+                let up = value(inputs);
+                add(-2.0 * self.eps)?;
+                let down = value(inputs);
+                add(self.eps)?;
+                let numeric = central(up?, down?);
+                compare(&format!("weight {name} element {j}"), analytic[j], numeric)?;
             }
         }
         Ok(())
+    }
+
+    /// At most `max_elements` indices below `n`, evenly spread.
+    fn sample(&self, n: usize) -> impl Iterator<Item = usize> {
+        (0..n).step_by(n.div_ceil(self.max_elements.max(1)).max(1))
     }
 }

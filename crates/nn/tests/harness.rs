@@ -4,12 +4,13 @@
 //! and finite-difference gradients for the input and every weight. Adding a layer means
 //! adding a line to `single_input_layers` (or `merge_layers`).
 
+use krust_autograd::gradcheck::GradCheck;
 use krust_autograd::{no_grad, Var};
 use krust_nn::functional::Graph;
 use krust_nn::layers::*;
 use krust_nn::saving::{load_sequential, save_model};
 use krust_nn::{Activation, Sequential};
-use krust_tensor::{Padding, Tensor};
+use krust_tensor::{Padding, Tensor, TensorError};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -740,67 +741,27 @@ fn with_batch(batch: usize, shape: &[usize]) -> Vec<usize> {
         .collect()
 }
 
-/// Finite-difference check of d/dx and d/dweights of sum(layer(x) ⊙ r), in inference mode
-/// for layers with randomness (their training mode is checked by their own tests).
+/// Finite-difference check of d/dx and d/dweights of sum(layer(x) ⊙ r) with the project's one
+/// checker (`krust_autograd::gradcheck`), in inference mode for layers with randomness (their
+/// training mode is checked by their own tests).
 fn gradient_check(name: &str, layer: &dyn Layer, x: &Tensor, training: bool) {
-    let out_shape = no_grad(|| {
-        layer
-            .forward(&Var::constant(x.clone()), training)
-            .unwrap()
-            .shape()
-    });
-    let r = random(&out_shape, 99);
-    let loss = |x: &Var| {
-        layer
-            .forward(x, training)
-            .unwrap()
-            .mul(&Var::constant(r.clone()))
-            .unwrap()
-            .sum()
-            .unwrap()
-    };
-    let xv = Var::parameter(x.clone());
-    layer.parameters().iter().for_each(Var::zero_grad);
-    loss(&xv).backward().unwrap();
-    let value =
-        |x: &Tensor| no_grad(|| loss(&Var::constant(x.clone())).value().item().unwrap() as f64);
-    let eps = 1e-2f32;
-    let check = |what: String, analytic: f32, numeric: f32| {
-        let allowed = 2e-3 + 2e-2 * analytic.abs().max(numeric.abs());
-        assert!(
-            (analytic - numeric).abs() <= allowed,
-            "{name} {what}: backward {analytic}, finite differences {numeric}"
-        );
-    };
-    let dx = xv.grad().unwrap();
-    for i in (0..x.numel()).step_by(x.numel().div_ceil(25).max(1)) {
-        let p = x.with_element_added(i, eps).unwrap();
-        let m = x.with_element_added(i, -eps).unwrap();
-        check(
-            format!("input[{i}]"),
-            dx.to_vec()[i],
-            ((value(&p) - value(&m)) / (2.0 * eps as f64)) as f32,
-        );
-    }
-    for (wname, w) in layer
+    let weights: Vec<(String, Var)> = layer
         .weights()
         .into_iter()
         .filter(|(_, w)| w.requires_grad())
-    {
-        let g = w.grad().unwrap();
-        for i in (0..g.numel()).step_by(g.numel().div_ceil(20).max(1)) {
-            w.update_value(|t| *t = t.with_element_added(i, eps).unwrap());
-            let up = value(x);
-            w.update_value(|t| *t = t.with_element_added(i, -2.0 * eps).unwrap());
-            let down = value(x);
-            w.update_value(|t| *t = t.with_element_added(i, eps).unwrap());
-            check(
-                format!("{wname}[{i}]"),
-                g.to_vec()[i],
-                ((up - down) / (2.0 * eps as f64)) as f32,
-            );
-        }
-    }
+        .map(|(n, w)| (n.to_string(), w))
+        .collect();
+    let check = GradCheck {
+        max_elements: 25,
+        ..GradCheck::default()
+    };
+    check
+        .run_with_weights(std::slice::from_ref(x), &weights, |v| {
+            layer
+                .forward(&v[0], training)
+                .map_err(|e| TensorError::invalid("forward", e.to_string()))
+        })
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
 }
 
 #[test]
@@ -1028,42 +989,18 @@ fn every_merge_layer_passes_the_harness() {
         let vars: Vec<Var> = xs.iter().map(|x| Var::parameter(x.clone())).collect();
         let y = layer.forward_multi(&vars, false).unwrap();
         assert_eq!(y.shape(), with_batch(2, &out), "{name}: output shape");
-        // Gradient of sum(y ⊙ r) for each input, by finite differences.
-        let r = random(&y.shape(), 5);
-        y.mul(&Var::constant(r.clone()))
-            .unwrap()
-            .sum()
-            .unwrap()
-            .backward()
-            .unwrap();
-        let value = |xs: &[Tensor]| {
-            no_grad(|| {
-                let v: Vec<Var> = xs.iter().map(|x| Var::constant(x.clone())).collect();
-                layer
-                    .forward_multi(&v, false)
-                    .unwrap()
-                    .mul(&Var::constant(r.clone()))
-                    .unwrap()
-                    .sum()
-                    .unwrap()
-                    .value()
-                    .item()
-                    .unwrap()
-            })
+        // Gradient of sum(y ⊙ r) for each input, at every element.
+        let check = GradCheck {
+            max_elements: usize::MAX,
+            ..GradCheck::default()
         };
-        for k in 0..n {
-            let g = vars[k].grad().unwrap();
-            for i in 0..xs[k].numel() {
-                let (mut p, mut m) = (xs.clone(), xs.clone());
-                p[k] = p[k].with_element_added(i, 1e-2).unwrap();
-                m[k] = m[k].with_element_added(i, -1e-2).unwrap();
-                let numeric = (value(&p) - value(&m)) / 2e-2;
-                assert!(
-                    (g.to_vec()[i] - numeric).abs() < 2e-3 + 2e-2 * numeric.abs(),
-                    "{name} input {k}[{i}]"
-                );
-            }
-        }
+        check
+            .run(&xs, |v| {
+                layer
+                    .forward_multi(v, false)
+                    .map_err(|e| TensorError::invalid("forward", e.to_string()))
+            })
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         // Mismatched shapes are refused by name.
         let mut layer = make();
         if name != "Concatenate" && name != "Dot" {

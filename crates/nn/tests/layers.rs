@@ -1,13 +1,14 @@
 //! Finite-difference gradient checks for every layer: gradients with respect to the input and
 //! to every weight, of sum(layer(x) ⊙ r) for a fixed random r, against central differences.
 
-use krust_autograd::{no_grad, Var};
+use krust_autograd::gradcheck::GradCheck;
+use krust_autograd::Var;
 use krust_nn::layers::{
     ActivationLayer, AlphaDropout, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, Layer,
     MaxPooling2D, StochasticDepth,
 };
 use krust_nn::Activation;
-use krust_tensor::{Padding, Tensor};
+use krust_tensor::{Padding, Tensor, TensorError};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -27,69 +28,26 @@ fn separated(shape: &[usize], seed: u64) -> Tensor {
     Tensor::from_vec(shape.to_vec(), v).unwrap()
 }
 
-fn projected_loss(layer: &dyn Layer, x: &Var, r: &Tensor) -> Var {
-    layer
-        .forward(x, true)
-        .unwrap()
-        .mul(&Var::constant(r.clone()))
-        .unwrap()
-        .sum()
-        .unwrap()
-}
-
-/// Checks d/dx and d/dweights of `layer` (already built) at input `x`.
+/// Checks d/dx and d/dweights of `layer` (already built) at input `x`, in training mode,
+/// with the project's one finite-difference checker.
 fn check_layer(name: &str, layer: &dyn Layer, x: Tensor) {
-    let out_shape = no_grad(|| {
-        layer
-            .forward(&Var::constant(x.clone()), true)
-            .unwrap()
-            .shape()
-    });
-    let r = random(&out_shape, 99);
-    let xv = Var::parameter(x.clone());
-    let params = layer.parameters();
-    params.iter().for_each(Var::zero_grad);
-    projected_loss(layer, &xv, &r).backward().unwrap();
-
-    let eps = 1e-2f32;
-    let value_at = |x: &Tensor| -> f64 {
-        no_grad(|| {
-            projected_loss(layer, &Var::constant(x.clone()), &r)
-                .value()
-                .item()
-                .unwrap() as f64
+    let weights: Vec<(String, Var)> = layer
+        .weights()
+        .into_iter()
+        .filter(|(_, w)| w.requires_grad())
+        .map(|(n, w)| (n.to_string(), w))
+        .collect();
+    let check = GradCheck {
+        max_elements: 40,
+        ..GradCheck::default()
+    };
+    check
+        .run_with_weights(&[x], &weights, |v| {
+            layer
+                .forward(&v[0], true)
+                .map_err(|e| TensorError::invalid("forward", e.to_string()))
         })
-    };
-    let compare = |what: &str, analytic: f32, numeric: f32| {
-        let allowed = 2e-3 + 2e-2 * analytic.abs().max(numeric.abs());
-        assert!(
-            (analytic - numeric).abs() <= allowed,
-            "{name} {what}: backward {analytic}, finite differences {numeric}"
-        );
-    };
-
-    let dx = xv.grad().expect("input gradient");
-    let step = x.numel().div_ceil(40).max(1);
-    for i in (0..x.numel()).step_by(step) {
-        let plus = x.with_element_added(i, eps).unwrap();
-        let minus = x.with_element_added(i, -eps).unwrap();
-        let numeric = ((value_at(&plus) - value_at(&minus)) / (2.0 * eps as f64)) as f32;
-        compare(&format!("input[{i}]"), dx.to_vec()[i], numeric);
-    }
-    for (p_index, p) in params.iter().enumerate() {
-        let grad = p.grad().expect("weight gradient");
-        let n = grad.numel();
-        for i in (0..n).step_by(n.div_ceil(30).max(1)) {
-            let nudge = |d: f32| p.update_value(|t| *t = t.with_element_added(i, d).unwrap());
-            nudge(eps);
-            let up = value_at(&x);
-            nudge(-2.0 * eps);
-            let down = value_at(&x);
-            nudge(eps);
-            let numeric = ((up - down) / (2.0 * eps as f64)) as f32;
-            compare(&format!("weight {p_index}[{i}]"), grad.to_vec()[i], numeric);
-        }
-    }
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
 }
 
 fn built<L: Layer>(mut layer: L, input: &[usize]) -> L {
