@@ -745,23 +745,11 @@ fn with_batch(batch: usize, shape: &[usize]) -> Vec<usize> {
 /// checker (`krust_autograd::gradcheck`), in inference mode for layers with randomness (their
 /// training mode is checked by their own tests).
 fn gradient_check(name: &str, layer: &dyn Layer, x: &Tensor, training: bool) {
-    let weights: Vec<(String, Var)> = layer
-        .weights()
-        .into_iter()
-        .filter(|(_, w)| w.requires_grad())
-        .map(|(n, w)| (n.to_string(), w))
-        .collect();
     let check = GradCheck {
         max_elements: 25,
         ..GradCheck::default()
     };
-    check
-        .run_with_weights(std::slice::from_ref(x), &weights, |v| {
-            layer
-                .forward(&v[0], training)
-                .map_err(|e| TensorError::invalid("forward", e.to_string()))
-        })
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    check_gradients(layer, x, training, check).unwrap_or_else(|e| panic!("{name}: {e}"));
 }
 
 #[test]

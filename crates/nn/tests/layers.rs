@@ -8,7 +8,7 @@ use krust_nn::layers::{
     MaxPooling2D, StochasticDepth,
 };
 use krust_nn::Activation;
-use krust_tensor::{Padding, Tensor, TensorError};
+use krust_tensor::{Padding, Tensor};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -31,22 +31,11 @@ fn separated(shape: &[usize], seed: u64) -> Tensor {
 /// Checks d/dx and d/dweights of `layer` (already built) at input `x`, in training mode,
 /// with the project's one finite-difference checker.
 fn check_layer(name: &str, layer: &dyn Layer, x: Tensor) {
-    let weights: Vec<(String, Var)> = layer
-        .weights()
-        .into_iter()
-        .filter(|(_, w)| w.requires_grad())
-        .map(|(n, w)| (n.to_string(), w))
-        .collect();
     let check = GradCheck {
         max_elements: 40,
         ..GradCheck::default()
     };
-    check
-        .run_with_weights(&[x], &weights, |v| {
-            layer
-                .forward(&v[0], true)
-                .map_err(|e| TensorError::invalid("forward", e.to_string()))
-        })
+    krust_nn::layers::check_gradients(layer, &x, true, check)
         .unwrap_or_else(|e| panic!("{name}: {e}"));
 }
 

@@ -186,6 +186,30 @@ pub trait Layer {
 }
 
 /// A kernel and an optional bias under their Keras argument prefixes, for the penalties.
+/// Finite-difference check of `layer`'s gradients at `x`: the input's and every trainable
+/// weight's, of a random projection of `forward(x, training)`, with `check`'s step and
+/// tolerances ([`krust_autograd::gradcheck::GradCheck::run_with_weights`]). The layer tests
+/// and the layer harness run it on every layer.
+pub fn check_gradients(
+    layer: &dyn Layer,
+    x: &krust_tensor::Tensor,
+    training: bool,
+    check: krust_autograd::gradcheck::GradCheck,
+) -> Result<()> {
+    let weights: Vec<(String, Var)> = layer
+        .weights()
+        .into_iter()
+        .filter(|(_, w)| w.requires_grad())
+        .map(|(n, w)| (n.to_string(), w))
+        .collect();
+    check.run_with_weights(std::slice::from_ref(x), &weights, |v| {
+        layer
+            .forward(&v[0], training)
+            .map_err(|e| krust_tensor::TensorError::invalid("forward", e.to_string()))
+    })?;
+    Ok(())
+}
+
 /// The most values one sample may have at any layer's output (8 GiB of float32).
 pub const MAX_SAMPLE_ELEMENTS: usize = 1 << 31;
 
