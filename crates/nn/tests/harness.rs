@@ -1,8 +1,12 @@
-//! One harness for every layer, in the spirit of Keras's `run_layer_test`: for each entry of
-//! the table it checks output-shape inference against a real forward pass, the config
-//! round-trip through `layer_from_config`, the save/load round-trip (bit-identical output),
-//! and finite-difference gradients for the input and every weight. Adding a layer means
-//! adding a line to `single_input_layers` (or `merge_layers`).
+//! One harness for every layer, in the spirit of Keras's `run_layer_test`: each case below is
+//! its own named test (`cargo test --test harness conv2d_same_stride_2`), and checks
+//! output-shape inference against a real forward pass, the config round-trip through
+//! `layer_from_config`, the save/load round-trip (bit-identical output), and finite-difference
+//! gradients for the input and every weight in inference and in training mode. Layers with
+//! randomness replay one fixed set of masks for the training-mode check (their stream is
+//! rewound before every evaluation), so dropout is really checked, not the identity.
+//! `every_registered_class_has_a_harness_case` fails when a class of the layer registry has
+//! no case here.
 
 use krust_autograd::gradcheck::GradCheck;
 use krust_autograd::{no_grad, Var};
@@ -16,11 +20,45 @@ use rand_chacha::ChaCha8Rng;
 
 type Make = fn() -> Box<dyn Layer>;
 
-/// (name, constructor, per-sample input shape, inputs need well-separated values).
-fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
-    vec![
-        ("Dense", || Box::new(Dense::new(4)), vec![5], false),
-        (
+/// Declares the single-input cases: one `#[test]` per case, and `single_input_cases()`
+/// listing them all for the registry coverage test.
+macro_rules! single_input_cases {
+    ($($test:ident => ($name:expr, $make:expr, $shape:expr, $separate:expr $(,)?)),* $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                run_single_input_case($name, $make, $shape, $separate);
+            }
+        )*
+
+        fn single_input_cases() -> Vec<(&'static str, Make)> {
+            vec![$(($name, $make as Make)),*]
+        }
+    };
+}
+
+/// Declares the merge-layer cases like `single_input_cases!`: (description, constructor,
+/// number of inputs).
+macro_rules! merge_cases {
+    ($($test:ident => ($name:expr, $make:expr, $inputs:expr $(,)?)),* $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                run_merge_case($name, $make, $inputs);
+            }
+        )*
+
+        fn merge_cases() -> Vec<(&'static str, Make)> {
+            vec![$(($name, $make as Make)),*]
+        }
+    };
+}
+
+// test name => (description, constructor, per-sample input shape, inputs need well-separated
+// values).
+single_input_cases! {
+        dense => ("Dense", || Box::new(Dense::new(4)), vec![5], false),
+        dense_with_l1l2_activity_l2_and_max_norm => (
             "Dense with L1L2, activity L2 and MaxNorm",
             || {
                 let mut d = Dense::new(3);
@@ -43,25 +81,25 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
             vec![4],
             false,
         ),
-        (
+        activity_regularization => (
             "ActivityRegularization",
             || Box::new(ActivityRegularization::new(0.01, 0.02)),
             vec![5],
             false,
         ),
-        (
+        dense_tanh_3d => (
             "Dense tanh 3-D",
             || Box::new(Dense::new(3).with_activation(Activation::Tanh)),
             vec![2, 4],
             false,
         ),
-        (
+        conv2d_valid => (
             "Conv2D valid",
             || Box::new(Conv2D::new(3, (3, 3))),
             vec![6, 5, 2],
             false,
         ),
-        (
+        conv2d_same_stride_2 => (
             "Conv2D same stride 2",
             || {
                 Box::new(
@@ -73,25 +111,25 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
             vec![7, 6, 3],
             false,
         ),
-        (
+        conv2d_dilation_2 => (
             "Conv2D dilation 2",
             || Box::new(Conv2D::new(2, (3, 3)).with_dilation((2, 2))),
             vec![8, 8, 1],
             false,
         ),
-        (
+        conv2d_planar_5x5_same => (
             "Conv2D planar 5x5 same",
             || Box::new(Conv2D::new(3, (5, 5)).with_padding(Padding::Same)),
             vec![10, 9, 1],
             false,
         ),
-        (
+        max_pooling2d => (
             "MaxPooling2D",
             || Box::new(MaxPooling2D::new((2, 2))),
             vec![6, 5, 2],
             true,
         ),
-        (
+        max_pooling2d_same_stride_1 => (
             "MaxPooling2D same stride 1",
             || {
                 Box::new(
@@ -103,7 +141,7 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
             vec![5, 5, 2],
             true,
         ),
-        (
+        max_pooling2d_pytorch_padding_1_stride_2 => (
             "MaxPooling2D PyTorch padding 1 stride 2",
             || {
                 Box::new(
@@ -115,7 +153,7 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
             vec![6, 7, 2],
             true,
         ),
-        (
+        max_pooling2d_pytorch_ceil_mode_uneven_padding => (
             "MaxPooling2D PyTorch ceil mode, uneven padding",
             || {
                 Box::new(
@@ -128,7 +166,7 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
             vec![8, 7, 2],
             true,
         ),
-        (
+        average_pooling2d_pytorch_padding_and_ceil_mode => (
             "AveragePooling2D PyTorch padding and ceil mode",
             || {
                 Box::new(
@@ -141,19 +179,19 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
             vec![5, 6, 2],
             false,
         ),
-        (
+        adaptive_average_pooling2d_7x5_to_3x2 => (
             "AdaptiveAveragePooling2D 7x5 to 3x2",
             || Box::new(AdaptiveAveragePooling2D::new((3, 2))),
             vec![7, 5, 2],
             false,
         ),
-        (
+        adaptive_average_pooling2d_upsampling_2x3_to_4x4 => (
             "AdaptiveAveragePooling2D upsampling 2x3 to 4x4",
             || Box::new(AdaptiveAveragePooling2D::new((4, 4))),
             vec![2, 3, 1],
             false,
         ),
-        (
+        average_pooling2d_same => (
             "AveragePooling2D same",
             || {
                 Box::new(
@@ -165,8 +203,8 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
             vec![7, 6, 2],
             false,
         ),
-        ("Flatten", || Box::new(Flatten::new()), vec![3, 2, 2], false),
-        (
+        flatten => ("Flatten", || Box::new(Flatten::new()), vec![3, 2, 2], false),
+        conv3_dtranspose_same_stride_2 => (
             "Conv3DTranspose same stride 2",
             || {
                 Box::new(
@@ -178,13 +216,13 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
             vec![2, 3, 2, 2],
             false,
         ),
-        (
+        up_sampling2d_bilinear => (
             "UpSampling2D bilinear",
             || Box::new(UpSampling2D::bilinear((2, 3))),
             vec![3, 2, 2],
             false,
         ),
-        (
+        normalization_fixed => (
             "Normalization fixed",
             || {
                 Box::new(Normalization::with_stats(
@@ -195,7 +233,7 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
             vec![2, 3],
             false,
         ),
-        (
+        normalization_inverted => (
             "Normalization inverted",
             || {
                 let mut n = Normalization::with_stats(&[0.5], &[4.0]);
@@ -205,46 +243,46 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
             vec![3],
             false,
         ),
-        (
+        relu_max_0_55_slope_0_1_threshold_0_25 => (
             "ReLU max 0.55 slope 0.1 threshold 0.25",
             || Box::new(ReLU::new(Some(0.55), 0.1, 0.25)),
             vec![8],
             true,
         ),
-        ("LeakyReLU", || Box::new(LeakyReLU::new(0.3)), vec![6], true),
-        ("ELU", || Box::new(ELU::new(0.7)), vec![6], true),
-        (
+        leaky_relu => ("LeakyReLU", || Box::new(LeakyReLU::new(0.3)), vec![6], true),
+        elu => ("ELU", || Box::new(ELU::new(0.7)), vec![6], true),
+        softmax_axis_1 => (
             "Softmax axis 1",
             || Box::new(Softmax::new(1)),
             vec![3, 4],
             false,
         ),
-        (
+        prelu_shared_over_rows => (
             "PReLU shared over rows",
             || Box::new(PReLU::new(&[1])),
             vec![3, 4],
             true,
         ),
-        ("Maxout", || Box::new(Maxout::new(2)), vec![3, 6], true),
-        (
+        maxout => ("Maxout", || Box::new(Maxout::new(2)), vec![3, 6], true),
+        dense_elu_alpha_0_5 => (
             "Dense elu alpha 0.5",
             || Box::new(Dense::new(3).with_activation(Activation::Elu { alpha: 0.5 })),
             vec![4],
             false,
         ),
-        (
+        activation_softmax_axis_1 => (
             "Activation softmax axis 1",
             || Box::new(ActivationLayer::new(Activation::Softmax { axis: 1 })),
             vec![3, 4],
             false,
         ),
-        (
+        activation_sigmoid => (
             "Activation sigmoid",
             || Box::new(ActivationLayer::new(Activation::Sigmoid)),
             vec![6],
             false,
         ),
-        (
+        activation_softmax => (
             "Activation softmax",
             || {
                 Box::new(ActivationLayer::new(
@@ -254,74 +292,74 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
             vec![6],
             false,
         ),
-        ("Dropout", || Box::new(Dropout::new(0.25)), vec![6], false),
-        (
+        dropout => ("Dropout", || Box::new(Dropout::new(0.25)), vec![6], false),
+        global_average_pooling2d => (
             "GlobalAveragePooling2D",
             || Box::new(GlobalAveragePooling2D::new()),
             vec![4, 3, 2],
             false,
         ),
-        (
+        global_max_pooling2d_keepdims => (
             "GlobalMaxPooling2D keepdims",
             || Box::new(GlobalMaxPooling2D::with_keepdims(true)),
             vec![4, 3, 2],
             true,
         ),
-        (
+        reshape_with_minus_1 => (
             "Reshape with -1",
             || Box::new(Reshape::new(&[-1, 4])),
             vec![3, 2, 2],
             false,
         ),
-        (
+        permute => (
             "Permute",
             || Box::new(Permute::new(&[2, 1])),
             vec![3, 4],
             false,
         ),
-        (
+        repeat_vector => (
             "RepeatVector",
             || Box::new(RepeatVector::new(3)),
             vec![4],
             false,
         ),
-        (
+        zero_padding2d_asymmetric => (
             "ZeroPadding2D asymmetric",
             || Box::new(ZeroPadding2D::new(((1, 2), (0, 3)))),
             vec![3, 2, 2],
             false,
         ),
-        (
+        cropping2d_asymmetric => (
             "Cropping2D asymmetric",
             || Box::new(Cropping2D::new(((1, 0), (2, 1)))),
             vec![5, 6, 2],
             false,
         ),
-        (
+        up_sampling2d_nearest => (
             "UpSampling2D nearest",
             || Box::new(UpSampling2D::new((2, 3))),
             vec![2, 3, 2],
             false,
         ),
-        (
+        rescaling => (
             "Rescaling",
             || Box::new(Rescaling::new(1.0 / 255.0, -0.5)),
             vec![4],
             false,
         ),
-        (
+        batch_normalization => (
             "BatchNormalization",
             || Box::new(BatchNormalization::new()),
             vec![3, 2, 4],
             false,
         ),
-        (
+        batch_normalization_axis_1 => (
             "BatchNormalization axis 1",
             || Box::new(BatchNormalization::new().with_axis(1)),
             vec![3, 5],
             false,
         ),
-        (
+        batch_normalization_with_gamma_l2_beta_non_neg_and_constant_initializers => (
             "BatchNormalization with gamma L2, beta NonNeg and Constant initializers",
             || {
                 use krust_nn::initializers::Initializer;
@@ -340,7 +378,7 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
             vec![3, 4],
             false,
         ),
-        (
+        separable_conv2d_with_every_weight_regularized_and_constrained => (
             "SeparableConv2D with every weight regularized and constrained",
             || {
                 use krust_nn::initializers::Initializer;
@@ -368,67 +406,67 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
             vec![4, 4, 2],
             false,
         ),
-        (
+        layer_normalization => (
             "LayerNormalization",
             || Box::new(LayerNormalization::new()),
             vec![3, 5],
             false,
         ),
-        (
+        layer_normalization_two_axes => (
             "LayerNormalization two axes",
             || Box::new(LayerNormalization::new().with_axis(&[1, 2])),
             vec![3, 4, 2],
             false,
         ),
-        (
+        group_normalization => (
             "GroupNormalization",
             || Box::new(GroupNormalization::new(2)),
             vec![3, 2, 4],
             false,
         ),
-        (
+        instance_normalization => (
             "InstanceNormalization",
             || Box::new(InstanceNormalization::new()),
             vec![3, 2, 3],
             false,
         ),
-        (
+        spatial_dropout1d => (
             "SpatialDropout1D",
             || Box::new(SpatialDropout1D::new(0.3)),
             vec![4, 3],
             false,
         ),
-        (
+        spatial_dropout2d => (
             "SpatialDropout2D",
             || Box::new(SpatialDropout2D::new(0.3)),
             vec![3, 2, 3],
             false,
         ),
-        (
+        spatial_dropout3d => (
             "SpatialDropout3D",
             || Box::new(SpatialDropout3D::new(0.3)),
             vec![2, 2, 2, 3],
             false,
         ),
-        (
+        gaussian_dropout => (
             "GaussianDropout",
             || Box::new(GaussianDropout::new(0.3)),
             vec![5],
             false,
         ),
-        (
+        gaussian_noise => (
             "GaussianNoise",
             || Box::new(GaussianNoise::new(0.2)),
             vec![5],
             false,
         ),
-        (
+        conv2d_groups_2 => (
             "Conv2D groups 2",
             || Box::new(Conv2D::new(4, (3, 3)).with_groups(2)),
             vec![5, 5, 4],
             false,
         ),
-        (
+        conv1d_same_stride_2 => (
             "Conv1D same stride 2",
             || {
                 Box::new(
@@ -440,7 +478,7 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
             vec![9, 2],
             false,
         ),
-        (
+        conv1d_causal_dilation_2 => (
             "Conv1D causal dilation 2",
             || {
                 Box::new(
@@ -452,25 +490,25 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
             vec![8, 3],
             false,
         ),
-        (
+        depthwise_conv2d_multiplier_2 => (
             "DepthwiseConv2D multiplier 2",
             || Box::new(DepthwiseConv2D::new((3, 3), 2).with_padding(Padding::Same)),
             vec![5, 4, 3],
             false,
         ),
-        (
+        separable_conv2d => (
             "SeparableConv2D",
             || Box::new(SeparableConv2D::new(4, (3, 3))),
             vec![5, 6, 3],
             false,
         ),
-        (
+        separable_conv1d => (
             "SeparableConv1D",
             || Box::new(SeparableConv1D::new(3, 3).with_depth_multiplier(2)),
             vec![7, 2],
             false,
         ),
-        (
+        max_pooling1d_same_stride_1 => (
             "MaxPooling1D same stride 1",
             || {
                 Box::new(
@@ -482,43 +520,43 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
             vec![7, 2],
             true,
         ),
-        (
+        average_pooling1d => (
             "AveragePooling1D",
             || Box::new(AveragePooling1D::new(2)),
             vec![7, 2],
             false,
         ),
-        (
+        global_average_pooling1d => (
             "GlobalAveragePooling1D",
             || Box::new(GlobalAveragePooling1D::new()),
             vec![5, 3],
             false,
         ),
-        (
+        global_max_pooling1d => (
             "GlobalMaxPooling1D",
             || Box::new(GlobalMaxPooling1D::new()),
             vec![5, 3],
             true,
         ),
-        (
+        global_average_pooling3d => (
             "GlobalAveragePooling3D",
             || Box::new(GlobalAveragePooling3D::new()),
             vec![2, 3, 2, 3],
             false,
         ),
-        (
+        global_max_pooling3d => (
             "GlobalMaxPooling3D",
             || Box::new(GlobalMaxPooling3D::new()),
             vec![2, 3, 2, 3],
             true,
         ),
-        (
+        conv2_dtranspose_valid_stride_2 => (
             "Conv2DTranspose valid stride 2",
             || Box::new(Conv2DTranspose::new(3, (3, 3)).with_strides((2, 2))),
             vec![3, 4, 2],
             false,
         ),
-        (
+        conv2_dtranspose_same_stride_2_output_padding => (
             "Conv2DTranspose same stride 2 output padding",
             || {
                 Box::new(
@@ -531,43 +569,43 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
             vec![3, 3, 2],
             false,
         ),
-        (
+        zero_padding1d => (
             "ZeroPadding1D",
             || Box::new(ZeroPadding1D::new((2, 1))),
             vec![4, 3],
             false,
         ),
-        (
+        zero_padding3d => (
             "ZeroPadding3D",
             || Box::new(ZeroPadding3D::new([(1, 0), (0, 2), (1, 1)])),
             vec![2, 3, 2, 2],
             false,
         ),
-        (
+        cropping1d => (
             "Cropping1D",
             || Box::new(Cropping1D::new((1, 2))),
             vec![6, 2],
             false,
         ),
-        (
+        cropping3d => (
             "Cropping3D",
             || Box::new(Cropping3D::new([(1, 0), (0, 1), (1, 1)])),
             vec![3, 3, 4, 2],
             false,
         ),
-        (
+        up_sampling1d => (
             "UpSampling1D",
             || Box::new(UpSampling1D::new(3)),
             vec![4, 2],
             false,
         ),
-        (
+        up_sampling3d => (
             "UpSampling3D",
             || Box::new(UpSampling3D::new([2, 1, 2])),
             vec![2, 2, 3, 2],
             false,
         ),
-        (
+        conv3d_same_stride_2 => (
             "Conv3D same stride 2",
             || {
                 Box::new(
@@ -579,7 +617,7 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
             vec![5, 4, 3, 2],
             false,
         ),
-        (
+        conv3d_groups_2_same => (
             "Conv3D groups 2 same",
             || {
                 let mut conv = Conv3D::new(4, [2, 3, 2]).with_padding(Padding::Same);
@@ -589,7 +627,7 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
             vec![3, 4, 3, 4],
             false,
         ),
-        (
+        conv3d_depthwise_groups_equals_channels_valid_stride_2 => (
             "Conv3D depthwise (groups = channels) valid stride 2",
             || {
                 let mut conv = Conv3D::new(3, [2, 2, 2]).with_strides([2, 1, 2]);
@@ -599,7 +637,7 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
             vec![4, 3, 5, 3],
             false,
         ),
-        (
+        max_pooling3d_same => (
             "MaxPooling3D same",
             || {
                 Box::new(
@@ -611,7 +649,7 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
             vec![3, 5, 4, 2],
             true,
         ),
-        (
+        average_pooling3d_same => (
             "AveragePooling3D same",
             || {
                 Box::new(
@@ -623,7 +661,7 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
             vec![5, 5, 3, 2],
             false,
         ),
-        (
+        conv1_dtranspose_same_stride_2 => (
             "Conv1DTranspose same stride 2",
             || {
                 Box::new(
@@ -636,7 +674,7 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
             false,
         ),
         // Layers added for keras.applications (appended, so earlier entries keep their seeds).
-        (
+        normalization_fixed_on_axis_1_of_3 => (
             "Normalization fixed on axis 1 of 3",
             || {
                 let mut n = Normalization::with_stats(&[0.5, -1.0, 2.0], &[4.0, 0.25, 1.0]);
@@ -646,74 +684,73 @@ fn single_input_layers() -> Vec<(&'static str, Make, Vec<usize>, bool)> {
             vec![3, 2, 2],
             false,
         ),
-        (
+        layer_scale => (
             "LayerScale",
             || Box::new(LayerScale::new(0.5, 3)),
             vec![2, 3],
             false,
         ),
-        (
+        unit_normalization => (
             "UnitNormalization",
             || Box::new(UnitNormalization::new()),
             vec![4],
             false,
         ),
-        (
+        unit_normalization_over_axes_1_and_2 => (
             "UnitNormalization over axes 1 and 2",
             || Box::new(UnitNormalization::with_axis(&[1, 2])),
             vec![2, 3],
             false,
         ),
-        (
+        arithmetic_x_plus_3 => (
             "Arithmetic x + 3",
             || Box::new(Arithmetic::new(ArithmeticOp::Add, [None, Some(3.0)]).unwrap()),
             vec![4],
             false,
         ),
-        (
+        arithmetic_0_5_minus_x => (
             "Arithmetic 0.5 - x",
             || Box::new(Arithmetic::new(ArithmeticOp::Subtract, [Some(0.5), None]).unwrap()),
             vec![4],
             false,
         ),
-        (
+        arithmetic_x_times_1_over_6 => (
             "Arithmetic x * (1 / 6)",
             || Box::new(Arithmetic::new(ArithmeticOp::Multiply, [None, Some(1.0 / 6.0)]).unwrap()),
             vec![2, 2],
             false,
         ),
-        (
+        arithmetic_x_over_4 => (
             "Arithmetic x / 4",
             || Box::new(Arithmetic::new(ArithmeticOp::Divide, [None, Some(4.0)]).unwrap()),
             vec![3],
             false,
         ),
-        (
+        activation_hard_silu => (
             "Activation hard_silu",
             || Box::new(ActivationLayer::new(Activation::HardSilu)),
             vec![6],
             false,
         ),
-        (
+        alpha_dropout => (
             "AlphaDropout",
             || Box::new(AlphaDropout::new(0.3)),
             vec![5],
             false,
         ),
-        (
+        dropout_with_noise_shape => (
             "Dropout with noise_shape",
             || Box::new(Dropout::new(0.25).with_noise_shape(&[None, Some(1), None])),
             vec![3, 4],
             false,
         ),
-        ("Identity", || Box::new(Identity::new()), vec![2, 3], false),
-        (
+        identity => ("Identity", || Box::new(Identity::new()), vec![2, 3], false),
+        stochastic_depth => (
             "StochasticDepth",
             || Box::new(StochasticDepth::new(0.2)),
             vec![2, 3],
             false,
         ),
-    ]
 }
 
 fn random(shape: &[usize], seed: u64) -> Tensor {
@@ -752,14 +789,22 @@ fn gradient_check(name: &str, layer: &dyn Layer, x: &Tensor, training: bool) {
     check_gradients(layer, x, training, check).unwrap_or_else(|e| panic!("{name}: {e}"));
 }
 
-#[test]
-fn every_single_input_layer_passes_the_harness() {
-    for (i, (name, make, input_shape, separate)) in single_input_layers().into_iter().enumerate() {
-        krust_tensor::random::set_global_seed(100 + i as u64);
+/// A seed of the case's own, from its description (FNV-1a), so each named test draws the same
+/// inputs and weights whichever tests run beside it.
+fn seed_of(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn run_single_input_case(name: &str, make: Make, input_shape: Vec<usize>, separate: bool) {
+    let seed = seed_of(name);
+    krust_tensor::random::set_global_seed(seed);
+    {
         let x = if separate {
-            separated(&with_batch(2, &input_shape), i as u64)
+            separated(&with_batch(2, &input_shape), seed)
         } else {
-            random(&with_batch(2, &input_shape), i as u64)
+            random(&with_batch(2, &input_shape), seed)
         };
 
         // Shape inference agrees with a real forward pass.
@@ -791,7 +836,7 @@ fn every_single_input_layer_passes_the_harness() {
         model.add(Input::new(&input_shape)).unwrap();
         model.add_boxed(make()).unwrap();
         let path =
-            std::env::temp_dir().join(format!("krust-harness-{}-{i}.krust", std::process::id()));
+            std::env::temp_dir().join(format!("krust-harness-{}-{seed}.krust", std::process::id()));
         save_model(&model, &path).unwrap();
         let loaded = load_sequential(&path).unwrap();
         let (a, b) = (model.predict(&x).unwrap(), loaded.predict(&x).unwrap());
@@ -804,8 +849,18 @@ fn every_single_input_layer_passes_the_harness() {
         );
         let _ = std::fs::remove_file(&path);
 
-        // Gradients.
+        // Gradients in both modes. A layer with randomness must really differ in training
+        // (else its training-mode check would check the identity).
         gradient_check(name, layer.as_ref(), &x, false);
+        if layer.random_stream().is_some() {
+            let trained = no_grad(|| layer.forward(&Var::constant(x.clone()), true)).unwrap();
+            assert_ne!(
+                trained.value().to_vec(),
+                y.value().to_vec(),
+                "{name}: training mode draws no randomness"
+            );
+        }
+        gradient_check(&format!("{name} (training)"), layer.as_ref(), &x, true);
     }
 }
 
@@ -930,79 +985,152 @@ fn normalization_adapts_to_data() {
     assert!(Normalization::from_config(&serde_json::json!({"axis": [1, 2]})).is_err());
 }
 
-#[test]
-fn every_merge_layer_passes_the_harness() {
-    let merges: Vec<(&str, Make, usize)> = vec![
-        ("Add", || Box::new(Add::new()), 3),
-        ("Subtract", || Box::new(Subtract::new()), 2),
-        ("Multiply", || Box::new(Multiply::new()), 2),
-        ("Average", || Box::new(Average::new()), 3),
-        ("Maximum", || Box::new(Maximum::new()), 2),
-        ("Minimum", || Box::new(Minimum::new()), 2),
-        ("Concatenate", || Box::new(Concatenate::new(-1)), 2),
-        ("Dot", || Box::new(Dot::new((1, 1), false)), 2),
-        ("Dot", || Box::new(Dot::new((-1, -1), true)), 2),
-        (
-            "CustomScaleLayer",
-            || Box::new(CustomScaleLayer::new(0.17)),
-            2,
-        ),
-        (
-            "Arithmetic",
-            || Box::new(Arithmetic::new(ArithmeticOp::Add, [None, None]).unwrap()),
-            2,
-        ),
-        (
-            "Arithmetic",
-            || Box::new(Arithmetic::new(ArithmeticOp::Multiply, [None, None]).unwrap()),
-            2,
-        ),
-    ];
+merge_cases! {
+    add => ("Add", || Box::new(Add::new()), 3),
+    subtract => ("Subtract", || Box::new(Subtract::new()), 2),
+    multiply => ("Multiply", || Box::new(Multiply::new()), 2),
+    average => ("Average", || Box::new(Average::new()), 3),
+    maximum => ("Maximum", || Box::new(Maximum::new()), 2),
+    minimum => ("Minimum", || Box::new(Minimum::new()), 2),
+    concatenate => ("Concatenate", || Box::new(Concatenate::new(-1)), 2),
+    dot_axes_1_1 => ("Dot", || Box::new(Dot::new((1, 1), false)), 2),
+    dot_normalized_last_axes => ("Dot", || Box::new(Dot::new((-1, -1), true)), 2),
+    custom_scale_layer => ("CustomScaleLayer", || Box::new(CustomScaleLayer::new(0.17)), 2),
+    arithmetic_add => (
+        "Arithmetic",
+        || Box::new(Arithmetic::new(ArithmeticOp::Add, [None, None]).unwrap()),
+        2,
+    ),
+    arithmetic_multiply => (
+        "Arithmetic",
+        || Box::new(Arithmetic::new(ArithmeticOp::Multiply, [None, None]).unwrap()),
+        2,
+    ),
+}
+
+fn run_merge_case(name: &str, make: Make, n: usize) {
     let shape = vec![3, 4];
-    for (name, make, n) in merges {
-        let mut layer = make();
-        let shapes = vec![shape.clone(); n];
-        let out = layer.build_multi(&shapes).unwrap();
-        let config = layer.config();
-        assert_eq!(
-            layer_from_config(layer.class_name(), &config)
-                .unwrap()
-                .config(),
-            config,
-            "{name}"
-        );
-        let xs: Vec<Tensor> = (0..n)
-            .map(|k| separated(&with_batch(2, &shape), 10 + k as u64).add_scalar(k as f32 * 0.05))
-            .collect();
-        let vars: Vec<Var> = xs.iter().map(|x| Var::parameter(x.clone())).collect();
-        let y = layer.forward_multi(&vars, false).unwrap();
-        assert_eq!(y.shape(), with_batch(2, &out), "{name}: output shape");
-        // Gradient of sum(y ⊙ r) for each input, at every element.
-        let check = GradCheck {
-            max_elements: usize::MAX,
-            ..GradCheck::default()
-        };
+    let mut layer = make();
+    let shapes = vec![shape.clone(); n];
+    let out = layer.build_multi(&shapes).unwrap();
+    let config = layer.config();
+    assert_eq!(
+        layer_from_config(layer.class_name(), &config)
+            .unwrap()
+            .config(),
+        config,
+        "{name}"
+    );
+    let xs: Vec<Tensor> = (0..n)
+        .map(|k| separated(&with_batch(2, &shape), 10 + k as u64).add_scalar(k as f32 * 0.05))
+        .collect();
+    let vars: Vec<Var> = xs.iter().map(|x| Var::parameter(x.clone())).collect();
+    let y = layer.forward_multi(&vars, false).unwrap();
+    assert_eq!(y.shape(), with_batch(2, &out), "{name}: output shape");
+    // Gradient of sum(y ⊙ r) for each input, at every element, in both modes.
+    let check = GradCheck {
+        max_elements: usize::MAX,
+        ..GradCheck::default()
+    };
+    for training in [false, true] {
         check
             .run(&xs, |v| {
                 layer
-                    .forward_multi(v, false)
+                    .forward_multi(v, training)
                     .map_err(|e| TensorError::invalid("forward", e.to_string()))
             })
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
-        // Mismatched shapes are refused by name.
-        let mut layer = make();
-        if name != "Concatenate" && name != "Dot" {
-            let e = layer
-                .build_multi(&[vec![3, 4], vec![3, 5]])
-                .err()
-                .unwrap()
-                .to_string();
-            assert!(e.contains(name), "{e}");
-        }
+            .unwrap_or_else(|e| panic!("{name} (training {training}): {e}"));
     }
-    // Merges also work in a graph.
+    // Mismatched shapes are refused by name.
+    let mut layer = make();
+    if name != "Concatenate" && name != "Dot" {
+        let e = layer
+            .build_multi(&[vec![3, 4], vec![3, 5]])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains(name), "{e}");
+    }
+}
+
+#[test]
+fn merges_work_in_a_graph() {
     let g = Graph::new();
     let (a, b) = (g.input(&[4]), g.input(&[4]));
     let s = g.merge(Concatenate::new(1), &[&a, &b]).unwrap();
     assert_eq!(s.shape(), vec![8]);
+}
+
+/// Embedding reads integer indices, which have no gradient: its case checks the same round
+/// trips and the table's gradient in both modes, with the indices held fixed.
+#[test]
+fn embedding() {
+    krust_tensor::random::set_global_seed(seed_of("Embedding"));
+    let make = || Embedding::new(5, 3);
+    let mut layer = make();
+    assert_eq!(layer.build(&[4]).unwrap(), vec![4, 3]);
+    let ids = Tensor::from_vec([2, 4], vec![0., 4., 4., 1., 2., 2., 3., 0.]).unwrap();
+    let y = predict_batch(&layer, &ids);
+    assert_eq!(y.shape(), &[2, 4, 3]);
+    let config = layer.config();
+    let mut rebuilt = layer_from_config("Embedding", &config).unwrap();
+    assert_eq!(rebuilt.config(), config);
+    rebuilt.build(&[4]).unwrap();
+    rebuilt.weights()[0]
+        .1
+        .set_value(layer.weights()[0].1.value())
+        .unwrap();
+    assert_eq!(predict_batch(rebuilt.as_ref(), &ids).to_vec(), y.to_vec());
+    let mut model = Sequential::new();
+    model.add(Input::new(&[4])).unwrap();
+    model.add(make()).unwrap();
+    let path = std::env::temp_dir().join(format!(
+        "krust-harness-{}-embedding.krust",
+        std::process::id()
+    ));
+    save_model(&model, &path).unwrap();
+    let loaded = load_sequential(&path).unwrap();
+    assert_eq!(
+        model.predict(&ids).unwrap().to_vec(),
+        loaded.predict(&ids).unwrap().to_vec()
+    );
+    let _ = std::fs::remove_file(&path);
+    let weights: Vec<(String, Var)> = layer
+        .weights()
+        .into_iter()
+        .map(|(n, w)| (n.to_string(), w))
+        .collect();
+    for training in [false, true] {
+        GradCheck::default()
+            .run_with_weights(&[], &weights, |_| {
+                layer
+                    .forward(&Var::constant(ids.clone()), training)
+                    .map_err(|e| TensorError::invalid("forward", e.to_string()))
+            })
+            .unwrap_or_else(|e| panic!("Embedding (training {training}): {e}"));
+    }
+}
+
+/// A layer's inference output for a batch, off the tape.
+fn predict_batch(layer: &dyn Layer, x: &Tensor) -> Tensor {
+    no_grad(|| layer.forward(&Var::constant(x.clone()), false))
+        .unwrap()
+        .value()
+}
+
+#[test]
+fn every_registered_class_has_a_harness_case() {
+    let embedding = || Box::new(Embedding::new(5, 3)) as Box<dyn Layer>;
+    let covered: std::collections::BTreeSet<&str> = single_input_cases()
+        .into_iter()
+        .chain(merge_cases())
+        .chain([("Embedding", embedding as Make)])
+        .map(|(_, make)| make().class_name())
+        .chain(["InputLayer"]) // every case's save/load round trip starts with an Input
+        .collect();
+    let missing: Vec<&str> = layer_classes().filter(|c| !covered.contains(c)).collect();
+    assert!(
+        missing.is_empty(),
+        "registry classes without a harness case: {missing:?}"
+    );
 }

@@ -157,6 +157,12 @@ impl RandomStream {
         }
     }
 
+    /// Goes back to the stream's first position, so the next draws repeat the first ones
+    /// (gradient checks replay the same dropout masks this way).
+    pub fn rewind(&self) {
+        self.position.set(0);
+    }
+
     /// The next random tensor of `shape`; positions advance by whole Philox blocks.
     pub fn draw(&self, op: RandomOp, shape: &[usize]) -> Tensor {
         let at = self.position.get();

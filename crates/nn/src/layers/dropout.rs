@@ -93,6 +93,10 @@ impl Layer for Dropout {
         serde_json::json!({"rate": self.rate, "seed": null, "noise_shape": self.noise_shape})
     }
 
+    fn random_stream(&self) -> Option<&RandomStream> {
+        Some(&self.masks)
+    }
+
     fn class_name(&self) -> &'static str {
         "Dropout"
     }

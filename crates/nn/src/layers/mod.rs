@@ -73,7 +73,7 @@ pub use pooling::{
     MaxPooling2D, MaxPooling2DClass, MaxPooling3D, MaxPooling3DClass, Pool, PoolClass, PoolOp,
     Pooling3D,
 };
-pub use registry::layer_from_config;
+pub use registry::{layer_classes, layer_from_config, FromConfig, LAYERS};
 pub use repeat_vector::RepeatVector;
 pub use rescaling::Rescaling;
 pub use reshape::Reshape;
@@ -173,6 +173,12 @@ pub trait Layer {
         None
     }
 
+    /// The stream a layer draws its training-time randomness from (dropout masks, noise);
+    /// None for deterministic layers.
+    fn random_stream(&self) -> Option<&krust_tensor::random::RandomStream> {
+        None
+    }
+
     /// Applies the layer to several inputs (merge layers); single-input layers take one.
     fn forward_multi(&self, xs: &[Var], training: bool) -> Result<Var> {
         match xs {
@@ -185,11 +191,12 @@ pub trait Layer {
     }
 }
 
-/// A kernel and an optional bias under their Keras argument prefixes, for the penalties.
 /// Finite-difference check of `layer`'s gradients at `x`: the input's and every trainable
 /// weight's, of a random projection of `forward(x, training)`, with `check`'s step and
 /// tolerances ([`krust_autograd::gradcheck::GradCheck::run_with_weights`]). The layer tests
-/// and the layer harness run it on every layer.
+/// and the layer harness run it on every layer, in both modes: a layer with randomness
+/// (dropout, noise) has its stream rewound before every evaluation, so each one draws the same
+/// masks and the training-mode gradients are really checked.
 pub fn check_gradients(
     layer: &dyn Layer,
     x: &krust_tensor::Tensor,
@@ -203,6 +210,9 @@ pub fn check_gradients(
         .map(|(n, w)| (n.to_string(), w))
         .collect();
     check.run_with_weights(std::slice::from_ref(x), &weights, |v| {
+        if let Some(stream) = layer.random_stream() {
+            stream.rewind();
+        }
         layer
             .forward(&v[0], training)
             .map_err(|e| krust_tensor::TensorError::invalid("forward", e.to_string()))
@@ -228,6 +238,7 @@ pub(crate) fn check_sample_shape(layer: &str, shape: &[usize]) -> Result<()> {
     }
 }
 
+/// A kernel and an optional bias under their Keras argument prefixes, for the penalties.
 pub(crate) fn kernel_and_bias<'a>(
     kernel: &'a Option<Var>,
     bias: &'a Option<Var>,

@@ -92,6 +92,10 @@ impl SpatialDropout3D {
 }
 
 impl Layer for SpatialDropout {
+    fn random_stream(&self) -> Option<&RandomStream> {
+        Some(&self.noise)
+    }
+
     fn class_name(&self) -> &'static str {
         self.name()
     }
@@ -156,6 +160,10 @@ impl GaussianDropout {
 }
 
 impl Layer for GaussianDropout {
+    fn random_stream(&self) -> Option<&RandomStream> {
+        Some(&self.noise)
+    }
+
     fn class_name(&self) -> &'static str {
         "GaussianDropout"
     }
@@ -206,6 +214,10 @@ impl GaussianNoise {
 }
 
 impl Layer for GaussianNoise {
+    fn random_stream(&self) -> Option<&RandomStream> {
+        Some(&self.noise)
+    }
+
     fn class_name(&self) -> &'static str {
         "GaussianNoise"
     }
@@ -336,6 +348,10 @@ impl AlphaDropout {
 }
 
 impl Layer for AlphaDropout {
+    fn random_stream(&self) -> Option<&RandomStream> {
+        Some(&self.noise)
+    }
+
     fn class_name(&self) -> &'static str {
         "AlphaDropout"
     }
@@ -403,6 +419,10 @@ impl StochasticDepth {
 }
 
 impl Layer for StochasticDepth {
+    fn random_stream(&self) -> Option<&RandomStream> {
+        Some(&self.noise)
+    }
+
     fn class_name(&self) -> &'static str {
         "StochasticDepth"
     }
