@@ -21,7 +21,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Per-channel statistics fitted on the training set live in the model's first layer.
     let (mean, variance) = train.channel_statistics();
     let normalization: Box<dyn Layer> = Box::new(Normalization::with_stats(&mean, &variance));
-    krust::tensor::random::set_global_seed(0);
+    krust::tensor::random::set_seed(0);
     let model = krust::zoo::build_with_preprocessing(
         "lenet5",
         train.sample_shape(),

@@ -654,7 +654,7 @@ pub fn normalization(
         if settings.verbose {
             println!("Training on {label}:");
         }
-        krust_tensor::random::set_global_seed(settings.seed);
+        krust_tensor::random::set_seed(settings.seed);
         let model = mlp(
             train.sample_shape(),
             train.num_classes(),

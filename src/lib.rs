@@ -6,7 +6,7 @@
 //! use krust::prelude::*;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! krust::tensor::random::set_global_seed(42);
+//! krust::tensor::random::set_seed(42);
 //! let mut model = Sequential::new();
 //! model.add(Input::new(&[28, 28, 1]))?;
 //! model.add(Conv2D::new(8, (3, 3)).with_padding(Padding::Same).with_activation(Activation::Relu))?;

@@ -315,7 +315,7 @@ fn depthwise_layer(n: usize, size: usize, c: usize, stride: usize, rng: &mut Rng
 /// Median latency of zoo model `name`'s inference (no tape, dropout off) on random 224x224x3
 /// images at batch 1 and 16, after one warm-up run.
 fn inference_latency(label: &str, name: &str, reps: usize, rng: &mut Rng) -> BenchResult {
-    krust::tensor::random::set_global_seed(0);
+    krust::tensor::random::set_seed(0);
     let model = krust::zoo::build_model(name, &[224, 224, 3], 1000)?;
     for batch in [1, 16] {
         let x = Tensor::randn([batch, 224, 224, 3], 0.0, 1.0, rng);
@@ -491,7 +491,7 @@ fn training(
     data: Option<&Dataset>,
     rng: &mut Rng,
 ) -> BenchResult {
-    krust::tensor::random::set_global_seed(0);
+    krust::tensor::random::set_seed(0);
     let (label, model, mut opt): (&str, Sequential, Box<dyn Optimizer>) = match workload {
         Workload::Lenet5 => (
             "LeNet-5 training, batch 64, Adam",

@@ -452,7 +452,7 @@ fn train_member(
     member: Option<usize>,
 ) -> Result<Trained, BoxError> {
     let args = setup.args;
-    krust::tensor::random::set_global_seed(seed);
+    krust::tensor::random::set_seed(seed);
     let (model, mut optimizer, epochs_done) = match &args.resume {
         Some(path) => {
             let state = krust::nn::saving::load_training_state(path)?;

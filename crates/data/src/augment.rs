@@ -543,7 +543,7 @@ fn parse_real_number(text: &str) -> Result<f32, String> {
 /// which thread does the work and of every other (epoch, index) pair.
 ///
 /// The ChaCha key is the seed mixed with a constant of its own (so augmentation never
-/// replays the shuffle or weight-initialization streams of the same global seed) followed
+/// replays the shuffle or weight-initialization streams of the same seed) followed
 /// by the epoch; the sample position selects the ChaCha stream.
 pub fn sample_rng(seed: u64, epoch: usize, index: usize) -> ChaCha8Rng {
     const AUGMENT_DOMAIN: u64 = 0x4155_474d_454e_5431; // "AUGMENT1"

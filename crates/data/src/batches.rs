@@ -12,7 +12,7 @@ use crate::{DataError, Dataset};
 /// epochs are independent of one another and of how many epochs ran before: resuming
 /// training at epoch `k` reproduces the same order as an uninterrupted run. The seed is
 /// first mixed with a constant of its own so that shuffles never replay the streams that
-/// weight initialization draws from the same global seed.
+/// weight initialization draws from the same seed.
 pub fn epoch_permutation(n: usize, seed: u64, epoch: usize) -> Vec<usize> {
     const SHUFFLE_DOMAIN: u64 = 0x5348_5546_464c_4531; // "SHUFFLE1"
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ SHUFFLE_DOMAIN);

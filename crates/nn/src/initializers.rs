@@ -1,6 +1,6 @@
 //! Weight initializers as Keras 3 defines them, with Keras's fan computation: for a kernel of
 //! shape (k1, ..., kn, in, out) the receptive field is k1·…·kn, fan_in = in·rf and
-//! fan_out = out·rf. Every random draw takes its generator from the global seed.
+//! fan_out = out·rf. Every random draw takes its generator from the thread's seed (`krust_tensor::random::set_seed`).
 
 use crate::optimizers::keras_config::{class_and_config, json_f32, keras_object, ConfigReader};
 use crate::{NnError, Result};
@@ -328,7 +328,7 @@ impl Initializer {
         Ok(n)
     }
 
-    /// Draws a fresh tensor from the global seed's next generator; errors on invalid
+    /// Draws a fresh tensor from the next generator of the thread's seed; errors on invalid
     /// arguments, and on a shape the initializer cannot fill (orthogonal below rank 2,
     /// identity other than rank 2).
     pub fn try_sample(&self, shape: &[usize]) -> Result<Tensor> {
@@ -402,7 +402,7 @@ impl Initializer {
     }
 
     /// Keras's `get_config()` of this initializer. The random ones carry `"seed": null`:
-    /// krust seeds every initializer from its global seed.
+    /// krust seeds every initializer from the thread's seed (`random::set_seed`).
     pub fn config(&self) -> Value {
         let mut config = match *self {
             Initializer::Zeros | Initializer::Ones => return json!({}),
@@ -448,7 +448,7 @@ impl Initializer {
     }
 
     /// Reads Keras's serialized form or a bare Keras name. A per-initializer `seed` is an
-    /// error: krust seeds every initializer from its global seed.
+    /// error: krust seeds every initializer from the thread's seed (`random::set_seed`).
     pub fn from_keras_json(value: &Value) -> Result<Self> {
         let (class, config) = class_and_config("initializer", value)?;
         let default = Initializer::from_name(class)?;
@@ -456,7 +456,7 @@ impl Initializer {
         if let Some(seed) = c.value("seed") {
             return Err(c.error(
                 "seed",
-                format!("= {seed}: a per-initializer seed is not supported; krust seeds from its global seed"),
+                format!("= {seed}: a per-initializer seed is not supported; krust seeds from the thread's seed (`random::set_seed`)"),
             ));
         }
         let init = match default {

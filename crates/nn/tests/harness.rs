@@ -799,7 +799,7 @@ fn seed_of(name: &str) -> u64 {
 
 fn run_single_input_case(name: &str, make: Make, input_shape: Vec<usize>, separate: bool) {
     let seed = seed_of(name);
-    krust_tensor::random::set_global_seed(seed);
+    krust_tensor::random::set_seed(seed);
     {
         let x = if separate {
             separated(&with_batch(2, &input_shape), seed)
@@ -866,7 +866,7 @@ fn run_single_input_case(name: &str, make: Make, input_shape: Vec<usize>, separa
 
 #[test]
 fn batch_normalization_training_mode_gradients_use_batch_statistics() {
-    krust_tensor::random::set_global_seed(5);
+    krust_tensor::random::set_seed(5);
     let mut bn = BatchNormalization::new();
     bn.build(&[3, 4]).unwrap();
     // Non-trivial gamma and beta so their gradients are exercised too.
@@ -889,7 +889,7 @@ fn batch_normalization_training_mode_gradients_use_batch_statistics() {
 #[test]
 fn regularizers_add_their_penalty_in_training_and_constraints_clip_weights() {
     use krust_nn::regularizers::{MaxNorm, Regularizer};
-    krust_tensor::random::set_global_seed(9);
+    krust_tensor::random::set_seed(9);
     let mut d = Dense::new(2);
     d.penalties
         .set_regularizer("kernel", Some(Regularizer::L2 { l2: 0.5 }))
@@ -926,7 +926,7 @@ fn regularizers_add_their_penalty_in_training_and_constraints_clip_weights() {
 
 #[test]
 fn embedding_looks_up_rows_and_scatters_gradients_back() {
-    krust_tensor::random::set_global_seed(3);
+    krust_tensor::random::set_seed(3);
     let mut e = Embedding::new(5, 3);
     assert_eq!(e.build(&[4]).unwrap(), vec![4, 3]);
     let table = e.weights()[0].1.clone();
@@ -1065,7 +1065,7 @@ fn merges_work_in_a_graph() {
 /// trips and the table's gradient in both modes, with the indices held fixed.
 #[test]
 fn embedding() {
-    krust_tensor::random::set_global_seed(seed_of("Embedding"));
+    krust_tensor::random::set_seed(seed_of("Embedding"));
     let make = || Embedding::new(5, 3);
     let mut layer = make();
     assert_eq!(layer.build(&[4]).unwrap(), vec![4, 3]);

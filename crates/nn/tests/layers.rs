@@ -40,7 +40,7 @@ fn check_layer(name: &str, layer: &dyn Layer, x: Tensor) {
 }
 
 fn built<L: Layer>(mut layer: L, input: &[usize]) -> L {
-    krust_tensor::random::set_global_seed(3);
+    krust_tensor::random::set_seed(3);
     layer.build(input).unwrap();
     layer
 }
@@ -127,7 +127,7 @@ fn shape_and_activation_layer_gradients_match_finite_differences() {
 
 #[test]
 fn alpha_dropout_gradient_is_its_scaled_mask_and_it_keeps_selu_statistics() {
-    krust_tensor::random::set_global_seed(7);
+    krust_tensor::random::set_seed(7);
     let rate = 0.3f32;
     let alpha_p = -1.673_263_2f32 * 1.050_701;
     let a = ((1.0 - rate) * (1.0 + rate * alpha_p * alpha_p)).powf(-0.5);

@@ -18,7 +18,7 @@ fn temp(name: &str) -> PathBuf {
 }
 
 fn model() -> Sequential {
-    krust_tensor::random::set_global_seed(11);
+    krust_tensor::random::set_seed(11);
     let mut m = Sequential::new();
     m.add(Input::new(&[12, 12, 2])).unwrap();
     m.add(
@@ -189,7 +189,7 @@ fn mismatched_weights_are_named() {
 fn functional_model() -> krust_nn::Model {
     use krust_nn::functional::Graph;
     use krust_nn::layers::{Add, Concatenate};
-    krust_tensor::random::set_global_seed(12);
+    krust_tensor::random::set_seed(12);
     let g = Graph::new();
     let image = g.input(&[6, 6, 2]);
     let side = g.input(&[3]);

@@ -1,39 +1,96 @@
-//! Randomness. Two sources, both derived from one global seed so a seed reproduces a whole run:
+//! Randomness. Every random value krust draws comes from a seeded [`Generator`]:
 //!
-//! - [`next_rng`]: a fresh ChaCha generator per consumer, for host-side work done once or per
-//!   sample (weight initialization, shuffling, augmentation).
+//! - [`Generator::next_rng`]: a fresh ChaCha generator per consumer, for host-side work done
+//!   once or per sample (weight initialization, shuffling, augmentation).
 //! - [`RandomStream`]: a counter-based generator (Philox4x32-10, Salmon et al., SC 2011) for
 //!   the random tensors a training step draws (dropout and noise masks). Element `i` of a draw
 //!   is a pure function of (key, position + i), so the values do not depend on how the work is
 //!   split over threads, and a GPU backend computes the same tensor with one thread per block
 //!   of four elements and no generator state to copy.
+//!
+//! Layers take their randomness from the generator of the thread that builds them, which
+//! [`set_seed`] seeds (like `torch.manual_seed` or `keras.utils.set_random_seed`, but per
+//! thread): tests running side by side on their threads never disturb each other, and
+//! [`with_seed`] builds a model from a generator of its own without touching the thread's.
 
 use crate::shape::numel;
 use crate::{Device, Tensor};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-static GLOBAL_SEED: AtomicU64 = AtomicU64::new(0);
-static STREAM_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// Sets the global seed and restarts the sequence of derived generators.
-pub fn set_global_seed(seed: u64) {
-    GLOBAL_SEED.store(seed, Ordering::SeqCst);
-    STREAM_COUNTER.store(0, Ordering::SeqCst);
+/// A seed and the number of generators handed out since it was set: the n-th consumer gets
+/// ChaCha stream n + 1 under the seed, so a seed reproduces a whole run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Generator {
+    seed: u64,
+    handed_out: u64,
 }
 
-pub fn global_seed() -> u64 {
-    GLOBAL_SEED.load(Ordering::SeqCst)
+impl Generator {
+    pub fn new(seed: u64) -> Generator {
+        Generator {
+            seed,
+            handed_out: 0,
+        }
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// A fresh generator: the n-th one handed out since this one was seeded.
+    pub fn next_rng(&mut self) -> ChaCha8Rng {
+        self.handed_out += 1;
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        rng.set_stream(self.handed_out);
+        rng
+    }
 }
 
-/// A fresh generator: the n-th one handed out since the seed was set.
+thread_local! {
+    /// The generator of this thread (seed 0 until `set_seed`).
+    static THREAD_GENERATOR: Cell<Generator> = const {
+        Cell::new(Generator {
+            seed: 0,
+            handed_out: 0,
+        })
+    };
+}
+
+/// Seeds this thread's generator and restarts its sequence of derived generators.
+pub fn set_seed(seed: u64) {
+    THREAD_GENERATOR.with(|g| g.set(Generator::new(seed)));
+}
+
+/// The seed this thread's generator was last given.
+pub fn current_seed() -> u64 {
+    THREAD_GENERATOR.with(|g| g.get().seed())
+}
+
+/// A fresh generator from this thread's generator: the n-th one handed out since its seed.
 pub fn next_rng() -> ChaCha8Rng {
-    let n = STREAM_COUNTER.fetch_add(1, Ordering::SeqCst);
-    let mut rng = ChaCha8Rng::seed_from_u64(global_seed());
-    rng.set_stream(n + 1);
-    rng
+    THREAD_GENERATOR.with(|g| {
+        let mut generator = g.get();
+        let rng = generator.next_rng();
+        g.set(generator);
+        rng
+    })
+}
+
+/// Runs `f` with this thread's generator seeded with `seed`, then puts the thread's own
+/// generator back where it was: a model built inside draws from its own sequence and leaves
+/// the caller's untouched.
+pub fn with_seed<T>(seed: u64, f: impl FnOnce() -> T) -> T {
+    /// Restores the saved generator even if `f` panics.
+    struct Restore(Generator);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            THREAD_GENERATOR.with(|g| g.set(self.0));
+        }
+    }
+    let _restore = Restore(THREAD_GENERATOR.with(|g| g.replace(Generator::new(seed))));
+    f()
 }
 
 /// Philox4x32's round multipliers and key increments (the Weyl sequence's golden-ratio and
@@ -136,8 +193,8 @@ pub fn random_tensor(op: RandomOp, shape: &[usize], key: u64, position: u64) -> 
     crate::backend::random(op, shape, key, position, Device::Cpu)
 }
 
-/// A layer's source of random tensors: a key fixed when the layer is made (from the global
-/// seed) and a position that each draw advances, so consecutive draws never share values.
+/// A layer's source of random tensors: a key fixed when the layer is made (from the thread's
+/// generator) and a position that each draw advances, so consecutive draws never share values.
 #[derive(Debug, Clone)]
 pub struct RandomStream {
     key: u64,
@@ -145,7 +202,7 @@ pub struct RandomStream {
 }
 
 impl RandomStream {
-    /// A stream whose key is drawn from the global seed (the n-th consumer since it was set).
+    /// A stream whose key is drawn from this thread's generator.
     pub fn new() -> RandomStream {
         RandomStream::with_key(next_rng().next_u64())
     }
@@ -181,6 +238,44 @@ impl Default for RandomStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn first_word() -> u64 {
+        next_rng().next_u64()
+    }
+
+    #[test]
+    fn a_seed_reproduces_the_sequence_and_with_seed_leaves_the_thread_alone() {
+        set_seed(5);
+        let (a, b) = (first_word(), first_word());
+        assert_ne!(a, b, "each consumer gets its own stream");
+        set_seed(5);
+        let a_again = first_word();
+        // A model built in its own scope draws its own sequence...
+        let scoped = with_seed(9, first_word);
+        assert_eq!(scoped, with_seed(9, first_word));
+        // ...and the thread's sequence continues as if nothing happened.
+        assert_eq!((a_again, first_word()), (a, b));
+        assert_eq!(current_seed(), 5);
+        let mut g = Generator::new(5);
+        assert_eq!(g.next_rng().next_u64(), a);
+    }
+
+    #[test]
+    fn threads_seeded_alike_draw_alike_whatever_runs_beside_them() {
+        let draws = |seed: u64, noise: usize| {
+            std::thread::spawn(move || {
+                set_seed(seed);
+                let mine = first_word();
+                // Another thread drawing meanwhile must not shift this one's sequence.
+                let other = std::thread::spawn(move || (0..noise).map(|_| first_word()).count());
+                other.join().unwrap();
+                (mine, first_word())
+            })
+            .join()
+            .unwrap()
+        };
+        assert_eq!(draws(3, 0), draws(3, 1000));
+    }
 
     #[test]
     fn philox_matches_the_published_known_answers() {

@@ -146,7 +146,7 @@ fn trains(model: &Model, images: usize) -> f32 {
 
 #[test]
 fn small_resnet_matches_keras_parameter_count_and_trains() {
-    krust_tensor::random::set_global_seed(5);
+    krust_tensor::random::set_seed(5);
     let model = small_resnet();
     assert_eq!(model.count_params(), keras_count("small_resnet"));
     let summary = model.summary();
@@ -164,7 +164,7 @@ fn small_resnet_matches_keras_parameter_count_and_trains() {
 
 #[test]
 fn inception_module_matches_keras_parameter_count_and_trains() {
-    krust_tensor::random::set_global_seed(6);
+    krust_tensor::random::set_seed(6);
     let model = inception_module();
     assert_eq!(model.count_params(), keras_count("inception_module"));
     let acc = trains(&model, 3000);
@@ -176,7 +176,7 @@ fn inception_module_matches_keras_parameter_count_and_trains() {
 
 #[test]
 fn shared_layers_count_once_and_multi_io_models_run() {
-    krust_tensor::random::set_global_seed(7);
+    krust_tensor::random::set_seed(7);
     let g = Graph::new();
     let a = g.input(&[5]);
     let b = g.input(&[5]);

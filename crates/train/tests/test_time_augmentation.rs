@@ -8,7 +8,7 @@ use krust_train::{predict, predict_probabilities, TestTimeAugmentation};
 
 /// A linear model on 2x3x1 images whose output depends on where pixels are.
 fn model() -> Sequential {
-    krust_tensor::random::set_global_seed(11);
+    krust_tensor::random::set_seed(11);
     let mut m = Sequential::new();
     m.add(Input::new(&[2, 3, 1])).expect("input");
     m.add(Flatten::new()).expect("flatten");

@@ -126,7 +126,7 @@ fn ends(model: &AnyModel) -> Vec<(String, Vec<f32>)> {
 /// One SGD step on two made-up images at `size`x`size`x3: the loss is finite and the first
 /// and last weights move.
 fn check_training_step(model: &str, size: usize) {
-    krust_tensor::random::set_global_seed(11);
+    krust_tensor::random::set_seed(11);
     let m = build_model(model, &[size, size, 3], 10).unwrap();
     let images: Vec<f32> = (0..2 * size * size * 3)
         .map(|i| ((i * 7919) % 251) as f32 / 251.0)

@@ -25,7 +25,7 @@ fn randomise_batch_norms(model: &AnyModel) {
 }
 
 fn check(name: &str, min_fusions: usize) {
-    krust_tensor::random::set_global_seed(7);
+    krust_tensor::random::set_seed(7);
     let model = krust_zoo::build_model(name, &[32, 32, 3], 10).unwrap();
     randomise_batch_norms(&model);
     let fusions = model.inference_fusions();

@@ -145,7 +145,7 @@ fn mobilenet_v1_weights_carry_keras_names_and_shapes() {
 
 #[test]
 fn logits_have_one_value_per_class_at_224_and_at_32_pixels() {
-    krust_tensor::random::set_global_seed(3);
+    krust_tensor::random::set_seed(3);
     for name in MODELS {
         for (side, classes) in [(224, 1000), (32, 10)] {
             let model = build(name, &[side, side, 3], classes);
@@ -176,7 +176,7 @@ fn non_square_inputs_keep_every_architecture_consistent() {
 
 #[test]
 fn one_training_step_gives_a_finite_loss_and_changes_the_weights() {
-    krust_tensor::random::set_global_seed(11);
+    krust_tensor::random::set_seed(11);
     let side = 32;
     // Eight samples: EfficientNet-Lite0 drops a residual branch per sample with probability up
     // to 0.2*15/16, so with two samples a whole block can (rarely) get no gradient in one batch.

@@ -20,7 +20,7 @@ pub struct Dropout {
 }
 
 impl Dropout {
-    /// The mask stream's key is drawn from the global seed when the layer is created.
+    /// The mask stream's key is drawn from the thread's seed when the layer is created.
     pub fn new(rate: f32) -> Self {
         Dropout {
             rate,

@@ -2,7 +2,7 @@
 //! `SpatialDropout1D/2D/3D` (drop whole feature maps), `GaussianDropout` (multiply by noise
 //! centred on 1), `GaussianNoise` (add noise centred on 0), `AlphaDropout` (SELU-preserving
 //! dropout) and `StochasticDepth` (drop a sample's residual branch). Each draws from its own
-//! generator, seeded from the global seed when the layer is created.
+//! generator, seeded from the thread's seed when the layer is created.
 
 use super::Layer;
 use crate::config::ConfigReader;
