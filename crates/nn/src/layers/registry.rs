@@ -166,12 +166,7 @@ pub fn layer_from_config(class_name: &str, config: &Value) -> Result<Box<dyn Lay
         "Average" => no_arguments(class_name, config, Average::new())?,
         "Maximum" => no_arguments(class_name, config, Maximum::new())?,
         "Minimum" => no_arguments(class_name, config, Minimum::new())?,
-        "Concatenate" => {
-            let mut c = crate::config::ConfigReader::new(class_name, config)?;
-            let axis = c.isize_or("axis", -1)?;
-            c.finish()?;
-            Box::new(Concatenate::new(axis))
-        }
+        "Concatenate" => Box::new(Concatenate::from_config(config)?),
         other => {
             return Err(NnError::layer(
                 other,
