@@ -1,4 +1,6 @@
-//! Datasets for krust: file readers, epoch batching and augmentation, kept as bytes and converted to f32 per batch.
+//! krust-data: datasets — file readers, epoch batching and augmentation.
+//!
+//! Samples are kept as bytes and converted to f32 per batch.
 //!
 //! Readers: [`fashion_mnist`] (IDX files, via [`idx`]), [`cifar`] (CIFAR-10/100 binary),
 //! [`image_folder`] (JPEG/PNG photos in one sub-folder per class) and [`arrays`] (numpy

@@ -1,6 +1,8 @@
-//! krust-import: loads Keras 3 `.keras` files, legacy Keras `.h5` models and krust's own
-//! model files — architecture and weights — through pure-Rust zip and HDF5 readers, and
-//! reads PyTorch and safetensors weight files into a flat [`StateDict`].
+//! krust-import: reads trained models and weights from Keras, PyTorch and krust files.
+//!
+//! Loads Keras 3 `.keras` files, legacy Keras `.h5` models and krust's own model files —
+//! architecture and weights — through pure-Rust zip and HDF5 readers, and reads PyTorch and
+//! safetensors weight files into a flat [`StateDict`].
 //!
 //! ```no_run
 //! let model = krust_import::load_model("model.keras".as_ref())?;

@@ -104,11 +104,16 @@ impl<'a> ConfigReader<'a> {
     }
 
     pub fn f32_or(&mut self, key: &str, default: f32) -> Result<f32> {
+        Ok(self.f32_opt(key)?.unwrap_or(default))
+    }
+
+    /// A number, None when absent or null (an optional limit such as ReLU's `max_value`).
+    pub fn f32_opt(&mut self, key: &str) -> Result<Option<f32>> {
         match self.get(key) {
-            None => Ok(default),
+            None => Ok(None),
             Some(v) => v
                 .as_f64()
-                .map(|x| x as f32)
+                .map(|x| Some(x as f32))
                 .ok_or_else(|| self.error(key, format!("expected a number, got {v}"))),
         }
     }

@@ -1,5 +1,8 @@
-//! krust-nn: Keras-style layers, activations, initializers, losses, optimizers and the
-//! `Sequential` model, all built on `krust-autograd`.
+//! krust-nn: the Keras-style model library — layers, models, losses and optimizers.
+//!
+//! Layers (with Keras-compatible configs), activations, initializers, regularizers, losses,
+//! optimizers and learning-rate schedules, and the `Sequential` and functional models, all
+//! built on `krust-autograd`.
 
 pub mod activations;
 pub mod architecture;

@@ -1,5 +1,7 @@
-//! krust-train: `fit` with a Keras-style progress bar and callbacks, `evaluate`, `predict`,
-//! and the per-epoch history.
+//! krust-train: the training loop — `fit`, `evaluate` and `predict` over krust-nn models.
+//!
+//! `fit` runs with a Keras-style progress bar and callbacks and returns the per-epoch
+//! history.
 
 pub mod callbacks;
 mod class_weights;

@@ -7,7 +7,15 @@ use krust_autograd::Var;
 
 #[derive(Debug, Clone)]
 pub struct ActivationLayer {
+    /// Keras requires it; a config without it reads as linear (`ActivationLayer::default`).
     pub activation: Activation,
+}
+
+/// Linear: what `from_config` reads a config without `activation` as.
+impl Default for ActivationLayer {
+    fn default() -> Self {
+        ActivationLayer::new(Activation::Linear)
+    }
 }
 
 impl ActivationLayer {
@@ -42,9 +50,10 @@ impl ActivationLayer {
     /// Builds the layer from its Keras-style config (see `config`).
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
         let mut c = ConfigReader::new("Activation", config)?;
-        let activation = c.activation_or("activation", Activation::Linear)?;
+        let mut layer = ActivationLayer::default();
+        layer.activation = c.activation_or("activation", layer.activation)?;
         c.finish()?;
-        Ok(ActivationLayer::new(activation))
+        Ok(layer)
     }
 }
 
@@ -52,7 +61,9 @@ impl ActivationLayer {
 /// size, as Keras) to the training loss.
 #[derive(Debug, Clone)]
 pub struct ActivityRegularization {
+    /// Default `0.0`.
     l1: f32,
+    /// Default `0.0`.
     l2: f32,
     /// The L1L2 activity regularizer, and the penalties recorded in the current pass.
     penalties: crate::regularizers::WeightPenalties,
@@ -68,11 +79,19 @@ impl ActivityRegularization {
 
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
         let mut c = ConfigReader::new("ActivityRegularization", config)?;
-        let l1 = c.f32_or("l1", 0.0)?;
-        let l2 = c.f32_or("l2", 0.0)?;
+        let defaults = ActivityRegularization::default();
+        let l1 = c.f32_or("l1", defaults.l1)?;
+        let l2 = c.f32_or("l2", defaults.l2)?;
         c.absent("activity_regularizer")?;
         c.finish()?;
         Ok(ActivityRegularization::new(l1, l2))
+    }
+}
+
+/// Keras's defaults, no penalty: l1 = l2 = 0.
+impl Default for ActivityRegularization {
+    fn default() -> Self {
+        ActivityRegularization::new(0.0, 0.0)
     }
 }
 

@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 /// A parameterized activation wrapped as a layer; `class` is the Keras class it reads as.
 #[derive(Debug, Clone)]
 pub struct ActivationFunctionLayer {
+    /// The activation and its arguments; each class's `with_defaults` gives Keras's defaults.
     pub activation: Activation,
     class: &'static str,
 }
@@ -24,6 +25,11 @@ pub struct ELU;
 pub struct Softmax;
 
 impl ReLU {
+    /// Keras's `ReLU()`: no `max_value`, `negative_slope` 0, `threshold` 0.
+    pub fn with_defaults() -> ActivationFunctionLayer {
+        ReLU::new(None, 0.0, 0.0)
+    }
+
     #[allow(clippy::new_ret_no_self)]
     pub fn new(
         max_value: Option<f32>,
@@ -42,6 +48,11 @@ impl ReLU {
 }
 
 impl LeakyReLU {
+    /// Keras 3's `LeakyReLU()`: `negative_slope` 0.3.
+    pub fn with_defaults() -> ActivationFunctionLayer {
+        LeakyReLU::new(0.3)
+    }
+
     #[allow(clippy::new_ret_no_self)]
     pub fn new(negative_slope: f32) -> ActivationFunctionLayer {
         ActivationFunctionLayer {
@@ -52,6 +63,11 @@ impl LeakyReLU {
 }
 
 impl ELU {
+    /// Keras's `ELU()`: `alpha` 1.
+    pub fn with_defaults() -> ActivationFunctionLayer {
+        ELU::new(1.0)
+    }
+
     #[allow(clippy::new_ret_no_self)]
     pub fn new(alpha: f32) -> ActivationFunctionLayer {
         ActivationFunctionLayer {
@@ -62,6 +78,11 @@ impl ELU {
 }
 
 impl Softmax {
+    /// Keras's `Softmax()`: `axis` -1.
+    pub fn with_defaults() -> ActivationFunctionLayer {
+        Softmax::new(-1)
+    }
+
     #[allow(clippy::new_ret_no_self)]
     pub fn new(axis: isize) -> ActivationFunctionLayer {
         ActivationFunctionLayer {
@@ -72,24 +93,33 @@ impl Softmax {
 }
 
 impl ActivationFunctionLayer {
+    /// Builds the layer from its Keras config: each argument is read over the class's
+    /// `with_defaults` value.
     pub fn from_config(class: &str, config: &Value) -> Result<Self> {
         let mut c = ConfigReader::new(class, config)?;
-        let layer = match class {
-            "ReLU" => {
-                let max_value = c
-                    .value("max_value")
-                    .and_then(Value::as_f64)
-                    .map(|v| v as f32);
-                ReLU::new(
-                    max_value,
-                    c.f32_or("negative_slope", 0.0)?,
-                    c.f32_or("threshold", 0.0)?,
-                )
-            }
-            "LeakyReLU" => LeakyReLU::new(c.f32_or("negative_slope", 0.3)?),
-            "ELU" => ELU::new(c.f32_or("alpha", 1.0)?),
-            _ => Softmax::new(c.isize_or("axis", -1)?),
+        let mut layer = match class {
+            "ReLU" => ReLU::with_defaults(),
+            "LeakyReLU" => LeakyReLU::with_defaults(),
+            "ELU" => ELU::with_defaults(),
+            _ => Softmax::with_defaults(),
         };
+        match &mut layer.activation {
+            Activation::ReluWith {
+                negative_slope,
+                max_value,
+                threshold,
+            } => {
+                *max_value = c.f32_opt("max_value")?.or(*max_value);
+                *negative_slope = c.f32_or("negative_slope", *negative_slope)?;
+                *threshold = c.f32_or("threshold", *threshold)?;
+            }
+            Activation::LeakyRelu { negative_slope } => {
+                *negative_slope = c.f32_or("negative_slope", *negative_slope)?
+            }
+            Activation::Elu { alpha } => *alpha = c.f32_or("alpha", *alpha)?,
+            Activation::Softmax { axis } => *axis = c.isize_or("axis", *axis)?,
+            _ => {}
+        }
         c.finish()?;
         Ok(layer)
     }
@@ -157,8 +187,9 @@ impl Layer for ActivationFunctionLayer {
 /// default) per element, shared along `shared_axes` (counted with the batch axis, as in Keras).
 #[derive(Debug, Clone)]
 pub struct PReLU {
+    /// Default `None` (no sharing).
     pub shared_axes: Vec<usize>,
-    /// Default zeros.
+    /// Default `"zeros"`.
     pub alpha_initializer: Initializer,
     /// Alpha's regularizer and constraint, and the activity regularizer.
     pub penalties: WeightPenalties,
@@ -183,21 +214,22 @@ impl PReLU {
 
     pub fn from_config(config: &Value) -> Result<Self> {
         let mut c = ConfigReader::new("PReLU", config)?;
-        let shared = match c.value("shared_axes") {
-            None => Vec::new(),
-            Some(v) if v.is_u64() => vec![v.as_u64().unwrap_or(1) as usize],
-            Some(v) => v
-                .as_array()
-                .and_then(|a| a.iter().map(|x| x.as_u64().map(|n| n as usize)).collect())
-                .ok_or_else(|| {
-                    NnError::layer(
-                        "PReLU",
-                        format!("argument `shared_axes`: expected integers, got {v}"),
-                    )
-                })?,
-        };
-        let mut layer = PReLU::new(&shared);
-        layer.alpha_initializer = c.initializer_or("alpha_initializer", Initializer::Zeros)?;
+        let mut layer = PReLU::default();
+        if let Some(v) = c.value("shared_axes") {
+            layer.shared_axes = match v.as_u64() {
+                Some(a) => vec![a as usize],
+                None => v
+                    .as_array()
+                    .and_then(|a| a.iter().map(|x| x.as_u64().map(|n| n as usize)).collect())
+                    .ok_or_else(|| {
+                        NnError::layer(
+                            "PReLU",
+                            format!("argument `shared_axes`: expected integers, got {v}"),
+                        )
+                    })?,
+            };
+        }
+        layer.alpha_initializer = c.initializer_or("alpha_initializer", layer.alpha_initializer)?;
         layer.penalties.read(&mut c)?;
         c.finish()?;
         Ok(layer)

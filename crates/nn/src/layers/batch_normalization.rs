@@ -1,7 +1,7 @@
 //! `BatchNormalization`, as Keras: in training, each feature of `axis` is normalized with the
 //! batch's mean and (biased) variance and the moving statistics are updated as
 //! moving = moving · momentum + batch · (1 - momentum); in inference the moving statistics
-//! are used. Defaults: axis -1, momentum 0.99, epsilon 1e-3, center and scale on.
+//! are used. Keras's defaults are on the fields.
 
 use super::Layer;
 use crate::config::{initializer_to_json, ConfigReader};
@@ -14,21 +14,23 @@ use krust_tensor::Tensor;
 
 #[derive(Debug, Clone)]
 pub struct BatchNormalization {
-    /// The feature axis, counted on the full shape (batch axis 0); default -1.
+    /// The feature axis, counted on the full shape (batch axis 0). Default `-1`.
     pub axis: isize,
+    /// Default `0.99`.
     pub momentum: f32,
+    /// Default `1e-3`.
     pub epsilon: f32,
-    /// Learn an offset beta (default true).
+    /// Learn an offset beta. Default `true`.
     pub center: bool,
-    /// Learn a scale gamma (default true).
+    /// Learn a scale gamma. Default `true`.
     pub scale: bool,
-    /// Default zeros.
+    /// Default `"zeros"`.
     pub beta_initializer: Initializer,
-    /// Default ones.
+    /// Default `"ones"`.
     pub gamma_initializer: Initializer,
-    /// Default zeros.
+    /// Default `"zeros"`.
     pub moving_mean_initializer: Initializer,
-    /// Default ones.
+    /// Default `"ones"`.
     pub moving_variance_initializer: Initializer,
     /// Regularizers and constraints of gamma and beta, and the activity regularizer
     /// (Keras's gamma_*, beta_*, activity_regularizer).
@@ -41,6 +43,8 @@ pub struct BatchNormalization {
     rank: usize,
 }
 
+/// Keras's defaults, the one place they are written (`from_config` reads each argument over
+/// them).
 impl Default for BatchNormalization {
     fn default() -> Self {
         BatchNormalization {
@@ -76,25 +80,26 @@ impl BatchNormalization {
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
         let mut c = ConfigReader::new("BatchNormalization", config)?;
         let mut layer = BatchNormalization::new();
-        layer.axis = match c.value("axis") {
-            None => -1,
-            Some(v) => v.as_i64().map(|a| a as isize).ok_or_else(|| {
+        if let Some(v) = c.value("axis") {
+            layer.axis = v.as_i64().map(|a| a as isize).ok_or_else(|| {
                 NnError::layer(
                     "BatchNormalization",
                     format!("argument `axis`: expected one integer, got {v}"),
                 )
-            })?,
-        };
-        layer.momentum = c.f32_or("momentum", 0.99)?;
-        layer.epsilon = c.f32_or("epsilon", 1e-3)?;
-        layer.center = c.bool_or("center", true)?;
-        layer.scale = c.bool_or("scale", true)?;
-        layer.beta_initializer = c.initializer_or("beta_initializer", Initializer::Zeros)?;
-        layer.gamma_initializer = c.initializer_or("gamma_initializer", Initializer::Ones)?;
+            })?;
+        }
+        layer.momentum = c.f32_or("momentum", layer.momentum)?;
+        layer.epsilon = c.f32_or("epsilon", layer.epsilon)?;
+        layer.center = c.bool_or("center", layer.center)?;
+        layer.scale = c.bool_or("scale", layer.scale)?;
+        layer.beta_initializer = c.initializer_or("beta_initializer", layer.beta_initializer)?;
+        layer.gamma_initializer = c.initializer_or("gamma_initializer", layer.gamma_initializer)?;
         layer.moving_mean_initializer =
-            c.initializer_or("moving_mean_initializer", Initializer::Zeros)?;
-        layer.moving_variance_initializer =
-            c.initializer_or("moving_variance_initializer", Initializer::Ones)?;
+            c.initializer_or("moving_mean_initializer", layer.moving_mean_initializer)?;
+        layer.moving_variance_initializer = c.initializer_or(
+            "moving_variance_initializer",
+            layer.moving_variance_initializer,
+        )?;
         layer.penalties.read(&mut c)?;
         c.only("synchronized", serde_json::json!(false))?;
         c.only("renorm", serde_json::json!(false))?;

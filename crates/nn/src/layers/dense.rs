@@ -11,13 +11,13 @@ use krust_autograd::Var;
 pub struct Dense {
     /// Output features.
     pub units: usize,
-    /// Applied to the output; default linear.
+    /// Applied to the output. Default `None` (linear).
     pub activation: Activation,
-    /// Default true.
+    /// Default `true`.
     pub use_bias: bool,
-    /// Default glorot_uniform.
+    /// Default `"glorot_uniform"`.
     pub kernel_initializer: Initializer,
-    /// Default zeros.
+    /// Default `"zeros"`.
     pub bias_initializer: Initializer,
     /// Weight and activity regularizers and constraints (Keras's *_regularizer, *_constraint).
     pub penalties: WeightPenalties,
@@ -26,6 +26,8 @@ pub struct Dense {
 }
 
 impl Dense {
+    /// The layer with Keras's defaults for every optional argument: the one place they are
+    /// written (`from_config` reads each argument over them).
     pub fn new(units: usize) -> Self {
         Dense {
             units,
@@ -125,11 +127,11 @@ impl Dense {
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
         let mut c = ConfigReader::new("Dense", config)?;
         let mut layer = Dense::new(c.usize("units")?);
-        layer.activation = c.activation_or("activation", Activation::Linear)?;
-        layer.use_bias = c.bool_or("use_bias", true)?;
+        layer.activation = c.activation_or("activation", layer.activation)?;
+        layer.use_bias = c.bool_or("use_bias", layer.use_bias)?;
         layer.kernel_initializer =
-            c.initializer_or("kernel_initializer", Initializer::GlorotUniform)?;
-        layer.bias_initializer = c.initializer_or("bias_initializer", Initializer::Zeros)?;
+            c.initializer_or("kernel_initializer", layer.kernel_initializer)?;
+        layer.bias_initializer = c.initializer_or("bias_initializer", layer.bias_initializer)?;
         layer.penalties.read(&mut c)?;
         c.finish()?;
         Ok(layer)

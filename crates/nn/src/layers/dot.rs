@@ -14,6 +14,7 @@ pub struct Dot {
     /// Per input, the contracted axis counted with the batch axis; negative counts from the
     /// end (-1 is the last), as Keras allows.
     pub axes: (isize, isize),
+    /// L2-normalize both inputs along the axes first (cosine proximity). Default `false`.
     pub normalize: bool,
     /// `axes` made positive for the built input ranks.
     resolved: (usize, usize),
@@ -29,6 +30,11 @@ impl Dot {
         }
     }
 
+    /// Keras's `Dot(axes)`: normalize false.
+    pub fn with_axes(axes: (isize, isize)) -> Self {
+        Dot::new(axes, false)
+    }
+
     pub fn from_config(config: &Value) -> Result<Self> {
         let mut c = ConfigReader::new("Dot", config)?;
         let v = c.value("axes").cloned().unwrap_or(Value::Null);
@@ -42,9 +48,10 @@ impl Dot {
                 ))
             }
         };
-        let normalize = c.bool_or("normalize", false)?;
+        let mut layer = Dot::with_axes(axes);
+        layer.normalize = c.bool_or("normalize", layer.normalize)?;
         c.finish()?;
-        Ok(Dot::new(axes, normalize))
+        Ok(layer)
     }
 
     fn l2_normalize(x: &Var, axis: usize) -> Result<Var> {

@@ -10,11 +10,12 @@ use krust_tensor::random::{RandomOp, RandomStream};
 
 #[derive(Debug, Clone)]
 pub struct Dropout {
-    /// Fraction of inputs dropped, in [0, 1).
+    /// Fraction of inputs dropped, in [0, 1). Keras requires it; a config without it reads
+    /// as `0.5` (`Dropout::default`).
     pub rate: f32,
     /// Keras's `noise_shape` (batch axis included): the mask's shape, None entries taking the
     /// input's size, 1 entries sharing one decision along that axis (EfficientNet drops whole
-    /// samples with [None, 1, 1, 1]). None: one decision per element.
+    /// samples with [None, 1, 1, 1]). None: one decision per element. Default `None`.
     pub noise_shape: Option<Vec<Option<usize>>>,
     masks: RandomStream,
 }
@@ -32,6 +33,13 @@ impl Dropout {
     pub fn with_noise_shape(mut self, noise_shape: &[Option<usize>]) -> Self {
         self.noise_shape = Some(noise_shape.to_vec());
         self
+    }
+}
+
+/// Rate 0.5: what `from_config` reads a config without `rate` as.
+impl Default for Dropout {
+    fn default() -> Self {
+        Dropout::new(0.5)
     }
 }
 
@@ -126,12 +134,13 @@ impl Dropout {
     /// Builds the layer from its Keras-style config (see `config`).
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
         let mut c = ConfigReader::new("Dropout", config)?;
-        let rate = c.f32_or("rate", 0.5)?;
+        let mut layer = Dropout::default();
+        layer.rate = c.f32_or("rate", layer.rate)?;
         c.absent("seed")?;
-        let noise_shape = read_noise_shape(&mut c)?;
+        if let Some(noise_shape) = read_noise_shape(&mut c)? {
+            layer.noise_shape = Some(noise_shape);
+        }
         c.finish()?;
-        let mut layer = Dropout::new(rate);
-        layer.noise_shape = noise_shape;
         Ok(layer)
     }
 }

@@ -10,17 +10,11 @@ use crate::{NnError, Result};
 use krust_autograd::Var;
 use serde_json::{json, Value};
 
-/// Keras's default `embeddings_initializer`.
-const DEFAULT_INITIALIZER: Initializer = Initializer::RandomUniform {
-    minval: -0.05,
-    maxval: 0.05,
-};
-
 #[derive(Debug, Clone)]
 pub struct Embedding {
     pub input_dim: usize,
     pub output_dim: usize,
-    /// Default RandomUniform(-0.05, 0.05).
+    /// Default `"uniform"`: RandomUniform(-0.05, 0.05).
     pub embeddings_initializer: Initializer,
     /// The table's regularizer and constraint and the activity regularizer (Keras's
     /// embeddings_regularizer, embeddings_constraint, activity_regularizer).
@@ -33,7 +27,10 @@ impl Embedding {
         Embedding {
             input_dim,
             output_dim,
-            embeddings_initializer: DEFAULT_INITIALIZER,
+            embeddings_initializer: Initializer::RandomUniform {
+                minval: -0.05,
+                maxval: 0.05,
+            },
             penalties: WeightPenalties::new("Embedding", &["embeddings"]),
             embeddings: None,
         }
@@ -43,7 +40,7 @@ impl Embedding {
         let mut c = ConfigReader::new("Embedding", config)?;
         let mut layer = Embedding::new(c.usize("input_dim")?, c.usize("output_dim")?);
         layer.embeddings_initializer =
-            c.initializer_or("embeddings_initializer", DEFAULT_INITIALIZER)?;
+            c.initializer_or("embeddings_initializer", layer.embeddings_initializer)?;
         layer.penalties.read(&mut c)?;
         c.only("mask_zero", json!(false))?;
         c.absent("input_length")?;

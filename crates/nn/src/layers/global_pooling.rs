@@ -12,7 +12,7 @@ macro_rules! global_pooling {
         #[doc = $doc]
         #[derive(Debug, Clone, Default)]
         pub struct $name {
-            /// Default false.
+            /// Default `false`.
             pub keepdims: bool,
         }
 
@@ -27,9 +27,10 @@ macro_rules! global_pooling {
 
             pub fn from_config(config: &serde_json::Value) -> Result<Self> {
                 let mut c = ConfigReader::new(stringify!($name), config)?;
-                let keepdims = c.bool_or("keepdims", false)?;
+                let mut layer = $name::new();
+                layer.keepdims = c.bool_or("keepdims", layer.keepdims)?;
                 c.finish()?;
-                Ok($name { keepdims })
+                Ok(layer)
             }
         }
 

@@ -8,7 +8,8 @@ use krust_autograd::Var;
 
 #[derive(Debug, Clone)]
 pub struct LayerScale {
-    /// The initial value of every factor (ConvNeXt uses 1e-6).
+    /// The initial value of every factor. Keras's ConvNeXt always passes it; a config
+    /// without it reads as ConvNeXt's `1e-6` (`LayerScale::with_projection_dim`).
     pub init_values: f32,
     /// Channels of the last axis, as Keras's config declares them.
     pub projection_dim: usize,
@@ -24,12 +25,17 @@ impl LayerScale {
         }
     }
 
+    /// ConvNeXt's `init_values`, 1e-6.
+    pub fn with_projection_dim(projection_dim: usize) -> Self {
+        LayerScale::new(1e-6, projection_dim)
+    }
+
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
         let mut c = ConfigReader::new("LayerScale", config)?;
-        let init_values = c.f32_or("init_values", 1e-6)?;
-        let projection_dim = c.usize("projection_dim")?;
+        let mut layer = LayerScale::with_projection_dim(c.usize("projection_dim")?);
+        layer.init_values = c.f32_or("init_values", layer.init_values)?;
         c.finish()?;
-        Ok(LayerScale::new(init_values, projection_dim))
+        Ok(layer)
     }
 }
 

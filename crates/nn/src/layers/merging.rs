@@ -153,9 +153,10 @@ elementwise_merge!(
     "Elementwise minimum of its inputs."
 );
 
-/// Joins its inputs along `axis` (counted on the full shape with the batch axis; default -1).
+/// Joins its inputs along `axis`.
 #[derive(Debug, Clone)]
 pub struct Concatenate {
+    /// Counted on the full shape with the batch axis. Default `-1`.
     pub axis: isize,
 }
 
@@ -168,6 +169,15 @@ impl Default for Concatenate {
 impl Concatenate {
     pub fn new(axis: isize) -> Self {
         Concatenate { axis }
+    }
+
+    /// Builds the layer from its Keras config, `axis` read over the default.
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        let mut c = crate::config::ConfigReader::new("Concatenate", config)?;
+        let mut layer = Concatenate::default();
+        layer.axis = c.isize_or("axis", layer.axis)?;
+        c.finish()?;
+        Ok(layer)
     }
 
     /// The axis within a per-sample shape of `rank` dimensions (the batch axis excluded).

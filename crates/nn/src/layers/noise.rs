@@ -25,6 +25,7 @@ fn check_rate(layer: &str, rate: f32) -> Result<()> {
 /// position, survivors scaled by 1/(1 - rate).
 #[derive(Debug, Clone)]
 pub struct SpatialDropout {
+    /// Fraction of channels dropped. Keras requires it; a config without it reads as `0.5`.
     pub rate: f32,
     /// 1, 2 or 3 spatial axes.
     spatial_axes: usize,
@@ -38,6 +39,11 @@ impl SpatialDropout {
             spatial_axes,
             noise: RandomStream::new(),
         }
+    }
+
+    /// Rate 0.5: what `from_config` reads a config without `rate` as.
+    fn with_default_rate(spatial_axes: usize) -> Self {
+        SpatialDropout::with_axes(0.5, spatial_axes)
     }
 
     fn name(&self) -> &'static str {
@@ -55,11 +61,12 @@ impl SpatialDropout {
             _ => 3,
         };
         let mut c = ConfigReader::new(class, config)?;
-        let rate = c.f32_or("rate", 0.5)?;
+        let mut layer = SpatialDropout::with_default_rate(axes);
+        layer.rate = c.f32_or("rate", layer.rate)?;
         c.absent("seed")?;
         c.absent("noise_shape")?;
         c.finish()?;
-        Ok(SpatialDropout::with_axes(rate, axes))
+        Ok(layer)
     }
 }
 
@@ -138,6 +145,7 @@ impl Layer for SpatialDropout {
 /// Multiplies by Gaussian noise with mean 1 and standard deviation sqrt(rate / (1 - rate)).
 #[derive(Debug, Clone)]
 pub struct GaussianDropout {
+    /// Keras requires it; a config without it reads as `0.5` (`GaussianDropout::default`).
     pub rate: f32,
     noise: RandomStream,
 }
@@ -152,10 +160,18 @@ impl GaussianDropout {
 
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
         let mut c = ConfigReader::new("GaussianDropout", config)?;
-        let rate = c.f32_or("rate", 0.5)?;
+        let mut layer = GaussianDropout::default();
+        layer.rate = c.f32_or("rate", layer.rate)?;
         c.absent("seed")?;
         c.finish()?;
-        Ok(GaussianDropout::new(rate))
+        Ok(layer)
+    }
+}
+
+/// Rate 0.5: what `from_config` reads a config without `rate` as.
+impl Default for GaussianDropout {
+    fn default() -> Self {
+        GaussianDropout::new(0.5)
     }
 }
 
@@ -192,6 +208,7 @@ impl Layer for GaussianDropout {
 /// Adds Gaussian noise with mean 0 and standard deviation `stddev`.
 #[derive(Debug, Clone)]
 pub struct GaussianNoise {
+    /// Keras requires it; a config without it reads as `0.0` (`GaussianNoise::default`).
     pub stddev: f32,
     noise: RandomStream,
 }
@@ -206,10 +223,18 @@ impl GaussianNoise {
 
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
         let mut c = ConfigReader::new("GaussianNoise", config)?;
-        let stddev = c.f32_or("stddev", 0.0)?;
+        let mut layer = GaussianNoise::default();
+        layer.stddev = c.f32_or("stddev", layer.stddev)?;
         c.absent("seed")?;
         c.finish()?;
-        Ok(GaussianNoise::new(stddev))
+        Ok(layer)
+    }
+}
+
+/// No noise: what `from_config` reads a config without `stddev` as.
+impl Default for GaussianNoise {
+    fn default() -> Self {
+        GaussianNoise::new(0.0)
     }
 }
 
@@ -320,8 +345,10 @@ const ALPHA_P: f32 = -1.673_263_2 * 1.050_701;
 /// saturation instead of 0, then an affine map a·x + b restores the mean and variance.
 #[derive(Debug, Clone)]
 pub struct AlphaDropout {
+    /// Keras requires it; a config without it reads as `0.5` (`AlphaDropout::default`).
     pub rate: f32,
     /// As `Dropout`'s: None entries take the input's size, 1 entries share a decision.
+    /// Default `None`.
     pub noise_shape: Option<Vec<Option<usize>>>,
     noise: RandomStream,
 }
@@ -337,13 +364,21 @@ impl AlphaDropout {
 
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
         let mut c = ConfigReader::new("AlphaDropout", config)?;
-        let rate = c.f32_or("rate", 0.5)?;
+        let mut layer = AlphaDropout::default();
+        layer.rate = c.f32_or("rate", layer.rate)?;
         c.absent("seed")?;
-        let noise_shape = super::dropout::read_noise_shape(&mut c)?;
+        if let Some(noise_shape) = super::dropout::read_noise_shape(&mut c)? {
+            layer.noise_shape = Some(noise_shape);
+        }
         c.finish()?;
-        let mut layer = AlphaDropout::new(rate);
-        layer.noise_shape = noise_shape;
         Ok(layer)
+    }
+}
+
+/// Rate 0.5: what `from_config` reads a config without `rate` as.
+impl Default for AlphaDropout {
+    fn default() -> Self {
+        AlphaDropout::new(0.5)
     }
 }
 

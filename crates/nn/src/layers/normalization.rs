@@ -1,6 +1,6 @@
 //! `LayerNormalization`, `GroupNormalization` and `InstanceNormalization`: per-sample
-//! normalization with learned scale (gamma) and offset (beta), epsilon 1e-3 as in Keras.
-//! Instance normalization is group normalization with one group per channel.
+//! normalization with learned scale (gamma) and offset (beta); Keras's defaults are on the
+//! fields. Instance normalization is group normalization with one group per channel.
 
 use super::Layer;
 use crate::config::{initializer_to_json, ConfigReader};
@@ -17,12 +17,16 @@ fn standardize(x: &Var, axes: &[isize], epsilon: f32) -> Result<Var> {
     Ok(centered.div(&var.add_scalar(epsilon).sqrt())?)
 }
 
-/// Reads the initializers every normalization layer has: (gamma, beta), Keras's defaults
-/// ones and zeros.
-fn read_initializers(c: &mut ConfigReader) -> Result<(Initializer, Initializer)> {
+/// Reads the initializers every normalization layer has, (gamma, beta), over the layer's
+/// current ones (its defaults).
+fn read_initializers(
+    c: &mut ConfigReader,
+    gamma: Initializer,
+    beta: Initializer,
+) -> Result<(Initializer, Initializer)> {
     Ok((
-        c.initializer_or("gamma_initializer", Initializer::Ones)?,
-        c.initializer_or("beta_initializer", Initializer::Zeros)?,
+        c.initializer_or("gamma_initializer", gamma)?,
+        c.initializer_or("beta_initializer", beta)?,
     ))
 }
 
@@ -67,17 +71,20 @@ fn gamma_beta_weights(gamma: &Option<Var>, beta: &Option<Var>) -> Vec<(&'static 
         .collect()
 }
 
-/// Normalizes each sample over `axis` (default -1, the features).
+/// Normalizes each sample over `axis` (by default the features).
 #[derive(Debug, Clone)]
 pub struct LayerNormalization {
-    /// Axes counted on the full shape (batch axis 0); default [-1].
+    /// Axes counted on the full shape (batch axis 0). Default `-1`.
     pub axis: Vec<isize>,
+    /// Default `1e-3`.
     pub epsilon: f32,
+    /// Learn an offset beta. Default `true`.
     pub center: bool,
+    /// Learn a scale gamma. Default `true`.
     pub scale: bool,
-    /// Default ones.
+    /// Default `"ones"`.
     pub gamma_initializer: Initializer,
-    /// Default zeros.
+    /// Default `"zeros"`.
     pub beta_initializer: Initializer,
     /// Regularizers and constraints of gamma and beta, and the activity regularizer.
     pub penalties: WeightPenalties,
@@ -87,6 +94,8 @@ pub struct LayerNormalization {
     param_shape: Vec<usize>,
 }
 
+/// Keras's defaults, the one place they are written (`from_config` reads each argument over
+/// them).
 impl Default for LayerNormalization {
     fn default() -> Self {
         LayerNormalization {
@@ -117,24 +126,26 @@ impl LayerNormalization {
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
         let mut c = ConfigReader::new("LayerNormalization", config)?;
         let mut layer = LayerNormalization::new();
-        layer.axis = match c.value("axis") {
-            None => vec![-1],
-            Some(v) if v.is_i64() => vec![v.as_i64().unwrap_or(-1) as isize],
-            Some(v) => v
-                .as_array()
-                .and_then(|a| a.iter().map(|x| x.as_i64().map(|n| n as isize)).collect())
-                .ok_or_else(|| {
-                    NnError::layer(
-                        "LayerNormalization",
-                        format!("argument `axis`: expected integers, got {v}"),
-                    )
-                })?,
-        };
-        layer.epsilon = c.f32_or("epsilon", 1e-3)?;
-        layer.center = c.bool_or("center", true)?;
-        layer.scale = c.bool_or("scale", true)?;
+        if let Some(v) = c.value("axis") {
+            layer.axis = match v.as_i64() {
+                Some(a) => vec![a as isize],
+                None => v
+                    .as_array()
+                    .and_then(|a| a.iter().map(|x| x.as_i64().map(|n| n as isize)).collect())
+                    .ok_or_else(|| {
+                        NnError::layer(
+                            "LayerNormalization",
+                            format!("argument `axis`: expected integers, got {v}"),
+                        )
+                    })?,
+            };
+        }
+        layer.epsilon = c.f32_or("epsilon", layer.epsilon)?;
+        layer.center = c.bool_or("center", layer.center)?;
+        layer.scale = c.bool_or("scale", layer.scale)?;
         c.only("rms_scaling", serde_json::json!(false))?;
-        (layer.gamma_initializer, layer.beta_initializer) = read_initializers(&mut c)?;
+        (layer.gamma_initializer, layer.beta_initializer) =
+            read_initializers(&mut c, layer.gamma_initializer, layer.beta_initializer)?;
         layer.penalties.read(&mut c)?;
         c.finish()?;
         Ok(layer)
@@ -229,15 +240,18 @@ impl Layer for LayerNormalization {
 /// its channels and all spatial positions.
 #[derive(Debug, Clone)]
 pub struct GroupNormalization {
-    /// Default 32, as Keras; must divide the channel count. None means one group per channel
-    /// (instance normalization).
+    /// Must divide the channel count; None means one group per channel (instance
+    /// normalization). Default `32`.
     pub groups: Option<usize>,
+    /// Default `1e-3`.
     pub epsilon: f32,
+    /// Learn an offset beta. Default `true`.
     pub center: bool,
+    /// Learn a scale gamma. Default `true`.
     pub scale: bool,
-    /// Default ones.
+    /// Default `"ones"`.
     pub gamma_initializer: Initializer,
-    /// Default zeros.
+    /// Default `"zeros"`.
     pub beta_initializer: Initializer,
     /// Regularizers and constraints of gamma and beta, and the activity regularizer.
     pub penalties: WeightPenalties,
@@ -247,10 +261,12 @@ pub struct GroupNormalization {
     channels: usize,
 }
 
-impl GroupNormalization {
-    pub fn new(groups: usize) -> Self {
+/// Keras's defaults, 32 groups among them: the one place they are written (`new`,
+/// `InstanceNormalization::new` and `from_config` start from them).
+impl Default for GroupNormalization {
+    fn default() -> Self {
         GroupNormalization {
-            groups: Some(groups),
+            groups: Some(32),
             epsilon: 1e-3,
             center: true,
             scale: true,
@@ -263,20 +279,39 @@ impl GroupNormalization {
             channels: 0,
         }
     }
+}
 
+impl GroupNormalization {
+    pub fn new(groups: usize) -> Self {
+        GroupNormalization {
+            groups: Some(groups),
+            ..GroupNormalization::default()
+        }
+    }
+
+    /// Builds the layer from its Keras config; `groups` must be a positive integer (a
+    /// malformed value is an error naming it, never the default).
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
         let mut c = ConfigReader::new("GroupNormalization", config)?;
-        let mut layer = GroupNormalization::new(
-            c.value("groups").and_then(|g| g.as_u64()).unwrap_or(32) as usize,
-        );
-        layer.epsilon = c.f32_or("epsilon", 1e-3)?;
-        layer.center = c.bool_or("center", true)?;
-        layer.scale = c.bool_or("scale", true)?;
-        c.only("axis", serde_json::json!(-1))?;
-        (layer.gamma_initializer, layer.beta_initializer) = read_initializers(&mut c)?;
-        layer.penalties.read(&mut c)?;
-        c.finish()?;
+        let mut layer = GroupNormalization::default();
+        if let Some(groups) = layer.groups {
+            layer.groups = Some(c.positive_or("groups", groups)?);
+        }
+        layer.read_arguments(c)?;
         Ok(layer)
+    }
+
+    /// Reads the arguments group and instance normalization share, each over the layer's
+    /// current value, and finishes the reader.
+    fn read_arguments(&mut self, mut c: ConfigReader) -> Result<()> {
+        self.epsilon = c.f32_or("epsilon", self.epsilon)?;
+        self.center = c.bool_or("center", self.center)?;
+        self.scale = c.bool_or("scale", self.scale)?;
+        c.only("axis", serde_json::json!(-1))?;
+        (self.gamma_initializer, self.beta_initializer) =
+            read_initializers(&mut c, self.gamma_initializer, self.beta_initializer)?;
+        self.penalties.read(&mut c)?;
+        c.finish()
     }
 }
 
@@ -290,20 +325,14 @@ impl InstanceNormalization {
             groups: None,
             class: "InstanceNormalization",
             penalties: WeightPenalties::new("InstanceNormalization", &["gamma", "beta"]),
-            ..GroupNormalization::new(1)
+            ..GroupNormalization::default()
         }
     }
 
     pub fn from_config(config: &serde_json::Value) -> Result<GroupNormalization> {
-        let mut c = ConfigReader::new("InstanceNormalization", config)?;
+        let c = ConfigReader::new("InstanceNormalization", config)?;
         let mut layer = InstanceNormalization::new();
-        layer.epsilon = c.f32_or("epsilon", 1e-3)?;
-        layer.center = c.bool_or("center", true)?;
-        layer.scale = c.bool_or("scale", true)?;
-        c.only("axis", serde_json::json!(-1))?;
-        (layer.gamma_initializer, layer.beta_initializer) = read_initializers(&mut c)?;
-        layer.penalties.read(&mut c)?;
-        c.finish()?;
+        layer.read_arguments(c)?;
         Ok(layer)
     }
 }

@@ -14,9 +14,10 @@ use serde_json::{json, Value};
 pub struct Normalization {
     /// Fixed statistics from the config (then the layer has no weights).
     pub fixed: Option<(Vec<f32>, Vec<f32>)>,
+    /// Map normalized values back. Default `false`.
     pub invert: bool,
     /// The feature axis, counted with the batch axis as in Keras (negative from the end);
-    /// None is the last axis.
+    /// None is the last axis. Default `-1` (None).
     pub axis: Option<isize>,
     /// Per-sample shape the statistics broadcast as (features on the axis), set by `build`.
     stats_shape: Vec<usize>,
@@ -53,18 +54,28 @@ impl Normalization {
                 }
             },
         };
-        let list = |v: Option<&Value>| -> Option<Vec<f32>> {
-            let v = v?;
-            if let Some(x) = v.as_f64() {
-                return Some(vec![x as f32]);
-            }
-            v.as_array()?
-                .iter()
-                .map(|x| x.as_f64().map(|f| f as f32))
-                .collect()
+        // A number or a list of numbers; anything else is an error naming the argument.
+        let mut list = |key: &str| -> Result<Option<Vec<f32>>> {
+            let Some(v) = c.value(key) else {
+                return Ok(None);
+            };
+            let numbers = match v.as_f64() {
+                Some(x) => Some(vec![x as f32]),
+                None => v.as_array().and_then(|a| {
+                    a.iter()
+                        .map(|x| x.as_f64().map(|f| f as f32))
+                        .collect::<Option<Vec<f32>>>()
+                }),
+            };
+            numbers.map(Some).ok_or_else(|| {
+                NnError::layer(
+                    "Normalization",
+                    format!("argument `{key}`: expected a number or a list of numbers, got {v}"),
+                )
+            })
         };
-        let (mean, variance) = (list(c.value("mean")), list(c.value("variance")));
-        let invert = c.bool_or("invert", false)?;
+        let (mean, variance) = (list("mean")?, list("variance")?);
+        let invert = c.bool_or("invert", Normalization::new().invert)?;
         c.finish()?;
         let mut layer = match (mean, variance) {
             (Some(m), Some(v)) => Normalization::with_stats(&m, &v),

@@ -10,9 +10,10 @@ use serde_json::Value;
 /// ((top, bottom), (left, right)).
 pub type Borders = ((usize, usize), (usize, usize));
 
-/// Reads Keras's int / (sym_h, sym_w) / ((top, bottom), (left, right)) forms.
-fn borders(c: &mut ConfigReader, key: &str, default: usize) -> Result<Borders> {
-    let [h, w] = c.borders_or(key, [(default, default); 2])?;
+/// Reads Keras's int / (sym_h, sym_w) / ((top, bottom), (left, right)) forms; `default`
+/// (the layer's own value) when absent.
+fn borders(c: &mut ConfigReader, key: &str, default: Borders) -> Result<Borders> {
+    let [h, w] = c.borders_or(key, [default.0, default.1])?;
     Ok((h, w))
 }
 
@@ -29,7 +30,15 @@ fn hwc(layer: &str, input_shape: &[usize]) -> Result<(usize, usize, usize)> {
 /// Pads height and width with zeros.
 #[derive(Debug, Clone)]
 pub struct ZeroPadding2D {
+    /// Default `(1, 1)`: one row and column of zeros on every side.
     pub padding: Borders,
+}
+
+/// Keras's default: one zero on every side.
+impl Default for ZeroPadding2D {
+    fn default() -> Self {
+        ZeroPadding2D::new(((1, 1), (1, 1)))
+    }
 }
 
 impl ZeroPadding2D {
@@ -39,9 +48,10 @@ impl ZeroPadding2D {
 
     pub fn from_config(config: &Value) -> Result<Self> {
         let mut c = ConfigReader::new("ZeroPadding2D", config)?;
-        let padding = borders(&mut c, "padding", 1)?;
+        let mut layer = ZeroPadding2D::default();
+        layer.padding = borders(&mut c, "padding", layer.padding)?;
         c.finish()?;
-        Ok(ZeroPadding2D::new(padding))
+        Ok(layer)
     }
 }
 
@@ -75,7 +85,15 @@ impl Layer for ZeroPadding2D {
 /// Removes rows and columns at the borders.
 #[derive(Debug, Clone)]
 pub struct Cropping2D {
+    /// Default `((0, 0), (0, 0))`: nothing cropped.
     pub cropping: Borders,
+}
+
+/// Keras's default: nothing cropped.
+impl Default for Cropping2D {
+    fn default() -> Self {
+        Cropping2D::new(((0, 0), (0, 0)))
+    }
 }
 
 impl Cropping2D {
@@ -85,9 +103,10 @@ impl Cropping2D {
 
     pub fn from_config(config: &Value) -> Result<Self> {
         let mut c = ConfigReader::new("Cropping2D", config)?;
-        let cropping = borders(&mut c, "cropping", 0)?;
+        let mut layer = Cropping2D::default();
+        layer.cropping = borders(&mut c, "cropping", layer.cropping)?;
         c.finish()?;
-        Ok(Cropping2D::new(cropping))
+        Ok(layer)
     }
 }
 

@@ -38,12 +38,7 @@ pub const LAYERS: &[(&str, FromConfig)] = &[
     ("Average", |class, c| no_arguments(class, c, Average::new())),
     ("Maximum", |class, c| no_arguments(class, c, Maximum::new())),
     ("Minimum", |class, c| no_arguments(class, c, Minimum::new())),
-    ("Concatenate", |class, c| {
-        let mut c = crate::config::ConfigReader::new(class, c)?;
-        let axis = c.isize_or("axis", -1)?;
-        c.finish()?;
-        Ok(Box::new(Concatenate::new(axis)))
-    }),
+    ("Concatenate", |_, c| Ok(Box::new(Concatenate::from_config(c)?))),
     ("GlobalAveragePooling2D", |_, c| {
         Ok(Box::new(GlobalAveragePooling2D::from_config(c)?))
     }),

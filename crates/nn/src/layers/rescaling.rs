@@ -7,9 +7,18 @@ use krust_autograd::Var;
 
 #[derive(Debug, Clone)]
 pub struct Rescaling {
+    /// Keras requires it; a config without it reads as `1.0` (`Rescaling::default`).
     pub scale: f32,
-    /// Default 0.
+    /// Default `0.0`.
     pub offset: f32,
+}
+
+/// The identity, scale 1 and Keras's default offset 0: what `from_config` reads absent
+/// arguments as.
+impl Default for Rescaling {
+    fn default() -> Self {
+        Rescaling::new(1.0, 0.0)
+    }
 }
 
 impl Rescaling {
@@ -19,10 +28,11 @@ impl Rescaling {
 
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
         let mut c = ConfigReader::new("Rescaling", config)?;
-        let scale = c.f32_or("scale", 1.0)?;
-        let offset = c.f32_or("offset", 0.0)?;
+        let mut layer = Rescaling::default();
+        layer.scale = c.f32_or("scale", layer.scale)?;
+        layer.offset = c.f32_or("offset", layer.offset)?;
         c.finish()?;
-        Ok(Rescaling::new(scale, offset))
+        Ok(layer)
     }
 }
 

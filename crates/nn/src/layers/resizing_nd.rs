@@ -9,18 +9,6 @@ use krust_autograd::Var;
 use krust_tensor::Tensor;
 use serde_json::Value;
 
-/// Reads Keras's border forms for the class's 1 or 3 spatial axes (see
-/// `ConfigReader::borders_or`), every axis defaulting to `default` on both sides.
-fn read_borders(
-    c: &mut ConfigReader,
-    key: &str,
-    axes: usize,
-    default: usize,
-) -> Result<Vec<(usize, usize)>> {
-    Ok(c.borders_opt(key, axes)?
-        .unwrap_or_else(|| vec![(default, default); axes]))
-}
-
 fn borders_json(b: &[(usize, usize)]) -> Value {
     if b.len() == 1 {
         serde_json::json!([b[0].0, b[0].1])
@@ -42,6 +30,7 @@ fn check_rank(layer: &str, input_shape: &[usize], axes: usize) -> Result<()> {
 /// Zero padding along `axes` (1 or 3) spatial axes.
 #[derive(Debug, Clone)]
 pub struct ZeroPadding {
+    /// (before, after) per spatial axis. Default `1`: one zero on every side.
     pub padding: Vec<(usize, usize)>,
     class: &'static str,
 }
@@ -49,6 +38,8 @@ pub struct ZeroPadding {
 /// Cropping along `axes` (1 or 3) spatial axes.
 #[derive(Debug, Clone)]
 pub struct Cropping {
+    /// (before, after) per spatial axis. Default `1`: Keras crops one step or voxel off
+    /// every side, in 1-D and 3-D alike.
     pub cropping: Vec<(usize, usize)>,
     class: &'static str,
 }
@@ -56,6 +47,7 @@ pub struct Cropping {
 /// Nearest upsampling along `axes` (1 or 3) spatial axes.
 #[derive(Debug, Clone)]
 pub struct UpSampling {
+    /// Repeats per spatial axis. Default `2` on every axis.
     pub size: Vec<usize>,
     class: &'static str,
 }
@@ -68,6 +60,11 @@ pub struct UpSampling1D;
 pub struct UpSampling3D;
 
 impl ZeroPadding1D {
+    /// Keras's `ZeroPadding1D()`: padding 1.
+    pub fn with_defaults() -> ZeroPadding {
+        ZeroPadding1D::new((1, 1))
+    }
+
     #[allow(clippy::new_ret_no_self)]
     pub fn new(padding: (usize, usize)) -> ZeroPadding {
         ZeroPadding {
@@ -78,6 +75,11 @@ impl ZeroPadding1D {
 }
 
 impl ZeroPadding3D {
+    /// Keras's `ZeroPadding3D()`: padding 1 on every axis.
+    pub fn with_defaults() -> ZeroPadding {
+        ZeroPadding3D::new([(1, 1); 3])
+    }
+
     #[allow(clippy::new_ret_no_self)]
     pub fn new(padding: [(usize, usize); 3]) -> ZeroPadding {
         ZeroPadding {
@@ -88,6 +90,11 @@ impl ZeroPadding3D {
 }
 
 impl Cropping1D {
+    /// Keras's `Cropping1D()`: cropping 1.
+    pub fn with_defaults() -> Cropping {
+        Cropping1D::new((1, 1))
+    }
+
     #[allow(clippy::new_ret_no_self)]
     pub fn new(cropping: (usize, usize)) -> Cropping {
         Cropping {
@@ -98,6 +105,11 @@ impl Cropping1D {
 }
 
 impl Cropping3D {
+    /// Keras's `Cropping3D()`: cropping 1 on every axis.
+    pub fn with_defaults() -> Cropping {
+        Cropping3D::new([(1, 1); 3])
+    }
+
     #[allow(clippy::new_ret_no_self)]
     pub fn new(cropping: [(usize, usize); 3]) -> Cropping {
         Cropping {
@@ -108,6 +120,11 @@ impl Cropping3D {
 }
 
 impl UpSampling1D {
+    /// Keras's `UpSampling1D()`: size 2.
+    pub fn with_defaults() -> UpSampling {
+        UpSampling1D::new(2)
+    }
+
     #[allow(clippy::new_ret_no_self)]
     pub fn new(size: usize) -> UpSampling {
         UpSampling {
@@ -118,6 +135,11 @@ impl UpSampling1D {
 }
 
 impl UpSampling3D {
+    /// Keras's `UpSampling3D()`: size 2 on every axis.
+    pub fn with_defaults() -> UpSampling {
+        UpSampling3D::new([2; 3])
+    }
+
     #[allow(clippy::new_ret_no_self)]
     pub fn new(size: [usize; 3]) -> UpSampling {
         UpSampling {
@@ -136,35 +158,53 @@ fn axes_of(class: &str) -> usize {
 }
 
 impl ZeroPadding {
+    /// Builds the 1-D or 3-D class from its Keras config, over the class's defaults.
     pub fn from_config(class: &'static str, config: &Value) -> Result<Self> {
         let mut c = ConfigReader::new(class, config)?;
-        let padding = read_borders(&mut c, "padding", axes_of(class), 1)?;
+        let mut layer = match axes_of(class) {
+            1 => ZeroPadding1D::with_defaults(),
+            _ => ZeroPadding3D::with_defaults(),
+        };
+        layer.class = class;
+        if let Some(padding) = c.borders_opt("padding", layer.padding.len())? {
+            layer.padding = padding;
+        }
         c.finish()?;
-        Ok(ZeroPadding { padding, class })
+        Ok(layer)
     }
 }
 
 impl Cropping {
+    /// Builds the 1-D or 3-D class from its Keras config, over the class's defaults.
     pub fn from_config(class: &'static str, config: &Value) -> Result<Self> {
         let mut c = ConfigReader::new(class, config)?;
-        // Keras crops one step or voxel off each side by default, in 1-D and 3-D alike.
-        let cropping = read_borders(&mut c, "cropping", axes_of(class), 1)?;
+        let mut layer = match axes_of(class) {
+            1 => Cropping1D::with_defaults(),
+            _ => Cropping3D::with_defaults(),
+        };
+        layer.class = class;
+        if let Some(cropping) = c.borders_opt("cropping", layer.cropping.len())? {
+            layer.cropping = cropping;
+        }
         c.finish()?;
-        Ok(Cropping { cropping, class })
+        Ok(layer)
     }
 }
 
 impl UpSampling {
+    /// Builds the 1-D or 3-D class from its Keras config, over the class's defaults.
     pub fn from_config(class: &'static str, config: &Value) -> Result<Self> {
-        let axes = axes_of(class);
         let mut c = ConfigReader::new(class, config)?;
-        let size = match axes {
-            1 => c.ints_or("size", [2])?.to_vec(),
-            2 => c.ints_or("size", [2; 2])?.to_vec(),
-            _ => c.ints_or("size", [2; 3])?.to_vec(),
+        let mut layer = match axes_of(class) {
+            1 => UpSampling1D::with_defaults(),
+            _ => UpSampling3D::with_defaults(),
         };
+        layer.class = class;
+        if let Some(size) = c.axes_opt("size", layer.size.len())? {
+            layer.size = size;
+        }
         c.finish()?;
-        Ok(UpSampling { size, class })
+        Ok(layer)
     }
 }
 

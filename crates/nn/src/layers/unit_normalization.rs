@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 
 #[derive(Debug, Clone)]
 pub struct UnitNormalization {
-    /// Axes counted with the batch axis, as in Keras (default [-1]); the batch axis itself
-    /// cannot be normalized over.
+    /// Axes counted with the batch axis, as in Keras; the batch axis itself cannot be
+    /// normalized over. Default `-1`.
     pub axis: Vec<isize>,
     /// The axes of the batched input, resolved by `build`.
     resolved: Vec<isize>,
@@ -30,14 +30,14 @@ impl UnitNormalization {
 
     pub fn from_config(config: &Value) -> Result<Self> {
         let mut c = ConfigReader::new("UnitNormalization", config)?;
-        let axis = match c.value("axis") {
-            None | Some(Value::Null) => vec![-1],
-            Some(v) => axis_list(v).ok_or_else(|| {
+        let mut layer = UnitNormalization::new();
+        if let Some(v) = c.value("axis") {
+            layer.axis = axis_list(v).ok_or_else(|| {
                 NnError::argument("axis", format!("expected an integer or integers, got {v}"))
-            })?,
-        };
+            })?;
+        }
         c.finish()?;
-        Ok(UnitNormalization::with_axis(&axis))
+        Ok(layer)
     }
 }
 

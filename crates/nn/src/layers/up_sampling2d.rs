@@ -11,9 +11,17 @@ use krust_tensor::Tensor;
 
 #[derive(Debug, Clone)]
 pub struct UpSampling2D {
+    /// Default `(2, 2)`.
     pub size: (usize, usize),
-    /// Bilinear instead of nearest-neighbour (default false).
+    /// Bilinear instead of nearest-neighbour. Default `interpolation="nearest"` (false).
     pub bilinear: bool,
+}
+
+/// Keras's defaults: size (2, 2), nearest.
+impl Default for UpSampling2D {
+    fn default() -> Self {
+        UpSampling2D::new((2, 2))
+    }
 }
 
 impl UpSampling2D {
@@ -33,15 +41,26 @@ impl UpSampling2D {
 
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
         let mut c = ConfigReader::new("UpSampling2D", config)?;
-        let [sh, sw] = c.ints_or("size", [2, 2])?;
-        let size = (sh, sw);
-        let bilinear = match c.value("interpolation").and_then(|v| v.as_str()).unwrap_or("nearest") {
-            "nearest" => false,
-            "bilinear" => true,
-            other => return Err(NnError::layer("UpSampling2D", format!("argument `interpolation`: {other:?} is not supported by krust (nearest, bilinear)"))),
-        };
+        let mut layer = UpSampling2D::default();
+        let [sh, sw] = c.ints_or("size", [layer.size.0, layer.size.1])?;
+        layer.size = (sh, sw);
+        if let Some(v) = c.value("interpolation") {
+            layer.bilinear = match v.as_str() {
+                Some("nearest") => false,
+                Some("bilinear") => true,
+                _ => {
+                    return Err(NnError::layer(
+                        "UpSampling2D",
+                        format!(
+                            "argument `interpolation`: {v} is not supported by krust \
+                             (nearest, bilinear)"
+                        ),
+                    ))
+                }
+            };
+        }
         c.finish()?;
-        Ok(UpSampling2D { size, bilinear })
+        Ok(layer)
     }
 }
 

@@ -187,31 +187,33 @@ pub struct Conv<C: ConvClass> {
     pub filters: usize,
     /// One entry per spatial axis.
     pub kernel_size: Vec<usize>,
-    /// Default 1 per axis.
+    /// Default `1` on every axis.
     pub strides: Vec<usize>,
-    /// Default valid.
+    /// Default `"valid"`.
     pub padding: ConvPadding,
-    /// Default 1 per axis; > 1 is an atrous convolution (Keras forbids strides > 1 with it
-    /// in regular convolutions).
+    /// Default `1` on every axis; > 1 is an atrous convolution (Keras forbids strides > 1
+    /// with it in regular convolutions).
     pub dilation_rate: Vec<usize>,
-    /// Transposed only: Keras's `output_padding` (each entry below the stride). Default none.
+    /// Transposed only: Keras's `output_padding` (each entry below the stride). Default
+    /// `None`.
     pub output_padding: Option<Vec<usize>>,
-    /// Regular only, default 1: with g groups, input and output channels split into g
-    /// independent convolutions (the kernel is (k..., in / g, filters)).
+    /// Regular only: with g groups, input and output channels split into g independent
+    /// convolutions (the kernel is (k..., in / g, filters)). Default `1`.
     pub groups: usize,
-    /// Depthwise and separable only, default 1: filters per input channel.
+    /// Depthwise and separable only: filters per input channel. Default `1`.
     pub depth_multiplier: usize,
-    /// Default linear.
+    /// Default `None` (linear).
     pub activation: Activation,
-    /// Default true.
+    /// Default `true`.
     pub use_bias: bool,
-    /// Regular and transposed: the kernel's initializer. Default glorot_uniform.
+    /// Regular and transposed: the kernel's initializer. Default `"glorot_uniform"`.
     pub kernel_initializer: Initializer,
-    /// Depthwise and separable: the depthwise kernel's initializer. Default glorot_uniform.
+    /// Depthwise and separable: the depthwise kernel's initializer. Default
+    /// `"glorot_uniform"`.
     pub depthwise_initializer: Initializer,
-    /// Separable: the pointwise kernel's initializer. Default glorot_uniform.
+    /// Separable: the pointwise kernel's initializer. Default `"glorot_uniform"`.
     pub pointwise_initializer: Initializer,
-    /// Default zeros.
+    /// Default `"zeros"`.
     pub bias_initializer: Initializer,
     /// Weight and activity regularizers and constraints (Keras's *_regularizer, *_constraint
     /// under the kind's weight prefixes).
@@ -227,7 +229,8 @@ pub struct Conv<C: ConvClass> {
 }
 
 impl<C: ConvClass> Conv<C> {
-    /// The layer with Keras's defaults; class files wrap it in their Keras-shaped `new`.
+    /// The layer with Keras's defaults, the one place they are written; class files wrap it
+    /// in their Keras-shaped `new`, and `from_config` reads each argument over it.
     fn with_kernel(filters: usize, kernel_size: Vec<usize>) -> Self {
         Conv {
             filters,
@@ -296,7 +299,8 @@ impl<C: ConvClass> Conv<C> {
     }
 
     /// Builds the layer from its Keras config (see `config`); a malformed or unknown
-    /// argument is an error naming it.
+    /// argument is an error naming it. Defaults are those of `with_kernel`, the one place
+    /// they are written: each optional argument is read over the built layer's value.
     pub fn from_config(config: &Value) -> Result<Self> {
         let kind = C::KIND;
         let mut c = ConfigReader::new(C::NAME, config)?;
@@ -312,27 +316,33 @@ impl<C: ConvClass> Conv<C> {
         if let Some(d) = c.axes_opt("dilation_rate", C::RANK)? {
             layer.dilation_rate = d;
         }
-        layer.padding = read_padding(&mut c, C::NAME, Self::allows_causal())?;
+        layer.padding = read_padding(&mut c, C::NAME, Self::allows_causal(), layer.padding)?;
         match kind {
-            ConvKind::Regular => layer.groups = c.positive_or("groups", 1)?,
-            ConvKind::Transposed => layer.output_padding = c.axes_opt("output_padding", C::RANK)?,
+            ConvKind::Regular => layer.groups = c.positive_or("groups", layer.groups)?,
+            ConvKind::Transposed => {
+                if let Some(p) = c.axes_opt("output_padding", C::RANK)? {
+                    layer.output_padding = Some(p);
+                }
+            }
             ConvKind::Depthwise | ConvKind::Separable => {
-                layer.depth_multiplier = c.positive_or("depth_multiplier", 1)?
+                layer.depth_multiplier =
+                    c.positive_or("depth_multiplier", layer.depth_multiplier)?
             }
         }
-        layer.activation = c.activation_or("activation", Activation::Linear)?;
-        layer.use_bias = c.bool_or("use_bias", true)?;
-        let glorot = Initializer::GlorotUniform;
+        layer.activation = c.activation_or("activation", layer.activation)?;
+        layer.use_bias = c.bool_or("use_bias", layer.use_bias)?;
         if kind.has_depth_multiplier() {
-            layer.depthwise_initializer = c.initializer_or("depthwise_initializer", glorot)?;
+            layer.depthwise_initializer =
+                c.initializer_or("depthwise_initializer", layer.depthwise_initializer)?;
         } else {
-            layer.kernel_initializer = c.initializer_or("kernel_initializer", glorot)?;
+            layer.kernel_initializer =
+                c.initializer_or("kernel_initializer", layer.kernel_initializer)?;
         }
         if kind == ConvKind::Separable {
-            let glorot = Initializer::GlorotUniform;
-            layer.pointwise_initializer = c.initializer_or("pointwise_initializer", glorot)?;
+            layer.pointwise_initializer =
+                c.initializer_or("pointwise_initializer", layer.pointwise_initializer)?;
         }
-        layer.bias_initializer = c.initializer_or("bias_initializer", Initializer::Zeros)?;
+        layer.bias_initializer = c.initializer_or("bias_initializer", layer.bias_initializer)?;
         layer.penalties.read(&mut c)?;
         c.finish()?;
         Ok(layer)
@@ -616,19 +626,27 @@ impl Spec {
     }
 }
 
-/// Reads `padding`: "valid", "same", and "causal" where the class allows it.
-fn read_padding(c: &mut ConfigReader, layer: &str, causal: bool) -> Result<ConvPadding> {
-    if !causal {
-        return Ok(c.padding_or("padding", Padding::Valid)?.into());
-    }
+/// Reads `padding`: "valid", "same", and "causal" where the class allows it; `default` when
+/// absent.
+fn read_padding(
+    c: &mut ConfigReader,
+    layer: &str,
+    causal: bool,
+    default: ConvPadding,
+) -> Result<ConvPadding> {
+    let expected = if causal {
+        "\"valid\", \"same\" or \"causal\""
+    } else {
+        "\"valid\" or \"same\""
+    };
     match c.value("padding") {
-        None => Ok(ConvPadding::Valid),
+        None => Ok(default),
         Some(v) if v == "valid" => Ok(ConvPadding::Valid),
         Some(v) if v == "same" => Ok(ConvPadding::Same),
-        Some(v) if v == "causal" => Ok(ConvPadding::Causal),
+        Some(v) if v == "causal" && causal => Ok(ConvPadding::Causal),
         Some(v) => Err(NnError::layer(
             layer,
-            format!("argument `padding`: expected \"valid\", \"same\" or \"causal\", got {v}"),
+            format!("argument `padding`: expected {expected}, got {v}"),
         )),
     }
 }

@@ -109,16 +109,16 @@ impl AxisPads for [(usize, usize); 3] {
 /// A pooling layer of Keras class `C` (`MaxPooling2D`, `AveragePooling3D`, ...).
 #[derive(Debug, Clone)]
 pub struct Pool<C: PoolClass> {
-    /// One entry per spatial axis.
+    /// One entry per spatial axis. Default `2` on every axis.
     pub pool_size: Vec<usize>,
-    /// Default: the pool size.
+    /// Default `None`: the pool size.
     pub strides: Vec<usize>,
-    /// Default valid.
+    /// Default `"valid"`.
     pub padding: Padding,
     /// krust-only: PyTorch-style (before, after) padding per axis in place of `padding`;
-    /// padded cells never take part. Default none.
+    /// padded cells never take part. Default `None`.
     pub explicit_padding: Option<C::Pads>,
-    /// krust-only: PyTorch's `ceil_mode` (see `PoolSpec::ceil_mode`). Default false.
+    /// krust-only: PyTorch's `ceil_mode` (see `PoolSpec::ceil_mode`). Default `false`.
     pub ceil_mode: bool,
     class: PhantomData<C>,
 }
@@ -126,7 +126,12 @@ pub struct Pool<C: PoolClass> {
 impl<C: PoolClass> Pool<C> {
     /// The layer with Keras's defaults: strides equal to the pool size, valid padding.
     pub fn new(pool_size: C::Sizes) -> Self {
-        let pool_size = pool_size.to_axes();
+        Self::with_pool_axes(pool_size.to_axes())
+    }
+
+    /// `new` with the pool size as one entry per axis: the one place the defaults of the
+    /// optional arguments are written (`from_config` reads each argument over them).
+    fn with_pool_axes(pool_size: Vec<usize>) -> Self {
         Pool {
             strides: pool_size.clone(),
             pool_size,
@@ -170,27 +175,31 @@ impl<C: PoolClass> Pool<C> {
         }
     }
 
-    /// Builds the layer from its Keras-style config (see `config`).
+    /// Builds the layer from its Keras-style config (see `config`): each optional argument
+    /// is read over the default layer's value.
     pub fn from_config(config: &Value) -> Result<Self> {
         let mut c = ConfigReader::new(C::NAME, config)?;
-        let pool_size = c
-            .axes_opt("pool_size", C::RANK)?
-            .unwrap_or_else(|| vec![2; C::RANK]);
-        let strides = c
-            .axes_opt("strides", C::RANK)?
-            .unwrap_or_else(|| pool_size.clone());
-        let padding = c.padding_or("padding", Padding::Valid)?;
-        let explicit_padding = read_explicit_padding::<C>(&mut c)?;
-        let ceil_mode = c.bool_or("ceil_mode", false)?;
+        let mut layer = match c.axes_opt("pool_size", C::RANK)? {
+            Some(pool_size) => Self::with_pool_axes(pool_size),
+            None => Self::default(),
+        };
+        if let Some(strides) = c.axes_opt("strides", C::RANK)? {
+            layer.strides = strides;
+        }
+        layer.padding = c.padding_or("padding", layer.padding)?;
+        if let Some(pads) = read_explicit_padding::<C>(&mut c)? {
+            layer.explicit_padding = Some(pads);
+        }
+        layer.ceil_mode = c.bool_or("ceil_mode", layer.ceil_mode)?;
         c.finish()?;
-        Ok(Pool {
-            pool_size,
-            strides,
-            padding,
-            explicit_padding,
-            ceil_mode,
-            class: PhantomData,
-        })
+        Ok(layer)
+    }
+}
+
+/// Keras's default pool size, 2 on every axis.
+impl<C: PoolClass> Default for Pool<C> {
+    fn default() -> Self {
+        Self::with_pool_axes(vec![2; C::RANK])
     }
 }
 

@@ -1,0 +1,414 @@
+//! Each layer's default arguments are written once, in its constructor (or `Default`):
+//! `from_config` reads every optional argument over the constructed layer's value. These
+//! tests pin that down from the outside: a config holding only the required arguments reads
+//! as the constructor's layer, for every class the registry knows that has optional
+//! arguments; and a malformed optional argument (`groups`, `epsilon`, `momentum`, `rate`,
+//! ...) is an error naming it, never a silent fall back to the default.
+
+use krust_nn::layers::{
+    layer_from_config, ActivationLayer, ActivityRegularization, AlphaDropout, AveragePooling1D,
+    AveragePooling2D, AveragePooling3D, BatchNormalization, Concatenate, Conv1D, Conv1DTranspose,
+    Conv2D, Conv2DTranspose, Conv3D, Conv3DTranspose, Cropping1D, Cropping2D, Cropping3D, Dense,
+    DepthwiseConv2D, Dot, Dropout, Embedding, GaussianDropout, GaussianNoise,
+    GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAveragePooling3D, GlobalMaxPooling1D,
+    GlobalMaxPooling2D, GlobalMaxPooling3D, GroupNormalization, InstanceNormalization, Layer,
+    LayerNormalization, LayerScale, LeakyReLU, MaxPooling1D, MaxPooling2D, MaxPooling3D,
+    Normalization, PReLU, ReLU, Rescaling, SeparableConv1D, SeparableConv2D, Softmax,
+    SpatialDropout1D, SpatialDropout2D, SpatialDropout3D, UnitNormalization, UpSampling1D,
+    UpSampling2D, UpSampling3D, ZeroPadding1D, ZeroPadding2D, ZeroPadding3D, ELU,
+};
+use serde_json::{json, Value};
+
+/// (class, a config with only the required arguments, the constructor's layer).
+fn required_only() -> Vec<(&'static str, Value, Box<dyn Layer>)> {
+    vec![
+        ("Dense", json!({"units": 3}), Box::new(Dense::new(3))),
+        (
+            "Conv1D",
+            json!({"filters": 4, "kernel_size": 3}),
+            Box::new(Conv1D::new(4, 3)),
+        ),
+        (
+            "Conv2D",
+            json!({"filters": 4, "kernel_size": [3, 2]}),
+            Box::new(Conv2D::new(4, (3, 2))),
+        ),
+        (
+            "Conv3D",
+            json!({"filters": 4, "kernel_size": 2}),
+            Box::new(Conv3D::new(4, [2, 2, 2])),
+        ),
+        (
+            "Conv1DTranspose",
+            json!({"filters": 4, "kernel_size": 3}),
+            Box::new(Conv1DTranspose::new(4, 3)),
+        ),
+        (
+            "Conv2DTranspose",
+            json!({"filters": 4, "kernel_size": 3}),
+            Box::new(Conv2DTranspose::new(4, (3, 3))),
+        ),
+        (
+            "Conv3DTranspose",
+            json!({"filters": 4, "kernel_size": 2}),
+            Box::new(Conv3DTranspose::new(4, [2, 2, 2])),
+        ),
+        (
+            "DepthwiseConv2D",
+            json!({"kernel_size": 3}),
+            Box::new(DepthwiseConv2D::new((3, 3), 1)),
+        ),
+        (
+            "SeparableConv1D",
+            json!({"filters": 4, "kernel_size": 3}),
+            Box::new(SeparableConv1D::new(4, 3)),
+        ),
+        (
+            "SeparableConv2D",
+            json!({"filters": 4, "kernel_size": 3}),
+            Box::new(SeparableConv2D::new(4, (3, 3))),
+        ),
+        ("MaxPooling1D", json!({}), Box::new(MaxPooling1D::new(2))),
+        (
+            "MaxPooling2D",
+            json!({}),
+            Box::new(MaxPooling2D::new((2, 2))),
+        ),
+        (
+            "MaxPooling3D",
+            json!({}),
+            Box::new(MaxPooling3D::new([2; 3])),
+        ),
+        (
+            "AveragePooling1D",
+            json!({}),
+            Box::new(AveragePooling1D::new(2)),
+        ),
+        (
+            "AveragePooling2D",
+            json!({}),
+            Box::new(AveragePooling2D::new((2, 2))),
+        ),
+        (
+            "AveragePooling3D",
+            json!({}),
+            Box::new(AveragePooling3D::new([2; 3])),
+        ),
+        (
+            "GlobalAveragePooling1D",
+            json!({}),
+            Box::new(GlobalAveragePooling1D::new()),
+        ),
+        (
+            "GlobalAveragePooling2D",
+            json!({}),
+            Box::new(GlobalAveragePooling2D::new()),
+        ),
+        (
+            "GlobalAveragePooling3D",
+            json!({}),
+            Box::new(GlobalAveragePooling3D::new()),
+        ),
+        (
+            "GlobalMaxPooling1D",
+            json!({}),
+            Box::new(GlobalMaxPooling1D::new()),
+        ),
+        (
+            "GlobalMaxPooling2D",
+            json!({}),
+            Box::new(GlobalMaxPooling2D::new()),
+        ),
+        (
+            "GlobalMaxPooling3D",
+            json!({}),
+            Box::new(GlobalMaxPooling3D::new()),
+        ),
+        (
+            "BatchNormalization",
+            json!({}),
+            Box::new(BatchNormalization::new()),
+        ),
+        (
+            "LayerNormalization",
+            json!({}),
+            Box::new(LayerNormalization::new()),
+        ),
+        (
+            "GroupNormalization",
+            json!({}),
+            Box::new(GroupNormalization::new(32)),
+        ),
+        (
+            "InstanceNormalization",
+            json!({}),
+            Box::new(InstanceNormalization::new()),
+        ),
+        (
+            "UnitNormalization",
+            json!({}),
+            Box::new(UnitNormalization::new()),
+        ),
+        ("Normalization", json!({}), Box::new(Normalization::new())),
+        ("Dropout", json!({}), Box::new(Dropout::default())),
+        ("AlphaDropout", json!({}), Box::new(AlphaDropout::default())),
+        (
+            "GaussianDropout",
+            json!({}),
+            Box::new(GaussianDropout::default()),
+        ),
+        (
+            "GaussianNoise",
+            json!({}),
+            Box::new(GaussianNoise::default()),
+        ),
+        (
+            "SpatialDropout1D",
+            json!({}),
+            Box::new(SpatialDropout1D::new(0.5)),
+        ),
+        (
+            "SpatialDropout2D",
+            json!({}),
+            Box::new(SpatialDropout2D::new(0.5)),
+        ),
+        (
+            "SpatialDropout3D",
+            json!({}),
+            Box::new(SpatialDropout3D::new(0.5)),
+        ),
+        (
+            "Activation",
+            json!({}),
+            Box::new(ActivationLayer::default()),
+        ),
+        (
+            "ActivityRegularization",
+            json!({}),
+            Box::new(ActivityRegularization::default()),
+        ),
+        ("ReLU", json!({}), Box::new(ReLU::with_defaults())),
+        ("LeakyReLU", json!({}), Box::new(LeakyReLU::with_defaults())),
+        ("ELU", json!({}), Box::new(ELU::with_defaults())),
+        ("Softmax", json!({}), Box::new(Softmax::with_defaults())),
+        ("PReLU", json!({}), Box::new(PReLU::default())),
+        ("Concatenate", json!({}), Box::new(Concatenate::default())),
+        ("Dot", json!({"axes": 1}), Box::new(Dot::with_axes((1, 1)))),
+        (
+            "Embedding",
+            json!({"input_dim": 10, "output_dim": 4}),
+            Box::new(Embedding::new(10, 4)),
+        ),
+        ("Rescaling", json!({}), Box::new(Rescaling::default())),
+        (
+            "LayerScale",
+            json!({"projection_dim": 8}),
+            Box::new(LayerScale::with_projection_dim(8)),
+        ),
+        (
+            "UpSampling1D",
+            json!({}),
+            Box::new(UpSampling1D::with_defaults()),
+        ),
+        ("UpSampling2D", json!({}), Box::new(UpSampling2D::default())),
+        (
+            "UpSampling3D",
+            json!({}),
+            Box::new(UpSampling3D::with_defaults()),
+        ),
+        (
+            "ZeroPadding1D",
+            json!({}),
+            Box::new(ZeroPadding1D::with_defaults()),
+        ),
+        (
+            "ZeroPadding2D",
+            json!({}),
+            Box::new(ZeroPadding2D::default()),
+        ),
+        (
+            "ZeroPadding3D",
+            json!({}),
+            Box::new(ZeroPadding3D::with_defaults()),
+        ),
+        (
+            "Cropping1D",
+            json!({}),
+            Box::new(Cropping1D::with_defaults()),
+        ),
+        ("Cropping2D", json!({}), Box::new(Cropping2D::default())),
+        (
+            "Cropping3D",
+            json!({}),
+            Box::new(Cropping3D::with_defaults()),
+        ),
+    ]
+}
+
+#[test]
+fn a_config_with_only_required_arguments_reads_as_the_constructor() {
+    for (class, config, constructed) in required_only() {
+        let read =
+            layer_from_config(class, &config).unwrap_or_else(|e| panic!("{class} {config}: {e}"));
+        assert_eq!(read.class_name(), constructed.class_name(), "{class}");
+        assert_eq!(read.config(), constructed.config(), "{class} from {config}");
+    }
+}
+
+#[test]
+fn the_constructors_hold_keras_defaults() {
+    // Spot checks of the values themselves (Keras 3's signatures), so a changed constructor
+    // default is seen here and not only through the fixtures.
+    let dense = Dense::new(3).config();
+    assert_eq!(dense["activation"], json!("linear"));
+    assert_eq!(dense["use_bias"], json!(true));
+    assert_eq!(dense["kernel_initializer"]["class_name"], "GlorotUniform");
+    assert_eq!(dense["bias_initializer"]["class_name"], "Zeros");
+    let bn = BatchNormalization::new().config();
+    assert_eq!(bn["axis"], json!(-1));
+    assert_eq!(bn["momentum"].as_f64().map(|m| m as f32), Some(0.99));
+    assert_eq!(bn["epsilon"].as_f64().map(|e| e as f32), Some(1e-3));
+    assert_eq!(bn["center"], json!(true));
+    assert_eq!(bn["scale"], json!(true));
+    let conv = Conv2D::new(4, (3, 3)).config();
+    assert_eq!(conv["strides"], json!([1, 1]));
+    assert_eq!(conv["dilation_rate"], json!([1, 1]));
+    assert_eq!(conv["padding"], json!("valid"));
+    assert_eq!(conv["groups"], json!(1));
+    let group = layer_from_config("GroupNormalization", &json!({})).unwrap();
+    assert_eq!(group.config()["groups"], json!(32));
+    let leaky = LeakyReLU::with_defaults().config();
+    assert_eq!(
+        leaky["negative_slope"].as_f64().map(|s| s as f32),
+        Some(0.3)
+    );
+    assert_eq!(MaxPooling2D::default().config()["pool_size"], json!([2, 2]));
+    assert_eq!(UpSampling2D::default().config()["size"], json!([2, 2]));
+}
+
+const NOT_POSITIVE_INTS: [&str; 6] = ["-1", "0", "1.5", "\"2\"", "[2]", "true"];
+const NOT_NUMBERS: [&str; 4] = ["\"0.1\"", "true", "[0.1]", "{}"];
+
+fn message(what: &str, result: krust_nn::Result<Box<dyn Layer>>) -> String {
+    match result {
+        Ok(_) => panic!("{what}: a malformed config was accepted"),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// `base` with `key` set to the JSON text `value`.
+fn with(base: &Value, key: &str, value: &str) -> Value {
+    let mut config = base.clone();
+    config[key] = serde_json::from_str(value).unwrap();
+    config
+}
+
+fn assert_rejected(class: &str, base: &Value, key: &str, values: &[&str]) {
+    for value in values {
+        let what = format!("{class} {key} {value}");
+        let e = message(&what, layer_from_config(class, &with(base, key, value)));
+        assert!(
+            e.contains(class) && e.contains(&format!("`{key}`")),
+            "{what}: {e}"
+        );
+    }
+}
+
+#[test]
+fn malformed_groups_and_depth_multipliers_name_the_argument_in_every_class() {
+    // GroupNormalization used to read a malformed `groups` as its default, 32.
+    assert_rejected(
+        "GroupNormalization",
+        &json!({}),
+        "groups",
+        &NOT_POSITIVE_INTS,
+    );
+    for (class, base) in [
+        ("Conv1D", json!({"filters": 4, "kernel_size": 3})),
+        ("Conv2D", json!({"filters": 4, "kernel_size": 3})),
+        ("Conv3D", json!({"filters": 4, "kernel_size": 2})),
+    ] {
+        assert_rejected(class, &base, "groups", &NOT_POSITIVE_INTS);
+    }
+    for (class, base) in [
+        ("DepthwiseConv2D", json!({"kernel_size": 3})),
+        ("SeparableConv1D", json!({"filters": 4, "kernel_size": 3})),
+        ("SeparableConv2D", json!({"filters": 4, "kernel_size": 3})),
+    ] {
+        assert_rejected(class, &base, "depth_multiplier", &NOT_POSITIVE_INTS);
+    }
+}
+
+#[test]
+fn malformed_numbers_name_the_argument() {
+    let none = json!({});
+    for (class, base, key) in [
+        ("BatchNormalization", &none, "epsilon"),
+        ("BatchNormalization", &none, "momentum"),
+        ("LayerNormalization", &none, "epsilon"),
+        ("GroupNormalization", &none, "epsilon"),
+        ("InstanceNormalization", &none, "epsilon"),
+        ("Dropout", &none, "rate"),
+        ("AlphaDropout", &none, "rate"),
+        ("GaussianDropout", &none, "rate"),
+        ("GaussianNoise", &none, "stddev"),
+        ("SpatialDropout2D", &none, "rate"),
+        ("ReLU", &none, "max_value"),
+        ("ReLU", &none, "negative_slope"),
+        ("ReLU", &none, "threshold"),
+        ("LeakyReLU", &none, "negative_slope"),
+        ("ELU", &none, "alpha"),
+        ("Rescaling", &none, "scale"),
+        ("Rescaling", &none, "offset"),
+        ("ActivityRegularization", &none, "l1"),
+        ("LayerScale", &json!({"projection_dim": 4}), "init_values"),
+    ] {
+        assert_rejected(class, base, key, &NOT_NUMBERS);
+    }
+    // Normalization's statistics are a number or a list of numbers; a malformed one used to
+    // read as absent (and both absent as "adapt").
+    let bad_stats = ["\"0.1\"", "true", "[\"a\"]", "{}"];
+    assert_rejected(
+        "Normalization",
+        &json!({"variance": [1.0]}),
+        "mean",
+        &bad_stats,
+    );
+    assert_rejected(
+        "Normalization",
+        &json!({"mean": [0.0]}),
+        "variance",
+        &bad_stats,
+    );
+}
+
+#[test]
+fn malformed_flags_and_names_name_the_argument() {
+    let none = json!({});
+    let dense = json!({"units": 2});
+    for (class, base, key, values) in [
+        ("Dense", &dense, "use_bias", &["1", "\"true\""][..]),
+        ("Dense", &dense, "activation", &["\"no_such\"", "3"][..]),
+        ("BatchNormalization", &none, "center", &["1"][..]),
+        ("LayerNormalization", &none, "scale", &["\"yes\""][..]),
+        ("GlobalAveragePooling2D", &none, "keepdims", &["0"][..]),
+        ("MaxPooling2D", &none, "padding", &["\"causal\"", "1"][..]),
+        (
+            "Conv2D",
+            &json!({"filters": 2, "kernel_size": 1}),
+            "padding",
+            &["\"causal\""][..],
+        ),
+        (
+            "UpSampling2D",
+            &none,
+            "interpolation",
+            &["\"area\"", "1"][..],
+        ),
+        ("Dot", &json!({"axes": 1}), "normalize", &["\"no\""][..]),
+        ("Concatenate", &none, "axis", &["1.5", "\"-1\""][..]),
+        ("Softmax", &none, "axis", &["\"-1\""][..]),
+    ] {
+        assert_rejected(class, base, key, values);
+    }
+}
