@@ -36,6 +36,8 @@
 //! ```
 
 pub use krust_autograd as autograd;
+/// The course demos (the `krust-course` crate), under the name they had in this crate.
+pub use krust_course as demos;
 pub use krust_data as data;
 pub use krust_metrics as metrics;
 pub use krust_nn as nn;
@@ -43,8 +45,6 @@ pub use krust_plot as plot;
 pub use krust_tensor as tensor;
 pub use krust_train as train;
 pub use krust_zoo as zoo;
-
-pub mod demos;
 
 /// The Keras-like API in one import.
 pub mod prelude {

@@ -15,7 +15,8 @@ use krust::nn::{model_from_config, AnyModel, Module};
 use krust::plot::{filter_grid, training_curves};
 use krust::train::map_images;
 use krust::train::{
-    fit, Callback, CsvLogger, EarlyStopping, FitConfig, History, LearningRateScheduler, Metric,
+    average_outputs, fit, member_seed, score_ensemble, Callback, CsvLogger, EarlyStopping,
+    EnsembleMode, EnsembleScore, FitConfig, History, LearningRateScheduler, Metric,
     ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN, TestTimeAugmentation,
 };
 use serde_json::{json, Value};
@@ -48,8 +49,9 @@ impl InputNormalization {
     }
 }
 
+/// `--ensemble-mode`'s values, each krust-train's [`EnsembleMode`] of the same name.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum EnsembleMode {
+pub enum EnsembleModeArg {
     /// Each member trains on a bootstrap resample (drawn with replacement) of the training set.
     Bootstrap,
     /// Each member trains on the whole training set with its own seed.
@@ -59,8 +61,15 @@ pub enum EnsembleMode {
     Optimizers,
 }
 
-/// The optimizers `--ensemble-mode optimizers` cycles through.
-const ENSEMBLE_OPTIMIZERS: [&str; 5] = ["adam", "sgd", "rmsprop", "adamw", "nadam"];
+impl From<EnsembleModeArg> for EnsembleMode {
+    fn from(mode: EnsembleModeArg) -> Self {
+        match mode {
+            EnsembleModeArg::Bootstrap => EnsembleMode::Bootstrap,
+            EnsembleModeArg::Seeds => EnsembleMode::Seeds,
+            EnsembleModeArg::Optimizers => EnsembleMode::Optimizers,
+        }
+    }
+}
 
 #[derive(Args)]
 pub struct TrainArgs {
@@ -144,7 +153,7 @@ pub struct TrainArgs {
     ensemble: usize,
     /// How ensemble members differ.
     #[arg(long, value_enum, default_value = "bootstrap")]
-    ensemble_mode: EnsembleMode,
+    ensemble_mode: EnsembleModeArg,
     /// Seeds weights, shuffling, augmentation and dropout: the same seed and thread count
     /// repeat a run.
     #[arg(long, default_value_t = 0)]
@@ -479,12 +488,12 @@ fn train_member(
             (state.model, optimizer, state.epochs_done)
         }
         None => {
-            let optimizer = match member {
-                Some(k) if args.ensemble_mode == EnsembleMode::Optimizers => {
-                    let name = ENSEMBLE_OPTIMIZERS[k % ENSEMBLE_OPTIMIZERS.len()];
-                    build_named_optimizer(args, name, None, 0.9)?
-                }
-                _ => build_optimizer(args)?,
+            let mode = EnsembleMode::from(args.ensemble_mode);
+            // Ensemble members that differ by optimizer use its default rate (SGD with
+            // momentum 0.9); everyone else uses the command line's optimizer.
+            let optimizer = match member.and_then(|k| mode.optimizer(k)) {
+                Some(name) => build_named_optimizer(args, name, None, 0.9)?,
+                None => build_optimizer(args)?,
             };
             (
                 build_model(
@@ -731,18 +740,10 @@ pub fn run(args: TrainArgs) -> Result<(), BoxError> {
     };
 
     let mut members = Vec::new();
+    let mode = EnsembleMode::from(args.ensemble_mode);
     for k in 0..args.ensemble {
-        let seed = args.seed + k as u64;
-        let member_train = if args.ensemble > 1 && args.ensemble_mode == EnsembleMode::Bootstrap {
-            use rand::{Rng, SeedableRng};
-            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0x424f_4f54);
-            let picks: Vec<usize> = (0..train.len())
-                .map(|_| rng.gen_range(0..train.len()))
-                .collect();
-            train.subset(&picks)
-        } else {
-            train.clone()
-        };
+        let seed = member_seed(args.seed, k);
+        let member_train = mode.training_set(&train, seed, args.ensemble);
         let member = (args.ensemble > 1).then_some(k);
         let mut trained = train_member(&setup, &member_train, seed, member)?;
         if let Some((mean, variance)) = &target_stats {
@@ -756,7 +757,7 @@ pub fn run(args: TrainArgs) -> Result<(), BoxError> {
         "krust train run\ncommand: {}\ndata: {which}\n",
         std::env::args().collect::<Vec<_>>().join(" ")
     );
-    let mut ensemble_outputs: Vec<f32> = Vec::new();
+    let mut member_outputs: Vec<Vec<f32>> = Vec::new();
     for (k, member) in members.iter().enumerate() {
         let suffix = if members.len() > 1 {
             format!("-{}", k + 1)
@@ -849,39 +850,35 @@ pub fn run(args: TrainArgs) -> Result<(), BoxError> {
         } else {
             summary += &test_report.text;
         }
-        if ensemble_outputs.is_empty() {
-            ensemble_outputs = vec![0.0; test_report.outputs.len()];
-        }
-        for (sum, value) in ensemble_outputs.iter_mut().zip(&test_report.outputs) {
-            *sum += value / members.len() as f32;
-        }
+        member_outputs.push(test_report.outputs);
         println!("Wrote {} and {} plots", model_path.display(), written.len());
     }
     if members.len() > 1 {
-        if let Some(labels) = test.labels() {
-            let classes = ensemble_outputs.len() / labels.len().max(1);
-            let predicted = krust::metrics::argmax_rows(&ensemble_outputs, classes)?;
-            let matrix = krust::metrics::ConfusionMatrix::new(labels, &predicted, classes)?;
-            let line = format!(
+        let averaged = average_outputs(&member_outputs)?;
+        let score = score_ensemble(&averaged, &test)?;
+        let line = match &score {
+            EnsembleScore::Classification(matrix) => format!(
                 "Ensemble of {} (averaged probabilities) test accuracy: {:.2}%",
                 members.len(),
                 matrix.accuracy() * 100.0
-            );
-            println!("{line}");
-            summary += &line;
-            summary.push('\n');
+            ),
+            EnsembleScore::Regression {
+                mean_absolute_error,
+            } => format!(
+                "Ensemble of {} test MAE: {mean_absolute_error:.6}",
+                members.len()
+            ),
+        };
+        println!("{line}");
+        summary += &line;
+        summary.push('\n');
+        if let EnsembleScore::Classification(matrix) = &score {
             krust::plot::confusion_matrix_heatmap(
                 out_dir.join("confusion_matrix.png"),
                 matrix.counts(),
                 test.class_names(),
                 "ensemble: confusion matrix",
             )?;
-        } else if let Targets::Values { values, .. } = test.targets() {
-            let mae = krust::metrics::mean_absolute_error(&ensemble_outputs, values)?;
-            let line = format!("Ensemble of {} test MAE: {mae:.6}", members.len());
-            println!("{line}");
-            summary += &line;
-            summary.push('\n');
         }
     }
     krust::nn::saving::write_atomically(&out_dir.join("summary.txt"), summary.as_bytes())?;

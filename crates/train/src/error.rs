@@ -20,4 +20,12 @@ pub enum TrainError {
     },
     #[error("invalid {argument}: {why}")]
     Argument { argument: &'static str, why: String },
+    #[error("an ensemble needs at least one member's outputs to average")]
+    EmptyEnsemble,
+    #[error("ensemble member {member} has {got} outputs, but member 1 has {expected}")]
+    EnsembleOutputs {
+        member: usize,
+        got: usize,
+        expected: usize,
+    },
 }

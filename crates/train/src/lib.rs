@@ -6,6 +6,7 @@
 pub mod callbacks;
 mod class_weights;
 mod dropout_override;
+pub mod ensemble;
 mod error;
 mod fit;
 mod run_dir;
@@ -17,6 +18,10 @@ pub use callbacks::{
 };
 pub use class_weights::{balanced_class_weights, class_weights};
 pub use dropout_override::set_dropout_rate;
+pub use ensemble::{
+    average_outputs, bootstrap_indices, bootstrap_sample, member_optimizer, member_seed,
+    score_ensemble, EnsembleMode, EnsembleScore, ENSEMBLE_OPTIMIZERS,
+};
 pub use error::TrainError;
 pub use fit::{
     evaluate, evaluate_metrics, fit, predict, EpochStats, Evaluation, FitConfig, History, Logs,

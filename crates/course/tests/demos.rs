@@ -1,17 +1,16 @@
-//! The course demos: their numbers against the course notes' worked examples, their PNGs, and
-//! `krust demo NAME` run through the real binary.
+//! The course demos as library functions: their numbers against the course notes' worked
+//! examples, their PNGs, and the shipped files they read.
 
-use krust::demos::{self, NormalizationSettings};
-use krust::nn::Activation;
-use std::path::Path;
-use std::process::Output;
+use krust_course::{self as demos, NormalizationSettings};
+use krust_nn::Activation;
+use std::path::{Path, PathBuf};
 
-mod common;
-
-use common::{stderr, stdout, temp_dir};
-
-fn krust_in(dir: &Path, args: &[&str]) -> Output {
-    common::run_krust(Some(dir), args)
+/// A fresh, empty directory under the system temp dir, unique to this test process.
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("krust-course-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
 }
 
 /// A file that exists, is non-empty and starts with the PNG signature.
@@ -183,87 +182,19 @@ fn standardized_inputs_train_to_a_lower_loss_than_raw_pixel_values() {
     assert_png(&demo.accuracy_plot);
 }
 
-// ---------------------------------------------------------------------------------------------
-// The real binary.
-
 #[test]
-fn cli_demo_losses_prints_the_course_values() {
-    let dir = temp_dir("cli-losses");
-    let o = krust_in(&dir, &["demo", "losses"]);
-    assert!(o.status.success(), "stderr: {}", stderr(&o));
-    let out = stdout(&o);
-    for needle in [
-        "mean over the batch: 0.436",
-        "[5, 10, 10]",
-        "12",
-        "5.70",
-        "0.05",
-        "2.78e-11",
-        "2.3026",
-    ] {
-        assert!(out.contains(needle), "no {needle:?} in:\n{out}");
+fn the_shipped_photos_are_found_in_the_source_tree() {
+    let photos = demos::shipped_photos();
+    assert_eq!(photos.len(), 4);
+    for photo in &photos {
+        assert!(photo.is_file(), "{} is missing", photo.display());
+        // The repository's data/photos (beside crates/course), not a path under this crate.
+        let root = photo.ancestors().nth(3).unwrap();
+        assert!(
+            photo.starts_with(root.join("data/photos"))
+                && root.join("crates/course/Cargo.toml").is_file(),
+            "{}",
+            photo.display()
+        );
     }
-    // The default output directory is created even though this demo draws nothing.
-    assert!(dir.join("demo-output").join("losses").is_dir());
-}
-
-#[test]
-fn cli_demo_activations_prints_tables_and_writes_pngs_to_output() {
-    let dir = temp_dir("cli-activations");
-    let output = dir.join("plots");
-    let o = krust_in(
-        &dir,
-        &[
-            "demo",
-            "activations",
-            "--output",
-            &output.display().to_string(),
-        ],
-    );
-    assert!(o.status.success(), "stderr: {}", stderr(&o));
-    let out = stdout(&o);
-    for needle in ["0.26894143", "[47, 50, 12]", "0.047, 0.953, 2.99e-17"] {
-        assert!(out.contains(needle), "no {needle:?} in:\n{out}");
-    }
-    for name in ["sigmoid", "tanh", "relu", "gelu", "silu", "hard_sigmoid"] {
-        assert_png(&output.join(format!("{name}.png")));
-    }
-}
-
-#[test]
-fn cli_demo_normalization_quiet_prints_final_numbers_and_plots() {
-    let dir = temp_dir("cli-normalization");
-    let o = krust_in(&dir, &["demo", "normalization", "--quiet"]);
-    assert!(o.status.success(), "stderr: {}", stderr(&o));
-    let out = stdout(&o);
-    assert!(
-        out.contains("raw (0-255)") && out.contains("standardized"),
-        "{out}"
-    );
-    assert!(
-        !out.contains("Epoch"),
-        "--quiet still printed epochs:\n{out}"
-    );
-    let plots = dir.join("demo-output").join("normalization");
-    assert_png(&plots.join("raw_vs_standardized_loss.png"));
-    assert_png(&plots.join("raw_vs_standardized_accuracy.png"));
-}
-
-#[test]
-fn cli_unknown_demo_is_a_one_line_error_listing_the_demos() {
-    let dir = temp_dir("cli-nope");
-    let o = krust_in(&dir, &["demo", "nope"]);
-    assert!(!o.status.success());
-    let err = stderr(&o);
-    assert!(
-        !err.contains("panicked") && !err.contains("internal error"),
-        "{err}"
-    );
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.starts_with("error: unknown demo \"nope\""), "{err}");
-    for name in demos::DEMO_NAMES {
-        assert!(err.contains(name), "{err}");
-    }
-    // Nothing was created for the bad name.
-    assert_eq!(std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0), 0);
 }

@@ -1,12 +1,16 @@
-//! The course demos behind `krust demo NAME` and the `demo_*` examples: worked loss and
-//! activation examples computed by krust itself, and raw vs standardized inputs in training.
+//! krust-course: the course-notes demos — losses, activations, normalization, pretrained
+//! photos — as library functions.
+//!
+//! They are behind `krust demo NAME` and the `demo_*` examples (as `krust::demos`): worked
+//! loss and activation examples computed by krust itself, raw vs standardized inputs in
+//! training, and a pretrained network on the shipped photos.
 //!
 //! Every demo returns its numbers in a struct (so tests check them against the course) whose
 //! `Display` is the printed tables; demos that draw write their PNGs into a given directory.
 //!
 //! ```no_run
-//! # fn main() -> Result<(), krust::demos::DemoError> {
-//! let losses = krust::demos::losses()?;
+//! # fn main() -> Result<(), krust_course::DemoError> {
+//! let losses = krust_course::losses()?;
 //! assert!((losses.categorical_mean - 0.436).abs() < 5e-4);
 //! print!("{losses}");
 //! # Ok(())
@@ -788,6 +792,13 @@ impl fmt::Display for NormalizationDemo {
 /// The weights file `tools/fetch_efficientnet_lite0.sh` writes.
 const LITE0_WEIGHTS: &str = "weights/efficientnet-lite0-57934424.pth";
 
+/// The krust source tree (the workspace root, two levels above this crate), where `data/`
+/// and `weights/` are.
+fn source_tree() -> &'static Path {
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    crate_dir.ancestors().nth(2).unwrap_or(crate_dir)
+}
+
 /// Where the fetched EfficientNet-Lite0 weights are: the file `KRUST_EFFICIENTNET_LITE0`
 /// names if that is set, else `weights/` under the working directory or the krust source tree.
 pub fn efficientnet_lite0_weights() -> Result<PathBuf> {
@@ -795,7 +806,7 @@ pub fn efficientnet_lite0_weights() -> Result<PathBuf> {
         Some(path) => vec![PathBuf::from(path)],
         None => vec![
             PathBuf::from(LITE0_WEIGHTS),
-            Path::new(env!("CARGO_MANIFEST_DIR")).join(LITE0_WEIGHTS),
+            source_tree().join(LITE0_WEIGHTS),
         ],
     };
     looked
@@ -807,7 +818,7 @@ pub fn efficientnet_lite0_weights() -> Result<PathBuf> {
 
 /// The CC0/public-domain photos shipped in `data/photos` (provenance in its README).
 pub fn shipped_photos() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/photos");
+    let dir = source_tree().join("data/photos");
     [
         "chelsea.png",
         "coffee.png",
