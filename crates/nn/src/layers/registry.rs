@@ -38,7 +38,9 @@ pub const LAYERS: &[(&str, FromConfig)] = &[
     ("Average", |class, c| no_arguments(class, c, Average::new())),
     ("Maximum", |class, c| no_arguments(class, c, Maximum::new())),
     ("Minimum", |class, c| no_arguments(class, c, Minimum::new())),
-    ("Concatenate", |_, c| Ok(Box::new(Concatenate::from_config(c)?))),
+    ("Concatenate", |_, c| {
+        Ok(Box::new(Concatenate::from_config(c)?))
+    }),
     ("GlobalAveragePooling2D", |_, c| {
         Ok(Box::new(GlobalAveragePooling2D::from_config(c)?))
     }),
