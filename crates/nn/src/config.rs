@@ -316,6 +316,19 @@ impl<'a> ConfigReader<'a> {
         }
     }
 
+    /// A random seed: a non-negative integer, or None when absent or null.
+    pub fn seed_opt(&mut self, key: &str) -> Result<Option<u64>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => v.as_u64().map(Some).ok_or_else(|| {
+                self.error(
+                    key,
+                    format!("expected a non-negative integer or null, got {v}"),
+                )
+            }),
+        }
+    }
+
     /// Requires `key` to be absent or null (a Keras option krust does not implement yet).
     pub fn absent(&mut self, key: &str) -> Result<()> {
         match self.get(key) {

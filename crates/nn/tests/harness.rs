@@ -738,6 +738,12 @@ single_input_cases! {
             vec![5],
             false,
         ),
+        dropout_seeded => (
+            "Dropout seed 7",
+            || Box::new(Dropout::new(0.4).with_seed(7)),
+            vec![6],
+            false,
+        ),
         dropout_with_noise_shape => (
             "Dropout with noise_shape",
             || Box::new(Dropout::new(0.25).with_noise_shape(&[None, Some(1), None])),
@@ -1051,6 +1057,62 @@ fn run_merge_case(name: &str, make: Make, n: usize) {
             .to_string();
         assert!(e.contains(name), "{e}");
     }
+}
+
+/// Keras's `seed` argument: a seeded layer's masks depend on its seed alone, not on the thread's
+/// generator or on when the layer was made, and the seed survives the config round trip.
+#[test]
+fn seeded_layers_draw_the_same_masks_wherever_they_are_built() {
+    let x = Var::constant(Tensor::ones([4, 64]));
+    let masks = |layer: &dyn Layer| -> Vec<f32> {
+        no_grad(|| layer.forward(&x, true))
+            .unwrap()
+            .value()
+            .to_vec()
+    };
+    let seeded: Vec<(&str, Make)> = vec![
+        ("Dropout", || Box::new(Dropout::new(0.5).with_seed(11))),
+        ("SpatialDropout1D", || {
+            Box::new(SpatialDropout1D::new(0.5).with_seed(11))
+        }),
+        ("GaussianDropout", || {
+            Box::new(GaussianDropout::new(0.5).with_seed(11))
+        }),
+        ("GaussianNoise", || {
+            Box::new(GaussianNoise::new(0.5).with_seed(11))
+        }),
+        ("AlphaDropout", || {
+            Box::new(AlphaDropout::new(0.5).with_seed(11))
+        }),
+    ];
+    for (name, make) in seeded {
+        krust_tensor::random::set_seed(1);
+        let mut a = make();
+        krust_tensor::random::set_seed(2);
+        let _other = Dense::new(3); // draws from the thread's generator in between
+        let mut b = make();
+        let shape = if name == "SpatialDropout1D" {
+            vec![16, 4]
+        } else {
+            vec![64]
+        };
+        let x_shape: Vec<usize> = std::iter::once(4).chain(shape.iter().copied()).collect();
+        let x2 = Var::constant(Tensor::ones(x_shape));
+        a.build(&shape).unwrap();
+        b.build(&shape).unwrap();
+        let draw = |l: &dyn Layer| no_grad(|| l.forward(&x2, true)).unwrap().value().to_vec();
+        assert_eq!(draw(a.as_ref()), draw(b.as_ref()), "{name}");
+        let config = a.config();
+        assert_eq!(config["seed"], 11, "{name}");
+        let rebuilt = layer_from_config(name, &config).unwrap();
+        assert_eq!(rebuilt.config(), config, "{name}");
+        let bad = serde_json::json!({"rate": 0.5, "stddev": 0.5, "seed": -3});
+        let e = layer_from_config(name, &bad).err().unwrap().to_string();
+        assert!(e.contains("`seed`"), "{name}: {e}");
+    }
+    // Unseeded layers take the thread's generator: two in a row differ.
+    let (a, b) = (Dropout::new(0.5), Dropout::new(0.5));
+    assert_ne!(masks(&a), masks(&b));
 }
 
 #[test]

@@ -198,6 +198,9 @@ pub fn random_tensor(op: RandomOp, shape: &[usize], key: u64, position: u64) -> 
 #[derive(Debug, Clone)]
 pub struct RandomStream {
     key: u64,
+    /// The seed the key came from, when the stream was made from one (Keras's `seed`
+    /// argument of Dropout and the noise layers).
+    seed: Option<u64>,
     position: Cell<u64>,
 }
 
@@ -210,8 +213,25 @@ impl RandomStream {
     pub fn with_key(key: u64) -> RandomStream {
         RandomStream {
             key,
+            seed: None,
             position: Cell::new(0),
         }
+    }
+
+    /// A stream that depends on `seed` alone, not on the thread's generator: a layer given a
+    /// seed draws the same masks wherever and whenever it is built.
+    pub fn seeded(seed: u64) -> RandomStream {
+        RandomStream {
+            key: ChaCha8Rng::seed_from_u64(seed).next_u64(),
+            seed: Some(seed),
+            position: Cell::new(0),
+        }
+    }
+
+    /// The seed given to [`RandomStream::seeded`]; None for a stream keyed by the thread's
+    /// generator.
+    pub fn seed(&self) -> Option<u64> {
+        self.seed
     }
 
     /// Goes back to the stream's first position, so the next draws repeat the first ones

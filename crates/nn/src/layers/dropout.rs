@@ -21,6 +21,13 @@ pub struct Dropout {
 }
 
 impl Dropout {
+    /// Draws the masks from a stream of their own made from `seed` (Keras's `seed`
+    /// argument), instead of from the thread's generator.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.masks = RandomStream::seeded(seed);
+        self
+    }
+
     /// The mask stream's key is drawn from the thread's seed when the layer is created.
     pub fn new(rate: f32) -> Self {
         Dropout {
@@ -98,7 +105,7 @@ pub(crate) fn read_noise_shape(c: &mut ConfigReader) -> Result<Option<Vec<Option
 
 impl Layer for Dropout {
     fn config(&self) -> serde_json::Value {
-        serde_json::json!({"rate": self.rate, "seed": null, "noise_shape": self.noise_shape})
+        serde_json::json!({"rate": self.rate, "seed": self.masks.seed(), "noise_shape": self.noise_shape})
     }
 
     fn random_stream(&self) -> Option<&RandomStream> {
@@ -136,7 +143,9 @@ impl Dropout {
         let mut c = ConfigReader::new("Dropout", config)?;
         let mut layer = Dropout::default();
         layer.rate = c.f32_or("rate", layer.rate)?;
-        c.absent("seed")?;
+        if let Some(seed) = c.seed_opt("seed")? {
+            layer.masks = RandomStream::seeded(seed);
+        }
         if let Some(noise_shape) = read_noise_shape(&mut c)? {
             layer.noise_shape = Some(noise_shape);
         }

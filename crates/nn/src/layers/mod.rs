@@ -1,4 +1,7 @@
-//! The `Layer` trait and the catalog of layers, one file per Keras layer.
+//! The `Layer` trait and the catalog of layers: one file per Keras class, except the families
+//! that share one implementation (`conv/`, `pooling/`, `merging`, `global_pooling`,
+//! `activation_layers`, `noise`, `normalization`, `padding_cropping2d`, `resizing_nd`, each
+//! naming its classes in its first line). `registry` maps class names to `from_config`.
 
 mod activation;
 mod activation_layers;

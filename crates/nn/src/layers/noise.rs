@@ -33,6 +33,13 @@ pub struct SpatialDropout {
 }
 
 impl SpatialDropout {
+    /// Draws the masks from a stream of their own made from `seed` (Keras's `seed`
+    /// argument), instead of from the thread's generator.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.noise = RandomStream::seeded(seed);
+        self
+    }
+
     fn with_axes(rate: f32, spatial_axes: usize) -> Self {
         SpatialDropout {
             rate,
@@ -63,7 +70,9 @@ impl SpatialDropout {
         let mut c = ConfigReader::new(class, config)?;
         let mut layer = SpatialDropout::with_default_rate(axes);
         layer.rate = c.f32_or("rate", layer.rate)?;
-        c.absent("seed")?;
+        if let Some(seed) = c.seed_opt("seed")? {
+            layer.noise = RandomStream::seeded(seed);
+        }
         c.absent("noise_shape")?;
         c.finish()?;
         Ok(layer)
@@ -108,7 +117,7 @@ impl Layer for SpatialDropout {
     }
 
     fn config(&self) -> serde_json::Value {
-        serde_json::json!({"rate": self.rate, "seed": null, "noise_shape": null})
+        serde_json::json!({"rate": self.rate, "seed": self.noise.seed(), "noise_shape": null})
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
@@ -151,6 +160,13 @@ pub struct GaussianDropout {
 }
 
 impl GaussianDropout {
+    /// Draws the masks from a stream of their own made from `seed` (Keras's `seed`
+    /// argument), instead of from the thread's generator.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.noise = RandomStream::seeded(seed);
+        self
+    }
+
     pub fn new(rate: f32) -> Self {
         GaussianDropout {
             rate,
@@ -162,7 +178,9 @@ impl GaussianDropout {
         let mut c = ConfigReader::new("GaussianDropout", config)?;
         let mut layer = GaussianDropout::default();
         layer.rate = c.f32_or("rate", layer.rate)?;
-        c.absent("seed")?;
+        if let Some(seed) = c.seed_opt("seed")? {
+            layer.noise = RandomStream::seeded(seed);
+        }
         c.finish()?;
         Ok(layer)
     }
@@ -185,7 +203,7 @@ impl Layer for GaussianDropout {
     }
 
     fn config(&self) -> serde_json::Value {
-        serde_json::json!({"rate": self.rate, "seed": null})
+        serde_json::json!({"rate": self.rate, "seed": self.noise.seed()})
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
@@ -214,6 +232,13 @@ pub struct GaussianNoise {
 }
 
 impl GaussianNoise {
+    /// Draws the masks from a stream of their own made from `seed` (Keras's `seed`
+    /// argument), instead of from the thread's generator.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.noise = RandomStream::seeded(seed);
+        self
+    }
+
     pub fn new(stddev: f32) -> Self {
         GaussianNoise {
             stddev,
@@ -225,7 +250,9 @@ impl GaussianNoise {
         let mut c = ConfigReader::new("GaussianNoise", config)?;
         let mut layer = GaussianNoise::default();
         layer.stddev = c.f32_or("stddev", layer.stddev)?;
-        c.absent("seed")?;
+        if let Some(seed) = c.seed_opt("seed")? {
+            layer.noise = RandomStream::seeded(seed);
+        }
         c.finish()?;
         Ok(layer)
     }
@@ -248,7 +275,7 @@ impl Layer for GaussianNoise {
     }
 
     fn config(&self) -> serde_json::Value {
-        serde_json::json!({"stddev": self.stddev, "seed": null})
+        serde_json::json!({"stddev": self.stddev, "seed": self.noise.seed()})
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
@@ -354,6 +381,13 @@ pub struct AlphaDropout {
 }
 
 impl AlphaDropout {
+    /// Draws the masks from a stream of their own made from `seed` (Keras's `seed`
+    /// argument), instead of from the thread's generator.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.noise = RandomStream::seeded(seed);
+        self
+    }
+
     pub fn new(rate: f32) -> Self {
         AlphaDropout {
             rate,
@@ -366,7 +400,9 @@ impl AlphaDropout {
         let mut c = ConfigReader::new("AlphaDropout", config)?;
         let mut layer = AlphaDropout::default();
         layer.rate = c.f32_or("rate", layer.rate)?;
-        c.absent("seed")?;
+        if let Some(seed) = c.seed_opt("seed")? {
+            layer.noise = RandomStream::seeded(seed);
+        }
         if let Some(noise_shape) = super::dropout::read_noise_shape(&mut c)? {
             layer.noise_shape = Some(noise_shape);
         }
@@ -392,7 +428,7 @@ impl Layer for AlphaDropout {
     }
 
     fn config(&self) -> serde_json::Value {
-        serde_json::json!({"rate": self.rate, "noise_shape": self.noise_shape, "seed": null})
+        serde_json::json!({"rate": self.rate, "noise_shape": self.noise_shape, "seed": self.noise.seed()})
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
