@@ -506,10 +506,10 @@ impl Initializer {
                 c.only_default("output_axes", Value::Null)?;
                 Initializer::variance_scaling(c.f32_or("scale", 1.0)?, mode, distribution)?
             }
-            Initializer::Orthogonal { .. } => Initializer::orthogonal(c.f32_or("gain", 1.0)?)?,
+            Initializer::Orthogonal { gain } => Initializer::orthogonal(c.f32_or("gain", gain)?)?,
             // Keras's Identity writes no config (its gain is lost on a Keras round trip);
             // krust writes the gain and reads it when present.
-            Initializer::Identity { .. } => Initializer::identity(c.f32_or("gain", 1.0)?)?,
+            Initializer::Identity { gain } => Initializer::identity(c.f32_or("gain", gain)?)?,
             other => {
                 if other.variance_scaling_arguments().is_some() {
                     c.only_default("input_axes", Value::Null)?;

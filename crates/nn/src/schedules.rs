@@ -119,7 +119,8 @@ pub fn from_config(class_name: &str, config: &Value) -> Result<Arc<dyn LearningR
                 c.steps("decay_steps")?,
                 c.f32("decay_rate")?,
             )?;
-            Arc::new(s.with_staircase(c.bool_or("staircase", false)?))
+            let staircase = c.bool_or("staircase", s.staircase)?;
+            Arc::new(s.with_staircase(staircase))
         }
         "InverseTimeDecay" => {
             let s = InverseTimeDecay::new(
@@ -127,36 +128,44 @@ pub fn from_config(class_name: &str, config: &Value) -> Result<Arc<dyn LearningR
                 c.steps("decay_steps")?,
                 c.f32("decay_rate")?,
             )?;
-            Arc::new(s.with_staircase(c.bool_or("staircase", false)?))
+            let staircase = c.bool_or("staircase", s.staircase)?;
+            Arc::new(s.with_staircase(staircase))
         }
         "PiecewiseConstantDecay" => Arc::new(PiecewiseConstantDecay::new(
             c.steps_list("boundaries")?,
             c.f32_list("values")?,
         )?),
-        "PolynomialDecay" => Arc::new(
-            PolynomialDecay::new(c.f32("initial_learning_rate")?, c.steps("decay_steps")?)?
-                .with_end_learning_rate(c.f32_or("end_learning_rate", 1e-4)?)?
-                .with_power(c.f32_or("power", 1.0)?)?
-                .with_cycle(c.bool_or("cycle", false)?),
-        ),
+        "PolynomialDecay" => {
+            let s = PolynomialDecay::new(c.f32("initial_learning_rate")?, c.steps("decay_steps")?)?;
+            let end_learning_rate = c.f32_or("end_learning_rate", s.end_learning_rate)?;
+            let power = c.f32_or("power", s.power)?;
+            let cycle = c.bool_or("cycle", s.cycle)?;
+            Arc::new(
+                s.with_end_learning_rate(end_learning_rate)?
+                    .with_power(power)?
+                    .with_cycle(cycle),
+            )
+        }
         "CosineDecay" => {
-            let mut s = CosineDecay::new(c.f32("initial_learning_rate")?, c.steps("decay_steps")?)?
-                .with_alpha(c.f32_or("alpha", 0.0)?)?;
-            let warmup_steps = c.steps_or("warmup_steps", 0)?;
+            let s = CosineDecay::new(c.f32("initial_learning_rate")?, c.steps("decay_steps")?)?;
+            let alpha = c.f32_or("alpha", s.alpha)?;
+            let mut s = s.with_alpha(alpha)?;
+            let warmup_steps = c.steps_or("warmup_steps", s.warmup_steps)?;
             if let Some(target) = c.f32_option("warmup_target")? {
                 s = s.with_warmup(target, warmup_steps)?;
             }
             Arc::new(s)
         }
-        "CosineDecayRestarts" => Arc::new(
-            CosineDecayRestarts::new(
+        "CosineDecayRestarts" => {
+            let s = CosineDecayRestarts::new(
                 c.f32("initial_learning_rate")?,
                 c.steps("first_decay_steps")?,
-            )?
-            .with_t_mul(c.f32_or("t_mul", 2.0)?)?
-            .with_m_mul(c.f32_or("m_mul", 1.0)?)?
-            .with_alpha(c.f32_or("alpha", 0.0)?)?,
-        ),
+            )?;
+            let t_mul = c.f32_or("t_mul", s.t_mul)?;
+            let m_mul = c.f32_or("m_mul", s.m_mul)?;
+            let alpha = c.f32_or("alpha", s.alpha)?;
+            Arc::new(s.with_t_mul(t_mul)?.with_m_mul(m_mul)?.with_alpha(alpha)?)
+        }
         other => {
             return Err(NnError::argument(
                 "learning rate schedule",

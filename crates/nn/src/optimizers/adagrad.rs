@@ -87,10 +87,14 @@ impl Adagrad {
 
     pub(crate) fn from_keras_config(config: &Value) -> Result<Self> {
         let mut c = ConfigReader::new("Adagrad", config)?;
-        let base = BaseArguments::read(&mut c, 1e-3)?;
+        let defaults = AdagradConfig::default();
+        let base = BaseArguments::read(&mut c, &defaults.learning_rate)?;
         let adagrad = Adagrad::with_config(AdagradConfig {
-            initial_accumulator_value: c.f32_or("initial_accumulator_value", 0.1)?,
-            epsilon: c.f32_or("epsilon", 1e-7)?,
+            initial_accumulator_value: c.f32_or(
+                "initial_accumulator_value",
+                defaults.initial_accumulator_value,
+            )?,
+            epsilon: c.f32_or("epsilon", defaults.epsilon)?,
             learning_rate: base.learning_rate,
             weight_decay: base.weight_decay,
             clipnorm: base.clipnorm,

@@ -121,19 +121,20 @@ impl Adam {
         })
     }
 
-    /// Reads the config of Keras's `Adam` (or `AdamW`, whose weight decay defaults to 0.004).
+    /// Reads the config of Keras's `Adam` (or `AdamW`), each absent argument taking its value
+    /// from `defaults` (the optimizer's own: AdamW's weight decay is 0.004).
     pub(crate) fn read_keras_config(
         c: &mut ConfigReader,
-        default_weight_decay: Option<f32>,
+        defaults: AdamConfig,
     ) -> Result<AdamConfig> {
-        let base = BaseArguments::read(c, 1e-3)?;
+        let base = BaseArguments::read(c, &defaults.learning_rate)?;
         Ok(AdamConfig {
-            beta_1: c.f32_or("beta_1", 0.9)?,
-            beta_2: c.f32_or("beta_2", 0.999)?,
-            epsilon: c.f32_or("epsilon", 1e-7)?,
-            amsgrad: c.bool_or("amsgrad", false)?,
+            beta_1: c.f32_or("beta_1", defaults.beta_1)?,
+            beta_2: c.f32_or("beta_2", defaults.beta_2)?,
+            epsilon: c.f32_or("epsilon", defaults.epsilon)?,
+            amsgrad: c.bool_or("amsgrad", defaults.amsgrad)?,
             learning_rate: base.learning_rate,
-            weight_decay: base.weight_decay.or(default_weight_decay),
+            weight_decay: base.weight_decay.or(defaults.weight_decay),
             clipnorm: base.clipnorm,
             clipvalue: base.clipvalue,
             global_clipnorm: base.global_clipnorm,
@@ -142,7 +143,7 @@ impl Adam {
 
     pub(crate) fn from_keras_config(config: &Value) -> Result<Self> {
         let mut c = ConfigReader::new("Adam", config)?;
-        let adam = Adam::with_config(Adam::read_keras_config(&mut c, None)?)?;
+        let adam = Adam::with_config(Adam::read_keras_config(&mut c, AdamConfig::default())?)?;
         c.finish()?;
         Ok(adam)
     }

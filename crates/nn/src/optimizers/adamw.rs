@@ -34,18 +34,37 @@ pub struct AdamWConfig {
     pub global_clipnorm: Option<f32>,
 }
 
+/// Adam's defaults, with weight decay 0.004.
 impl Default for AdamWConfig {
     fn default() -> Self {
+        let adam = AdamConfig::default();
         AdamWConfig {
-            learning_rate: LearningRate::Constant(1e-3),
+            learning_rate: adam.learning_rate,
             weight_decay: 0.004,
-            beta_1: 0.9,
-            beta_2: 0.999,
-            epsilon: 1e-7,
-            amsgrad: false,
-            clipnorm: None,
-            clipvalue: None,
-            global_clipnorm: None,
+            beta_1: adam.beta_1,
+            beta_2: adam.beta_2,
+            epsilon: adam.epsilon,
+            amsgrad: adam.amsgrad,
+            clipnorm: adam.clipnorm,
+            clipvalue: adam.clipvalue,
+            global_clipnorm: adam.global_clipnorm,
+        }
+    }
+}
+
+/// AdamW is Adam with a weight decay that is always set.
+impl From<AdamWConfig> for AdamConfig {
+    fn from(c: AdamWConfig) -> AdamConfig {
+        AdamConfig {
+            learning_rate: c.learning_rate,
+            beta_1: c.beta_1,
+            beta_2: c.beta_2,
+            epsilon: c.epsilon,
+            amsgrad: c.amsgrad,
+            weight_decay: Some(c.weight_decay),
+            clipnorm: c.clipnorm,
+            clipvalue: c.clipvalue,
+            global_clipnorm: c.global_clipnorm,
         }
     }
 }
@@ -65,25 +84,14 @@ impl AdamW {
     }
 
     pub fn with_config(c: AdamWConfig) -> Result<Self> {
-        let adam = AdamConfig {
-            learning_rate: c.learning_rate,
-            beta_1: c.beta_1,
-            beta_2: c.beta_2,
-            epsilon: c.epsilon,
-            amsgrad: c.amsgrad,
-            weight_decay: Some(c.weight_decay),
-            clipnorm: c.clipnorm,
-            clipvalue: c.clipvalue,
-            global_clipnorm: c.global_clipnorm,
-        };
         Ok(AdamW {
-            adam: Adam::build(adam, "AdamW")?,
+            adam: Adam::build(c.into(), "AdamW")?,
         })
     }
 
     pub(crate) fn from_keras_config(config: &Value) -> Result<Self> {
         let mut c = ConfigReader::new("AdamW", config)?;
-        let adam = Adam::read_keras_config(&mut c, Some(0.004))?;
+        let adam = Adam::read_keras_config(&mut c, AdamWConfig::default().into())?;
         c.finish()?;
         Ok(AdamW {
             adam: Adam::build(adam, "AdamW")?,

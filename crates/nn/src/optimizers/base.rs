@@ -166,11 +166,12 @@ pub(crate) struct BaseArguments {
 }
 
 impl BaseArguments {
-    /// Reads the base-class keys; `default_learning_rate` is the optimizer's own default.
-    pub fn read(c: &mut ConfigReader, default_learning_rate: f32) -> Result<Self> {
+    /// Reads the base-class keys; `default_learning_rate` is the optimizer's own default
+    /// (from its config's `Default`).
+    pub fn read(c: &mut ConfigReader, default_learning_rate: &LearningRate) -> Result<Self> {
         c.ignore("name");
         let learning_rate = match c.value("learning_rate") {
-            None => LearningRate::Constant(default_learning_rate),
+            None => default_learning_rate.clone(),
             Some(v) => LearningRate::from_json(v)?,
         };
         let args = BaseArguments {

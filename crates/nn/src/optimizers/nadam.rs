@@ -97,11 +97,12 @@ impl Nadam {
 
     pub(crate) fn from_keras_config(config: &Value) -> Result<Self> {
         let mut c = ConfigReader::new("Nadam", config)?;
-        let base = BaseArguments::read(&mut c, 1e-3)?;
+        let defaults = NadamConfig::default();
+        let base = BaseArguments::read(&mut c, &defaults.learning_rate)?;
         let nadam = Nadam::with_config(NadamConfig {
-            beta_1: c.f32_or("beta_1", 0.9)?,
-            beta_2: c.f32_or("beta_2", 0.999)?,
-            epsilon: c.f32_or("epsilon", 1e-7)?,
+            beta_1: c.f32_or("beta_1", defaults.beta_1)?,
+            beta_2: c.f32_or("beta_2", defaults.beta_2)?,
+            epsilon: c.f32_or("epsilon", defaults.epsilon)?,
             learning_rate: base.learning_rate,
             weight_decay: base.weight_decay,
             clipnorm: base.clipnorm,

@@ -107,12 +107,13 @@ impl RMSprop {
 
     pub(crate) fn from_keras_config(config: &Value) -> Result<Self> {
         let mut c = ConfigReader::new("RMSprop", config)?;
-        let base = BaseArguments::read(&mut c, 1e-3)?;
+        let defaults = RMSpropConfig::default();
+        let base = BaseArguments::read(&mut c, &defaults.learning_rate)?;
         let rmsprop = RMSprop::with_config(RMSpropConfig {
-            rho: c.f32_or("rho", 0.9)?,
-            momentum: c.f32_or("momentum", 0.0)?,
-            epsilon: c.f32_or("epsilon", 1e-7)?,
-            centered: c.bool_or("centered", false)?,
+            rho: c.f32_or("rho", defaults.rho)?,
+            momentum: c.f32_or("momentum", defaults.momentum)?,
+            epsilon: c.f32_or("epsilon", defaults.epsilon)?,
+            centered: c.bool_or("centered", defaults.centered)?,
             learning_rate: base.learning_rate,
             weight_decay: base.weight_decay,
             clipnorm: base.clipnorm,

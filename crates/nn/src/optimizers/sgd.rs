@@ -87,10 +87,11 @@ impl Sgd {
 
     pub(crate) fn from_keras_config(config: &Value) -> Result<Self> {
         let mut c = ConfigReader::new("SGD", config)?;
-        let base = BaseArguments::read(&mut c, 0.01)?;
+        let defaults = SgdConfig::default();
+        let base = BaseArguments::read(&mut c, &defaults.learning_rate)?;
         let sgd = Sgd::with_config(SgdConfig {
-            momentum: c.f32_or("momentum", 0.0)?,
-            nesterov: c.bool_or("nesterov", false)?,
+            momentum: c.f32_or("momentum", defaults.momentum)?,
+            nesterov: c.bool_or("nesterov", defaults.nesterov)?,
             learning_rate: base.learning_rate,
             weight_decay: base.weight_decay,
             clipnorm: base.clipnorm,
