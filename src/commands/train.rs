@@ -16,8 +16,8 @@ use krust::plot::{filter_grid, training_curves};
 use krust::train::map_images;
 use krust::train::{
     average_outputs, fit, member_seed, score_ensemble, Callback, CsvLogger, EarlyStopping,
-    EnsembleMode, EnsembleScore, FitConfig, History, LearningRateScheduler, Metric,
-    ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN, TestTimeAugmentation,
+    EnsembleMode, EnsembleScore, FitConfig, History, Metric, ModelCheckpoint, TerminateOnNaN,
+    TestTimeAugmentation,
 };
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -198,6 +198,10 @@ fn check_args(args: &TrainArgs) -> Result<(), BoxError> {
     if !(0.0..1.0).contains(&args.momentum) {
         return Err(format!("invalid --momentum {}: must be in [0, 1)", args.momentum).into());
     }
+    if let Some(spec) = &args.lr_schedule {
+        // Refused before any data is read, not after the model is built.
+        krust_train::schedule_from_spec(spec, 1e-3, args.epochs)?;
+    }
     if let Some(rate) = args.dropout.filter(|r| !(0.0..1.0).contains(r)) {
         return Err(format!("invalid --dropout {rate}: must be in [0, 1)").into());
     }
@@ -258,8 +262,9 @@ fn build_named_optimizer(
     momentum: f32,
 ) -> Result<Box<dyn Optimizer>, BoxError> {
     let mut config = json!({});
-    let default_lr = if name == "sgd" { 1e-2 } else { 1e-3 };
-    config["learning_rate"] = json!(lr.unwrap_or(default_lr));
+    if let Some(lr) = lr {
+        config["learning_rate"] = json!(lr);
+    }
     if name == "sgd" {
         config["momentum"] = json!(momentum);
     }
@@ -279,8 +284,6 @@ fn ends_in_softmax(model: &AnyModel) -> bool {
     })
 }
 
-/// Builds the model to train: from the zoo with normalization and dropout settings, or from a
-/// file (its weights are the starting point).
 /// Builds the model to train: from the zoo with normalization and dropout settings, or as a
 /// fresh copy of `file_model` (a model file loaded once; its weights are the starting point).
 /// `input_shape` is what the model sees: the samples' shape after augmentation.
@@ -362,49 +365,6 @@ fn build_model(
         }
     }
     Ok(model)
-}
-
-/// The per-epoch learning-rate callback that --lr-schedule names.
-fn schedule_callback(
-    spec: &str,
-    base_lr: f64,
-    epochs: usize,
-) -> Result<Box<dyn Callback>, BoxError> {
-    let bad = || -> BoxError {
-        format!(
-            "--lr-schedule {spec:?}: expected step:EVERY:FACTOR, exponential:RATE, cosine or plateau:PATIENCE:FACTOR"
-        )
-        .into()
-    };
-    let parts: Vec<&str> = spec.split(':').collect();
-    let number = |s: &str| s.parse::<f64>().map_err(|_| bad());
-    Ok(match parts[..] {
-        ["step", every, factor] => {
-            let (every, factor) = (number(every)? as usize, number(factor)?);
-            if every == 0 {
-                return Err(bad());
-            }
-            Box::new(LearningRateScheduler::new(move |epoch, _| {
-                base_lr * factor.powi((epoch / every) as i32)
-            }))
-        }
-        ["exponential", rate] => {
-            let rate = number(rate)?;
-            Box::new(LearningRateScheduler::new(move |epoch, _| {
-                base_lr * rate.powi(epoch as i32)
-            }))
-        }
-        ["cosine"] => Box::new(LearningRateScheduler::new(move |epoch, _| {
-            let progress = epoch as f64 / epochs.max(1) as f64;
-            base_lr * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
-        })),
-        ["plateau", patience, factor] => Box::new(ReduceLROnPlateau::new(
-            "val_loss",
-            number(factor)?,
-            number(patience)? as usize,
-        )?),
-        _ => return Err(bad()),
-    })
 }
 
 /// `(side, height, width)` of the last random resized crop of the pipeline, if any.
@@ -532,7 +492,7 @@ fn train_member(
         )));
     }
     if let Some(spec) = &args.lr_schedule {
-        callbacks.push(schedule_callback(
+        callbacks.push(krust_train::schedule_from_spec(
             spec,
             f64::from(optimizer.learning_rate()),
             args.epochs,

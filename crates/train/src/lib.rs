@@ -9,6 +9,7 @@ mod dropout_override;
 pub mod ensemble;
 mod error;
 mod fit;
+mod lr_schedule;
 mod run_dir;
 mod tta;
 
@@ -28,6 +29,7 @@ pub use fit::{
     Metric,
 };
 
+pub use lr_schedule::{schedule_from_spec, SCHEDULE_SPECS};
 pub use run_dir::next_run_dir;
 pub use tta::{map_images, predict_probabilities, TestTimeAugmentation};
 
