@@ -5,6 +5,8 @@
 //! arguments; and a malformed optional argument (`groups`, `epsilon`, `momentum`, `rate`,
 //! ...) is an error naming it, never a silent fall back to the default.
 
+mod malformed;
+
 use krust_nn::layers::{
     layer_from_config, ActivationLayer, ActivityRegularization, AlphaDropout, AveragePooling1D,
     AveragePooling2D, AveragePooling3D, BatchNormalization, Concatenate, Conv1D, Conv1DTranspose,
@@ -17,6 +19,7 @@ use krust_nn::layers::{
     SpatialDropout1D, SpatialDropout2D, SpatialDropout3D, UnitNormalization, UpSampling1D,
     UpSampling2D, UpSampling3D, ZeroPadding1D, ZeroPadding2D, ZeroPadding3D, ELU,
 };
+use malformed::{message, with};
 use serde_json::{json, Value};
 
 /// (class, a config with only the required arguments, the constructor's layer).
@@ -288,20 +291,6 @@ fn the_constructors_hold_keras_defaults() {
 
 const NOT_POSITIVE_INTS: [&str; 6] = ["-1", "0", "1.5", "\"2\"", "[2]", "true"];
 const NOT_NUMBERS: [&str; 4] = ["\"0.1\"", "true", "[0.1]", "{}"];
-
-fn message(what: &str, result: krust_nn::Result<Box<dyn Layer>>) -> String {
-    match result {
-        Ok(_) => panic!("{what}: a malformed config was accepted"),
-        Err(e) => e.to_string(),
-    }
-}
-
-/// `base` with `key` set to the JSON text `value`.
-fn with(base: &Value, key: &str, value: &str) -> Value {
-    let mut config = base.clone();
-    config[key] = serde_json::from_str(value).unwrap();
-    config
-}
 
 fn assert_rejected(class: &str, base: &Value, key: &str, values: &[&str]) {
     for value in values {

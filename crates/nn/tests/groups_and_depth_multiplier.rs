@@ -3,27 +3,16 @@
 //! not divide the channels, is an error naming the argument, where some layers used to fall
 //! back silently to 1.
 
+mod malformed;
+
 use krust_nn::layers::{
     layer_from_config, Conv1D, Conv2D, Conv3D, DepthwiseConv2D, Layer, SeparableConv1D,
     SeparableConv2D,
 };
+use malformed::{message, with};
 use serde_json::{json, Value};
 
 const MALFORMED: [&str; 5] = ["-1", "0", "1.5", "\"2\"", "[2]"];
-
-fn message<T>(what: &str, result: krust_nn::Result<T>) -> String {
-    match result {
-        Ok(_) => panic!("{what}: a malformed config was accepted"),
-        Err(e) => e.to_string(),
-    }
-}
-
-/// `base` with `key` set to the JSON text `value`.
-fn with(base: &Value, key: &str, value: &str) -> Value {
-    let mut config = base.clone();
-    config[key] = serde_json::from_str(value).unwrap();
-    config
-}
 
 #[test]
 fn malformed_groups_name_the_argument_in_every_regular_convolution() {

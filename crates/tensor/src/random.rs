@@ -28,7 +28,7 @@ pub struct Generator {
 }
 
 impl Generator {
-    pub fn new(seed: u64) -> Generator {
+    pub const fn new(seed: u64) -> Generator {
         Generator {
             seed,
             handed_out: 0,
@@ -50,12 +50,7 @@ impl Generator {
 
 thread_local! {
     /// The generator of this thread (seed 0 until `set_seed`).
-    static THREAD_GENERATOR: Cell<Generator> = const {
-        Cell::new(Generator {
-            seed: 0,
-            handed_out: 0,
-        })
-    };
+    static THREAD_GENERATOR: Cell<Generator> = const { Cell::new(Generator::new(0)) };
 }
 
 /// Seeds this thread's generator and restarts its sequence of derived generators.
