@@ -10,6 +10,8 @@ use krust_tensor::Padding;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 
+pub mod args;
+
 /// Largest value `ConfigReader::ints_opt` accepts: far beyond any real kernel, stride or
 /// upsampling factor, and small enough that products of a few of them cannot overflow
 /// a shape computation.
@@ -163,26 +165,9 @@ impl<'a> ConfigReader<'a> {
         let Some(v) = self.get(key) else {
             return Ok(None);
         };
-        let expected = if N == 1 {
-            "an integer or a list of one integer".to_string()
-        } else {
-            format!("an integer or a list of {N} integers")
-        };
-        let bad = || {
-            self.error(
-                key,
-                format!("expected {expected}, each from 0 to {MAX_INT_ARG}, got {v}"),
-            )
-        };
-        let one = |x: &Value| x.as_u64().filter(|&n| n <= MAX_INT_ARG).map(|n| n as usize);
-        if let Some(n) = one(v) {
-            return Ok(Some([n; N]));
-        }
-        let items = v.as_array().filter(|a| a.len() == N).ok_or_else(bad)?;
+        let items = args::ints_from_json(v, N).map_err(|why| self.error(key, why))?;
         let mut out = [0; N];
-        for (o, x) in out.iter_mut().zip(items) {
-            *o = one(x).ok_or_else(bad)?;
-        }
+        out.copy_from_slice(&items);
         Ok(Some(out))
     }
 
@@ -344,6 +329,16 @@ impl<'a> ConfigReader<'a> {
             Some(v) if *v == expected => Ok(()),
             Some(v) => Err(self.unsupported(key, v)),
         }
+    }
+
+    /// The arguments no reader call used, without nulls (which mean the default): what a
+    /// layer's serde fields read (see [`args::read`]).
+    pub fn into_arguments(self) -> Map<String, Value> {
+        self.map
+            .iter()
+            .filter(|(k, v)| !self.used.contains(k.as_str()) && !v.is_null())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
     /// Fails on any key that no reader call used.

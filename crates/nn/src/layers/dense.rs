@@ -1,36 +1,44 @@
 //! `Dense`: y = activation(x·W + b) on the last axis; kernel (in, units) as in Keras.
 
 use super::{kernel_and_bias, Layer};
-use crate::config::{initializer_to_json, ConfigReader};
+use crate::config::args::{self, KerasArgs};
 use crate::initializers::Initializer;
 use crate::regularizers::WeightPenalties;
 use crate::{Activation, NnError, Result};
 use krust_autograd::Var;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone)]
+/// Keras's `Dense(units)`. Its fields are its Keras arguments (see `config::args`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default = "Dense::keras_defaults", deny_unknown_fields)]
 pub struct Dense {
-    /// Output features.
+    /// Output features (required).
     pub units: usize,
     /// Applied to the output. Default `None` (linear).
+    #[serde(with = "args::activation")]
     pub activation: Activation,
     /// Default `true`.
     pub use_bias: bool,
     /// Default `"glorot_uniform"`.
+    #[serde(with = "args::initializer")]
     pub kernel_initializer: Initializer,
     /// Default `"zeros"`.
+    #[serde(with = "args::initializer")]
     pub bias_initializer: Initializer,
     /// Weight and activity regularizers and constraints (Keras's *_regularizer, *_constraint).
+    #[serde(skip)]
     pub penalties: WeightPenalties,
+    #[serde(skip)]
     kernel: Option<Var>,
+    #[serde(skip)]
     bias: Option<Var>,
 }
 
 impl Dense {
-    /// The layer with Keras's defaults for every optional argument: the one place they are
-    /// written (`from_config` reads each argument over them).
-    pub fn new(units: usize) -> Self {
+    /// Keras's defaults for every argument, the one place they are written.
+    fn keras_defaults() -> Self {
         Dense {
-            units,
+            units: 0,
             activation: Activation::Linear,
             use_bias: true,
             kernel_initializer: Initializer::GlorotUniform,
@@ -38,6 +46,13 @@ impl Dense {
             penalties: WeightPenalties::new("Dense", &["kernel", "bias"]),
             kernel: None,
             bias: None,
+        }
+    }
+
+    pub fn new(units: usize) -> Self {
+        Dense {
+            units,
+            ..Self::keras_defaults()
         }
     }
 
@@ -54,15 +69,7 @@ impl Layer for Dense {
     }
 
     fn config(&self) -> serde_json::Value {
-        let mut config = serde_json::json!({
-            "units": self.units,
-            "activation": self.activation.to_config(),
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializer_to_json(&self.kernel_initializer),
-            "bias_initializer": initializer_to_json(&self.bias_initializer),
-        });
-        self.penalties.write(&mut config);
-        config
+        args::write(self)
     }
 
     fn weights(&self) -> Vec<(&'static str, Var)> {
@@ -122,18 +129,21 @@ impl Layer for Dense {
     }
 }
 
+impl KerasArgs for Dense {
+    const REQUIRED: &'static [&'static str] = &["units"];
+
+    fn weight_penalties(&self) -> Option<&WeightPenalties> {
+        Some(&self.penalties)
+    }
+
+    fn weight_penalties_mut(&mut self) -> Option<&mut WeightPenalties> {
+        Some(&mut self.penalties)
+    }
+}
+
 impl Dense {
     /// Builds the layer from its Keras-style config (see `config`).
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let mut c = ConfigReader::new("Dense", config)?;
-        let mut layer = Dense::new(c.usize("units")?);
-        layer.activation = c.activation_or("activation", layer.activation)?;
-        layer.use_bias = c.bool_or("use_bias", layer.use_bias)?;
-        layer.kernel_initializer =
-            c.initializer_or("kernel_initializer", layer.kernel_initializer)?;
-        layer.bias_initializer = c.initializer_or("bias_initializer", layer.bias_initializer)?;
-        layer.penalties.read(&mut c)?;
-        c.finish()?;
-        Ok(layer)
+        args::read("Dense", config)
     }
 }

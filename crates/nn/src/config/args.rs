@@ -1,0 +1,217 @@
+//! Layer arguments declared once, as serde fields. A layer derives `Serialize` and
+//! `Deserialize` on its own struct: each Keras argument is a public field with its doc comment
+//! stating the default, the defaults themselves are written once in the function named by
+//! `#[serde(default = "...")]` (which the layer's constructor also starts from), and the
+//! run-time state (weights, random streams, recorded losses) is `#[serde(skip)]`.
+//! [`read`] and [`write`] then give the Keras config in both directions:
+//!
+//! - the keys every Keras layer carries (`name`, `trainable`, `dtype`, ...) are checked by
+//!   [`ConfigReader::new`], a `null` value means the default, as in Keras;
+//! - a missing required argument ([`KerasArgs::REQUIRED`]), an unknown argument
+//!   (`deny_unknown_fields`) or a malformed value is an error naming the layer and argument;
+//! - `*_regularizer`, `*_constraint` and `activity_regularizer` go to the layer's
+//!   [`WeightPenalties`], which knows its weights.
+//!
+//! The field helpers below (`activation`, `initializer`, `padding`, [`ints`], [`axes`],
+//! [`positive`]) are the one reader for each kind of value.
+
+use super::{ConfigReader, MAX_INT_ARG};
+use crate::activations::Activation;
+use crate::initializers::Initializer;
+use crate::regularizers::WeightPenalties;
+use crate::{NnError, Result};
+use krust_tensor::Padding;
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+/// A layer whose Keras arguments are its serde fields.
+pub trait KerasArgs: Serialize + DeserializeOwned {
+    /// Arguments without a default: the constructor's parameters.
+    const REQUIRED: &'static [&'static str] = &[];
+
+    /// The layer's regularizers and constraints, if it has weights that take them.
+    fn weight_penalties(&self) -> Option<&WeightPenalties> {
+        None
+    }
+
+    /// The same, to read them into.
+    fn weight_penalties_mut(&mut self) -> Option<&mut WeightPenalties> {
+        None
+    }
+
+    /// Checks that involve several arguments, run after reading (a single value's checks
+    /// belong to its field's reader).
+    fn check_args(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Reads a layer of Keras class `class` from its config.
+pub fn read<T: KerasArgs>(class: &str, config: &Value) -> Result<T> {
+    let arguments = ConfigReader::new(class, config)?.into_arguments();
+    let mut plain = Map::new();
+    let mut penalties = Map::new();
+    for (key, value) in arguments {
+        if key.ends_with("_regularizer") || key.ends_with("_constraint") {
+            penalties.insert(key, value);
+        } else {
+            plain.insert(key, value);
+        }
+    }
+    for key in T::REQUIRED {
+        if !plain.contains_key(*key) {
+            return Err(NnError::layer(
+                class,
+                format!("argument `{key}` is required"),
+            ));
+        }
+    }
+    let mut layer: T = serde_path_to_error::deserialize(Value::Object(plain)).map_err(|e| {
+        let path = e.path().to_string();
+        let why = e.into_inner();
+        if path == "." {
+            NnError::layer(class, format!("{why}"))
+        } else {
+            NnError::layer(class, format!("argument `{path}`: {why}"))
+        }
+    })?;
+    let penalties = Value::Object(penalties);
+    let mut c = ConfigReader::new(class, &penalties)?;
+    if let Some(p) = layer.weight_penalties_mut() {
+        p.read(&mut c)?;
+    }
+    c.finish()?;
+    layer.check_args()?;
+    Ok(layer)
+}
+
+/// A layer's Keras config: its argument fields, then its regularizers and constraints.
+pub fn write<T: KerasArgs>(layer: &T) -> Value {
+    // Serializing plain fields into a JSON value cannot fail: every key is a string.
+    let mut config = serde_json::to_value(layer).unwrap_or_else(|_| Value::Object(Map::new()));
+    if let Some(p) = layer.weight_penalties() {
+        p.write(&mut config);
+    }
+    config
+}
+
+/// Keras's int-or-tuple argument (kernel sizes, strides, dilation rates, pool sizes,
+/// upsampling factors): an integer means the same value on each of the `n` axes, else a
+/// list of exactly `n` integers, each from 0 to `MAX_INT_ARG`.
+pub fn ints_from_json(v: &Value, n: usize) -> std::result::Result<Vec<usize>, String> {
+    let expected = if n == 1 {
+        "an integer or a list of one integer".to_string()
+    } else {
+        format!("an integer or a list of {n} integers")
+    };
+    let bad = || format!("expected {expected}, each from 0 to {MAX_INT_ARG}, got {v}");
+    let one = |x: &Value| x.as_u64().filter(|&k| k <= MAX_INT_ARG).map(|k| k as usize);
+    if let Some(k) = one(v) {
+        return Ok(vec![k; n]);
+    }
+    let items = v.as_array().filter(|a| a.len() == n).ok_or_else(bad)?;
+    items.iter().map(|x| one(x).ok_or_else(bad)).collect()
+}
+
+/// The field reader for an int-or-tuple argument of fixed length `N` (`[usize; N]`).
+pub fn ints<'de, D: Deserializer<'de>, const N: usize>(
+    d: D,
+) -> std::result::Result<[usize; N], D::Error> {
+    let v = Value::deserialize(d)?;
+    let items = ints_from_json(&v, N).map_err(D::Error::custom)?;
+    let mut out = [0; N];
+    out.copy_from_slice(&items);
+    Ok(out)
+}
+
+/// A type that knows a layer's number of spatial axes (a convolution or pooling class).
+pub trait SpatialRank {
+    const RANK: usize;
+}
+
+/// The field reader for an int-or-tuple argument with one entry per spatial axis of `R`
+/// (`axes::<C, _>` in a generic layer).
+pub fn axes<'de, R: SpatialRank, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Vec<usize>, D::Error> {
+    let v = Value::deserialize(d)?;
+    ints_from_json(&v, R::RANK).map_err(D::Error::custom)
+}
+
+/// `axes` for an optional argument (Keras's `output_padding=None`).
+pub fn axes_opt<'de, R: SpatialRank, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Vec<usize>>, D::Error> {
+    axes::<R, D>(d).map(Some)
+}
+
+/// The field reader for a positive integer such as `groups` or `depth_multiplier`: zero,
+/// negative, fractional and non-numeric values are errors, never the default.
+pub fn positive<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<usize, D::Error> {
+    let v = Value::deserialize(d)?;
+    v.as_u64()
+        .filter(|&n| n > 0 && n <= MAX_INT_ARG)
+        .map(|n| n as usize)
+        .ok_or_else(|| {
+            D::Error::custom(format!(
+                "expected a positive integer up to {MAX_INT_ARG}, got {v}"
+            ))
+        })
+}
+
+/// Activations as Keras writes them: a name ("relu"), or krust's object form that keeps
+/// parameters.
+pub mod activation {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(a: &Activation, s: S) -> std::result::Result<S::Ok, S::Error> {
+        a.to_config().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> std::result::Result<Activation, D::Error> {
+        let v = Value::deserialize(d)?;
+        Activation::from_config(&v).map_err(D::Error::custom)
+    }
+}
+
+/// Initializers in Keras 3's form, `{"class_name": ..., "config": {...}}`, or a bare name.
+pub mod initializer {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(
+        init: &Initializer,
+        s: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        init.to_keras_json().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> std::result::Result<Initializer, D::Error> {
+        let v = Value::deserialize(d)?;
+        Initializer::from_keras_json(&v).map_err(D::Error::custom)
+    }
+}
+
+/// `"valid"` or `"same"`.
+pub mod padding {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(p: &Padding, s: S) -> std::result::Result<S::Ok, S::Error> {
+        super::super::padding_name(*p).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Padding, D::Error> {
+        let v = Value::deserialize(d)?;
+        match v.as_str() {
+            Some("valid") => Ok(Padding::Valid),
+            Some("same") => Ok(Padding::Same),
+            _ => Err(D::Error::custom(format!(
+                "expected \"valid\" or \"same\", got {v}"
+            ))),
+        }
+    }
+}
