@@ -215,3 +215,82 @@ pub mod padding {
         }
     }
 }
+
+/// Keras's `seed` of a random layer, read into and written from its mask stream: a
+/// non-negative integer seeds the stream (`RandomStream::seeded`), while `None` (absent or
+/// null) leaves the stream keyed from the thread's generator, drawn when the layer is made.
+pub mod seeded_stream {
+    use super::*;
+    use krust_tensor::random::RandomStream;
+
+    pub fn serialize<S: Serializer>(
+        stream: &RandomStream,
+        s: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        stream.seed().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> std::result::Result<RandomStream, D::Error> {
+        let v = Value::deserialize(d)?;
+        v.as_u64().map(RandomStream::seeded).ok_or_else(|| {
+            D::Error::custom(format!("expected a non-negative integer or null, got {v}"))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::layers::{Conv2D, Dense, DepthwiseConv2D, Layer, MaxPooling1D};
+    use serde_json::json;
+
+    fn dense_error(config: serde_json::Value) -> String {
+        Dense::from_config(&config).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn errors_name_the_layer_and_the_argument() {
+        let e = dense_error(json!({"units": 4, "unit": 3}));
+        assert!(e.contains("Dense") && e.contains("`unit`"), "{e}");
+        let e = dense_error(json!({"activation": "relu"}));
+        assert!(
+            e.contains("Dense") && e.contains("`units`") && e.contains("required"),
+            "{e}"
+        );
+        let e = dense_error(json!({"units": "four"}));
+        assert!(e.contains("Dense") && e.contains("`units`"), "{e}");
+        let e = dense_error(json!({"units": 4, "use_bias": 1}));
+        assert!(e.contains("`use_bias`"), "{e}");
+        let e = dense_error(json!({"units": 4, "kernel_initializer": "no_such_init"}));
+        assert!(e.contains("`kernel_initializer`"), "{e}");
+        let e = dense_error(json!({"units": 4, "gamma_regularizer": "l2"}));
+        assert!(e.contains("`gamma_regularizer`"), "{e}");
+    }
+
+    #[test]
+    fn null_means_the_default_and_the_round_trip_is_exact() {
+        let layer = Dense::from_config(&json!({"units": 3, "activation": null})).unwrap();
+        assert_eq!(layer.activation, crate::Activation::Linear);
+        let written = layer.config();
+        let again = Dense::from_config(&written).unwrap().config();
+        assert_eq!(written, again);
+        assert_eq!(written["units"], 3);
+        assert_eq!(written["kernel_regularizer"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn one_struct_for_several_classes_refuses_what_its_class_does_not_take() {
+        let e = DepthwiseConv2D::from_config(&json!({"kernel_size": 3, "filters": 4}))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("DepthwiseConv2D") && e.contains("`filters`"),
+            "{e}"
+        );
+        let written = Conv2D::new(4, (3, 3)).config();
+        assert!(written.get("depth_multiplier").is_none() && written["groups"] == 1);
+        let pool = MaxPooling1D::from_config(&json!({"pool_size": 3})).unwrap();
+        assert_eq!(pool.strides, vec![3], "strides default to the pool size");
+    }
+}

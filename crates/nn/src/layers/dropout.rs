@@ -3,12 +3,16 @@
 //! inference rule folded into training). `noise_shape` shares decisions along axes.
 
 use super::Layer;
+use crate::config::args::{self, KerasArgs};
 use crate::config::ConfigReader;
 use crate::{NnError, Result};
 use krust_autograd::Var;
 use krust_tensor::random::{RandomOp, RandomStream};
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone)]
+/// Keras's `Dropout(rate)`. Its fields are its Keras arguments (see `config::args`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default = "Dropout::keras_defaults", deny_unknown_fields)]
 pub struct Dropout {
     /// Fraction of inputs dropped, in [0, 1). Keras requires it; a config without it reads
     /// as `0.5` (`Dropout::default`).
@@ -17,6 +21,9 @@ pub struct Dropout {
     /// input's size, 1 entries sharing one decision along that axis (EfficientNet drops whole
     /// samples with [None, 1, 1, 1]). None: one decision per element. Default `None`.
     pub noise_shape: Option<Vec<Option<usize>>>,
+    /// Keras's `seed`: the masks' stream, seeded by it, or (default `None`) keyed from the
+    /// thread's generator when the layer is created.
+    #[serde(rename = "seed", with = "args::seeded_stream")]
     masks: RandomStream,
 }
 
@@ -32,6 +39,14 @@ impl Dropout {
     pub fn new(rate: f32) -> Self {
         Dropout {
             rate,
+            ..Self::keras_defaults()
+        }
+    }
+
+    /// Keras's defaults for every argument, the one place they are written.
+    fn keras_defaults() -> Self {
+        Dropout {
+            rate: 0.5,
             noise_shape: None,
             masks: RandomStream::new(),
         }
@@ -46,7 +61,7 @@ impl Dropout {
 /// Rate 0.5: what `from_config` reads a config without `rate` as.
 impl Default for Dropout {
     fn default() -> Self {
-        Dropout::new(0.5)
+        Dropout::keras_defaults()
     }
 }
 
@@ -105,7 +120,7 @@ pub(crate) fn read_noise_shape(c: &mut ConfigReader) -> Result<Option<Vec<Option
 
 impl Layer for Dropout {
     fn config(&self) -> serde_json::Value {
-        serde_json::json!({"rate": self.rate, "seed": self.masks.seed(), "noise_shape": self.noise_shape})
+        args::write(self)
     }
 
     fn random_stream(&self) -> Option<&RandomStream> {
@@ -137,20 +152,12 @@ impl Layer for Dropout {
     }
 }
 
+impl KerasArgs for Dropout {}
+
 impl Dropout {
     /// Builds the layer from its Keras-style config (see `config`).
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let mut c = ConfigReader::new("Dropout", config)?;
-        let mut layer = Dropout::default();
-        layer.rate = c.f32_or("rate", layer.rate)?;
-        if let Some(seed) = c.seed_opt("seed")? {
-            layer.masks = RandomStream::seeded(seed);
-        }
-        if let Some(noise_shape) = read_noise_shape(&mut c)? {
-            layer.noise_shape = Some(noise_shape);
-        }
-        c.finish()?;
-        Ok(layer)
+        args::read("Dropout", config)
     }
 }
 

@@ -19,9 +19,12 @@ macro_rules! keras_conv_class {
         #[derive(Debug, Clone)]
         pub struct $class;
 
+        impl crate::config::args::SpatialRank for $class {
+            const RANK: usize = $rank;
+        }
+
         impl super::ConvClass for $class {
             const NAME: &'static str = stringify!($name);
-            const RANK: usize = $rank;
             const KIND: super::ConvKind = super::ConvKind::$kind;
             type Sizes = $sizes;
         }
@@ -49,7 +52,7 @@ pub use separable_conv1d::{SeparableConv1D, SeparableConv1DClass};
 pub use separable_conv2d::{SeparableConv2D, SeparableConv2DClass};
 
 use super::Layer;
-use crate::config::{initializer_to_json, ConfigReader};
+use crate::config::args::{self, KerasArgs, SpatialRank};
 use crate::inference::{ConvWeights, InferenceRole};
 use crate::initializers::Initializer;
 use crate::regularizers::WeightPenalties;
@@ -57,6 +60,7 @@ use crate::{Activation, NnError, Result};
 use krust_autograd::Var;
 use krust_tensor::conv::{output_size, Conv3dSpec};
 use krust_tensor::{Conv2dSpec, Padding};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::marker::PhantomData;
 
@@ -86,6 +90,41 @@ impl ConvKind {
         matches!(self, ConvKind::Depthwise | ConvKind::Separable)
     }
 
+    /// The arguments of `Conv` that the kind's Keras classes do not take: they are refused
+    /// when read and left out of the config.
+    const fn not_taken(self) -> &'static [&'static str] {
+        match self {
+            ConvKind::Regular => &[
+                "output_padding",
+                "depth_multiplier",
+                "depthwise_initializer",
+                "pointwise_initializer",
+            ],
+            ConvKind::Transposed => &[
+                "groups",
+                "depth_multiplier",
+                "depthwise_initializer",
+                "pointwise_initializer",
+            ],
+            ConvKind::Depthwise => &[
+                "filters",
+                "groups",
+                "output_padding",
+                "kernel_initializer",
+                "pointwise_initializer",
+            ],
+            ConvKind::Separable => &["groups", "output_padding", "kernel_initializer"],
+        }
+    }
+
+    /// The arguments without a default.
+    const fn required(self) -> &'static [&'static str] {
+        match self {
+            ConvKind::Depthwise => &["kernel_size"],
+            _ => &["filters", "kernel_size"],
+        }
+    }
+
     /// The Keras argument prefix of the first kernel ("kernel_initializer" or
     /// "depthwise_initializer"; Keras names the depthwise weight itself "kernel" in
     /// DepthwiseConv2D, "depthwise_kernel" in the separable layers).
@@ -107,13 +146,12 @@ impl ConvKind {
     }
 }
 
-/// A Keras convolution class: its name, spatial rank and kind. Each class file declares one
+/// A Keras convolution class: its name, spatial rank (`SpatialRank::RANK`: 1 for steps, 2 for
+/// height and width, 3 for depth, height and width) and kind. Each class file declares one
 /// (see `keras_conv_class!`).
-pub trait ConvClass: std::fmt::Debug + Clone + 'static {
+pub trait ConvClass: SpatialRank + std::fmt::Debug + Clone + 'static {
     /// The Keras class name, e.g. "Conv2D".
     const NAME: &'static str;
-    /// Spatial axes: 1 (steps), 2 (height, width) or 3 (depth, height, width).
-    const RANK: usize;
     const KIND: ConvKind;
     /// How the builder methods take per-axis sizes: `usize` for most 1-D classes, `(h, w)`
     /// for 2-D, `[d, h, w]` for 3-D.
@@ -145,7 +183,8 @@ impl AxisSizes for [usize; 3] {
 
 /// Convolution padding: Keras's valid and same, and causal (1-D regular convolutions only:
 /// (kernel_size - 1) · dilation zeros on the left, so output t sees inputs ≤ t).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ConvPadding {
     Valid,
     Same,
@@ -162,14 +201,6 @@ impl From<Padding> for ConvPadding {
 }
 
 impl ConvPadding {
-    fn name(self) -> &'static str {
-        match self {
-            ConvPadding::Valid => "valid",
-            ConvPadding::Same => "same",
-            ConvPadding::Causal => "causal",
-        }
-    }
-
     /// The kernels' padding: causal is valid after the explicit left padding.
     fn kernel_padding(self) -> Padding {
         match self {
@@ -179,62 +210,91 @@ impl ConvPadding {
     }
 }
 
-/// A convolution layer of Keras class `C` (`Conv2D`, `Conv3DTranspose`, ...). The fields
-/// each class does not read keep their defaults and are not written to its config.
-#[derive(Debug, Clone)]
+/// A convolution layer of Keras class `C` (`Conv2D`, `Conv3DTranspose`, ...). Its fields are
+/// its Keras arguments (see `config::args`); those its class does not take
+/// (`ConvKind::not_taken`) keep their defaults, are refused when read and are not written.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default = "Conv::keras_defaults", deny_unknown_fields)]
 pub struct Conv<C: ConvClass> {
-    /// Output channels (all kinds but depthwise, whose output is in × depth_multiplier).
+    /// Output channels (required; all kinds but depthwise, whose output is in ×
+    /// depth_multiplier).
     pub filters: usize,
-    /// One entry per spatial axis.
+    /// One entry per spatial axis (required).
+    #[serde(deserialize_with = "args::axes::<C, _>")]
     pub kernel_size: Vec<usize>,
     /// Default `1` on every axis.
+    #[serde(deserialize_with = "args::axes::<C, _>")]
     pub strides: Vec<usize>,
     /// Default `"valid"`.
     pub padding: ConvPadding,
     /// Default `1` on every axis; > 1 is an atrous convolution (Keras forbids strides > 1
     /// with it in regular convolutions).
+    #[serde(deserialize_with = "args::axes::<C, _>")]
     pub dilation_rate: Vec<usize>,
     /// Transposed only: Keras's `output_padding` (each entry below the stride). Default
     /// `None`.
+    #[serde(deserialize_with = "args::axes_opt::<C, _>")]
     pub output_padding: Option<Vec<usize>>,
     /// Regular only: with g groups, input and output channels split into g independent
     /// convolutions (the kernel is (k..., in / g, filters)). Default `1`.
+    #[serde(deserialize_with = "args::positive")]
     pub groups: usize,
     /// Depthwise and separable only: filters per input channel. Default `1`.
+    #[serde(deserialize_with = "args::positive")]
     pub depth_multiplier: usize,
     /// Default `None` (linear).
+    #[serde(with = "args::activation")]
     pub activation: Activation,
     /// Default `true`.
     pub use_bias: bool,
     /// Regular and transposed: the kernel's initializer. Default `"glorot_uniform"`.
+    #[serde(with = "args::initializer")]
     pub kernel_initializer: Initializer,
     /// Depthwise and separable: the depthwise kernel's initializer. Default
     /// `"glorot_uniform"`.
+    #[serde(with = "args::initializer")]
     pub depthwise_initializer: Initializer,
     /// Separable: the pointwise kernel's initializer. Default `"glorot_uniform"`.
+    #[serde(with = "args::initializer")]
     pub pointwise_initializer: Initializer,
     /// Default `"zeros"`.
+    #[serde(with = "args::initializer")]
     pub bias_initializer: Initializer,
     /// Weight and activity regularizers and constraints (Keras's *_regularizer, *_constraint
     /// under the kind's weight prefixes).
+    #[serde(skip)]
     pub penalties: WeightPenalties,
     /// The kernel (the depthwise one for depthwise and separable kinds).
+    #[serde(skip)]
     kernel: Option<Var>,
     /// Separable only: the 1x1 kernel (1..., in × depth_multiplier, filters).
+    #[serde(skip)]
     pointwise_kernel: Option<Var>,
+    #[serde(skip)]
     bias: Option<Var>,
     /// Transposed only: output lengths per spatial axis, fixed by `build`.
+    #[serde(skip)]
     out_spatial: Vec<usize>,
+    #[serde(skip)]
     class: PhantomData<C>,
 }
 
 impl<C: ConvClass> Conv<C> {
-    /// The layer with Keras's defaults, the one place they are written; class files wrap it
-    /// in their Keras-shaped `new`, and `from_config` reads each argument over it.
+    /// The layer with `filters` and `kernel_size` (per axis) and Keras's defaults for the rest.
     fn with_kernel(filters: usize, kernel_size: Vec<usize>) -> Self {
         Conv {
             filters,
             kernel_size,
+            ..Self::keras_defaults()
+        }
+    }
+
+    /// Keras's defaults for every argument, the one place they are written (the required
+    /// `filters` and `kernel_size` are placeholders).
+    fn keras_defaults() -> Self {
+        Conv {
+            filters: 0,
+            kernel_size: vec![1; C::RANK],
             strides: vec![1; C::RANK],
             padding: ConvPadding::Valid,
             dilation_rate: vec![1; C::RANK],
@@ -299,53 +359,19 @@ impl<C: ConvClass> Conv<C> {
     }
 
     /// Builds the layer from its Keras config (see `config`); a malformed or unknown
-    /// argument is an error naming it. Defaults are those of `with_kernel`, the one place
-    /// they are written: each optional argument is read over the built layer's value.
+    /// argument, or one the class does not take, is an error naming it.
     pub fn from_config(config: &Value) -> Result<Self> {
-        let kind = C::KIND;
-        let mut c = ConfigReader::new(C::NAME, config)?;
-        let filters = if kind.has_filters() {
-            c.usize("filters")?
-        } else {
-            0
-        };
-        let mut layer = Self::with_kernel(filters, c.axes("kernel_size", C::RANK)?);
-        if let Some(s) = c.axes_opt("strides", C::RANK)? {
-            layer.strides = s;
+        if let Some(key) = C::KIND
+            .not_taken()
+            .iter()
+            .find(|k| config.get(**k).is_some_and(|v| !v.is_null()))
+        {
+            return Err(Self::error(format!(
+                "argument `{key}` is not supported by {}",
+                C::NAME
+            )));
         }
-        if let Some(d) = c.axes_opt("dilation_rate", C::RANK)? {
-            layer.dilation_rate = d;
-        }
-        layer.padding = read_padding(&mut c, C::NAME, Self::allows_causal(), layer.padding)?;
-        match kind {
-            ConvKind::Regular => layer.groups = c.positive_or("groups", layer.groups)?,
-            ConvKind::Transposed => {
-                if let Some(p) = c.axes_opt("output_padding", C::RANK)? {
-                    layer.output_padding = Some(p);
-                }
-            }
-            ConvKind::Depthwise | ConvKind::Separable => {
-                layer.depth_multiplier =
-                    c.positive_or("depth_multiplier", layer.depth_multiplier)?
-            }
-        }
-        layer.activation = c.activation_or("activation", layer.activation)?;
-        layer.use_bias = c.bool_or("use_bias", layer.use_bias)?;
-        if kind.has_depth_multiplier() {
-            layer.depthwise_initializer =
-                c.initializer_or("depthwise_initializer", layer.depthwise_initializer)?;
-        } else {
-            layer.kernel_initializer =
-                c.initializer_or("kernel_initializer", layer.kernel_initializer)?;
-        }
-        if kind == ConvKind::Separable {
-            layer.pointwise_initializer =
-                c.initializer_or("pointwise_initializer", layer.pointwise_initializer)?;
-        }
-        layer.bias_initializer = c.initializer_or("bias_initializer", layer.bias_initializer)?;
-        layer.penalties.read(&mut c)?;
-        c.finish()?;
-        Ok(layer)
+        args::read(C::NAME, config)
     }
 
     /// Keras allows "causal" padding only in Conv1D.
@@ -626,31 +652,6 @@ impl Spec {
     }
 }
 
-/// Reads `padding`: "valid", "same", and "causal" where the class allows it; `default` when
-/// absent.
-fn read_padding(
-    c: &mut ConfigReader,
-    layer: &str,
-    causal: bool,
-    default: ConvPadding,
-) -> Result<ConvPadding> {
-    let expected = if causal {
-        "\"valid\", \"same\" or \"causal\""
-    } else {
-        "\"valid\" or \"same\""
-    };
-    match c.value("padding") {
-        None => Ok(default),
-        Some(v) if v == "valid" => Ok(ConvPadding::Valid),
-        Some(v) if v == "same" => Ok(ConvPadding::Same),
-        Some(v) if v == "causal" && causal => Ok(ConvPadding::Causal),
-        Some(v) => Err(NnError::layer(
-            layer,
-            format!("argument `padding`: expected {expected}, got {v}"),
-        )),
-    }
-}
-
 /// Keras's deconvolution output length for one axis: valid: in·stride + max(k - stride, 0);
 /// same: in·stride; with output_padding p: (in - 1)·stride + k - 2·pad + p, pad = 0 (valid)
 /// or k // 2 (same), k the dilated size.
@@ -673,39 +674,40 @@ pub fn transpose_output_length(
     }
 }
 
+impl<C: ConvClass> KerasArgs for Conv<C> {
+    const REQUIRED: &'static [&'static str] = C::KIND.required();
+
+    fn weight_penalties(&self) -> Option<&WeightPenalties> {
+        Some(&self.penalties)
+    }
+
+    fn weight_penalties_mut(&mut self) -> Option<&mut WeightPenalties> {
+        Some(&mut self.penalties)
+    }
+
+    fn check_args(&mut self) -> Result<()> {
+        if self.padding == ConvPadding::Causal && !Self::allows_causal() {
+            return Err(Self::error(
+                "argument `padding`: \"causal\" is only supported by Conv1D",
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl<C: ConvClass> Layer for Conv<C> {
     fn class_name(&self) -> &'static str {
         C::NAME
     }
 
     fn config(&self) -> Value {
-        let kind = C::KIND;
-        let mut config = json!({
-            "kernel_size": self.kernel_size,
-            "strides": self.strides,
-            "padding": self.padding.name(),
-            "data_format": "channels_last",
-            "dilation_rate": self.dilation_rate,
-            "activation": self.activation.to_config(),
-            "use_bias": self.use_bias,
-            "bias_initializer": initializer_to_json(&self.bias_initializer),
-        });
-        if kind.has_filters() {
-            config["filters"] = json!(self.filters);
-        }
-        match kind {
-            ConvKind::Regular => config["groups"] = json!(self.groups),
-            ConvKind::Transposed => config["output_padding"] = json!(self.output_padding),
-            ConvKind::Depthwise | ConvKind::Separable => {
-                config["depth_multiplier"] = json!(self.depth_multiplier)
+        let mut config = args::write(self);
+        if let Some(map) = config.as_object_mut() {
+            for key in C::KIND.not_taken() {
+                map.remove(*key);
             }
         }
-        let first = format!("{}_initializer", kind.kernel_prefix());
-        config[first] = initializer_to_json(self.first_initializer());
-        if kind == ConvKind::Separable {
-            config["pointwise_initializer"] = initializer_to_json(&self.pointwise_initializer);
-        }
-        self.penalties.write(&mut config);
+        config["data_format"] = json!("channels_last");
         config
     }
 

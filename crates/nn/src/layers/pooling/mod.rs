@@ -14,9 +14,12 @@ macro_rules! keras_pool_class {
         #[derive(Debug, Clone)]
         pub struct $class;
 
+        impl crate::config::args::SpatialRank for $class {
+            const RANK: usize = $rank;
+        }
+
         impl super::PoolClass for $class {
             const NAME: &'static str = stringify!($name);
-            const RANK: usize = $rank;
             const OP: super::PoolOp = super::PoolOp::$op;
             type Sizes = $sizes;
             type Pads = $pads;
@@ -40,10 +43,13 @@ pub use max_pooling3d::{MaxPooling3D, MaxPooling3DClass};
 
 use super::conv::AxisSizes;
 use super::Layer;
-use crate::config::{padding_name, ConfigReader};
+use crate::config::args::{self, KerasArgs, SpatialRank};
+use crate::config::MAX_INT_ARG;
 use crate::{NnError, Result};
 use krust_autograd::Var;
 use krust_tensor::{Padding, PoolSpec};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{json, Value};
 use std::marker::PhantomData;
 
@@ -55,10 +61,9 @@ pub enum PoolOp {
     Average,
 }
 
-/// A Keras pooling class: its name, spatial rank and reduction.
-pub trait PoolClass: std::fmt::Debug + Clone + 'static {
+/// A Keras pooling class: its name, spatial rank (`SpatialRank::RANK`) and reduction.
+pub trait PoolClass: SpatialRank + std::fmt::Debug + Clone + 'static {
     const NAME: &'static str;
-    const RANK: usize;
     const OP: PoolOp;
     /// Per-axis sizes as `new` and `with_strides` take them.
     type Sizes: AxisSizes;
@@ -106,35 +111,54 @@ impl AxisPads for [(usize, usize); 3] {
     }
 }
 
-/// A pooling layer of Keras class `C` (`MaxPooling2D`, `AveragePooling3D`, ...).
-#[derive(Debug, Clone)]
+/// A pooling layer of Keras class `C` (`MaxPooling2D`, `AveragePooling3D`, ...). Its fields
+/// are its Keras arguments (see `config::args`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default = "Pool::keras_defaults", deny_unknown_fields)]
 pub struct Pool<C: PoolClass> {
     /// One entry per spatial axis. Default `2` on every axis.
+    #[serde(deserialize_with = "args::axes::<C, _>")]
     pub pool_size: Vec<usize>,
     /// Default `None`: the pool size.
+    #[serde(deserialize_with = "args::axes::<C, _>")]
     pub strides: Vec<usize>,
     /// Default `"valid"`.
+    #[serde(with = "args::padding")]
     pub padding: Padding,
     /// krust-only: PyTorch-style (before, after) padding per axis in place of `padding`;
-    /// padded cells never take part. Default `None`.
+    /// padded cells never take part. Default `None` (and then not written, so
+    /// Keras-compatible configs stay unchanged).
+    #[serde(
+        serialize_with = "write_explicit_padding::<C, _>",
+        deserialize_with = "read_explicit_padding::<C, _>",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub explicit_padding: Option<C::Pads>,
-    /// krust-only: PyTorch's `ceil_mode` (see `PoolSpec::ceil_mode`). Default `false`.
+    /// krust-only: PyTorch's `ceil_mode` (see `PoolSpec::ceil_mode`). Default `false` (and
+    /// then not written).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub ceil_mode: bool,
+    #[serde(skip)]
     class: PhantomData<C>,
 }
 
 impl<C: PoolClass> Pool<C> {
     /// The layer with Keras's defaults: strides equal to the pool size, valid padding.
     pub fn new(pool_size: C::Sizes) -> Self {
-        Self::with_pool_axes(pool_size.to_axes())
-    }
-
-    /// `new` with the pool size as one entry per axis: the one place the defaults of the
-    /// optional arguments are written (`from_config` reads each argument over them).
-    fn with_pool_axes(pool_size: Vec<usize>) -> Self {
+        let pool_size = pool_size.to_axes();
         Pool {
             strides: pool_size.clone(),
             pool_size,
+            ..Self::keras_defaults()
+        }
+    }
+
+    /// Keras's defaults for every argument, the one place they are written; `strides`
+    /// stays empty until set, meaning the pool size (`new`, `check_args`).
+    fn keras_defaults() -> Self {
+        Pool {
+            pool_size: vec![2; C::RANK],
+            strides: Vec::new(),
             padding: Padding::Valid,
             explicit_padding: None,
             ceil_mode: false,
@@ -175,62 +199,66 @@ impl<C: PoolClass> Pool<C> {
         }
     }
 
-    /// Builds the layer from its Keras-style config (see `config`): each optional argument
-    /// is read over the default layer's value.
+    /// Builds the layer from its Keras-style config (see `config`).
     pub fn from_config(config: &Value) -> Result<Self> {
-        let mut c = ConfigReader::new(C::NAME, config)?;
-        let mut layer = match c.axes_opt("pool_size", C::RANK)? {
-            Some(pool_size) => Self::with_pool_axes(pool_size),
-            None => Self::default(),
-        };
-        if let Some(strides) = c.axes_opt("strides", C::RANK)? {
-            layer.strides = strides;
+        args::read(C::NAME, config)
+    }
+}
+
+impl<C: PoolClass> KerasArgs for Pool<C> {
+    fn check_args(&mut self) -> Result<()> {
+        if self.strides.is_empty() {
+            self.strides = self.pool_size.clone();
         }
-        layer.padding = c.padding_or("padding", layer.padding)?;
-        if let Some(pads) = read_explicit_padding::<C>(&mut c)? {
-            layer.explicit_padding = Some(pads);
-        }
-        layer.ceil_mode = c.bool_or("ceil_mode", layer.ceil_mode)?;
-        c.finish()?;
-        Ok(layer)
+        Ok(())
     }
 }
 
 /// Keras's default pool size, 2 on every axis.
 impl<C: PoolClass> Default for Pool<C> {
     fn default() -> Self {
-        Self::with_pool_axes(vec![2; C::RANK])
+        Pool {
+            strides: vec![2; C::RANK],
+            ..Self::keras_defaults()
+        }
     }
 }
 
-/// Reads the krust-only `explicit_padding`: exactly one [before, after] pair per spatial axis,
-/// as the PyTorch importer writes it (values bounded by the border reader).
-fn read_explicit_padding<C: PoolClass>(c: &mut ConfigReader) -> Result<Option<C::Pads>> {
-    let Some(v) = c.value("explicit_padding") else {
-        return Ok(None);
-    };
-    let bad = || {
-        NnError::argument(
-            "explicit_padding",
-            format!(
-                "expected {} [before, after] pairs of non-negative integers, got {v}",
-                C::RANK
-            ),
-        )
-    };
-    let all_pairs = v.as_array().is_some_and(|rows| {
-        rows.len() == C::RANK
-            && rows
-                .iter()
-                .all(|p| p.as_array().is_some_and(|p| p.len() == 2))
+/// The krust-only `explicit_padding` as the PyTorch importer writes it: one [before, after]
+/// pair per spatial axis.
+fn write_explicit_padding<C: PoolClass, S: Serializer>(
+    pads: &Option<C::Pads>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    let pairs: Option<Vec<[usize; 2]>> =
+        pads.map(|p| p.to_pairs().into_iter().map(|(a, b)| [a, b]).collect());
+    pairs.serialize(s)
+}
+
+/// Reads `explicit_padding`: exactly one [before, after] pair of integers from 0 to
+/// `MAX_INT_ARG` per spatial axis.
+fn read_explicit_padding<'de, C: PoolClass, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<C::Pads>, D::Error> {
+    let v = Value::deserialize(d)?;
+    let one = |x: &Value| x.as_u64().filter(|&n| n <= MAX_INT_ARG).map(|n| n as usize);
+    let pairs: Option<Vec<(usize, usize)>> = v.as_array().and_then(|rows| {
+        rows.iter()
+            .map(|p| match p.as_array()?.as_slice() {
+                [a, b] => Some((one(a)?, one(b)?)),
+                _ => None,
+            })
+            .collect()
     });
-    if !all_pairs {
-        return Err(bad());
-    }
-    let pairs = c
-        .borders_opt("explicit_padding", C::RANK)?
-        .ok_or_else(bad)?;
-    C::Pads::from_pairs(&pairs).map(Some).ok_or_else(bad)
+    pairs
+        .and_then(|p| C::Pads::from_pairs(&p))
+        .map(Some)
+        .ok_or_else(|| {
+            D::Error::custom(format!(
+                "expected {} [before, after] pairs of integers from 0 to {MAX_INT_ARG}, got {v}",
+                C::RANK
+            ))
+        })
 }
 
 impl<C: PoolClass> Layer for Pool<C> {
@@ -239,20 +267,8 @@ impl<C: PoolClass> Layer for Pool<C> {
     }
 
     fn config(&self) -> Value {
-        let mut config = json!({
-            "pool_size": self.pool_size,
-            "strides": self.strides,
-            "padding": padding_name(self.padding),
-            "data_format": "channels_last",
-        });
-        // The krust-only keys only when set, so Keras-compatible configs stay unchanged.
-        if let Some(p) = self.explicit_padding {
-            let pairs: Vec<[usize; 2]> = p.to_pairs().into_iter().map(|(a, b)| [a, b]).collect();
-            config["explicit_padding"] = json!(pairs);
-        }
-        if self.ceil_mode {
-            config["ceil_mode"] = Value::Bool(true);
-        }
+        let mut config = args::write(self);
+        config["data_format"] = json!("channels_last");
         config
     }
 
