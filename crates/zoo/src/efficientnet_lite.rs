@@ -8,7 +8,7 @@
 //! both agree).
 
 use crate::blocks::named;
-use crate::mobile_common::{batch_norm, depthwise_no_bias};
+use crate::depthwise_bn::{batch_norm, depthwise_no_bias};
 use krust_nn::functional::{Graph, Symbol};
 use krust_nn::layers::{ActivationLayer, Add, Conv2D, Dense, Dropout, GlobalAveragePooling2D};
 use krust_nn::{Activation, Result};
@@ -135,7 +135,7 @@ fn mb_conv_block(
     y = named(
         g,
         &format!("{p}._depthwise_conv"),
-        depthwise_no_bias(kernel, stride, Padding::Same)?,
+        depthwise_no_bias(kernel, stride, Padding::Same),
         &y,
     )?;
     y = named(

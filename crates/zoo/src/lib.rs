@@ -9,13 +9,13 @@
 mod alexnet;
 mod blocks;
 mod densenet;
+mod depthwise_bn;
 mod efficientnet_lite;
 mod error;
 mod googlenet;
 mod imagenet;
 mod lenet;
 mod mlp;
-mod mobile_common;
 mod mobilenet_v1;
 mod mobilenet_v2;
 pub mod preprocess;

@@ -3,7 +3,7 @@
 //! (classifier_activation=None).
 
 use crate::blocks::named;
-use crate::mobile_common::{batch_norm, depthwise_no_bias};
+use crate::depthwise_bn::{batch_norm, depthwise_no_bias};
 use krust_nn::functional::{Graph, Symbol};
 use krust_nn::layers::{
     ActivationLayer, Conv2D, Dropout, GlobalAveragePooling2D, ReLU, Reshape, ZeroPadding2D,
@@ -71,7 +71,7 @@ fn depthwise_block(
     let x = named(
         g,
         &format!("conv_dw_{id}"),
-        depthwise_no_bias(3, stride, padding)?,
+        depthwise_no_bias(3, stride, padding),
         &x,
     )?;
     let x = named(

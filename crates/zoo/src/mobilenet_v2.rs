@@ -3,7 +3,7 @@
 //! torchvision state dict maps onto it by name.
 
 use crate::blocks::named;
-use crate::mobile_common::{batch_norm, depthwise_no_bias};
+use crate::depthwise_bn::{batch_norm, depthwise_no_bias};
 use krust_nn::functional::{Graph, Symbol};
 use krust_nn::initializers::{FanMode, Initializer, ScalingDistribution};
 use krust_nn::layers::{
@@ -58,7 +58,7 @@ fn conv(
 
 fn depthwise(g: &Graph, name: &str, x: &Symbol, stride: usize) -> Result<Symbol> {
     let (x, padding) = torch_padding(g, name, x, 3, stride)?;
-    let mut layer = depthwise_no_bias(3, stride, padding)?;
+    let mut layer = depthwise_no_bias(3, stride, padding);
     layer.depthwise_initializer = kaiming_fan_out();
     named(g, name, layer, &x)
 }
