@@ -2,7 +2,8 @@
 //! its own named test (`cargo test --test harness conv2d_same_stride_2`), and checks
 //! output-shape inference against a real forward pass, the config round-trip through
 //! `layer_from_config`, the save/load round-trip (bit-identical output), and finite-difference
-//! gradients for the input and every weight in inference and in training mode. Layers with
+//! gradients for the input and every weight in inference and in training mode, and Keras's
+//! reference outputs for the case's class (fixtures/keras/layers). Layers with
 //! randomness replay one fixed set of masks for the training-mode check (their stream is
 //! rewound before every evaluation), so dropout is really checked, not the identity.
 //! `every_registered_class_has_a_harness_case` fails when a class of the layer registry has
@@ -17,6 +18,9 @@ use krust_nn::{Activation, Sequential};
 use krust_tensor::{Padding, Tensor, TensorError};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+mod keras_fixtures;
+
+use keras_fixtures::check_keras_layer_cases_of;
 
 type Make = fn() -> Box<dyn Layer>;
 
@@ -867,6 +871,7 @@ fn run_single_input_case(name: &str, make: Make, input_shape: Vec<usize>, separa
             );
         }
         gradient_check(&format!("{name} (training)"), layer.as_ref(), &x, true);
+        check_keras_layer_cases_of(layer.class_name());
     }
 }
 
@@ -1057,6 +1062,7 @@ fn run_merge_case(name: &str, make: Make, n: usize) {
             .to_string();
         assert!(e.contains(name), "{e}");
     }
+    check_keras_layer_cases_of(layer.class_name());
 }
 
 /// Keras's `seed` argument: a seeded layer's masks depend on its seed alone, not on the thread's
@@ -1169,6 +1175,7 @@ fn embedding() {
             })
             .unwrap_or_else(|e| panic!("Embedding (training {training}): {e}"));
     }
+    check_keras_layer_cases_of("Embedding");
 }
 
 /// A layer's inference output for a batch, off the tape.
