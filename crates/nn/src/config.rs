@@ -186,10 +186,7 @@ impl<'a> ConfigReader<'a> {
             .ok_or_else(|| self.error(key, "is required"))
     }
 
-    /// Keras's border argument for `N` spatial axes (ZeroPadding and Cropping): an int (the
-    /// same on both sides of every axis), `N` ints (symmetric per axis), or `N` entries each an
-    /// int or a (before, after) pair; with one axis, a bare pair is (before, after). Each
-    /// value from 0 to `MAX_INT_ARG`. This is the one reader for every border argument.
+    /// Keras's border argument for `N` spatial axes, read by [`args::borders_from_json`].
     pub fn borders_or<const N: usize>(
         &mut self,
         key: &str,
@@ -198,40 +195,9 @@ impl<'a> ConfigReader<'a> {
         let Some(v) = self.get(key) else {
             return Ok(default);
         };
-        let bad = || {
-            self.error(
-                key,
-                format!(
-                    "expected an integer, {N} integers or {N} (before, after) pairs, \
-                     each from 0 to {MAX_INT_ARG}, got {v}"
-                ),
-            )
-        };
-        let one = |x: &Value| x.as_u64().filter(|&n| n <= MAX_INT_ARG).map(|n| n as usize);
-        let pair = |x: &Value| -> Option<(usize, usize)> {
-            if let Some(n) = one(x) {
-                return Some((n, n));
-            }
-            match x.as_array()?.as_slice() {
-                [a, b] => Some((one(a)?, one(b)?)),
-                _ => None,
-            }
-        };
-        if let Some(n) = one(v) {
-            return Ok([(n, n); N]);
-        }
-        let items = v.as_array().ok_or_else(bad)?;
-        if N == 1 && items.len() == 2 {
-            let both = pair(v).ok_or_else(bad)?;
-            return Ok([both; N]);
-        }
-        if items.len() != N {
-            return Err(bad());
-        }
+        let items = args::borders_from_json(v, N).map_err(|why| self.error(key, why))?;
         let mut out = [(0, 0); N];
-        for (o, x) in out.iter_mut().zip(items) {
-            *o = pair(x).ok_or_else(bad)?;
-        }
+        out.copy_from_slice(&items);
         Ok(out)
     }
 
