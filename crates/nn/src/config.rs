@@ -139,24 +139,6 @@ impl<'a> ConfigReader<'a> {
         }
     }
 
-    /// A list of non-negative integers (a shape).
-    pub fn shape(&mut self, key: &str) -> Result<Vec<usize>> {
-        let v = self
-            .get(key)
-            .ok_or_else(|| self.error(key, "is required"))?;
-        let items = v
-            .as_array()
-            .ok_or_else(|| self.error(key, format!("expected a list, got {v}")))?;
-        items
-            .iter()
-            .map(|d| {
-                d.as_u64().map(|n| n as usize).ok_or_else(|| {
-                    self.error(key, format!("expected non-negative integers, got {v}"))
-                })
-            })
-            .collect()
-    }
-
     /// An integer or a list of exactly `N` integers, as Keras accepts for kernel sizes,
     /// strides, dilation rates, pool sizes and upsampling factors (an int means the same
     /// value on every axis). None when absent or null. This is the one reader for every
