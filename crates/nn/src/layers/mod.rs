@@ -66,7 +66,10 @@ pub use noise::{
     AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout, SpatialDropout1D,
     SpatialDropout2D, SpatialDropout3D, StochasticDepth,
 };
-pub use normalization::{GroupNormalization, InstanceNormalization, LayerNormalization};
+pub use normalization::{
+    GroupNorm, GroupNormClass, GroupNormalization, GroupNormalizationClass, InstanceNormalization,
+    InstanceNormalizationClass, LayerNormalization,
+};
 pub use normalization_preprocessing::Normalization;
 pub use padding_cropping2d::{Borders, Cropping2D, ZeroPadding2D};
 pub use permute::Permute;
