@@ -168,33 +168,15 @@ impl<'a> ConfigReader<'a> {
             .ok_or_else(|| self.error(key, "is required"))
     }
 
-    /// Keras's border argument for `N` spatial axes, read by [`args::borders_from_json`].
-    pub fn borders_or<const N: usize>(
-        &mut self,
-        key: &str,
-        default: [(usize, usize); N],
-    ) -> Result<[(usize, usize); N]> {
-        let Some(v) = self.get(key) else {
-            return Ok(default);
-        };
-        let items = args::borders_from_json(v, N).map_err(|why| self.error(key, why))?;
-        let mut out = [(0, 0); N];
-        out.copy_from_slice(&items);
-        Ok(out)
-    }
-
-    /// `borders_or` with the number of axes known only at run time (1 to 3); None when the
-    /// argument is absent or null.
+    /// Keras's border argument for `axes` spatial axes (see [`args::borders_from_json`]); None
+    /// when it is absent or null.
     pub fn borders_opt(&mut self, key: &str, axes: usize) -> Result<Option<Vec<(usize, usize)>>> {
-        if self.get(key).is_none() {
+        let Some(v) = self.get(key) else {
             return Ok(None);
-        }
-        let none = (0, 0);
-        Ok(Some(match axes {
-            1 => self.borders_or(key, [none])?.to_vec(),
-            2 => self.borders_or(key, [none; 2])?.to_vec(),
-            _ => self.borders_or(key, [none; 3])?.to_vec(),
-        }))
+        };
+        args::borders_from_json(v, axes)
+            .map(Some)
+            .map_err(|why| self.error(key, why))
     }
 
     /// `ints_opt` with the length known only at run time (a layer's spatial rank, 1 to 3).

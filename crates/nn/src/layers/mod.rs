@@ -84,11 +84,11 @@ pub use repeat_vector::RepeatVector;
 pub use rescaling::Rescaling;
 pub use reshape::Reshape;
 pub use resizing_nd::{
-    Cropping, Cropping1D, Cropping3D, UpSampling, UpSampling1D, UpSampling3D, ZeroPadding,
-    ZeroPadding1D, ZeroPadding3D,
+    Cropping, Cropping1D, Cropping3D, OneAxis, ThreeAxes, UpSampling, UpSampling1D, UpSampling3D,
+    ZeroPadding, ZeroPadding1D, ZeroPadding3D,
 };
 pub use unit_normalization::UnitNormalization;
-pub use up_sampling2d::UpSampling2D;
+pub use up_sampling2d::{Interpolation, UpSampling2D};
 
 use crate::Result;
 use krust_autograd::Var;
