@@ -139,24 +139,6 @@ impl<'a> ConfigReader<'a> {
         }
     }
 
-    /// A list of non-negative integers (a shape).
-    pub fn shape(&mut self, key: &str) -> Result<Vec<usize>> {
-        let v = self
-            .get(key)
-            .ok_or_else(|| self.error(key, "is required"))?;
-        let items = v
-            .as_array()
-            .ok_or_else(|| self.error(key, format!("expected a list, got {v}")))?;
-        items
-            .iter()
-            .map(|d| {
-                d.as_u64().map(|n| n as usize).ok_or_else(|| {
-                    self.error(key, format!("expected non-negative integers, got {v}"))
-                })
-            })
-            .collect()
-    }
-
     /// An integer or a list of exactly `N` integers, as Keras accepts for kernel sizes,
     /// strides, dilation rates, pool sizes and upsampling factors (an int means the same
     /// value on every axis). None when absent or null. This is the one reader for every
@@ -186,67 +168,15 @@ impl<'a> ConfigReader<'a> {
             .ok_or_else(|| self.error(key, "is required"))
     }
 
-    /// Keras's border argument for `N` spatial axes (ZeroPadding and Cropping): an int (the
-    /// same on both sides of every axis), `N` ints (symmetric per axis), or `N` entries each an
-    /// int or a (before, after) pair; with one axis, a bare pair is (before, after). Each
-    /// value from 0 to `MAX_INT_ARG`. This is the one reader for every border argument.
-    pub fn borders_or<const N: usize>(
-        &mut self,
-        key: &str,
-        default: [(usize, usize); N],
-    ) -> Result<[(usize, usize); N]> {
-        let Some(v) = self.get(key) else {
-            return Ok(default);
-        };
-        let bad = || {
-            self.error(
-                key,
-                format!(
-                    "expected an integer, {N} integers or {N} (before, after) pairs, \
-                     each from 0 to {MAX_INT_ARG}, got {v}"
-                ),
-            )
-        };
-        let one = |x: &Value| x.as_u64().filter(|&n| n <= MAX_INT_ARG).map(|n| n as usize);
-        let pair = |x: &Value| -> Option<(usize, usize)> {
-            if let Some(n) = one(x) {
-                return Some((n, n));
-            }
-            match x.as_array()?.as_slice() {
-                [a, b] => Some((one(a)?, one(b)?)),
-                _ => None,
-            }
-        };
-        if let Some(n) = one(v) {
-            return Ok([(n, n); N]);
-        }
-        let items = v.as_array().ok_or_else(bad)?;
-        if N == 1 && items.len() == 2 {
-            let both = pair(v).ok_or_else(bad)?;
-            return Ok([both; N]);
-        }
-        if items.len() != N {
-            return Err(bad());
-        }
-        let mut out = [(0, 0); N];
-        for (o, x) in out.iter_mut().zip(items) {
-            *o = pair(x).ok_or_else(bad)?;
-        }
-        Ok(out)
-    }
-
-    /// `borders_or` with the number of axes known only at run time (1 to 3); None when the
-    /// argument is absent or null.
+    /// Keras's border argument for `axes` spatial axes (see [`args::borders_from_json`]); None
+    /// when it is absent or null.
     pub fn borders_opt(&mut self, key: &str, axes: usize) -> Result<Option<Vec<(usize, usize)>>> {
-        if self.get(key).is_none() {
+        let Some(v) = self.get(key) else {
             return Ok(None);
-        }
-        let none = (0, 0);
-        Ok(Some(match axes {
-            1 => self.borders_or(key, [none])?.to_vec(),
-            2 => self.borders_or(key, [none; 2])?.to_vec(),
-            _ => self.borders_or(key, [none; 3])?.to_vec(),
-        }))
+        };
+        args::borders_from_json(v, axes)
+            .map(Some)
+            .map_err(|why| self.error(key, why))
     }
 
     /// `ints_opt` with the length known only at run time (a layer's spatial rank, 1 to 3).

@@ -401,3 +401,131 @@ fn malformed_flags_and_names_name_the_argument() {
         assert_rejected(class, base, key, values);
     }
 }
+
+/// (class, a config holding its required arguments, those arguments) for classes whose
+/// arguments are serde fields (`config::args`).
+fn serde_classes() -> Vec<(&'static str, Value, &'static [&'static str])> {
+    let none = || json!({});
+    vec![
+        ("RepeatVector", json!({"n": 2}), &["n"]),
+        ("Permute", json!({"dims": [2, 1]}), &["dims"]),
+        ("Reshape", json!({"target_shape": [-1]}), &["target_shape"]),
+        (
+            "StochasticDepth",
+            json!({"drop_path_rate": 0.1}),
+            &["drop_path_rate"],
+        ),
+        ("Rescaling", none(), &[]),
+        ("UnitNormalization", none(), &[]),
+        ("LayerNormalization", none(), &[]),
+        ("GroupNormalization", none(), &[]),
+        ("InstanceNormalization", none(), &[]),
+        ("Normalization", none(), &[]),
+        ("ZeroPadding1D", none(), &[]),
+        ("ZeroPadding2D", none(), &[]),
+        ("ZeroPadding3D", none(), &[]),
+        ("Cropping1D", none(), &[]),
+        ("Cropping2D", none(), &[]),
+        ("Cropping3D", none(), &[]),
+        ("UpSampling1D", none(), &[]),
+        ("UpSampling2D", none(), &[]),
+        ("UpSampling3D", none(), &[]),
+        ("SpatialDropout1D", none(), &[]),
+        ("SpatialDropout2D", none(), &[]),
+        ("SpatialDropout3D", none(), &[]),
+        ("GaussianDropout", none(), &[]),
+        ("GaussianNoise", none(), &[]),
+        ("AlphaDropout", none(), &[]),
+    ]
+}
+
+#[test]
+fn unknown_and_missing_arguments_name_the_argument() {
+    for (class, base, required) in serde_classes() {
+        let read = layer_from_config(class, &base);
+        assert!(read.is_ok(), "{class} {base}: {:?}", read.err());
+        // A null is the default only for an argument the layer has.
+        assert_rejected(class, &base, "no_such_argument", &["1", "null"]);
+        for key in required {
+            let mut config = base.clone();
+            config.as_object_mut().unwrap().remove(*key);
+            for config in [config.clone(), with(&config, key, "null")] {
+                let e = message(class, layer_from_config(class, &config));
+                assert!(
+                    e.contains(class) && e.contains(&format!("`{key}`")) && e.contains("required"),
+                    "{class} without {key}: {e}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn malformed_shapes_axes_borders_and_fixed_arguments_name_the_argument() {
+    let none = json!({});
+    for (class, base, key, values) in [
+        (
+            "Permute",
+            &json!({"dims": [1]}),
+            "dims",
+            &["[\"a\"]", "[-1]", "2"][..],
+        ),
+        (
+            "Reshape",
+            &json!({"target_shape": [1]}),
+            "target_shape",
+            &["[2.5]", "\"x\""][..],
+        ),
+        ("RepeatVector", &json!({"n": 1}), "n", &["-1", "2.0"][..]),
+        ("UnitNormalization", &none, "axis", &["\"1\"", "[1.5]"][..]),
+        ("LayerNormalization", &none, "axis", &["[[1]]"][..]),
+        (
+            "LayerNormalization",
+            &none,
+            "rms_scaling",
+            &["true", "0"][..],
+        ),
+        (
+            "GroupNormalization",
+            &none,
+            "axis",
+            &["1", "-1.0", "[-1]"][..],
+        ),
+        // Instance normalization has one group per channel and no `groups` argument.
+        ("InstanceNormalization", &none, "groups", &["4", "null"][..]),
+        ("Normalization", &none, "axis", &["[1, 2]", "\"x\""][..]),
+        (
+            "ZeroPadding1D",
+            &none,
+            "padding",
+            &["[1, 2, 3]", "[[1, 2], 3]"][..],
+        ),
+        ("Cropping3D", &none, "cropping", &["[[1, 1], [1, 1]]"][..]),
+        ("UpSampling1D", &none, "size", &["[2, 2]", "\"2\""][..]),
+        ("UpSampling3D", &none, "size", &["[2, 2]"][..]),
+        ("UpSampling2D", &none, "size", &["[2, 2, 2]"][..]),
+        (
+            "UpSampling2D",
+            &none,
+            "interpolation",
+            &["{\"bilinear\": null}"][..],
+        ),
+        ("SpatialDropout2D", &none, "noise_shape", &["[1, 2]"][..]),
+        (
+            "AlphaDropout",
+            &none,
+            "noise_shape",
+            &["[\"a\"]", "[-1]"][..],
+        ),
+        ("GaussianNoise", &none, "seed", &["-1", "1.5", "\"1\""][..]),
+        ("SpatialDropout3D", &none, "seed", &["-1"][..]),
+        (
+            "StochasticDepth",
+            &json!({"drop_path_rate": 0.1}),
+            "drop_path_rate",
+            &["\"0.1\""][..],
+        ),
+    ] {
+        assert_rejected(class, base, key, values);
+    }
+}

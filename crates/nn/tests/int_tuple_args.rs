@@ -57,7 +57,7 @@ fn valid_keras_forms_still_read() {
 /// Border arguments (ZeroPadding and Cropping, 1-D to 3-D) go through one reader too.
 mod borders {
     use super::message;
-    use krust_nn::layers::{Cropping, Cropping2D, ZeroPadding, ZeroPadding2D};
+    use krust_nn::layers::{Cropping1D, Cropping2D, Cropping3D, ZeroPadding1D, ZeroPadding2D};
     use serde_json::json;
 
     #[test]
@@ -72,14 +72,14 @@ mod borders {
         assert_eq!(pad(json!([[0, 1], [2, 3]])), ((0, 1), (2, 3)));
         assert_eq!(pad(json!([[0, 1], 4])), ((0, 1), (4, 4)));
         let pad1 = |v| {
-            ZeroPadding::from_config("ZeroPadding1D", &json!({ "padding": v }))
+            ZeroPadding1D::from_config(&json!({ "padding": v }))
                 .unwrap()
                 .padding
         };
         assert_eq!(pad1(json!([1, 2])), vec![(1, 2)]);
         assert_eq!(pad1(json!(3)), vec![(3, 3)]);
         let crop3 = |v| {
-            Cropping::from_config("Cropping3D", &json!({ "cropping": v }))
+            Cropping3D::from_config(&json!({ "cropping": v }))
                 .unwrap()
                 .cropping
         };
@@ -98,9 +98,10 @@ mod borders {
             Cropping2D::from_config(&json!({})).unwrap().cropping,
             ((0, 0), (0, 0))
         );
-        let crop = |class| Cropping::from_config(class, &json!({})).unwrap().cropping;
-        assert_eq!(crop("Cropping1D"), vec![(1, 1)]);
-        assert_eq!(crop("Cropping3D"), vec![(1, 1); 3]);
+        let crop1 = Cropping1D::from_config(&json!({})).unwrap().cropping;
+        assert_eq!(crop1, vec![(1, 1)]);
+        let crop3 = Cropping3D::from_config(&json!({})).unwrap().cropping;
+        assert_eq!(crop3, vec![(1, 1); 3]);
     }
 
     #[test]
@@ -120,15 +121,11 @@ mod borders {
                 "{bad}: {e}"
             );
         }
-        let e = message(Cropping::from_config(
-            "Cropping3D",
+        let e = message(Cropping3D::from_config(
             &json!({"cropping": [[1, 1], [1, 1]]}),
         ));
         assert!(e.contains("Cropping3D") && e.contains("`cropping`"), "{e}");
-        let e = message(ZeroPadding::from_config(
-            "ZeroPadding1D",
-            &json!({"padding": [1, 2, 3]}),
-        ));
+        let e = message(ZeroPadding1D::from_config(&json!({"padding": [1, 2, 3]})));
         assert!(e.contains("`padding`"), "{e}");
     }
 }

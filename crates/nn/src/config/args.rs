@@ -49,7 +49,9 @@ pub trait KerasArgs: Serialize + DeserializeOwned {
 
 /// Reads a layer of Keras class `class` from its config.
 pub fn read<T: KerasArgs>(class: &str, config: &Value) -> Result<T> {
-    let arguments = ConfigReader::new(class, config)?.into_arguments();
+    let reader = ConfigReader::new(class, config)?;
+    let nulls = null_arguments(&reader);
+    let arguments = reader.into_arguments();
     let mut plain = Map::new();
     let mut penalties = Map::new();
     for (key, value) in arguments {
@@ -83,6 +85,7 @@ pub fn read<T: KerasArgs>(class: &str, config: &Value) -> Result<T> {
     }
     c.finish()?;
     layer.check_args()?;
+    reject_unknown_nulls(class, &layer, &nulls)?;
     Ok(layer)
 }
 
@@ -216,10 +219,150 @@ pub mod padding {
     }
 }
 
-/// Keras's `seed` of a random layer, read into and written from its mask stream: a
-/// non-negative integer seeds the stream (`RandomStream::seeded`), while `None` (absent or
-/// null) leaves the stream keyed from the thread's generator, drawn when the layer is made.
-pub mod seeded_stream {
+// --- added for noise, normalization, normalization_preprocessing, padding_cropping2d, permute,
+// repeat_vector, rescaling, reshape, resizing_nd, unit_normalization, up_sampling2d ---
+
+/// The arguments of `reader`'s config whose value is null, the keys every layer carries aside:
+/// `into_arguments` leaves them out, as a null means the default.
+fn null_arguments(reader: &ConfigReader) -> Vec<String> {
+    reader
+        .map
+        .iter()
+        .filter(|(key, v)| v.is_null() && !reader.used.contains(key.as_str()))
+        .map(|(key, _)| key.clone())
+        .collect()
+}
+
+/// A null means the default only for an argument the layer has (one its config writes): any
+/// other null argument is an error, as every argument krust does not know is.
+fn reject_unknown_nulls<T: KerasArgs>(class: &str, layer: &T, nulls: &[String]) -> Result<()> {
+    let written = write(layer);
+    match nulls.iter().find(|key| written.get(key.as_str()).is_none()) {
+        None => Ok(()),
+        Some(key) => Err(NnError::layer(
+            class,
+            format!("argument `{key}` is not supported by krust"),
+        )),
+    }
+}
+
+/// The field reader for a list-valued argument (a shape, `dims`, `noise_shape`): the list is
+/// read as one value, so an error names the argument rather than one of its entries, and
+/// shows the value given.
+pub fn whole<'de, D: Deserializer<'de>, T: DeserializeOwned>(
+    d: D,
+) -> std::result::Result<T, D::Error> {
+    let v = Value::deserialize(d)?;
+    T::deserialize(&v).map_err(|e| D::Error::custom(format!("{e}, got {v}")))
+}
+
+/// `positive` for an optional argument (GroupNormalization's `groups`).
+pub fn positive_opt<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<usize>, D::Error> {
+    positive(d).map(Some)
+}
+
+/// The field reader for an argument that names one of a few options (an enum deriving
+/// `Deserialize` under Keras's names): a string only, not serde's other forms of an enum.
+pub fn name<'de, D: Deserializer<'de>, T: DeserializeOwned>(
+    d: D,
+) -> std::result::Result<T, D::Error> {
+    let v = Value::deserialize(d)?;
+    if !v.is_string() {
+        return Err(D::Error::custom(format!("expected a name, got {v}")));
+    }
+    T::deserialize(&v).map_err(D::Error::custom)
+}
+
+/// Keras's `axis` that takes one axis or several: an integer or a list of integers, counted
+/// with the batch axis (negative from the end).
+pub fn axis_list(v: &Value) -> Option<Vec<isize>> {
+    if let Some(n) = v.as_i64() {
+        return Some(vec![n as isize]);
+    }
+    v.as_array()?
+        .iter()
+        .map(|a| a.as_i64().map(|n| n as isize))
+        .collect()
+}
+
+/// The field reader for such an `axis` (see [`axis_list`]); it is written as a list.
+pub fn axis<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<isize>, D::Error> {
+    let v = Value::deserialize(d)?;
+    axis_list(&v).ok_or_else(|| {
+        D::Error::custom(format!(
+            "expected an integer or a list of integers, got {v}"
+        ))
+    })
+}
+
+/// The field reader for an optional number-or-list-of-numbers argument (Normalization's
+/// `mean` and `variance`): a number is a list of one.
+pub fn numbers_opt<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Vec<f32>>, D::Error> {
+    let v = Value::deserialize(d)?;
+    let numbers = match v.as_f64() {
+        Some(x) => Some(vec![x as f32]),
+        None => v.as_array().and_then(|a| {
+            a.iter()
+                .map(|x| x.as_f64().map(|f| f as f32))
+                .collect::<Option<Vec<f32>>>()
+        }),
+    };
+    numbers
+        .map(Some)
+        .ok_or_else(|| D::Error::custom(format!("expected a number or a list of numbers, got {v}")))
+}
+
+/// Keras's border argument for `n` spatial axes (ZeroPadding and Cropping): an int (the
+/// same on both sides of every axis), `n` ints (symmetric per axis), or `n` entries each an
+/// int or a (before, after) pair; with one axis, a bare pair is (before, after). Each value
+/// from 0 to `MAX_INT_ARG`. This is the one reader for every border argument.
+pub fn borders_from_json(v: &Value, n: usize) -> std::result::Result<Vec<(usize, usize)>, String> {
+    let bad = || {
+        format!(
+            "expected an integer, {n} integers or {n} (before, after) pairs, \
+             each from 0 to {MAX_INT_ARG}, got {v}"
+        )
+    };
+    let one = |x: &Value| x.as_u64().filter(|&k| k <= MAX_INT_ARG).map(|k| k as usize);
+    let pair = |x: &Value| -> Option<(usize, usize)> {
+        if let Some(k) = one(x) {
+            return Some((k, k));
+        }
+        match x.as_array()?.as_slice() {
+            [a, b] => Some((one(a)?, one(b)?)),
+            _ => None,
+        }
+    };
+    if let Some(k) = one(v) {
+        return Ok(vec![(k, k); n]);
+    }
+    let items = v.as_array().ok_or_else(bad)?;
+    if n == 1 && items.len() == 2 {
+        return pair(v).map(|both| vec![both]).ok_or_else(bad);
+    }
+    if items.len() != n {
+        return Err(bad());
+    }
+    items.iter().map(|x| pair(x).ok_or_else(bad)).collect()
+}
+
+/// The field reader for a border argument with one (before, after) pair per spatial axis of
+/// `R` (see [`borders_from_json`]).
+pub fn borders<'de, R: SpatialRank, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Vec<(usize, usize)>, D::Error> {
+    let v = Value::deserialize(d)?;
+    borders_from_json(&v, R::RANK).map_err(D::Error::custom)
+}
+
+/// A layer's random stream under Keras's `seed` argument: written as the stream's seed (null
+/// for a stream keyed by the thread's generator); a seed read makes a stream of its own
+/// (`RandomStream::seeded`).
+pub mod seed {
     use super::*;
     use krust_tensor::random::RandomStream;
 
@@ -233,10 +376,85 @@ pub mod seeded_stream {
     pub fn deserialize<'de, D: Deserializer<'de>>(
         d: D,
     ) -> std::result::Result<RandomStream, D::Error> {
-        let v = Value::deserialize(d)?;
-        v.as_u64().map(RandomStream::seeded).ok_or_else(|| {
-            D::Error::custom(format!("expected a non-negative integer or null, got {v}"))
-        })
+        u64::deserialize(d).map(RandomStream::seeded)
+    }
+}
+
+/// Requires the value read to be `expected`: an argument krust implements at one value only.
+fn only<'de, D: Deserializer<'de>>(d: D, expected: Value) -> std::result::Result<(), D::Error> {
+    let v = Value::deserialize(d)?;
+    if v == expected {
+        Ok(())
+    } else {
+        Err(D::Error::custom(format!(
+            "value {v} is not supported by krust"
+        )))
+    }
+}
+
+/// Declares a marker type for an argument krust implements at one value only, Keras's default
+/// `$v`: written as `$v`; reading any other value (another type included) is an error.
+macro_rules! only_value {
+    ($(#[$doc:meta])* $name:ident<const $v:ident: $t:ty>) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+        pub struct $name<const $v: $t>;
+
+        impl<const $v: $t> Serialize for $name<$v> {
+            fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                $v.serialize(s)
+            }
+        }
+
+        impl<'de, const $v: $t> Deserialize<'de> for $name<$v> {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+                only(d, Value::from($v)).map(|()| $name)
+            }
+        }
+    };
+}
+
+only_value!(
+    /// A boolean argument at one value only (LayerNormalization's `rms_scaling=False`).
+    OnlyBool<const B: bool>
+);
+only_value!(
+    /// An integer argument at one value only (GroupNormalization's `axis=-1`; `-1.0` is
+    /// another value).
+    OnlyInt<const N: i64>
+);
+
+/// An argument krust does not implement yet (SpatialDropout's `noise_shape`): written as null,
+/// Keras's default; any other value is an error.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Unsupported;
+
+impl Serialize for Unsupported {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_none()
+    }
+}
+
+impl<'de> Deserialize<'de> for Unsupported {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::Null => Ok(Unsupported),
+            v => Err(D::Error::custom(format!(
+                "{v} is not supported by krust yet"
+            ))),
+        }
+    }
+}
+
+/// `data_format` as krust writes it: "channels_last", the one layout it supports.
+/// [`ConfigReader::new`] checks the key for every layer, so a field of this type is only
+/// written (`#[serde(skip_deserializing)]`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChannelsLast;
+
+impl Serialize for ChannelsLast {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        "channels_last".serialize(s)
     }
 }
 

@@ -4,7 +4,6 @@
 
 use super::Layer;
 use crate::config::args::{self, KerasArgs};
-use crate::config::ConfigReader;
 use crate::{NnError, Result};
 use krust_autograd::Var;
 use krust_tensor::random::{RandomOp, RandomStream};
@@ -20,10 +19,11 @@ pub struct Dropout {
     /// Keras's `noise_shape` (batch axis included): the mask's shape, None entries taking the
     /// input's size, 1 entries sharing one decision along that axis (EfficientNet drops whole
     /// samples with [None, 1, 1, 1]). None: one decision per element. Default `None`.
+    #[serde(deserialize_with = "args::whole")]
     pub noise_shape: Option<Vec<Option<usize>>>,
     /// Keras's `seed`: the masks' stream, seeded by it, or (default `None`) keyed from the
     /// thread's generator when the layer is created.
-    #[serde(rename = "seed", with = "args::seeded_stream")]
+    #[serde(rename = "seed", with = "args::seed")]
     masks: RandomStream,
 }
 
@@ -92,30 +92,6 @@ pub(crate) fn mask_shape(
             )),
         })
         .collect()
-}
-
-/// Reads Keras's `noise_shape`: null, or a list of sizes and nulls.
-pub(crate) fn read_noise_shape(c: &mut ConfigReader) -> Result<Option<Vec<Option<usize>>>> {
-    match c.value("noise_shape") {
-        None | Some(serde_json::Value::Null) => Ok(None),
-        Some(v) => v
-            .as_array()
-            .and_then(|a| {
-                a.iter()
-                    .map(|d| match d {
-                        serde_json::Value::Null => Some(None),
-                        d => d.as_u64().map(|n| Some(n as usize)),
-                    })
-                    .collect::<Option<Vec<_>>>()
-            })
-            .map(Some)
-            .ok_or_else(|| {
-                NnError::argument(
-                    "noise_shape",
-                    format!("expected a list of sizes or nulls, got {v}"),
-                )
-            }),
-    }
 }
 
 impl Layer for Dropout {

@@ -66,7 +66,10 @@ pub use noise::{
     AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout, SpatialDropout1D,
     SpatialDropout2D, SpatialDropout3D, StochasticDepth,
 };
-pub use normalization::{GroupNormalization, InstanceNormalization, LayerNormalization};
+pub use normalization::{
+    GroupNorm, GroupNormClass, GroupNormalization, GroupNormalizationClass, InstanceNormalization,
+    InstanceNormalizationClass, LayerNormalization,
+};
 pub use normalization_preprocessing::Normalization;
 pub use padding_cropping2d::{Borders, Cropping2D, ZeroPadding2D};
 pub use permute::Permute;
@@ -81,11 +84,11 @@ pub use repeat_vector::RepeatVector;
 pub use rescaling::Rescaling;
 pub use reshape::Reshape;
 pub use resizing_nd::{
-    Cropping, Cropping1D, Cropping3D, UpSampling, UpSampling1D, UpSampling3D, ZeroPadding,
-    ZeroPadding1D, ZeroPadding3D,
+    Cropping, Cropping1D, Cropping3D, OneAxis, ThreeAxes, UpSampling, UpSampling1D, UpSampling3D,
+    ZeroPadding, ZeroPadding1D, ZeroPadding3D,
 };
 pub use unit_normalization::UnitNormalization;
-pub use up_sampling2d::UpSampling2D;
+pub use up_sampling2d::{Interpolation, UpSampling2D};
 
 use crate::Result;
 use krust_autograd::Var;

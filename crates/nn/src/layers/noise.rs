@@ -5,11 +5,12 @@
 //! generator, seeded from the thread's seed when the layer is created.
 
 use super::Layer;
-use crate::config::ConfigReader;
+use crate::config::args::{self, KerasArgs, Unsupported};
 use crate::{NnError, Result};
 use krust_autograd::Var;
 use krust_tensor::random::{RandomOp, RandomStream};
 use krust_tensor::UnaryOp;
+use serde::{Deserialize, Serialize};
 
 fn check_rate(layer: &str, rate: f32) -> Result<()> {
     if !(0.0..1.0).contains(&rate) {
@@ -22,14 +23,21 @@ fn check_rate(layer: &str, rate: f32) -> Result<()> {
 }
 
 /// Drops whole channels: one keep/drop decision per (sample, channel), shared by every
-/// position, survivors scaled by 1/(1 - rate).
-#[derive(Debug, Clone)]
+/// position, survivors scaled by 1/(1 - rate). Keras's `SpatialDropout1D/2D/3D(rate)`; its
+/// fields are its Keras arguments (see `config::args`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default = "SpatialDropout::keras_defaults", deny_unknown_fields)]
 pub struct SpatialDropout {
     /// Fraction of channels dropped. Keras requires it; a config without it reads as `0.5`.
     pub rate: f32,
-    /// 1, 2 or 3 spatial axes.
-    spatial_axes: usize,
+    /// Keras's `noise_shape`, which krust does not implement: default `None`.
+    noise_shape: Unsupported,
+    /// The masks' stream, under Keras's `seed`: default `None`, the thread's generator.
+    #[serde(rename = "seed", with = "args::seed")]
     noise: RandomStream,
+    /// 1, 2 or 3 spatial axes.
+    #[serde(skip)]
+    spatial_axes: usize,
 }
 
 impl SpatialDropout {
@@ -40,17 +48,23 @@ impl SpatialDropout {
         self
     }
 
+    /// The defaults for every argument (rate 0.5 where Keras requires one), the one place
+    /// they are written; the spatial axes come from the class.
+    fn keras_defaults() -> Self {
+        SpatialDropout {
+            rate: 0.5,
+            noise_shape: Unsupported,
+            noise: RandomStream::new(),
+            spatial_axes: 0,
+        }
+    }
+
     fn with_axes(rate: f32, spatial_axes: usize) -> Self {
         SpatialDropout {
             rate,
             spatial_axes,
-            noise: RandomStream::new(),
+            ..Self::keras_defaults()
         }
-    }
-
-    /// Rate 0.5: what `from_config` reads a config without `rate` as.
-    fn with_default_rate(spatial_axes: usize) -> Self {
-        SpatialDropout::with_axes(0.5, spatial_axes)
     }
 
     fn name(&self) -> &'static str {
@@ -62,22 +76,17 @@ impl SpatialDropout {
     }
 
     pub fn from_config(class: &str, config: &serde_json::Value) -> Result<Self> {
-        let axes = match class {
+        let mut layer: SpatialDropout = args::read(class, config)?;
+        layer.spatial_axes = match class {
             "SpatialDropout1D" => 1,
             "SpatialDropout2D" => 2,
             _ => 3,
         };
-        let mut c = ConfigReader::new(class, config)?;
-        let mut layer = SpatialDropout::with_default_rate(axes);
-        layer.rate = c.f32_or("rate", layer.rate)?;
-        if let Some(seed) = c.seed_opt("seed")? {
-            layer.noise = RandomStream::seeded(seed);
-        }
-        c.absent("noise_shape")?;
-        c.finish()?;
         Ok(layer)
     }
 }
+
+impl KerasArgs for SpatialDropout {}
 
 /// `SpatialDropout1D(rate)`: inputs (steps, channels).
 pub struct SpatialDropout1D;
@@ -117,7 +126,7 @@ impl Layer for SpatialDropout {
     }
 
     fn config(&self) -> serde_json::Value {
-        serde_json::json!({"rate": self.rate, "seed": self.noise.seed(), "noise_shape": null})
+        args::write(self)
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
@@ -152,10 +161,14 @@ impl Layer for SpatialDropout {
 }
 
 /// Multiplies by Gaussian noise with mean 1 and standard deviation sqrt(rate / (1 - rate)).
-#[derive(Debug, Clone)]
+/// Keras's `GaussianDropout(rate)`; its fields are its Keras arguments (see `config::args`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default = "GaussianDropout::keras_defaults", deny_unknown_fields)]
 pub struct GaussianDropout {
     /// Keras requires it; a config without it reads as `0.5` (`GaussianDropout::default`).
     pub rate: f32,
+    /// The noise's stream, under Keras's `seed`: default `None`, the thread's generator.
+    #[serde(rename = "seed", with = "args::seed")]
     noise: RandomStream,
 }
 
@@ -167,29 +180,33 @@ impl GaussianDropout {
         self
     }
 
-    pub fn new(rate: f32) -> Self {
+    /// The defaults for every argument (rate 0.5 where Keras requires one), the one place
+    /// they are written.
+    fn keras_defaults() -> Self {
         GaussianDropout {
-            rate,
+            rate: 0.5,
             noise: RandomStream::new(),
         }
     }
 
-    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let mut c = ConfigReader::new("GaussianDropout", config)?;
-        let mut layer = GaussianDropout::default();
-        layer.rate = c.f32_or("rate", layer.rate)?;
-        if let Some(seed) = c.seed_opt("seed")? {
-            layer.noise = RandomStream::seeded(seed);
+    pub fn new(rate: f32) -> Self {
+        GaussianDropout {
+            rate,
+            ..Self::keras_defaults()
         }
-        c.finish()?;
-        Ok(layer)
+    }
+
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        args::read("GaussianDropout", config)
     }
 }
+
+impl KerasArgs for GaussianDropout {}
 
 /// Rate 0.5: what `from_config` reads a config without `rate` as.
 impl Default for GaussianDropout {
     fn default() -> Self {
-        GaussianDropout::new(0.5)
+        GaussianDropout::keras_defaults()
     }
 }
 
@@ -203,7 +220,7 @@ impl Layer for GaussianDropout {
     }
 
     fn config(&self) -> serde_json::Value {
-        serde_json::json!({"rate": self.rate, "seed": self.noise.seed()})
+        args::write(self)
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
@@ -223,11 +240,15 @@ impl Layer for GaussianDropout {
     }
 }
 
-/// Adds Gaussian noise with mean 0 and standard deviation `stddev`.
-#[derive(Debug, Clone)]
+/// Adds Gaussian noise with mean 0 and standard deviation `stddev`. Keras's
+/// `GaussianNoise(stddev)`; its fields are its Keras arguments (see `config::args`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default = "GaussianNoise::keras_defaults", deny_unknown_fields)]
 pub struct GaussianNoise {
     /// Keras requires it; a config without it reads as `0.0` (`GaussianNoise::default`).
     pub stddev: f32,
+    /// The noise's stream, under Keras's `seed`: default `None`, the thread's generator.
+    #[serde(rename = "seed", with = "args::seed")]
     noise: RandomStream,
 }
 
@@ -239,29 +260,33 @@ impl GaussianNoise {
         self
     }
 
-    pub fn new(stddev: f32) -> Self {
+    /// The defaults for every argument (no noise where Keras requires a `stddev`), the one
+    /// place they are written.
+    fn keras_defaults() -> Self {
         GaussianNoise {
-            stddev,
+            stddev: 0.0,
             noise: RandomStream::new(),
         }
     }
 
-    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let mut c = ConfigReader::new("GaussianNoise", config)?;
-        let mut layer = GaussianNoise::default();
-        layer.stddev = c.f32_or("stddev", layer.stddev)?;
-        if let Some(seed) = c.seed_opt("seed")? {
-            layer.noise = RandomStream::seeded(seed);
+    pub fn new(stddev: f32) -> Self {
+        GaussianNoise {
+            stddev,
+            ..Self::keras_defaults()
         }
-        c.finish()?;
-        Ok(layer)
+    }
+
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        args::read("GaussianNoise", config)
     }
 }
+
+impl KerasArgs for GaussianNoise {}
 
 /// No noise: what `from_config` reads a config without `stddev` as.
 impl Default for GaussianNoise {
     fn default() -> Self {
-        GaussianNoise::new(0.0)
+        GaussianNoise::keras_defaults()
     }
 }
 
@@ -275,7 +300,7 @@ impl Layer for GaussianNoise {
     }
 
     fn config(&self) -> serde_json::Value {
-        serde_json::json!({"stddev": self.stddev, "seed": self.noise.seed()})
+        args::write(self)
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
@@ -370,13 +395,18 @@ const ALPHA_P: f32 = -1.673_263_2 * 1.050_701;
 
 /// Dropout for self-normalizing (SELU) networks: dropped units are set to SELU's negative
 /// saturation instead of 0, then an affine map a·x + b restores the mean and variance.
-#[derive(Debug, Clone)]
+/// Keras's `AlphaDropout(rate)`; its fields are its Keras arguments (see `config::args`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default = "AlphaDropout::keras_defaults", deny_unknown_fields)]
 pub struct AlphaDropout {
     /// Keras requires it; a config without it reads as `0.5` (`AlphaDropout::default`).
     pub rate: f32,
     /// As `Dropout`'s: None entries take the input's size, 1 entries share a decision.
     /// Default `None`.
+    #[serde(deserialize_with = "args::whole")]
     pub noise_shape: Option<Vec<Option<usize>>>,
+    /// The masks' stream, under Keras's `seed`: default `None`, the thread's generator.
+    #[serde(rename = "seed", with = "args::seed")]
     noise: RandomStream,
 }
 
@@ -388,33 +418,34 @@ impl AlphaDropout {
         self
     }
 
-    pub fn new(rate: f32) -> Self {
+    /// The defaults for every argument (rate 0.5 where Keras requires one), the one place
+    /// they are written.
+    fn keras_defaults() -> Self {
         AlphaDropout {
-            rate,
+            rate: 0.5,
             noise_shape: None,
             noise: RandomStream::new(),
         }
     }
 
+    pub fn new(rate: f32) -> Self {
+        AlphaDropout {
+            rate,
+            ..Self::keras_defaults()
+        }
+    }
+
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let mut c = ConfigReader::new("AlphaDropout", config)?;
-        let mut layer = AlphaDropout::default();
-        layer.rate = c.f32_or("rate", layer.rate)?;
-        if let Some(seed) = c.seed_opt("seed")? {
-            layer.noise = RandomStream::seeded(seed);
-        }
-        if let Some(noise_shape) = super::dropout::read_noise_shape(&mut c)? {
-            layer.noise_shape = Some(noise_shape);
-        }
-        c.finish()?;
-        Ok(layer)
+        args::read("AlphaDropout", config)
     }
 }
+
+impl KerasArgs for AlphaDropout {}
 
 /// Rate 0.5: what `from_config` reads a config without `rate` as.
 impl Default for AlphaDropout {
     fn default() -> Self {
-        AlphaDropout::new(0.5)
+        AlphaDropout::keras_defaults()
     }
 }
 
@@ -428,7 +459,7 @@ impl Layer for AlphaDropout {
     }
 
     fn config(&self) -> serde_json::Value {
-        serde_json::json!({"rate": self.rate, "noise_shape": self.noise_shape, "seed": self.noise.seed()})
+        args::write(self)
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
@@ -464,29 +495,40 @@ impl Layer for AlphaDropout {
 
 /// ConvNeXt's `StochasticDepth` (drop path): in training each sample's whole residual branch
 /// is dropped with probability `drop_path_rate` and kept ones are scaled by 1/(1 - rate).
-#[derive(Debug, Clone)]
+/// Its fields are its Keras arguments (see `config::args`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default = "StochasticDepth::keras_defaults", deny_unknown_fields)]
 pub struct StochasticDepth {
+    /// Probability of dropping a sample's branch (required).
     pub drop_path_rate: f32,
+    #[serde(skip)]
     noise: RandomStream,
 }
 
 impl StochasticDepth {
-    pub fn new(drop_path_rate: f32) -> Self {
+    /// The defaults for every argument, the one place they are written: `drop_path_rate` has
+    /// none (0 until it is read).
+    fn keras_defaults() -> Self {
         StochasticDepth {
-            drop_path_rate,
+            drop_path_rate: 0.0,
             noise: RandomStream::new(),
         }
     }
 
-    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let mut c = ConfigReader::new("StochasticDepth", config)?;
-        let rate = c
-            .value("drop_path_rate")
-            .and_then(serde_json::Value::as_f64)
-            .ok_or_else(|| NnError::argument("drop_path_rate", "StochasticDepth needs a number"))?;
-        c.finish()?;
-        Ok(StochasticDepth::new(rate as f32))
+    pub fn new(drop_path_rate: f32) -> Self {
+        StochasticDepth {
+            drop_path_rate,
+            ..Self::keras_defaults()
+        }
     }
+
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        args::read("StochasticDepth", config)
+    }
+}
+
+impl KerasArgs for StochasticDepth {
+    const REQUIRED: &'static [&'static str] = &["drop_path_rate"];
 }
 
 impl Layer for StochasticDepth {
@@ -499,7 +541,7 @@ impl Layer for StochasticDepth {
     }
 
     fn config(&self) -> serde_json::Value {
-        serde_json::json!({"drop_path_rate": self.drop_path_rate})
+        args::write(self)
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {

@@ -3,11 +3,13 @@
 //! fields. Instance normalization is group normalization with one group per channel.
 
 use super::Layer;
-use crate::config::{initializer_to_json, ConfigReader};
+use crate::config::args::{self, KerasArgs, OnlyBool, OnlyInt};
 use crate::initializers::Initializer;
 use crate::regularizers::WeightPenalties;
 use crate::{NnError, Result};
 use krust_autograd::Var;
+use serde::{Deserialize, Serialize};
+use std::marker::PhantomData;
 
 /// (x - mean) / sqrt(var + eps) over `axes` (keepdims), with the biased variance.
 fn standardize(x: &Var, axes: &[isize], epsilon: f32) -> Result<Var> {
@@ -15,19 +17,6 @@ fn standardize(x: &Var, axes: &[isize], epsilon: f32) -> Result<Var> {
     let centered = x.sub(&mean)?;
     let var = centered.square().mean_axes(axes, true)?;
     Ok(centered.div(&var.add_scalar(epsilon).sqrt())?)
-}
-
-/// Reads the initializers every normalization layer has, (gamma, beta), over the layer's
-/// current ones (its defaults).
-fn read_initializers(
-    c: &mut ConfigReader,
-    gamma: Initializer,
-    beta: Initializer,
-) -> Result<(Initializer, Initializer)> {
-    Ok((
-        c.initializer_or("gamma_initializer", gamma)?,
-        c.initializer_or("beta_initializer", beta)?,
-    ))
 }
 
 /// A learned gamma or beta of `shape`, when the layer has it.
@@ -71,10 +60,13 @@ fn gamma_beta_weights(gamma: &Option<Var>, beta: &Option<Var>) -> Vec<(&'static 
         .collect()
 }
 
-/// Normalizes each sample over `axis` (by default the features).
-#[derive(Debug, Clone)]
+/// Normalizes each sample over `axis` (by default the features). Keras's
+/// `LayerNormalization()`; its fields are its Keras arguments (see `config::args`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default = "LayerNormalization::keras_defaults", deny_unknown_fields)]
 pub struct LayerNormalization {
     /// Axes counted on the full shape (batch axis 0). Default `-1`.
+    #[serde(deserialize_with = "args::axis")]
     pub axis: Vec<isize>,
     /// Default `1e-3`.
     pub epsilon: f32,
@@ -82,27 +74,41 @@ pub struct LayerNormalization {
     pub center: bool,
     /// Learn a scale gamma. Default `true`.
     pub scale: bool,
+    /// krust implements Keras's default only, `false`.
+    rms_scaling: OnlyBool<false>,
     /// Default `"ones"`.
+    #[serde(with = "args::initializer")]
     pub gamma_initializer: Initializer,
     /// Default `"zeros"`.
+    #[serde(with = "args::initializer")]
     pub beta_initializer: Initializer,
     /// Regularizers and constraints of gamma and beta, and the activity regularizer.
+    #[serde(skip)]
     pub penalties: WeightPenalties,
+    #[serde(skip)]
     gamma: Option<Var>,
+    #[serde(skip)]
     beta: Option<Var>,
     /// Full-rank shape gamma and beta broadcast with.
+    #[serde(skip)]
     param_shape: Vec<usize>,
 }
 
-/// Keras's defaults, the one place they are written (`from_config` reads each argument over
-/// them).
 impl Default for LayerNormalization {
     fn default() -> Self {
+        LayerNormalization::keras_defaults()
+    }
+}
+
+impl LayerNormalization {
+    /// Keras's defaults for every argument, the one place they are written.
+    fn keras_defaults() -> Self {
         LayerNormalization {
             axis: vec![-1],
             epsilon: 1e-3,
             center: true,
             scale: true,
+            rms_scaling: OnlyBool,
             gamma_initializer: Initializer::Ones,
             beta_initializer: Initializer::Zeros,
             penalties: WeightPenalties::new("LayerNormalization", &["gamma", "beta"]),
@@ -111,11 +117,9 @@ impl Default for LayerNormalization {
             param_shape: Vec::new(),
         }
     }
-}
 
-impl LayerNormalization {
     pub fn new() -> Self {
-        LayerNormalization::default()
+        LayerNormalization::keras_defaults()
     }
 
     pub fn with_axis(mut self, axis: &[isize]) -> Self {
@@ -124,31 +128,7 @@ impl LayerNormalization {
     }
 
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let mut c = ConfigReader::new("LayerNormalization", config)?;
-        let mut layer = LayerNormalization::new();
-        if let Some(v) = c.value("axis") {
-            layer.axis = match v.as_i64() {
-                Some(a) => vec![a as isize],
-                None => v
-                    .as_array()
-                    .and_then(|a| a.iter().map(|x| x.as_i64().map(|n| n as isize)).collect())
-                    .ok_or_else(|| {
-                        NnError::layer(
-                            "LayerNormalization",
-                            format!("argument `axis`: expected integers, got {v}"),
-                        )
-                    })?,
-            };
-        }
-        layer.epsilon = c.f32_or("epsilon", layer.epsilon)?;
-        layer.center = c.bool_or("center", layer.center)?;
-        layer.scale = c.bool_or("scale", layer.scale)?;
-        c.only("rms_scaling", serde_json::json!(false))?;
-        (layer.gamma_initializer, layer.beta_initializer) =
-            read_initializers(&mut c, layer.gamma_initializer, layer.beta_initializer)?;
-        layer.penalties.read(&mut c)?;
-        c.finish()?;
-        Ok(layer)
+        args::read("LayerNormalization", config)
     }
 
     fn full_axes(&self, rank: usize) -> Result<Vec<usize>> {
@@ -177,23 +157,23 @@ impl LayerNormalization {
     }
 }
 
+impl KerasArgs for LayerNormalization {
+    fn weight_penalties(&self) -> Option<&WeightPenalties> {
+        Some(&self.penalties)
+    }
+
+    fn weight_penalties_mut(&mut self) -> Option<&mut WeightPenalties> {
+        Some(&mut self.penalties)
+    }
+}
+
 impl Layer for LayerNormalization {
     fn class_name(&self) -> &'static str {
         "LayerNormalization"
     }
 
     fn config(&self) -> serde_json::Value {
-        let mut config = serde_json::json!({
-            "axis": self.axis,
-            "epsilon": self.epsilon,
-            "center": self.center,
-            "scale": self.scale,
-            "rms_scaling": false,
-            "beta_initializer": initializer_to_json(&self.beta_initializer),
-            "gamma_initializer": initializer_to_json(&self.gamma_initializer),
-        });
-        self.penalties.write(&mut config);
-        config
+        args::write(self)
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
@@ -236,13 +216,52 @@ impl Layer for LayerNormalization {
     }
 }
 
-/// Splits the channels (last axis) into `groups` and normalizes each group of each sample over
-/// its channels and all spatial positions.
+/// A Keras class that [`GroupNorm`] implements: its name and its default `groups`.
+pub trait GroupNormClass: std::fmt::Debug + Clone + 'static {
+    const NAME: &'static str;
+    /// The default number of groups; None (one group per channel) for a class without a
+    /// `groups` argument.
+    const GROUPS: Option<usize>;
+}
+
+/// The Keras class of [`GroupNormalization`]: 32 groups by default.
 #[derive(Debug, Clone)]
-pub struct GroupNormalization {
+pub struct GroupNormalizationClass;
+
+impl GroupNormClass for GroupNormalizationClass {
+    const NAME: &'static str = "GroupNormalization";
+    const GROUPS: Option<usize> = Some(32);
+}
+
+/// The Keras class of [`InstanceNormalization`]: one group per channel, no `groups` argument.
+#[derive(Debug, Clone)]
+pub struct InstanceNormalizationClass;
+
+impl GroupNormClass for InstanceNormalizationClass {
+    const NAME: &'static str = "InstanceNormalization";
+    const GROUPS: Option<usize> = None;
+}
+
+/// Keras's `GroupNormalization(groups=32)`.
+pub type GroupNormalization = GroupNorm<GroupNormalizationClass>;
+/// Group normalization with one group per channel.
+pub type InstanceNormalization = GroupNorm<InstanceNormalizationClass>;
+
+/// Splits the channels (last axis) into `groups` and normalizes each group of each sample over
+/// its channels and all spatial positions. Its fields are its Keras arguments (see
+/// `config::args`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default = "GroupNorm::keras_defaults", deny_unknown_fields)]
+pub struct GroupNorm<C: GroupNormClass> {
     /// Must divide the channel count; None means one group per channel (instance
-    /// normalization). Default `32`.
+    /// normalization, which has no `groups` argument). Default `32`.
+    #[serde(
+        deserialize_with = "args::positive_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub groups: Option<usize>,
+    /// krust implements Keras's default only, the last axis.
+    axis: OnlyInt<-1>,
     /// Default `1e-3`.
     pub epsilon: f32,
     /// Learn an offset beta. Default `true`.
@@ -250,125 +269,109 @@ pub struct GroupNormalization {
     /// Learn a scale gamma. Default `true`.
     pub scale: bool,
     /// Default `"ones"`.
+    #[serde(with = "args::initializer")]
     pub gamma_initializer: Initializer,
     /// Default `"zeros"`.
+    #[serde(with = "args::initializer")]
     pub beta_initializer: Initializer,
     /// Regularizers and constraints of gamma and beta, and the activity regularizer.
+    #[serde(skip)]
     pub penalties: WeightPenalties,
-    class: &'static str,
+    #[serde(skip)]
     gamma: Option<Var>,
+    #[serde(skip)]
     beta: Option<Var>,
+    #[serde(skip)]
     channels: usize,
+    #[serde(skip)]
+    class: PhantomData<C>,
 }
 
-/// Keras's defaults, 32 groups among them: the one place they are written (`new`,
-/// `InstanceNormalization::new` and `from_config` start from them).
-impl Default for GroupNormalization {
-    fn default() -> Self {
-        GroupNormalization {
-            groups: Some(32),
+impl<C: GroupNormClass> GroupNorm<C> {
+    /// Keras's defaults for every argument of class `C`, the one place they are written.
+    fn keras_defaults() -> Self {
+        GroupNorm {
+            groups: C::GROUPS,
+            axis: OnlyInt,
             epsilon: 1e-3,
             center: true,
             scale: true,
             gamma_initializer: Initializer::Ones,
             beta_initializer: Initializer::Zeros,
-            penalties: WeightPenalties::new("GroupNormalization", &["gamma", "beta"]),
-            class: "GroupNormalization",
+            penalties: WeightPenalties::new(C::NAME, &["gamma", "beta"]),
             gamma: None,
             beta: None,
             channels: 0,
-        }
-    }
-}
-
-impl GroupNormalization {
-    pub fn new(groups: usize) -> Self {
-        GroupNormalization {
-            groups: Some(groups),
-            ..GroupNormalization::default()
+            class: PhantomData,
         }
     }
 
     /// Builds the layer from its Keras config; `groups` must be a positive integer (a
     /// malformed value is an error naming it, never the default).
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let mut c = ConfigReader::new("GroupNormalization", config)?;
-        let mut layer = GroupNormalization::default();
-        if let Some(groups) = layer.groups {
-            layer.groups = Some(c.positive_or("groups", groups)?);
-        }
-        layer.read_arguments(c)?;
-        Ok(layer)
-    }
-
-    /// Reads the arguments group and instance normalization share, each over the layer's
-    /// current value, and finishes the reader.
-    fn read_arguments(&mut self, mut c: ConfigReader) -> Result<()> {
-        self.epsilon = c.f32_or("epsilon", self.epsilon)?;
-        self.center = c.bool_or("center", self.center)?;
-        self.scale = c.bool_or("scale", self.scale)?;
-        c.only("axis", serde_json::json!(-1))?;
-        (self.gamma_initializer, self.beta_initializer) =
-            read_initializers(&mut c, self.gamma_initializer, self.beta_initializer)?;
-        self.penalties.read(&mut c)?;
-        c.finish()
+        args::read(C::NAME, config)
     }
 }
 
-/// Group normalization with one group per channel.
-pub struct InstanceNormalization;
+impl GroupNormalization {
+    pub fn new(groups: usize) -> Self {
+        GroupNorm {
+            groups: Some(groups),
+            ..Self::keras_defaults()
+        }
+    }
+}
 
 impl InstanceNormalization {
-    #[allow(clippy::new_ret_no_self)]
-    pub fn new() -> GroupNormalization {
-        GroupNormalization {
-            groups: None,
-            class: "InstanceNormalization",
-            penalties: WeightPenalties::new("InstanceNormalization", &["gamma", "beta"]),
-            ..GroupNormalization::default()
-        }
-    }
-
-    pub fn from_config(config: &serde_json::Value) -> Result<GroupNormalization> {
-        let c = ConfigReader::new("InstanceNormalization", config)?;
-        let mut layer = InstanceNormalization::new();
-        layer.read_arguments(c)?;
-        Ok(layer)
+    pub fn new() -> Self {
+        Self::keras_defaults()
     }
 }
 
-impl Layer for GroupNormalization {
+impl Default for InstanceNormalization {
+    fn default() -> Self {
+        InstanceNormalization::new()
+    }
+}
+
+impl<C: GroupNormClass> KerasArgs for GroupNorm<C> {
+    fn weight_penalties(&self) -> Option<&WeightPenalties> {
+        Some(&self.penalties)
+    }
+
+    fn weight_penalties_mut(&mut self) -> Option<&mut WeightPenalties> {
+        Some(&mut self.penalties)
+    }
+
+    /// A class without a `groups` argument (instance normalization) takes none.
+    fn check_args(&mut self) -> Result<()> {
+        if C::GROUPS.is_none() && self.groups.is_some() {
+            return Err(NnError::layer(
+                C::NAME,
+                "argument `groups` is not supported by krust",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl<C: GroupNormClass> Layer for GroupNorm<C> {
     fn class_name(&self) -> &'static str {
-        self.class
+        C::NAME
     }
 
     fn config(&self) -> serde_json::Value {
-        let mut config = serde_json::json!({
-            "axis": -1,
-            "epsilon": self.epsilon,
-            "center": self.center,
-            "scale": self.scale,
-            "beta_initializer": initializer_to_json(&self.beta_initializer),
-            "gamma_initializer": initializer_to_json(&self.gamma_initializer),
-        });
-        self.penalties.write(&mut config);
-        if let Some(g) = self.groups {
-            config["groups"] = serde_json::json!(g);
-        }
-        config
+        args::write(self)
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
         let Some(&c) = input_shape.last() else {
-            return Err(NnError::layer(
-                self.class,
-                "needs inputs with a channel axis",
-            ));
+            return Err(NnError::layer(C::NAME, "needs inputs with a channel axis"));
         };
         let groups = self.groups.unwrap_or(c);
         if groups == 0 || c % groups != 0 {
             return Err(NnError::layer(
-                self.class,
+                C::NAME,
                 format!("{c} channels cannot be split into {groups} groups"),
             ));
         }

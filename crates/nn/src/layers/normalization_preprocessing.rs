@@ -4,92 +4,102 @@
 //! `invert` maps back.
 
 use super::Layer;
-use crate::config::ConfigReader;
+use crate::config::args::{self, KerasArgs};
 use crate::{NnError, Result};
 use krust_autograd::Var;
 use krust_tensor::{Tensor, UnaryOp};
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-#[derive(Debug, Clone, Default)]
+/// Keras's `Normalization(axis=-1, mean=None, variance=None, invert=False)`. Its fields are
+/// its Keras arguments (see `config::args`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default = "Normalization::keras_defaults", deny_unknown_fields)]
 pub struct Normalization {
-    /// Fixed statistics from the config (then the layer has no weights).
-    pub fixed: Option<(Vec<f32>, Vec<f32>)>,
-    /// Map normalized values back. Default `false`.
-    pub invert: bool,
     /// The feature axis, counted with the batch axis as in Keras (negative from the end);
     /// None is the last axis. Default `-1` (None).
+    #[serde(with = "one_axis")]
     pub axis: Option<isize>,
+    /// Map normalized values back. Default `false`.
+    pub invert: bool,
+    /// Fixed statistics, given with `variance` (then the layer has no weights). Default
+    /// `None`: adapted to data, or loaded as weights.
+    #[serde(deserialize_with = "args::numbers_opt")]
+    pub mean: Option<Vec<f32>>,
+    /// Given with `mean`. Default `None`.
+    #[serde(deserialize_with = "args::numbers_opt")]
+    pub variance: Option<Vec<f32>>,
     /// Per-sample shape the statistics broadcast as (features on the axis), set by `build`.
+    #[serde(skip)]
     stats_shape: Vec<usize>,
-    mean: Option<Var>,
-    variance: Option<Var>,
-    count: Option<Var>,
+    /// The weights mean, variance and count, when the statistics are not fixed.
+    #[serde(skip)]
+    weights: Option<(Var, Var, Var)>,
+}
+
+/// Keras's `axis` for a layer that normalizes along one axis: an integer or a list of one,
+/// written as a list; `-1` (the last axis) is None.
+mod one_axis {
+    use crate::config::args::axis_list;
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use serde_json::Value;
+
+    pub fn serialize<S: Serializer>(axis: &Option<isize>, s: S) -> Result<S::Ok, S::Error> {
+        [axis.unwrap_or(-1)].serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<isize>, D::Error> {
+        let v = Value::deserialize(d)?;
+        match axis_list(&v).as_deref() {
+            Some([a]) => Ok(Some(*a).filter(|&a| a != -1)),
+            _ => Err(D::Error::custom(format!(
+                "krust normalizes along one axis, got {v}"
+            ))),
+        }
+    }
+}
+
+impl Default for Normalization {
+    fn default() -> Self {
+        Normalization::keras_defaults()
+    }
 }
 
 impl Normalization {
+    /// Keras's defaults for every argument, the one place they are written.
+    fn keras_defaults() -> Self {
+        Normalization {
+            axis: None,
+            invert: false,
+            mean: None,
+            variance: None,
+            stats_shape: Vec::new(),
+            weights: None,
+        }
+    }
+
     /// A layer whose statistics come from `adapt` (or from loaded weights).
     pub fn new() -> Self {
-        Normalization::default()
+        Normalization::keras_defaults()
     }
 
     /// A layer with fixed statistics.
     pub fn with_stats(mean: &[f32], variance: &[f32]) -> Self {
         Normalization {
-            fixed: Some((mean.to_vec(), variance.to_vec())),
-            ..Default::default()
+            mean: Some(mean.to_vec()),
+            variance: Some(variance.to_vec()),
+            ..Self::keras_defaults()
         }
     }
 
     pub fn from_config(config: &Value) -> Result<Self> {
-        let mut c = ConfigReader::new("Normalization", config)?;
-        let axis = match c.value("axis") {
-            None | Some(Value::Null) => None,
-            Some(v) => match super::unit_normalization::axis_list(v).as_deref() {
-                Some([a]) => Some(*a),
-                _ => {
-                    return Err(NnError::layer(
-                        "Normalization",
-                        format!("argument `axis`: krust normalizes along one axis, got {v}"),
-                    ))
-                }
-            },
-        };
-        // A number or a list of numbers; anything else is an error naming the argument.
-        let mut list = |key: &str| -> Result<Option<Vec<f32>>> {
-            let Some(v) = c.value(key) else {
-                return Ok(None);
-            };
-            let numbers = match v.as_f64() {
-                Some(x) => Some(vec![x as f32]),
-                None => v.as_array().and_then(|a| {
-                    a.iter()
-                        .map(|x| x.as_f64().map(|f| f as f32))
-                        .collect::<Option<Vec<f32>>>()
-                }),
-            };
-            numbers.map(Some).ok_or_else(|| {
-                NnError::layer(
-                    "Normalization",
-                    format!("argument `{key}`: expected a number or a list of numbers, got {v}"),
-                )
-            })
-        };
-        let (mean, variance) = (list("mean")?, list("variance")?);
-        let invert = c.bool_or("invert", Normalization::new().invert)?;
-        c.finish()?;
-        let mut layer = match (mean, variance) {
-            (Some(m), Some(v)) => Normalization::with_stats(&m, &v),
-            (None, None) => Normalization::new(),
-            _ => {
-                return Err(NnError::layer(
-                    "Normalization",
-                    "give both mean and variance, or neither (then adapt)",
-                ))
-            }
-        };
-        layer.invert = invert;
-        layer.axis = axis.filter(|&a| a != -1);
-        Ok(layer)
+        args::read("Normalization", config)
+    }
+
+    /// The fixed statistics (mean, variance), when the config gives them.
+    fn fixed(&self) -> Option<(&[f32], &[f32])> {
+        Some((self.mean.as_deref()?, self.variance.as_deref()?))
     }
 
     /// Fits mean and (biased) variance per feature of the last axis on `data`.
@@ -114,33 +124,47 @@ impl Normalization {
         let flat = data.reshape([rows, features])?;
         let mean = flat.mean_axes(&[0], false)?;
         let var = flat.sub(&mean)?.square().mean_axes(&[0], false)?;
-        match (&self.mean, &self.variance, &self.count) {
-            (Some(m), Some(v), Some(c)) => {
+        match &self.weights {
+            Some((m, v, c)) => {
                 m.set_value(mean)?;
                 v.set_value(var)?;
                 c.set_value(Tensor::scalar(rows as f32))?;
             }
-            _ => {
-                self.mean = Some(Var::constant(mean));
-                self.variance = Some(Var::constant(var));
-                self.count = Some(Var::constant(Tensor::scalar(rows as f32)));
+            None => {
+                self.weights = Some((
+                    Var::constant(mean),
+                    Var::constant(var),
+                    Var::constant(Tensor::scalar(rows as f32)),
+                ));
             }
         }
         Ok(())
     }
 
     fn stats(&self) -> Result<(Tensor, Tensor)> {
-        match (&self.fixed, &self.mean, &self.variance) {
-            (Some((m, v)), _, _) => Ok((
-                Tensor::from_vec([m.len()], m.clone())?,
-                Tensor::from_vec([v.len()], v.clone())?,
+        match (self.fixed(), &self.weights) {
+            (Some((m, v)), _) => Ok((
+                Tensor::from_vec([m.len()], m.to_vec())?,
+                Tensor::from_vec([v.len()], v.to_vec())?,
             )),
-            (None, Some(m), Some(v)) => Ok((m.value(), v.value())),
+            (None, Some((m, v, _))) => Ok((m.value(), v.value())),
             _ => Err(NnError::layer(
                 "Normalization",
                 "has no statistics: adapt it to data or load its weights",
             )),
         }
+    }
+}
+
+impl KerasArgs for Normalization {
+    fn check_args(&mut self) -> Result<()> {
+        if self.mean.is_some() != self.variance.is_some() {
+            return Err(NnError::layer(
+                "Normalization",
+                "give both mean and variance, or neither (then adapt)",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -150,11 +174,7 @@ impl Layer for Normalization {
     }
 
     fn config(&self) -> Value {
-        let (mean, variance) = match &self.fixed {
-            Some((m, v)) => (json!(m), json!(v)),
-            None => (Value::Null, Value::Null),
-        };
-        json!({"axis": [self.axis.unwrap_or(-1)], "invert": self.invert, "mean": mean, "variance": variance})
+        args::write(self)
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
@@ -173,7 +193,7 @@ impl Layer for Normalization {
         self.stats_shape = std::iter::once(features)
             .chain(std::iter::repeat_n(1, input_shape.len() - at - 1))
             .collect();
-        match &self.fixed {
+        match self.fixed() {
             Some((m, v)) => {
                 let fits = |n: usize| n == features || n == 1;
                 if !fits(m.len()) || !fits(v.len()) {
@@ -187,11 +207,13 @@ impl Layer for Normalization {
                     ));
                 }
             }
-            None if self.mean.is_none() => {
+            None if self.weights.is_none() => {
                 crate::initializers::Initializer::checked_elements(&[features])?;
-                self.mean = Some(Var::constant(Tensor::zeros([features])));
-                self.variance = Some(Var::constant(Tensor::ones([features])));
-                self.count = Some(Var::constant(Tensor::scalar(0.0)));
+                self.weights = Some((
+                    Var::constant(Tensor::zeros([features])),
+                    Var::constant(Tensor::ones([features])),
+                    Var::constant(Tensor::scalar(0.0)),
+                ));
             }
             None => {}
         }
@@ -218,13 +240,13 @@ impl Layer for Normalization {
     }
 
     fn weights(&self) -> Vec<(&'static str, Var)> {
-        if self.fixed.is_some() {
-            return Vec::new();
+        match (self.fixed(), &self.weights) {
+            (None, Some((m, v, c))) => vec![
+                ("mean", m.clone()),
+                ("variance", v.clone()),
+                ("count", c.clone()),
+            ],
+            _ => Vec::new(),
         }
-        let mut w = Vec::new();
-        w.extend(self.mean.iter().map(|v| ("mean", v.clone())));
-        w.extend(self.variance.iter().map(|v| ("variance", v.clone())));
-        w.extend(self.count.iter().map(|v| ("count", v.clone())));
-        w
     }
 }

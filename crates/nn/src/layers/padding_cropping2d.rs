@@ -2,19 +2,24 @@
 //! asymmetrically where asked: ((top, bottom), (left, right)) as in Keras.
 
 use super::Layer;
-use crate::config::ConfigReader;
+use crate::config::args::{self, ChannelsLast, KerasArgs};
 use crate::{NnError, Result};
 use krust_autograd::Var;
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 /// ((top, bottom), (left, right)).
 pub type Borders = ((usize, usize), (usize, usize));
 
-/// Reads Keras's int / (sym_h, sym_w) / ((top, bottom), (left, right)) forms; `default`
-/// (the layer's own value) when absent.
-fn borders(c: &mut ConfigReader, key: &str, default: Borders) -> Result<Borders> {
-    let [h, w] = c.borders_or(key, [default.0, default.1])?;
-    Ok((h, w))
+/// The field reader for Keras's int / (sym_h, sym_w) / ((top, bottom), (left, right)) forms
+/// (see `args::borders_from_json`); they are written as ((top, bottom), (left, right)).
+fn borders<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Borders, D::Error> {
+    let v = Value::deserialize(d)?;
+    let items = args::borders_from_json(&v, 2).map_err(D::Error::custom)?;
+    let mut hw = [(0, 0); 2];
+    hw.copy_from_slice(&items);
+    Ok((hw[0], hw[1]))
 }
 
 fn hwc(layer: &str, input_shape: &[usize]) -> Result<(usize, usize, usize)> {
@@ -27,33 +32,47 @@ fn hwc(layer: &str, input_shape: &[usize]) -> Result<(usize, usize, usize)> {
     }
 }
 
-/// Pads height and width with zeros.
-#[derive(Debug, Clone)]
+/// Pads height and width with zeros. Keras's `ZeroPadding2D(padding=1)`; its fields are its
+/// Keras arguments (see `config::args`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default = "ZeroPadding2D::keras_defaults", deny_unknown_fields)]
 pub struct ZeroPadding2D {
     /// Default `(1, 1)`: one row and column of zeros on every side.
+    #[serde(deserialize_with = "borders")]
     pub padding: Borders,
+    #[serde(skip_deserializing)]
+    data_format: ChannelsLast,
 }
 
 /// Keras's default: one zero on every side.
 impl Default for ZeroPadding2D {
     fn default() -> Self {
-        ZeroPadding2D::new(((1, 1), (1, 1)))
+        ZeroPadding2D::keras_defaults()
     }
 }
 
 impl ZeroPadding2D {
+    /// Keras's defaults for every argument, the one place they are written.
+    fn keras_defaults() -> Self {
+        ZeroPadding2D {
+            padding: ((1, 1), (1, 1)),
+            data_format: ChannelsLast,
+        }
+    }
+
     pub fn new(padding: Borders) -> Self {
-        ZeroPadding2D { padding }
+        ZeroPadding2D {
+            padding,
+            ..Self::keras_defaults()
+        }
     }
 
     pub fn from_config(config: &Value) -> Result<Self> {
-        let mut c = ConfigReader::new("ZeroPadding2D", config)?;
-        let mut layer = ZeroPadding2D::default();
-        layer.padding = borders(&mut c, "padding", layer.padding)?;
-        c.finish()?;
-        Ok(layer)
+        args::read("ZeroPadding2D", config)
     }
 }
+
+impl KerasArgs for ZeroPadding2D {}
 
 impl Layer for ZeroPadding2D {
     fn class_name(&self) -> &'static str {
@@ -61,8 +80,7 @@ impl Layer for ZeroPadding2D {
     }
 
     fn config(&self) -> Value {
-        let ((t, b), (l, r)) = self.padding;
-        serde_json::json!({"padding": [[t, b], [l, r]], "data_format": "channels_last"})
+        args::write(self)
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
@@ -82,33 +100,47 @@ impl Layer for ZeroPadding2D {
     }
 }
 
-/// Removes rows and columns at the borders.
-#[derive(Debug, Clone)]
+/// Removes rows and columns at the borders. Keras's `Cropping2D(cropping=((0, 0), (0, 0)))`;
+/// its fields are its Keras arguments (see `config::args`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default = "Cropping2D::keras_defaults", deny_unknown_fields)]
 pub struct Cropping2D {
     /// Default `((0, 0), (0, 0))`: nothing cropped.
+    #[serde(deserialize_with = "borders")]
     pub cropping: Borders,
+    #[serde(skip_deserializing)]
+    data_format: ChannelsLast,
 }
 
 /// Keras's default: nothing cropped.
 impl Default for Cropping2D {
     fn default() -> Self {
-        Cropping2D::new(((0, 0), (0, 0)))
+        Cropping2D::keras_defaults()
     }
 }
 
 impl Cropping2D {
+    /// Keras's defaults for every argument, the one place they are written.
+    fn keras_defaults() -> Self {
+        Cropping2D {
+            cropping: ((0, 0), (0, 0)),
+            data_format: ChannelsLast,
+        }
+    }
+
     pub fn new(cropping: Borders) -> Self {
-        Cropping2D { cropping }
+        Cropping2D {
+            cropping,
+            ..Self::keras_defaults()
+        }
     }
 
     pub fn from_config(config: &Value) -> Result<Self> {
-        let mut c = ConfigReader::new("Cropping2D", config)?;
-        let mut layer = Cropping2D::default();
-        layer.cropping = borders(&mut c, "cropping", layer.cropping)?;
-        c.finish()?;
-        Ok(layer)
+        args::read("Cropping2D", config)
     }
 }
+
+impl KerasArgs for Cropping2D {}
 
 impl Layer for Cropping2D {
     fn class_name(&self) -> &'static str {
@@ -116,8 +148,7 @@ impl Layer for Cropping2D {
     }
 
     fn config(&self) -> Value {
-        let ((t, b), (l, r)) = self.cropping;
-        serde_json::json!({"cropping": [[t, b], [l, r]], "data_format": "channels_last"})
+        args::write(self)
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {

@@ -2,16 +2,27 @@
 //! in Keras: Permute((2, 1)) swaps the two axes of (steps, features).
 
 use super::Layer;
-use crate::config::ConfigReader;
+use crate::config::args::{self, KerasArgs};
 use crate::{NnError, Result};
 use krust_autograd::Var;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone)]
+/// Keras's `Permute(dims)`. Its fields are its Keras arguments (see `config::args`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default = "Permute::keras_defaults", deny_unknown_fields)]
 pub struct Permute {
+    /// The new order of the per-sample axes, counted from 1 (required).
+    #[serde(deserialize_with = "args::whole")]
     pub dims: Vec<usize>,
 }
 
 impl Permute {
+    /// The defaults for every argument, the one place they are written: `dims` has none
+    /// (empty until it is read).
+    fn keras_defaults() -> Self {
+        Permute { dims: Vec::new() }
+    }
+
     pub fn new(dims: &[usize]) -> Self {
         Permute {
             dims: dims.to_vec(),
@@ -19,11 +30,12 @@ impl Permute {
     }
 
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let mut c = ConfigReader::new("Permute", config)?;
-        let dims = c.shape("dims")?;
-        c.finish()?;
-        Ok(Permute::new(&dims))
+        args::read("Permute", config)
     }
+}
+
+impl KerasArgs for Permute {
+    const REQUIRED: &'static [&'static str] = &["dims"];
 }
 
 impl Layer for Permute {
@@ -32,7 +44,7 @@ impl Layer for Permute {
     }
 
     fn config(&self) -> serde_json::Value {
-        serde_json::json!({"dims": self.dims})
+        args::write(self)
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {

@@ -123,23 +123,23 @@ pub const LAYERS: &[(&str, FromConfig)] = &[
     ("Conv2DTranspose", |_, c| {
         Ok(Box::new(Conv2DTranspose::from_config(c)?))
     }),
-    ("ZeroPadding1D", |class, c| {
-        Ok(Box::new(ZeroPadding::from_config(class, c)?))
+    ("ZeroPadding1D", |_, c| {
+        Ok(Box::new(ZeroPadding1D::from_config(c)?))
     }),
-    ("ZeroPadding3D", |class, c| {
-        Ok(Box::new(ZeroPadding::from_config(class, c)?))
+    ("ZeroPadding3D", |_, c| {
+        Ok(Box::new(ZeroPadding3D::from_config(c)?))
     }),
-    ("Cropping1D", |class, c| {
-        Ok(Box::new(Cropping::from_config(class, c)?))
+    ("Cropping1D", |_, c| {
+        Ok(Box::new(Cropping1D::from_config(c)?))
     }),
-    ("Cropping3D", |class, c| {
-        Ok(Box::new(Cropping::from_config(class, c)?))
+    ("Cropping3D", |_, c| {
+        Ok(Box::new(Cropping3D::from_config(c)?))
     }),
-    ("UpSampling1D", |class, c| {
-        Ok(Box::new(UpSampling::from_config(class, c)?))
+    ("UpSampling1D", |_, c| {
+        Ok(Box::new(UpSampling1D::from_config(c)?))
     }),
-    ("UpSampling3D", |class, c| {
-        Ok(Box::new(UpSampling::from_config(class, c)?))
+    ("UpSampling3D", |_, c| {
+        Ok(Box::new(UpSampling3D::from_config(c)?))
     }),
     ("Conv3D", |_, c| Ok(Box::new(Conv3D::from_config(c)?))),
     ("MaxPooling3D", |_, c| {

@@ -1,27 +1,38 @@
 //! `RepeatVector`: (batch, features) -> (batch, n, features), the vector repeated n times.
 
 use super::Layer;
-use crate::config::ConfigReader;
+use crate::config::args::{self, KerasArgs};
 use crate::{NnError, Result};
 use krust_autograd::Var;
 use krust_tensor::Tensor;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone)]
+/// Keras's `RepeatVector(n)`. Its fields are its Keras arguments (see `config::args`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default = "RepeatVector::keras_defaults", deny_unknown_fields)]
 pub struct RepeatVector {
+    /// Repeats (required).
     pub n: usize,
 }
 
 impl RepeatVector {
+    /// The defaults for every argument, the one place they are written: `n` has none (0
+    /// stands for it until it is read).
+    fn keras_defaults() -> Self {
+        RepeatVector { n: 0 }
+    }
+
     pub fn new(n: usize) -> Self {
         RepeatVector { n }
     }
 
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let mut c = ConfigReader::new("RepeatVector", config)?;
-        let n = c.usize("n")?;
-        c.finish()?;
-        Ok(RepeatVector::new(n))
+        args::read("RepeatVector", config)
     }
+}
+
+impl KerasArgs for RepeatVector {
+    const REQUIRED: &'static [&'static str] = &["n"];
 }
 
 impl Layer for RepeatVector {
@@ -30,7 +41,7 @@ impl Layer for RepeatVector {
     }
 
     fn config(&self) -> serde_json::Value {
-        serde_json::json!({"n": self.n})
+        args::write(self)
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {

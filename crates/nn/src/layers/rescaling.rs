@@ -1,13 +1,17 @@
 //! `Rescaling`: y = x · scale + offset, e.g. scale 1/255 to bring pixels to [0, 1].
 
 use super::Layer;
-use crate::config::ConfigReader;
+use crate::config::args::{self, KerasArgs};
 use crate::Result;
 use krust_autograd::Var;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone)]
+/// Keras's `Rescaling(scale, offset)`. Its fields are its Keras arguments (see
+/// `config::args`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default = "Rescaling::keras_defaults", deny_unknown_fields)]
 pub struct Rescaling {
-    /// Keras requires it; a config without it reads as `1.0` (`Rescaling::default`).
+    /// Keras requires it; a config without it reads as `1.0`.
     pub scale: f32,
     /// Default `0.0`.
     pub offset: f32,
@@ -17,24 +21,29 @@ pub struct Rescaling {
 /// arguments as.
 impl Default for Rescaling {
     fn default() -> Self {
-        Rescaling::new(1.0, 0.0)
+        Rescaling::keras_defaults()
     }
 }
 
 impl Rescaling {
+    /// The defaults for every argument, the one place they are written.
+    fn keras_defaults() -> Self {
+        Rescaling {
+            scale: 1.0,
+            offset: 0.0,
+        }
+    }
+
     pub fn new(scale: f32, offset: f32) -> Self {
         Rescaling { scale, offset }
     }
 
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let mut c = ConfigReader::new("Rescaling", config)?;
-        let mut layer = Rescaling::default();
-        layer.scale = c.f32_or("scale", layer.scale)?;
-        layer.offset = c.f32_or("offset", layer.offset)?;
-        c.finish()?;
-        Ok(layer)
+        args::read("Rescaling", config)
     }
 }
+
+impl KerasArgs for Rescaling {}
 
 impl Layer for Rescaling {
     fn class_name(&self) -> &'static str {
@@ -42,7 +51,7 @@ impl Layer for Rescaling {
     }
 
     fn config(&self) -> serde_json::Value {
-        serde_json::json!({"scale": self.scale, "offset": self.offset})
+        args::write(self)
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {

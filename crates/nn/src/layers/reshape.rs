@@ -2,46 +2,46 @@
 //! may be -1 and is then inferred, as in Keras.
 
 use super::Layer;
-use crate::config::ConfigReader;
+use crate::config::args::{self, KerasArgs};
 use crate::{NnError, Result};
 use krust_autograd::Var;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone)]
+/// Keras's `Reshape(target_shape)`. Its fields are its Keras arguments (see `config::args`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default = "Reshape::keras_defaults", deny_unknown_fields)]
 pub struct Reshape {
-    /// Target per-sample shape; at most one entry may be -1.
+    /// Target per-sample shape; at most one entry may be -1 (required).
+    #[serde(deserialize_with = "args::whole")]
     pub target_shape: Vec<isize>,
+    #[serde(skip)]
     resolved: Vec<usize>,
 }
 
 impl Reshape {
-    pub fn new(target_shape: &[isize]) -> Self {
+    /// The defaults for every argument, the one place they are written: `target_shape` has
+    /// none (empty until it is read).
+    fn keras_defaults() -> Self {
         Reshape {
-            target_shape: target_shape.to_vec(),
+            target_shape: Vec::new(),
             resolved: Vec::new(),
         }
     }
 
-    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let mut c = ConfigReader::new("Reshape", config)?;
-        let v = c
-            .value("target_shape")
-            .ok_or_else(|| NnError::layer("Reshape", "argument `target_shape` is required"))?;
-        let dims = v
-            .as_array()
-            .and_then(|a| {
-                a.iter()
-                    .map(|d| d.as_i64().map(|n| n as isize))
-                    .collect::<Option<Vec<_>>>()
-            })
-            .ok_or_else(|| {
-                NnError::layer(
-                    "Reshape",
-                    format!("argument `target_shape`: expected a list of integers, got {v}"),
-                )
-            })?;
-        c.finish()?;
-        Ok(Reshape::new(&dims))
+    pub fn new(target_shape: &[isize]) -> Self {
+        Reshape {
+            target_shape: target_shape.to_vec(),
+            ..Self::keras_defaults()
+        }
     }
+
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        args::read("Reshape", config)
+    }
+}
+
+impl KerasArgs for Reshape {
+    const REQUIRED: &'static [&'static str] = &["target_shape"];
 }
 
 impl Layer for Reshape {
@@ -50,7 +50,7 @@ impl Layer for Reshape {
     }
 
     fn config(&self) -> serde_json::Value {
-        serde_json::json!({"target_shape": self.target_shape})
+        args::write(self)
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {

@@ -3,17 +3,60 @@
 //! (before, after) per spatial axis, asymmetric where Keras allows it.
 
 use super::Layer;
-use crate::config::ConfigReader;
+use crate::config::args::{self, ChannelsLast, KerasArgs, SpatialRank};
 use crate::{NnError, Result};
 use krust_autograd::Var;
 use krust_tensor::Tensor;
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
+use std::marker::PhantomData;
 
-fn borders_json(b: &[(usize, usize)]) -> Value {
-    if b.len() == 1 {
-        serde_json::json!([b[0].0, b[0].1])
+/// The spatial rank of the 1-D classes: inputs (steps, channels).
+#[derive(Debug, Clone, Copy)]
+pub struct OneAxis;
+
+/// The spatial rank of the 3-D classes: inputs (depth, height, width, channels).
+#[derive(Debug, Clone, Copy)]
+pub struct ThreeAxes;
+
+impl SpatialRank for OneAxis {
+    const RANK: usize = 1;
+}
+
+impl SpatialRank for ThreeAxes {
+    const RANK: usize = 3;
+}
+
+/// The name of the 1-D or the 3-D class.
+fn class<R: SpatialRank>(one: &'static str, three: &'static str) -> &'static str {
+    if R::RANK == 1 {
+        one
     } else {
-        Value::Array(b.iter().map(|&(x, y)| serde_json::json!([x, y])).collect())
+        three
+    }
+}
+
+/// Keras's `data_format`, which the 3-D classes write and the 1-D classes do not.
+fn data_format<R: SpatialRank>() -> Option<ChannelsLast> {
+    (R::RANK == 3).then_some(ChannelsLast)
+}
+
+/// (before, after) pairs as Keras writes them: a bare pair with one axis.
+fn write_borders<S: Serializer>(
+    b: &[(usize, usize)],
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match b {
+        [one] => one.serialize(s),
+        _ => b.serialize(s),
+    }
+}
+
+/// Sizes per axis as Keras writes them: a bare integer with one axis.
+fn write_sizes<S: Serializer>(size: &[usize], s: S) -> std::result::Result<S::Ok, S::Error> {
+    match size {
+        [one] => one.serialize(s),
+        _ => size.serialize(s),
     }
 }
 
@@ -27,202 +70,138 @@ fn check_rank(layer: &str, input_shape: &[usize], axes: usize) -> Result<()> {
     Ok(())
 }
 
-/// Zero padding along `axes` (1 or 3) spatial axes.
-#[derive(Debug, Clone)]
-pub struct ZeroPadding {
+/// Zero padding along the spatial axes of `R` (1 or 3): Keras's `ZeroPadding1D/3D(padding=1)`.
+/// Its fields are its Keras arguments (see `config::args`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default = "ZeroPadding::keras_defaults", deny_unknown_fields)]
+pub struct ZeroPadding<R: SpatialRank> {
     /// (before, after) per spatial axis. Default `1`: one zero on every side.
+    #[serde(
+        deserialize_with = "args::borders::<R, _>",
+        serialize_with = "write_borders"
+    )]
     pub padding: Vec<(usize, usize)>,
-    class: &'static str,
+    #[serde(skip_deserializing, skip_serializing_if = "Option::is_none")]
+    data_format: Option<ChannelsLast>,
+    #[serde(skip)]
+    rank: PhantomData<R>,
 }
 
-/// Cropping along `axes` (1 or 3) spatial axes.
-#[derive(Debug, Clone)]
-pub struct Cropping {
+/// Cropping along the spatial axes of `R` (1 or 3): Keras's `Cropping1D/3D(cropping=1)`.
+/// Its fields are its Keras arguments (see `config::args`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default = "Cropping::keras_defaults", deny_unknown_fields)]
+pub struct Cropping<R: SpatialRank> {
     /// (before, after) per spatial axis. Default `1`: Keras crops one step or voxel off
     /// every side, in 1-D and 3-D alike.
+    #[serde(
+        deserialize_with = "args::borders::<R, _>",
+        serialize_with = "write_borders"
+    )]
     pub cropping: Vec<(usize, usize)>,
-    class: &'static str,
+    #[serde(skip_deserializing, skip_serializing_if = "Option::is_none")]
+    data_format: Option<ChannelsLast>,
+    #[serde(skip)]
+    rank: PhantomData<R>,
 }
 
-/// Nearest upsampling along `axes` (1 or 3) spatial axes.
-#[derive(Debug, Clone)]
-pub struct UpSampling {
+/// Nearest upsampling along the spatial axes of `R` (1 or 3): Keras's
+/// `UpSampling1D/3D(size=2)`. Its fields are its Keras arguments (see `config::args`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default = "UpSampling::keras_defaults", deny_unknown_fields)]
+pub struct UpSampling<R: SpatialRank> {
     /// Repeats per spatial axis. Default `2` on every axis.
+    #[serde(
+        deserialize_with = "args::axes::<R, _>",
+        serialize_with = "write_sizes"
+    )]
     pub size: Vec<usize>,
-    class: &'static str,
+    #[serde(skip_deserializing, skip_serializing_if = "Option::is_none")]
+    data_format: Option<ChannelsLast>,
+    #[serde(skip)]
+    rank: PhantomData<R>,
 }
 
-pub struct ZeroPadding1D;
-pub struct ZeroPadding3D;
-pub struct Cropping1D;
-pub struct Cropping3D;
-pub struct UpSampling1D;
-pub struct UpSampling3D;
+/// `ZeroPadding1D(padding=1)`: inputs (steps, channels).
+pub type ZeroPadding1D = ZeroPadding<OneAxis>;
+/// `ZeroPadding3D(padding=1)`: inputs (depth, height, width, channels).
+pub type ZeroPadding3D = ZeroPadding<ThreeAxes>;
+/// `Cropping1D(cropping=1)`: inputs (steps, channels).
+pub type Cropping1D = Cropping<OneAxis>;
+/// `Cropping3D(cropping=1)`: inputs (depth, height, width, channels).
+pub type Cropping3D = Cropping<ThreeAxes>;
+/// `UpSampling1D(size=2)`: inputs (steps, channels).
+pub type UpSampling1D = UpSampling<OneAxis>;
+/// `UpSampling3D(size=2)`: inputs (depth, height, width, channels).
+pub type UpSampling3D = UpSampling<ThreeAxes>;
 
-impl ZeroPadding1D {
-    /// Keras's `ZeroPadding1D()`: padding 1.
-    pub fn with_defaults() -> ZeroPadding {
-        ZeroPadding1D::new((1, 1))
-    }
+/// The constructors and config reading of one of the layers above: `$field` holds one
+/// `$item` per spatial axis, `$default` on each unless the config or constructor says
+/// otherwise.
+macro_rules! per_axis_layer {
+    ($layer:ident, $field:ident: $item:ty = $default:expr, $one:literal, $three:literal) => {
+        impl<R: SpatialRank> $layer<R> {
+            /// Keras's defaults for every argument, the one place they are written.
+            fn keras_defaults() -> Self {
+                $layer {
+                    $field: vec![$default; R::RANK],
+                    data_format: data_format::<R>(),
+                    rank: PhantomData,
+                }
+            }
 
-    #[allow(clippy::new_ret_no_self)]
-    pub fn new(padding: (usize, usize)) -> ZeroPadding {
-        ZeroPadding {
-            padding: vec![padding],
-            class: "ZeroPadding1D",
+            #[doc = concat!("Keras's `", $one, "()` or `", $three, "()`.")]
+            pub fn with_defaults() -> Self {
+                Self::keras_defaults()
+            }
+
+            fn name() -> &'static str {
+                class::<R>($one, $three)
+            }
+
+            /// Builds the layer from its Keras config.
+            pub fn from_config(config: &Value) -> Result<Self> {
+                args::read(Self::name(), config)
+            }
         }
-    }
-}
 
-impl ZeroPadding3D {
-    /// Keras's `ZeroPadding3D()`: padding 1 on every axis.
-    pub fn with_defaults() -> ZeroPadding {
-        ZeroPadding3D::new([(1, 1); 3])
-    }
-
-    #[allow(clippy::new_ret_no_self)]
-    pub fn new(padding: [(usize, usize); 3]) -> ZeroPadding {
-        ZeroPadding {
-            padding: padding.to_vec(),
-            class: "ZeroPadding3D",
+        impl $layer<OneAxis> {
+            pub fn new($field: $item) -> Self {
+                $layer {
+                    $field: vec![$field],
+                    ..Self::keras_defaults()
+                }
+            }
         }
-    }
-}
 
-impl Cropping1D {
-    /// Keras's `Cropping1D()`: cropping 1.
-    pub fn with_defaults() -> Cropping {
-        Cropping1D::new((1, 1))
-    }
-
-    #[allow(clippy::new_ret_no_self)]
-    pub fn new(cropping: (usize, usize)) -> Cropping {
-        Cropping {
-            cropping: vec![cropping],
-            class: "Cropping1D",
+        impl $layer<ThreeAxes> {
+            pub fn new($field: [$item; 3]) -> Self {
+                $layer {
+                    $field: $field.to_vec(),
+                    ..Self::keras_defaults()
+                }
+            }
         }
-    }
+
+        impl<R: SpatialRank> KerasArgs for $layer<R> {}
+    };
 }
 
-impl Cropping3D {
-    /// Keras's `Cropping3D()`: cropping 1 on every axis.
-    pub fn with_defaults() -> Cropping {
-        Cropping3D::new([(1, 1); 3])
-    }
+per_axis_layer!(ZeroPadding, padding: (usize, usize) = (1, 1), "ZeroPadding1D", "ZeroPadding3D");
+per_axis_layer!(Cropping, cropping: (usize, usize) = (1, 1), "Cropping1D", "Cropping3D");
+per_axis_layer!(UpSampling, size: usize = 2, "UpSampling1D", "UpSampling3D");
 
-    #[allow(clippy::new_ret_no_self)]
-    pub fn new(cropping: [(usize, usize); 3]) -> Cropping {
-        Cropping {
-            cropping: cropping.to_vec(),
-            class: "Cropping3D",
-        }
-    }
-}
-
-impl UpSampling1D {
-    /// Keras's `UpSampling1D()`: size 2.
-    pub fn with_defaults() -> UpSampling {
-        UpSampling1D::new(2)
-    }
-
-    #[allow(clippy::new_ret_no_self)]
-    pub fn new(size: usize) -> UpSampling {
-        UpSampling {
-            size: vec![size],
-            class: "UpSampling1D",
-        }
-    }
-}
-
-impl UpSampling3D {
-    /// Keras's `UpSampling3D()`: size 2 on every axis.
-    pub fn with_defaults() -> UpSampling {
-        UpSampling3D::new([2; 3])
-    }
-
-    #[allow(clippy::new_ret_no_self)]
-    pub fn new(size: [usize; 3]) -> UpSampling {
-        UpSampling {
-            size: size.to_vec(),
-            class: "UpSampling3D",
-        }
-    }
-}
-
-fn axes_of(class: &str) -> usize {
-    if class.ends_with("1D") {
-        1
-    } else {
-        3
-    }
-}
-
-impl ZeroPadding {
-    /// Builds the 1-D or 3-D class from its Keras config, over the class's defaults.
-    pub fn from_config(class: &'static str, config: &Value) -> Result<Self> {
-        let mut c = ConfigReader::new(class, config)?;
-        let mut layer = match axes_of(class) {
-            1 => ZeroPadding1D::with_defaults(),
-            _ => ZeroPadding3D::with_defaults(),
-        };
-        layer.class = class;
-        if let Some(padding) = c.borders_opt("padding", layer.padding.len())? {
-            layer.padding = padding;
-        }
-        c.finish()?;
-        Ok(layer)
-    }
-}
-
-impl Cropping {
-    /// Builds the 1-D or 3-D class from its Keras config, over the class's defaults.
-    pub fn from_config(class: &'static str, config: &Value) -> Result<Self> {
-        let mut c = ConfigReader::new(class, config)?;
-        let mut layer = match axes_of(class) {
-            1 => Cropping1D::with_defaults(),
-            _ => Cropping3D::with_defaults(),
-        };
-        layer.class = class;
-        if let Some(cropping) = c.borders_opt("cropping", layer.cropping.len())? {
-            layer.cropping = cropping;
-        }
-        c.finish()?;
-        Ok(layer)
-    }
-}
-
-impl UpSampling {
-    /// Builds the 1-D or 3-D class from its Keras config, over the class's defaults.
-    pub fn from_config(class: &'static str, config: &Value) -> Result<Self> {
-        let mut c = ConfigReader::new(class, config)?;
-        let mut layer = match axes_of(class) {
-            1 => UpSampling1D::with_defaults(),
-            _ => UpSampling3D::with_defaults(),
-        };
-        layer.class = class;
-        if let Some(size) = c.axes_opt("size", layer.size.len())? {
-            layer.size = size;
-        }
-        c.finish()?;
-        Ok(layer)
-    }
-}
-
-impl Layer for ZeroPadding {
+impl<R: SpatialRank> Layer for ZeroPadding<R> {
     fn class_name(&self) -> &'static str {
-        self.class
+        Self::name()
     }
 
     fn config(&self) -> Value {
-        let mut c = serde_json::json!({"padding": borders_json(&self.padding)});
-        if self.padding.len() == 3 {
-            c["data_format"] = serde_json::json!("channels_last");
-        }
-        c
+        args::write(self)
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
-        check_rank(self.class, input_shape, self.padding.len())?;
+        check_rank(Self::name(), input_shape, self.padding.len())?;
         let mut out = input_shape.to_vec();
         for (d, (b, a)) in self.padding.iter().enumerate() {
             out[d] += b + a;
@@ -238,26 +217,22 @@ impl Layer for ZeroPadding {
     }
 }
 
-impl Layer for Cropping {
+impl<R: SpatialRank> Layer for Cropping<R> {
     fn class_name(&self) -> &'static str {
-        self.class
+        Self::name()
     }
 
     fn config(&self) -> Value {
-        let mut c = serde_json::json!({"cropping": borders_json(&self.cropping)});
-        if self.cropping.len() == 3 {
-            c["data_format"] = serde_json::json!("channels_last");
-        }
-        c
+        args::write(self)
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
-        check_rank(self.class, input_shape, self.cropping.len())?;
+        check_rank(Self::name(), input_shape, self.cropping.len())?;
         let mut out = input_shape.to_vec();
         for (d, (b, a)) in self.cropping.iter().enumerate() {
             if b + a >= out[d] {
                 return Err(NnError::layer(
-                    self.class,
+                    Self::name(),
                     format!(
                         "cropping {:?} leaves nothing of {input_shape:?}",
                         self.cropping
@@ -279,23 +254,19 @@ impl Layer for Cropping {
     }
 }
 
-impl Layer for UpSampling {
+impl<R: SpatialRank> Layer for UpSampling<R> {
     fn class_name(&self) -> &'static str {
-        self.class
+        Self::name()
     }
 
     fn config(&self) -> Value {
-        let mut c = serde_json::json!({"size": if self.size.len() == 1 { serde_json::json!(self.size[0]) } else { serde_json::json!(self.size) }});
-        if self.size.len() == 3 {
-            c["data_format"] = serde_json::json!("channels_last");
-        }
-        c
+        args::write(self)
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
-        check_rank(self.class, input_shape, self.size.len())?;
+        check_rank(Self::name(), input_shape, self.size.len())?;
         if self.size.contains(&0) {
-            return Err(NnError::layer(self.class, "size must be at least 1"));
+            return Err(NnError::layer(Self::name(), "size must be at least 1"));
         }
         Ok(input_shape
             .iter()

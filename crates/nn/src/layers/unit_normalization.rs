@@ -2,60 +2,60 @@
 //! y = x / √max(Σx², 1e-12), as Keras does.
 
 use super::Layer;
-use crate::config::ConfigReader;
+use crate::config::args::{self, KerasArgs};
 use crate::{NnError, Result};
 use krust_autograd::Var;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-#[derive(Debug, Clone)]
+/// The one reader of an int-or-list `axis` (`Dot` reads its `axes` with it too).
+pub(crate) use crate::config::args::axis_list;
+
+/// Keras's `UnitNormalization(axis=-1)`. Its fields are its Keras arguments (see
+/// `config::args`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default = "UnitNormalization::keras_defaults", deny_unknown_fields)]
 pub struct UnitNormalization {
     /// Axes counted with the batch axis, as in Keras; the batch axis itself cannot be
     /// normalized over. Default `-1`.
+    #[serde(deserialize_with = "args::axis")]
     pub axis: Vec<isize>,
     /// The axes of the batched input, resolved by `build`.
+    #[serde(skip)]
     resolved: Vec<isize>,
 }
 
 impl UnitNormalization {
+    /// Keras's defaults for every argument, the one place they are written.
+    fn keras_defaults() -> Self {
+        UnitNormalization {
+            axis: vec![-1],
+            resolved: Vec::new(),
+        }
+    }
+
     pub fn new() -> Self {
-        UnitNormalization::with_axis(&[-1])
+        UnitNormalization::keras_defaults()
     }
 
     pub fn with_axis(axis: &[isize]) -> Self {
         UnitNormalization {
             axis: axis.to_vec(),
-            resolved: Vec::new(),
+            ..Self::keras_defaults()
         }
     }
 
     pub fn from_config(config: &Value) -> Result<Self> {
-        let mut c = ConfigReader::new("UnitNormalization", config)?;
-        let mut layer = UnitNormalization::new();
-        if let Some(v) = c.value("axis") {
-            layer.axis = axis_list(v).ok_or_else(|| {
-                NnError::argument("axis", format!("expected an integer or integers, got {v}"))
-            })?;
-        }
-        c.finish()?;
-        Ok(layer)
+        args::read("UnitNormalization", config)
     }
 }
+
+impl KerasArgs for UnitNormalization {}
 
 impl Default for UnitNormalization {
     fn default() -> Self {
         UnitNormalization::new()
     }
-}
-
-/// An integer or a list of integers.
-pub(crate) fn axis_list(v: &Value) -> Option<Vec<isize>> {
-    if let Some(n) = v.as_i64() {
-        return Some(vec![n as isize]);
-    }
-    v.as_array()?
-        .iter()
-        .map(|a| a.as_i64().map(|n| n as isize))
-        .collect()
 }
 
 impl Layer for UnitNormalization {
@@ -64,7 +64,7 @@ impl Layer for UnitNormalization {
     }
 
     fn config(&self) -> Value {
-        json!({"axis": self.axis})
+        args::write(self)
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {

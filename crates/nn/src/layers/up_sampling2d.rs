@@ -4,65 +4,80 @@
 //! edges), applied as one interpolation matrix per axis.
 
 use super::Layer;
-use crate::config::ConfigReader;
+use crate::config::args::{self, ChannelsLast, KerasArgs};
 use crate::{NnError, Result};
 use krust_autograd::Var;
 use krust_tensor::Tensor;
+use serde::{Deserialize, Deserializer, Serialize};
 
-#[derive(Debug, Clone)]
+/// How `UpSampling2D` fills the new pixels: Keras's `interpolation`, by its Keras name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Interpolation {
+    /// Each pixel repeated.
+    Nearest,
+    /// TensorFlow's bilinear resize (half-pixel centres).
+    Bilinear,
+}
+
+/// Keras's `UpSampling2D(size=(2, 2), interpolation="nearest")`. Its fields are its Keras
+/// arguments (see `config::args`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default = "UpSampling2D::keras_defaults", deny_unknown_fields)]
 pub struct UpSampling2D {
     /// Default `(2, 2)`.
+    #[serde(deserialize_with = "size")]
     pub size: (usize, usize),
-    /// Bilinear instead of nearest-neighbour. Default `interpolation="nearest"` (false).
-    pub bilinear: bool,
+    /// Default `"nearest"`.
+    #[serde(deserialize_with = "args::name")]
+    pub interpolation: Interpolation,
+    #[serde(skip_deserializing)]
+    data_format: ChannelsLast,
+}
+
+/// `size` as an int or two ints (see `args::ints`), written as two.
+fn size<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<(usize, usize), D::Error> {
+    args::ints::<D, 2>(d).map(|[h, w]| (h, w))
 }
 
 /// Keras's defaults: size (2, 2), nearest.
 impl Default for UpSampling2D {
     fn default() -> Self {
-        UpSampling2D::new((2, 2))
+        UpSampling2D::keras_defaults()
     }
 }
 
 impl UpSampling2D {
+    /// Keras's defaults for every argument, the one place they are written.
+    fn keras_defaults() -> Self {
+        UpSampling2D {
+            size: (2, 2),
+            interpolation: Interpolation::Nearest,
+            data_format: ChannelsLast,
+        }
+    }
+
     pub fn new(size: (usize, usize)) -> Self {
         UpSampling2D {
             size,
-            bilinear: false,
+            ..Self::keras_defaults()
         }
     }
 
     pub fn bilinear(size: (usize, usize)) -> Self {
         UpSampling2D {
             size,
-            bilinear: true,
+            interpolation: Interpolation::Bilinear,
+            ..Self::keras_defaults()
         }
     }
 
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let mut c = ConfigReader::new("UpSampling2D", config)?;
-        let mut layer = UpSampling2D::default();
-        let [sh, sw] = c.ints_or("size", [layer.size.0, layer.size.1])?;
-        layer.size = (sh, sw);
-        if let Some(v) = c.value("interpolation") {
-            layer.bilinear = match v.as_str() {
-                Some("nearest") => false,
-                Some("bilinear") => true,
-                _ => {
-                    return Err(NnError::layer(
-                        "UpSampling2D",
-                        format!(
-                            "argument `interpolation`: {v} is not supported by krust \
-                             (nearest, bilinear)"
-                        ),
-                    ))
-                }
-            };
-        }
-        c.finish()?;
-        Ok(layer)
+        args::read("UpSampling2D", config)
     }
 }
+
+impl KerasArgs for UpSampling2D {}
 
 impl Layer for UpSampling2D {
     fn class_name(&self) -> &'static str {
@@ -70,7 +85,7 @@ impl Layer for UpSampling2D {
     }
 
     fn config(&self) -> serde_json::Value {
-        serde_json::json!({"size": [self.size.0, self.size.1], "data_format": "channels_last", "interpolation": if self.bilinear { "bilinear" } else { "nearest" }})
+        args::write(self)
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
@@ -87,7 +102,7 @@ impl Layer for UpSampling2D {
     }
 
     fn forward(&self, x: &Var, _training: bool) -> Result<Var> {
-        if self.bilinear {
+        if self.interpolation == Interpolation::Bilinear {
             return bilinear(x, self.size);
         }
         let s = x.shape();
