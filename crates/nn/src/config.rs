@@ -129,16 +129,6 @@ impl<'a> ConfigReader<'a> {
         }
     }
 
-    pub fn isize_or(&mut self, key: &str, default: isize) -> Result<isize> {
-        match self.get(key) {
-            None => Ok(default),
-            Some(v) => v
-                .as_i64()
-                .map(|n| n as isize)
-                .ok_or_else(|| self.error(key, format!("expected an integer, got {v}"))),
-        }
-    }
-
     /// A list of non-negative integers (a shape).
     pub fn shape(&mut self, key: &str) -> Result<Vec<usize>> {
         let v = self

@@ -215,3 +215,121 @@ pub mod padding {
         }
     }
 }
+
+// --- added for activation*, adaptive_average_pooling2d, arithmetic, batch_normalization, custom_scale, dot, embedding, flatten, global_pooling, identity, input, layer_scale, merging ---
+
+/// Declares the type of a Keras argument that krust supports at one value only: it is written
+/// as that value, and reading any other value is an error naming the argument.
+macro_rules! one_value_argument {
+    ($(#[$doc:meta])* $name:ident = $value:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+        pub struct $name;
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                $value.serialize(s)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+                let v = Value::deserialize(d)?;
+                if serde_json::to_value($value).is_ok_and(|supported| supported == v) {
+                    Ok($name)
+                } else {
+                    Err(D::Error::custom(format!("value {v} is not supported by krust")))
+                }
+            }
+        }
+    };
+}
+
+one_value_argument!(
+    /// Keras's `data_format` as krust's layers take their inputs, `"channels_last"` (the
+    /// other value is refused when the config is read, see [`ConfigReader::new`]).
+    ChannelsLast = "channels_last"
+);
+one_value_argument!(
+    /// `false`: a Keras flag whose `true` krust does not implement (`mask_zero`, `renorm`,
+    /// `sparse`, ...).
+    False = false
+);
+one_value_argument!(
+    /// `-1`, the last axis: the only `axis` of a layer that works on the last axis alone.
+    LastAxis = -1
+);
+one_value_argument!(
+    /// `null`: a Keras option krust does not implement (`renorm_clipping`, `input_length`).
+    Unset = ()
+);
+
+/// An int-or-tuple argument of sizes that must be at least 1 (`[usize; N]`).
+pub fn sizes<'de, D: Deserializer<'de>, const N: usize>(
+    d: D,
+) -> std::result::Result<[usize; N], D::Error> {
+    let items: [usize; N] = ints(d)?;
+    if items.contains(&0) {
+        return Err(D::Error::custom(format!(
+            "must be at least 1, got {items:?}"
+        )));
+    }
+    Ok(items)
+}
+
+/// An optional list of non-negative axes such as PReLU's `shared_axes`: one integer or a
+/// list of them; none, the empty list, is written as `null`.
+pub mod axis_list {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(axes: &[usize], s: S) -> std::result::Result<S::Ok, S::Error> {
+        if axes.is_empty() {
+            s.serialize_none()
+        } else {
+            axes.serialize(s)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> std::result::Result<Vec<usize>, D::Error> {
+        let v = Value::deserialize(d)?;
+        let one = |x: &Value| x.as_u64().map(|n| n as usize);
+        match (one(&v), v.as_array()) {
+            (Some(a), _) => Some(vec![a]),
+            (None, Some(items)) => items.iter().map(one).collect(),
+            (None, None) => None,
+        }
+        .ok_or_else(|| D::Error::custom(format!("expected integers, got {v}")))
+    }
+}
+
+/// Keras's `batch_shape`, one sample's shape after the batch axis: written `[null, d1, ...]`;
+/// read from a list whose first entry (the batch size, usually null) is ignored.
+pub mod batch_shape {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(shape: &[usize], s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut batch_shape = vec![Value::Null];
+        batch_shape.extend(shape.iter().map(|&d| Value::from(d)));
+        batch_shape.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> std::result::Result<Vec<usize>, D::Error> {
+        let v = Value::deserialize(d)?;
+        v.as_array()
+            .and_then(|dims| dims.split_first())
+            .and_then(|(_batch, dims)| {
+                dims.iter()
+                    .map(|d| d.as_u64().map(|n| n as usize))
+                    .collect::<Option<Vec<_>>>()
+            })
+            .ok_or_else(|| {
+                D::Error::custom(format!(
+                    "expected a batch shape like [null, 28, 28, 1], got {v}"
+                ))
+            })
+    }
+}
