@@ -321,12 +321,13 @@ impl<'a> ConfigReader<'a> {
         }
     }
 
-    /// The arguments no reader call used, without nulls (which mean the default): what a
-    /// layer's serde fields read (see [`args::read`]).
+    /// The arguments no reader call used, nulls included: what a layer's serde fields read
+    /// (see [`args::read`], which takes a null as the default of an argument the layer has,
+    /// and refuses it for any other key, as `finish` does).
     pub fn into_arguments(self) -> Map<String, Value> {
         self.map
             .iter()
-            .filter(|(k, v)| !self.used.contains(k.as_str()) && !v.is_null())
+            .filter(|(k, _)| !self.used.contains(k.as_str()))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
     }

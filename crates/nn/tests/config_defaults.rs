@@ -461,14 +461,19 @@ fn serde_layers() -> Vec<(&'static str, Value, &'static [&'static str])> {
 }
 
 #[test]
-fn unknown_arguments_are_rejected_naming_them() {
+fn unknown_arguments_are_rejected_naming_them_even_when_null() {
     for (class, base, _) in serde_layers() {
-        let config = with(&base, "no_such_argument", "1");
-        let e = message(class, layer_from_config(class, &config));
-        assert!(
-            e.contains(class) && e.contains("`no_such_argument`"),
-            "{class}: {e}"
-        );
+        // A null, which means the default, has none for an argument the layer does not have.
+        for key in ["no_such_argument", "no_such_regularizer"] {
+            for value in ["1", "null"] {
+                let config = with(&base, key, value);
+                let e = message(class, layer_from_config(class, &config));
+                assert!(
+                    e.contains(class) && e.contains(&format!("`{key}`")),
+                    "{class} {key} {value}: {e}"
+                );
+            }
+        }
     }
 }
 
@@ -644,5 +649,21 @@ fn argument_values_in_keras_forms_read_as_krust_writes_them() {
     ];
     for (class, base, key, values) in bad {
         assert_rejected(class, &base, key, values);
+    }
+}
+
+#[test]
+fn a_null_argument_reads_as_its_default() {
+    for (class, base, required) in serde_layers() {
+        let plain = layer_from_config(class, &base).unwrap().config();
+        for key in plain.as_object().unwrap().keys() {
+            if required.contains(&key.as_str()) {
+                continue;
+            }
+            let config = with(&base, key, "null");
+            let read = layer_from_config(class, &config)
+                .unwrap_or_else(|e| panic!("{class} {key} null: {e}"));
+            assert_eq!(read.config(), plain, "{class} {key} null");
+        }
     }
 }

@@ -21,7 +21,7 @@ use crate::initializers::Initializer;
 use crate::regularizers::WeightPenalties;
 use crate::{NnError, Result};
 use krust_tensor::Padding;
-use serde::de::{DeserializeOwned, Error as _};
+use serde::de::{DeserializeOwned, Error as _, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
@@ -50,13 +50,21 @@ pub trait KerasArgs: Serialize + DeserializeOwned {
 /// Reads a layer of Keras class `class` from its config.
 pub fn read<T: KerasArgs>(class: &str, config: &Value) -> Result<T> {
     let arguments = ConfigReader::new(class, config)?.into_arguments();
+    let fields = field_names::<T>();
     let mut plain = Map::new();
     let mut penalties = Map::new();
     for (key, value) in arguments {
-        if key.ends_with("_regularizer") || key.ends_with("_constraint") {
+        let is_field = fields.contains(&key.as_str());
+        if !is_field && (key.ends_with("_regularizer") || key.ends_with("_constraint")) {
             penalties.insert(key, value);
-        } else {
+        } else if !value.is_null() {
             plain.insert(key, value);
+        } else if !is_field {
+            // A null means the default, which only an argument the layer has can take.
+            return Err(NnError::layer(
+                class,
+                format!("argument `{key}` is not supported by krust"),
+            ));
         }
     }
     for key in T::REQUIRED {
@@ -332,4 +340,42 @@ pub mod batch_shape {
                 ))
             })
     }
+}
+
+/// The argument names `T` reads, its serde field names and aliases: serde's derive hands
+/// them to the deserializer, so a probe that records them and reads nothing finds them.
+fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
+    struct Probe(&'static [&'static str]);
+
+    impl<'de> Deserializer<'de> for &mut Probe {
+        type Error = serde::de::value::Error;
+
+        fn deserialize_any<V: Visitor<'de>>(
+            self,
+            _visitor: V,
+        ) -> std::result::Result<V::Value, Self::Error> {
+            Err(Self::Error::custom("the probe reads structs only"))
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _name: &'static str,
+            fields: &'static [&'static str],
+            visitor: V,
+        ) -> std::result::Result<V::Value, Self::Error> {
+            self.0 = fields;
+            self.deserialize_any(visitor)
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+
+    let mut probe = Probe(&[]);
+    // The probe always fails, after recording the names.
+    let _ = T::deserialize(&mut probe);
+    probe.0
 }

@@ -79,8 +79,12 @@ pub struct ActivityRegularization {
     l1: f32,
     /// Default `0.0`.
     l2: f32,
+    /// Keras's `activity_regularizer`, which `l1` and `l2` make: not accepted besides them,
+    /// `null` (and not written).
+    #[serde(skip_serializing)]
+    activity_regularizer: args::Unset,
     /// The L1L2 activity regularizer of `l1` and `l2`, and the penalties recorded in the
-    /// current pass. Keras's `activity_regularizer` argument itself is refused.
+    /// current pass.
     #[serde(skip)]
     penalties: WeightPenalties,
 }
@@ -91,6 +95,7 @@ impl ActivityRegularization {
         let mut layer = ActivityRegularization {
             l1: 0.0,
             l2: 0.0,
+            activity_regularizer: args::Unset,
             penalties: WeightPenalties::new("ActivityRegularization", &[]),
         };
         layer.penalize();
