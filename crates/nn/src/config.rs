@@ -129,16 +129,6 @@ impl<'a> ConfigReader<'a> {
         }
     }
 
-    pub fn isize_or(&mut self, key: &str, default: isize) -> Result<isize> {
-        match self.get(key) {
-            None => Ok(default),
-            Some(v) => v
-                .as_i64()
-                .map(|n| n as isize)
-                .ok_or_else(|| self.error(key, format!("expected an integer, got {v}"))),
-        }
-    }
-
     /// An integer or a list of exactly `N` integers, as Keras accepts for kernel sizes,
     /// strides, dilation rates, pool sizes and upsampling factors (an int means the same
     /// value on every axis). None when absent or null. This is the one reader for every
@@ -261,12 +251,13 @@ impl<'a> ConfigReader<'a> {
         }
     }
 
-    /// The arguments no reader call used, without nulls (which mean the default): what a
-    /// layer's serde fields read (see [`args::read`]).
+    /// The arguments no reader call used, nulls included: what a layer's serde fields read
+    /// (see [`args::read`], which takes a null as the default of an argument the layer has,
+    /// and refuses it for any other key, as `finish` does).
     pub fn into_arguments(self) -> Map<String, Value> {
         self.map
             .iter()
-            .filter(|(k, v)| !self.used.contains(k.as_str()) && !v.is_null())
+            .filter(|(k, _)| !self.used.contains(k.as_str()))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
     }

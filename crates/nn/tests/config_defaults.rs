@@ -402,11 +402,50 @@ fn malformed_flags_and_names_name_the_argument() {
     }
 }
 
-/// (class, a config holding its required arguments, those arguments) for classes whose
-/// arguments are serde fields (`config::args`).
-fn serde_classes() -> Vec<(&'static str, Value, &'static [&'static str])> {
+/// The classes whose arguments are serde fields (`config::args`): each with a config holding
+/// its required arguments, and their names.
+fn serde_layers() -> Vec<(&'static str, Value, &'static [&'static str])> {
     let none = || json!({});
-    vec![
+    let mut layers = vec![
+        ("Dense", json!({"units": 2}), &["units"][..]),
+        ("Activation", none(), &[]),
+        ("ActivityRegularization", none(), &[]),
+        ("ReLU", none(), &[]),
+        ("LeakyReLU", none(), &[]),
+        ("ELU", none(), &[]),
+        ("Softmax", none(), &[]),
+        ("PReLU", none(), &[]),
+        ("Maxout", json!({"num_units": 2}), &["num_units"]),
+        (
+            "AdaptiveAveragePooling2D",
+            json!({"output_size": 2}),
+            &["output_size"],
+        ),
+        (
+            "Arithmetic",
+            json!({"op": "add", "operands": [null, 1]}),
+            &["op", "operands"],
+        ),
+        ("CustomScaleLayer", json!({"scale": 0.5}), &["scale"]),
+        ("BatchNormalization", none(), &[]),
+        ("Dot", json!({"axes": 1}), &["axes"]),
+        (
+            "Embedding",
+            json!({"input_dim": 10, "output_dim": 4}),
+            &["input_dim", "output_dim"],
+        ),
+        ("Flatten", none(), &[]),
+        (
+            "InputLayer",
+            json!({"batch_shape": [null, 3]}),
+            &["batch_shape"],
+        ),
+        (
+            "LayerScale",
+            json!({"projection_dim": 4}),
+            &["projection_dim"],
+        ),
+        ("Concatenate", none(), &[]),
         ("RepeatVector", json!({"n": 2}), &["n"]),
         ("Permute", json!({"dims": [2, 1]}), &["dims"]),
         ("Reshape", json!({"target_shape": [-1]}), &["target_shape"]),
@@ -436,26 +475,279 @@ fn serde_classes() -> Vec<(&'static str, Value, &'static [&'static str])> {
         ("GaussianDropout", none(), &[]),
         ("GaussianNoise", none(), &[]),
         ("AlphaDropout", none(), &[]),
-    ]
+        ("Dropout", none(), &[]),
+        (
+            "Conv1D",
+            json!({"filters": 2, "kernel_size": 3}),
+            &["filters", "kernel_size"],
+        ),
+        (
+            "Conv2D",
+            json!({"filters": 2, "kernel_size": 3}),
+            &["filters", "kernel_size"],
+        ),
+        (
+            "Conv3D",
+            json!({"filters": 2, "kernel_size": 3}),
+            &["filters", "kernel_size"],
+        ),
+        (
+            "Conv1DTranspose",
+            json!({"filters": 2, "kernel_size": 3}),
+            &["filters", "kernel_size"],
+        ),
+        (
+            "Conv2DTranspose",
+            json!({"filters": 2, "kernel_size": 3}),
+            &["filters", "kernel_size"],
+        ),
+        (
+            "Conv3DTranspose",
+            json!({"filters": 2, "kernel_size": 3}),
+            &["filters", "kernel_size"],
+        ),
+        (
+            "SeparableConv1D",
+            json!({"filters": 2, "kernel_size": 3}),
+            &["filters", "kernel_size"],
+        ),
+        (
+            "SeparableConv2D",
+            json!({"filters": 2, "kernel_size": 3}),
+            &["filters", "kernel_size"],
+        ),
+        (
+            "DepthwiseConv2D",
+            json!({"kernel_size": 3}),
+            &["kernel_size"],
+        ),
+    ];
+    for class in [
+        "MaxPooling1D",
+        "MaxPooling2D",
+        "MaxPooling3D",
+        "AveragePooling1D",
+        "AveragePooling2D",
+        "AveragePooling3D",
+        "GlobalAveragePooling1D",
+        "GlobalAveragePooling2D",
+        "GlobalAveragePooling3D",
+        "GlobalMaxPooling1D",
+        "GlobalMaxPooling2D",
+        "GlobalMaxPooling3D",
+    ] {
+        layers.push((class, none(), &[]));
+    }
+    layers
 }
 
 #[test]
-fn unknown_and_missing_arguments_name_the_argument() {
-    for (class, base, required) in serde_classes() {
-        let read = layer_from_config(class, &base);
-        assert!(read.is_ok(), "{class} {base}: {:?}", read.err());
-        // A null is the default only for an argument the layer has.
-        assert_rejected(class, &base, "no_such_argument", &["1", "null"]);
+fn unknown_arguments_are_rejected_naming_them_even_when_null() {
+    for (class, base, _) in serde_layers() {
+        // A null, which means the default, has none for an argument the layer does not have.
+        for key in ["no_such_argument", "no_such_regularizer"] {
+            for value in ["1", "null"] {
+                let config = with(&base, key, value);
+                let e = message(class, layer_from_config(class, &config));
+                assert!(
+                    e.contains(class) && e.contains(&format!("`{key}`")),
+                    "{class} {key} {value}: {e}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn missing_required_arguments_are_rejected_naming_them() {
+    for (class, base, required) in serde_layers() {
+        layer_from_config(class, &base).unwrap_or_else(|e| panic!("{class} {base}: {e}"));
         for key in required {
             let mut config = base.clone();
             config.as_object_mut().unwrap().remove(*key);
+            // A null is the default, and a required argument has none.
             for config in [config.clone(), with(&config, key, "null")] {
                 let e = message(class, layer_from_config(class, &config));
                 assert!(
-                    e.contains(class) && e.contains(&format!("`{key}`")) && e.contains("required"),
+                    e.contains(class) && e.contains(&format!("`{key}`")),
                     "{class} without {key}: {e}"
                 );
             }
+        }
+    }
+}
+
+#[test]
+fn arguments_krust_supports_at_one_value_accept_it_and_name_any_other() {
+    let none = json!({});
+    let embedding = json!({"input_dim": 10, "output_dim": 4});
+    let input = json!({"batch_shape": [null, 3]});
+    let l2 = r#"{"class_name": "L2", "config": {"l2": 0.1}}"#;
+    for (class, base, key, supported, others) in [
+        (
+            "Maxout",
+            &json!({"num_units": 2}),
+            "axis",
+            "-1",
+            &["1", "-1.0"][..],
+        ),
+        (
+            "Embedding",
+            &embedding,
+            "mask_zero",
+            "false",
+            &["true", "0"][..],
+        ),
+        ("Embedding", &embedding, "input_length", "null", &["5"][..]),
+        (
+            "BatchNormalization",
+            &none,
+            "synchronized",
+            "false",
+            &["true"][..],
+        ),
+        (
+            "BatchNormalization",
+            &none,
+            "renorm",
+            "false",
+            &["true", "0"][..],
+        ),
+        (
+            "BatchNormalization",
+            &none,
+            "renorm_clipping",
+            "null",
+            &["{}"][..],
+        ),
+        ("InputLayer", &input, "sparse", "false", &["true"][..]),
+        ("InputLayer", &input, "ragged", "false", &["true"][..]),
+        (
+            "ActivityRegularization",
+            &none,
+            "activity_regularizer",
+            "null",
+            &[l2][..],
+        ),
+        (
+            "Flatten",
+            &none,
+            "data_format",
+            "\"channels_last\"",
+            &["\"channels_first\""][..],
+        ),
+    ] {
+        let plain = layer_from_config(class, base).unwrap().config();
+        let given = layer_from_config(class, &with(base, key, supported))
+            .unwrap_or_else(|e| panic!("{class} {key} {supported}: {e}"));
+        assert_eq!(given.config(), plain, "{class} {key} {supported}");
+        assert_rejected(class, base, key, others);
+    }
+}
+
+#[test]
+fn argument_values_in_keras_forms_read_as_krust_writes_them() {
+    // (class, config, key, the value the layer writes for it)
+    for (class, config, key, written) in [
+        (
+            "PReLU",
+            json!({"shared_axes": 1}),
+            "shared_axes",
+            json!([1]),
+        ),
+        (
+            "PReLU",
+            json!({"shared_axes": []}),
+            "shared_axes",
+            json!(null),
+        ),
+        (
+            "PReLU",
+            json!({"shared_axes": [1, 2]}),
+            "shared_axes",
+            json!([1, 2]),
+        ),
+        (
+            "InputLayer",
+            json!({"batch_input_shape": [8, 2, 3]}),
+            "batch_shape",
+            json!([null, 2, 3]),
+        ),
+        (
+            "BatchNormalization",
+            json!({"renorm_momentum": 0.5}),
+            "renorm_momentum",
+            json!(0.99),
+        ),
+        (
+            "Arithmetic",
+            json!({"op": "TrueDivide", "operands": [null, 2]}),
+            "op",
+            json!("divide"),
+        ),
+        ("Dot", json!({"axes": -1}), "axes", json!([-1, -1])),
+        (
+            "AdaptiveAveragePooling2D",
+            json!({"output_size": 3}),
+            "output_size",
+            json!([3, 3]),
+        ),
+        ("ReLU", json!({"max_value": 6}), "max_value", json!(6.0)),
+    ] {
+        let layer = layer_from_config(class, &config).unwrap_or_else(|e| panic!("{class}: {e}"));
+        assert_eq!(layer.config()[key], written, "{class} {config}");
+    }
+    let bad = [
+        (
+            "PReLU",
+            json!({}),
+            "shared_axes",
+            &["-1", "[1.5]", "\"1\""][..],
+        ),
+        (
+            "InputLayer",
+            json!({}),
+            "batch_shape",
+            &["[]", "[null, -1]", "3"][..],
+        ),
+        ("Dot", json!({}), "axes", &["[1]", "[1, 2, 3]", "1.5"][..]),
+        (
+            "AdaptiveAveragePooling2D",
+            json!({}),
+            "output_size",
+            &["0", "[2, 0]", "[1, 2, 3]"][..],
+        ),
+        (
+            "Arithmetic",
+            json!({"operands": [null, 1]}),
+            "op",
+            &["\"pow\"", "1"][..],
+        ),
+        (
+            "Arithmetic",
+            json!({"op": "add"}),
+            "operands",
+            &["[null]", "[null, \"x\"]"][..],
+        ),
+        ("CustomScaleLayer", json!({}), "scale", &NOT_NUMBERS[..]),
+    ];
+    for (class, base, key, values) in bad {
+        assert_rejected(class, &base, key, values);
+    }
+}
+
+#[test]
+fn a_null_argument_reads_as_its_default() {
+    for (class, base, required) in serde_layers() {
+        let plain = layer_from_config(class, &base).unwrap().config();
+        for key in plain.as_object().unwrap().keys() {
+            if required.contains(&key.as_str()) {
+                continue;
+            }
+            let config = with(&base, key, "null");
+            let read = layer_from_config(class, &config)
+                .unwrap_or_else(|e| panic!("{class} {key} null: {e}"));
+            assert_eq!(read.config(), plain, "{class} {key} null");
         }
     }
 }

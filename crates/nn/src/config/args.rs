@@ -21,7 +21,7 @@ use crate::initializers::Initializer;
 use crate::regularizers::WeightPenalties;
 use crate::{NnError, Result};
 use krust_tensor::Padding;
-use serde::de::{DeserializeOwned, Error as _};
+use serde::de::{DeserializeOwned, Error as _, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
@@ -29,6 +29,11 @@ use serde_json::{Map, Value};
 pub trait KerasArgs: Serialize + DeserializeOwned {
     /// Arguments without a default: the constructor's parameters.
     const REQUIRED: &'static [&'static str] = &[];
+
+    /// Fields that this Keras class does not take, where one struct serves several classes
+    /// (Conv2D has no `depth_multiplier`, InstanceNormalization no `groups`): refused when
+    /// read, even as null, and left out of the config.
+    const NOT_TAKEN: &'static [&'static str] = &[];
 
     /// The layer's regularizers and constraints, if it has weights that take them.
     fn weight_penalties(&self) -> Option<&WeightPenalties> {
@@ -49,16 +54,28 @@ pub trait KerasArgs: Serialize + DeserializeOwned {
 
 /// Reads a layer of Keras class `class` from its config.
 pub fn read<T: KerasArgs>(class: &str, config: &Value) -> Result<T> {
-    let reader = ConfigReader::new(class, config)?;
-    let nulls = null_arguments(&reader);
-    let arguments = reader.into_arguments();
+    if let Some(key) = T::NOT_TAKEN.iter().find(|k| config.get(**k).is_some()) {
+        return Err(NnError::layer(
+            class,
+            format!("argument `{key}` is not supported by {class}"),
+        ));
+    }
+    let arguments = ConfigReader::new(class, config)?.into_arguments();
+    let fields = field_names::<T>();
     let mut plain = Map::new();
     let mut penalties = Map::new();
     for (key, value) in arguments {
-        if key.ends_with("_regularizer") || key.ends_with("_constraint") {
+        let is_field = fields.contains(&key.as_str());
+        if !is_field && (key.ends_with("_regularizer") || key.ends_with("_constraint")) {
             penalties.insert(key, value);
-        } else {
+        } else if !value.is_null() {
             plain.insert(key, value);
+        } else if !is_field {
+            // A null means the default, which only an argument the layer has can take.
+            return Err(NnError::layer(
+                class,
+                format!("argument `{key}` is not supported by krust"),
+            ));
         }
     }
     for key in T::REQUIRED {
@@ -85,7 +102,6 @@ pub fn read<T: KerasArgs>(class: &str, config: &Value) -> Result<T> {
     }
     c.finish()?;
     layer.check_args()?;
-    reject_unknown_nulls(class, &layer, &nulls)?;
     Ok(layer)
 }
 
@@ -93,6 +109,11 @@ pub fn read<T: KerasArgs>(class: &str, config: &Value) -> Result<T> {
 pub fn write<T: KerasArgs>(layer: &T) -> Value {
     // Serializing plain fields into a JSON value cannot fail: every key is a string.
     let mut config = serde_json::to_value(layer).unwrap_or_else(|_| Value::Object(Map::new()));
+    if let Some(map) = config.as_object_mut() {
+        for key in T::NOT_TAKEN {
+            map.remove(*key);
+        }
+    }
     if let Some(p) = layer.weight_penalties() {
         p.write(&mut config);
     }
@@ -221,30 +242,6 @@ pub mod padding {
 
 // --- added for noise, normalization, normalization_preprocessing, padding_cropping2d, permute,
 // repeat_vector, rescaling, reshape, resizing_nd, unit_normalization, up_sampling2d ---
-
-/// The arguments of `reader`'s config whose value is null, the keys every layer carries aside:
-/// `into_arguments` leaves them out, as a null means the default.
-fn null_arguments(reader: &ConfigReader) -> Vec<String> {
-    reader
-        .map
-        .iter()
-        .filter(|(key, v)| v.is_null() && !reader.used.contains(key.as_str()))
-        .map(|(key, _)| key.clone())
-        .collect()
-}
-
-/// A null means the default only for an argument the layer has (one its config writes): any
-/// other null argument is an error, as every argument krust does not know is.
-fn reject_unknown_nulls<T: KerasArgs>(class: &str, layer: &T, nulls: &[String]) -> Result<()> {
-    let written = write(layer);
-    match nulls.iter().find(|key| written.get(key.as_str()).is_none()) {
-        None => Ok(()),
-        Some(key) => Err(NnError::layer(
-            class,
-            format!("argument `{key}` is not supported by krust"),
-        )),
-    }
-}
 
 /// The field reader for a list-valued argument (a shape, `dims`, `noise_shape`): the list is
 /// read as one value, so an error names the argument rather than one of its entries, and
@@ -380,82 +377,160 @@ pub mod seed {
     }
 }
 
-/// Requires the value read to be `expected`: an argument krust implements at one value only.
-fn only<'de, D: Deserializer<'de>>(d: D, expected: Value) -> std::result::Result<(), D::Error> {
-    let v = Value::deserialize(d)?;
-    if v == expected {
-        Ok(())
-    } else {
-        Err(D::Error::custom(format!(
-            "value {v} is not supported by krust"
-        )))
-    }
-}
+// --- added for activation*, adaptive_average_pooling2d, arithmetic, batch_normalization, custom_scale, dot, embedding, flatten, global_pooling, identity, input, layer_scale, merging ---
 
-/// Declares a marker type for an argument krust implements at one value only, Keras's default
-/// `$v`: written as `$v`; reading any other value (another type included) is an error.
-macro_rules! only_value {
-    ($(#[$doc:meta])* $name:ident<const $v:ident: $t:ty>) => {
+/// Declares the type of a Keras argument that krust supports at one value only: it is written
+/// as that value, and reading any other value is an error naming the argument.
+macro_rules! one_value_argument {
+    ($(#[$doc:meta])* $name:ident = $value:expr) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-        pub struct $name<const $v: $t>;
+        pub struct $name;
 
-        impl<const $v: $t> Serialize for $name<$v> {
+        impl Serialize for $name {
             fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-                $v.serialize(s)
+                $value.serialize(s)
             }
         }
 
-        impl<'de, const $v: $t> Deserialize<'de> for $name<$v> {
+        impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-                only(d, Value::from($v)).map(|()| $name)
+                let v = Value::deserialize(d)?;
+                if serde_json::to_value($value).is_ok_and(|supported| supported == v) {
+                    Ok($name)
+                } else {
+                    Err(D::Error::custom(format!("value {v} is not supported by krust")))
+                }
             }
         }
     };
 }
 
-only_value!(
-    /// A boolean argument at one value only (LayerNormalization's `rms_scaling=False`).
-    OnlyBool<const B: bool>
+one_value_argument!(
+    /// Keras's `data_format` as krust's layers take their inputs, `"channels_last"` (the
+    /// other value is refused when the config is read, see [`ConfigReader::new`]).
+    ChannelsLast = "channels_last"
 );
-only_value!(
-    /// An integer argument at one value only (GroupNormalization's `axis=-1`; `-1.0` is
-    /// another value).
-    OnlyInt<const N: i64>
+one_value_argument!(
+    /// `false`: a Keras flag whose `true` krust does not implement (`mask_zero`, `renorm`,
+    /// `sparse`, ...).
+    False = false
+);
+one_value_argument!(
+    /// `-1`, the last axis: the only `axis` of a layer that works on the last axis alone.
+    LastAxis = -1
+);
+one_value_argument!(
+    /// `null`: a Keras option krust does not implement (`renorm_clipping`, `input_length`).
+    Unset = ()
 );
 
-/// An argument krust does not implement yet (SpatialDropout's `noise_shape`): written as null,
-/// Keras's default; any other value is an error.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Unsupported;
-
-impl Serialize for Unsupported {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_none()
+/// An int-or-tuple argument of sizes that must be at least 1 (`[usize; N]`).
+pub fn sizes<'de, D: Deserializer<'de>, const N: usize>(
+    d: D,
+) -> std::result::Result<[usize; N], D::Error> {
+    let items: [usize; N] = ints(d)?;
+    if items.contains(&0) {
+        return Err(D::Error::custom(format!(
+            "must be at least 1, got {items:?}"
+        )));
     }
+    Ok(items)
 }
 
-impl<'de> Deserialize<'de> for Unsupported {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        match Value::deserialize(d)? {
-            Value::Null => Ok(Unsupported),
-            v => Err(D::Error::custom(format!(
-                "{v} is not supported by krust yet"
-            ))),
+/// An optional list of non-negative axes such as PReLU's `shared_axes`: one integer or a
+/// list of them; none, the empty list, is written as `null`.
+pub mod nonnegative_axes {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(axes: &[usize], s: S) -> std::result::Result<S::Ok, S::Error> {
+        if axes.is_empty() {
+            s.serialize_none()
+        } else {
+            axes.serialize(s)
         }
     }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> std::result::Result<Vec<usize>, D::Error> {
+        let v = Value::deserialize(d)?;
+        let one = |x: &Value| x.as_u64().map(|n| n as usize);
+        match (one(&v), v.as_array()) {
+            (Some(a), _) => Some(vec![a]),
+            (None, Some(items)) => items.iter().map(one).collect(),
+            (None, None) => None,
+        }
+        .ok_or_else(|| D::Error::custom(format!("expected integers, got {v}")))
+    }
 }
 
-/// `data_format` as krust writes it: "channels_last", the one layout it supports.
-/// [`ConfigReader::new`] checks the key for every layer, so a field of this type is only
-/// written (`#[serde(skip_deserializing)]`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ChannelsLast;
+/// Keras's `batch_shape`, one sample's shape after the batch axis: written `[null, d1, ...]`;
+/// read from a list whose first entry (the batch size, usually null) is ignored.
+pub mod batch_shape {
+    use super::*;
 
-impl Serialize for ChannelsLast {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        "channels_last".serialize(s)
+    pub fn serialize<S: Serializer>(shape: &[usize], s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut batch_shape = vec![Value::Null];
+        batch_shape.extend(shape.iter().map(|&d| Value::from(d)));
+        batch_shape.serialize(s)
     }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> std::result::Result<Vec<usize>, D::Error> {
+        let v = Value::deserialize(d)?;
+        v.as_array()
+            .and_then(|dims| dims.split_first())
+            .and_then(|(_batch, dims)| {
+                dims.iter()
+                    .map(|d| d.as_u64().map(|n| n as usize))
+                    .collect::<Option<Vec<_>>>()
+            })
+            .ok_or_else(|| {
+                D::Error::custom(format!(
+                    "expected a batch shape like [null, 28, 28, 1], got {v}"
+                ))
+            })
+    }
+}
+
+/// The argument names `T` reads, its serde field names and aliases: serde's derive hands
+/// them to the deserializer, so a probe that records them and reads nothing finds them.
+fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
+    struct Probe(&'static [&'static str]);
+
+    impl<'de> Deserializer<'de> for &mut Probe {
+        type Error = serde::de::value::Error;
+
+        fn deserialize_any<V: Visitor<'de>>(
+            self,
+            _visitor: V,
+        ) -> std::result::Result<V::Value, Self::Error> {
+            Err(Self::Error::custom("the probe reads structs only"))
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _name: &'static str,
+            fields: &'static [&'static str],
+            visitor: V,
+        ) -> std::result::Result<V::Value, Self::Error> {
+            self.0 = fields;
+            self.deserialize_any(visitor)
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+
+    let mut probe = Probe(&[]);
+    // The probe always fails, after recording the names.
+    let _ = T::deserialize(&mut probe);
+    probe.0
 }
 
 #[cfg(test)]

@@ -1,24 +1,36 @@
 //! `Activation`: applies an activation function as a layer of its own.
 
 use super::Layer;
-use crate::config::ConfigReader;
+use crate::config::args::{self, KerasArgs};
+use crate::regularizers::{Regularizer, WeightPenalties};
 use crate::{Activation, Result};
 use krust_autograd::Var;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone)]
+/// Keras's `Activation(activation)`. Its fields are its Keras arguments (see `config::args`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default = "ActivationLayer::keras_defaults", deny_unknown_fields)]
 pub struct ActivationLayer {
     /// Keras requires it; a config without it reads as linear (`ActivationLayer::default`).
+    #[serde(with = "args::activation")]
     pub activation: Activation,
 }
 
 /// Linear: what `from_config` reads a config without `activation` as.
 impl Default for ActivationLayer {
     fn default() -> Self {
-        ActivationLayer::new(Activation::Linear)
+        ActivationLayer::keras_defaults()
     }
 }
 
 impl ActivationLayer {
+    /// What a config without arguments reads as, the one place it is written.
+    fn keras_defaults() -> Self {
+        ActivationLayer {
+            activation: Activation::Linear,
+        }
+    }
+
     pub fn new(activation: Activation) -> Self {
         ActivationLayer { activation }
     }
@@ -26,7 +38,7 @@ impl ActivationLayer {
 
 impl Layer for ActivationLayer {
     fn config(&self) -> serde_json::Value {
-        serde_json::json!({"activation": self.activation.to_config()})
+        args::write(self)
     }
 
     fn class_name(&self) -> &'static str {
@@ -46,52 +58,84 @@ impl Layer for ActivationLayer {
     }
 }
 
+impl KerasArgs for ActivationLayer {}
+
 impl ActivationLayer {
     /// Builds the layer from its Keras-style config (see `config`).
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let mut c = ConfigReader::new("Activation", config)?;
-        let mut layer = ActivationLayer::default();
-        layer.activation = c.activation_or("activation", layer.activation)?;
-        c.finish()?;
-        Ok(layer)
+        args::read("Activation", config)
     }
 }
 
 /// `ActivityRegularization`: the identity, adding l1·Σ|x| + l2·Σx² (divided by the batch
-/// size, as Keras) to the training loss.
-#[derive(Debug, Clone)]
+/// size, as Keras) to the training loss. Its fields are its Keras arguments.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(
+    default = "ActivityRegularization::keras_defaults",
+    deny_unknown_fields
+)]
 pub struct ActivityRegularization {
     /// Default `0.0`.
     l1: f32,
     /// Default `0.0`.
     l2: f32,
-    /// The L1L2 activity regularizer, and the penalties recorded in the current pass.
-    penalties: crate::regularizers::WeightPenalties,
+    /// Keras's `activity_regularizer`, which `l1` and `l2` make: not accepted besides them,
+    /// `null` (and not written).
+    #[serde(skip_serializing)]
+    activity_regularizer: args::Unset,
+    /// The L1L2 activity regularizer of `l1` and `l2`, and the penalties recorded in the
+    /// current pass.
+    #[serde(skip)]
+    penalties: WeightPenalties,
 }
 
 impl ActivityRegularization {
+    /// Keras's defaults, no penalty: l1 = l2 = 0; the one place they are written.
+    fn keras_defaults() -> Self {
+        let mut layer = ActivityRegularization {
+            l1: 0.0,
+            l2: 0.0,
+            activity_regularizer: args::Unset,
+            penalties: WeightPenalties::new("ActivityRegularization", &[]),
+        };
+        layer.penalize();
+        layer
+    }
+
     pub fn new(l1: f32, l2: f32) -> Self {
-        let mut penalties =
-            crate::regularizers::WeightPenalties::new("ActivityRegularization", &[]);
-        penalties.activity_regularizer = Some(crate::regularizers::Regularizer::L1L2 { l1, l2 });
-        ActivityRegularization { l1, l2, penalties }
+        let mut layer = ActivityRegularization {
+            l1,
+            l2,
+            ..Self::keras_defaults()
+        };
+        layer.penalize();
+        layer
+    }
+
+    /// Sets the activity regularizer from `l1` and `l2`.
+    fn penalize(&mut self) {
+        self.penalties.activity_regularizer = Some(Regularizer::L1L2 {
+            l1: self.l1,
+            l2: self.l2,
+        });
     }
 
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let mut c = ConfigReader::new("ActivityRegularization", config)?;
-        let defaults = ActivityRegularization::default();
-        let l1 = c.f32_or("l1", defaults.l1)?;
-        let l2 = c.f32_or("l2", defaults.l2)?;
-        c.absent("activity_regularizer")?;
-        c.finish()?;
-        Ok(ActivityRegularization::new(l1, l2))
+        args::read("ActivityRegularization", config)
+    }
+}
+
+impl KerasArgs for ActivityRegularization {
+    fn check_args(&mut self) -> Result<()> {
+        self.penalize();
+        Ok(())
     }
 }
 
 /// Keras's defaults, no penalty: l1 = l2 = 0.
 impl Default for ActivityRegularization {
     fn default() -> Self {
-        ActivityRegularization::new(0.0, 0.0)
+        ActivityRegularization::keras_defaults()
     }
 }
 
@@ -101,7 +145,7 @@ impl Layer for ActivityRegularization {
     }
 
     fn config(&self) -> serde_json::Value {
-        serde_json::json!({"l1": self.l1, "l2": self.l2})
+        args::write(self)
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {

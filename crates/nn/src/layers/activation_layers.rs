@@ -4,14 +4,17 @@
 //! k linear pieces: channels split into `num_units` groups, max within each).
 
 use super::Layer;
-use crate::config::{initializer_to_json, ConfigReader};
+use crate::config::args::{self, KerasArgs};
 use crate::initializers::Initializer;
 use crate::regularizers::WeightPenalties;
 use crate::{Activation, NnError, Result};
 use krust_autograd::Var;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 /// A parameterized activation wrapped as a layer; `class` is the Keras class it reads as.
+/// Each class's Keras arguments are the fields of [`ReLU`], [`LeakyReLU`], [`ELU`] and
+/// [`Softmax`], whose `new` and `with_defaults` build this layer.
 #[derive(Debug, Clone)]
 pub struct ActivationFunctionLayer {
     /// The activation and its arguments; each class's `with_defaults` gives Keras's defaults.
@@ -19,15 +22,55 @@ pub struct ActivationFunctionLayer {
     class: &'static str,
 }
 
-pub struct ReLU;
-pub struct LeakyReLU;
-pub struct ELU;
-pub struct Softmax;
+/// Keras's `ReLU` arguments (see `config::args`); `ReLU::new` builds the layer.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default = "ReLU::keras_defaults", deny_unknown_fields)]
+pub struct ReLU {
+    /// Default `None` (no upper limit).
+    pub max_value: Option<f32>,
+    /// Default `0.0`.
+    pub negative_slope: f32,
+    /// Default `0.0`.
+    pub threshold: f32,
+}
+
+/// Keras 3's `LeakyReLU` arguments; `LeakyReLU::new` builds the layer.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default = "LeakyReLU::keras_defaults", deny_unknown_fields)]
+pub struct LeakyReLU {
+    /// Default `0.3` (Keras 3's layer, not `tf.nn`'s 0.2).
+    pub negative_slope: f32,
+}
+
+/// Keras's `ELU` arguments; `ELU::new` builds the layer.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default = "ELU::keras_defaults", deny_unknown_fields)]
+pub struct ELU {
+    /// Default `1.0`.
+    pub alpha: f32,
+}
+
+/// Keras's `Softmax` arguments; `Softmax::new` builds the layer.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default = "Softmax::keras_defaults", deny_unknown_fields)]
+pub struct Softmax {
+    /// Counted with the batch axis. Default `-1`.
+    pub axis: isize,
+}
 
 impl ReLU {
+    /// Keras's defaults, the one place they are written.
+    fn keras_defaults() -> Self {
+        ReLU {
+            max_value: None,
+            negative_slope: 0.0,
+            threshold: 0.0,
+        }
+    }
+
     /// Keras's `ReLU()`: no `max_value`, `negative_slope` 0, `threshold` 0.
     pub fn with_defaults() -> ActivationFunctionLayer {
-        ReLU::new(None, 0.0, 0.0)
+        ReLU::keras_defaults().layer()
     }
 
     #[allow(clippy::new_ret_no_self)]
@@ -36,6 +79,21 @@ impl ReLU {
         negative_slope: f32,
         threshold: f32,
     ) -> ActivationFunctionLayer {
+        ReLU {
+            max_value,
+            negative_slope,
+            threshold,
+        }
+        .layer()
+    }
+
+    /// The layer these arguments configure.
+    pub fn layer(self) -> ActivationFunctionLayer {
+        let ReLU {
+            max_value,
+            negative_slope,
+            threshold,
+        } = self;
         ActivationFunctionLayer {
             activation: Activation::ReluWith {
                 negative_slope,
@@ -48,80 +106,96 @@ impl ReLU {
 }
 
 impl LeakyReLU {
+    fn keras_defaults() -> Self {
+        LeakyReLU {
+            negative_slope: 0.3,
+        }
+    }
+
     /// Keras 3's `LeakyReLU()`: `negative_slope` 0.3.
     pub fn with_defaults() -> ActivationFunctionLayer {
-        LeakyReLU::new(0.3)
+        LeakyReLU::keras_defaults().layer()
     }
 
     #[allow(clippy::new_ret_no_self)]
     pub fn new(negative_slope: f32) -> ActivationFunctionLayer {
+        LeakyReLU { negative_slope }.layer()
+    }
+
+    /// The layer these arguments configure.
+    pub fn layer(self) -> ActivationFunctionLayer {
         ActivationFunctionLayer {
-            activation: Activation::LeakyRelu { negative_slope },
+            activation: Activation::LeakyRelu {
+                negative_slope: self.negative_slope,
+            },
             class: "LeakyReLU",
         }
     }
 }
 
 impl ELU {
+    fn keras_defaults() -> Self {
+        ELU { alpha: 1.0 }
+    }
+
     /// Keras's `ELU()`: `alpha` 1.
     pub fn with_defaults() -> ActivationFunctionLayer {
-        ELU::new(1.0)
+        ELU::keras_defaults().layer()
     }
 
     #[allow(clippy::new_ret_no_self)]
     pub fn new(alpha: f32) -> ActivationFunctionLayer {
+        ELU { alpha }.layer()
+    }
+
+    /// The layer these arguments configure.
+    pub fn layer(self) -> ActivationFunctionLayer {
         ActivationFunctionLayer {
-            activation: Activation::Elu { alpha },
+            activation: Activation::Elu { alpha: self.alpha },
             class: "ELU",
         }
     }
 }
 
 impl Softmax {
+    fn keras_defaults() -> Self {
+        Softmax { axis: -1 }
+    }
+
     /// Keras's `Softmax()`: `axis` -1.
     pub fn with_defaults() -> ActivationFunctionLayer {
-        Softmax::new(-1)
+        Softmax::keras_defaults().layer()
     }
 
     #[allow(clippy::new_ret_no_self)]
     pub fn new(axis: isize) -> ActivationFunctionLayer {
+        Softmax { axis }.layer()
+    }
+
+    /// The layer these arguments configure.
+    pub fn layer(self) -> ActivationFunctionLayer {
         ActivationFunctionLayer {
-            activation: Activation::Softmax { axis },
+            activation: Activation::Softmax { axis: self.axis },
             class: "Softmax",
         }
     }
 }
 
+impl KerasArgs for ReLU {}
+impl KerasArgs for LeakyReLU {}
+impl KerasArgs for ELU {}
+impl KerasArgs for Softmax {}
+
 impl ActivationFunctionLayer {
-    /// Builds the layer from its Keras config: each argument is read over the class's
-    /// `with_defaults` value.
+    /// Builds the layer of Keras class `class` from its config, read as that class's
+    /// arguments.
     pub fn from_config(class: &str, config: &Value) -> Result<Self> {
-        let mut c = ConfigReader::new(class, config)?;
-        let mut layer = match class {
-            "ReLU" => ReLU::with_defaults(),
-            "LeakyReLU" => LeakyReLU::with_defaults(),
-            "ELU" => ELU::with_defaults(),
-            _ => Softmax::with_defaults(),
-        };
-        match &mut layer.activation {
-            Activation::ReluWith {
-                negative_slope,
-                max_value,
-                threshold,
-            } => {
-                *max_value = c.f32_opt("max_value")?.or(*max_value);
-                *negative_slope = c.f32_or("negative_slope", *negative_slope)?;
-                *threshold = c.f32_or("threshold", *threshold)?;
-            }
-            Activation::LeakyRelu { negative_slope } => {
-                *negative_slope = c.f32_or("negative_slope", *negative_slope)?
-            }
-            Activation::Elu { alpha } => *alpha = c.f32_or("alpha", *alpha)?,
-            Activation::Softmax { axis } => *axis = c.isize_or("axis", *axis)?,
-            _ => {}
-        }
-        c.finish()?;
-        Ok(layer)
+        Ok(match class {
+            "ReLU" => args::read::<ReLU>(class, config)?.layer(),
+            "LeakyReLU" => args::read::<LeakyReLU>(class, config)?.layer(),
+            "ELU" => args::read::<ELU>(class, config)?.layer(),
+            _ => args::read::<Softmax>(class, config)?.layer(),
+        })
     }
 }
 
@@ -136,12 +210,14 @@ impl Layer for ActivationFunctionLayer {
                 negative_slope,
                 max_value,
                 threshold,
-            } => {
-                json!({"max_value": max_value, "negative_slope": negative_slope, "threshold": threshold})
-            }
-            Activation::LeakyRelu { negative_slope } => json!({"negative_slope": negative_slope}),
-            Activation::Elu { alpha } => json!({"alpha": alpha}),
-            Activation::Softmax { axis } => json!({"axis": axis}),
+            } => args::write(&ReLU {
+                max_value,
+                negative_slope,
+                threshold,
+            }),
+            Activation::LeakyRelu { negative_slope } => args::write(&LeakyReLU { negative_slope }),
+            Activation::Elu { alpha } => args::write(&ELU { alpha }),
+            Activation::Softmax { axis } => args::write(&Softmax { axis }),
             _ => json!({}),
         }
     }
@@ -185,54 +261,59 @@ impl Layer for ActivationFunctionLayer {
 
 /// Parametric ReLU: x for x > 0, else alpha · x with a learned alpha (initialized to 0 by
 /// default) per element, shared along `shared_axes` (counted with the batch axis, as in Keras).
-#[derive(Debug, Clone)]
+/// Its fields are its Keras arguments (see `config::args`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default = "PReLU::keras_defaults", deny_unknown_fields)]
 pub struct PReLU {
-    /// Default `None` (no sharing).
+    /// Default `None` (no sharing), the empty list.
+    #[serde(with = "args::nonnegative_axes")]
     pub shared_axes: Vec<usize>,
     /// Default `"zeros"`.
+    #[serde(with = "args::initializer")]
     pub alpha_initializer: Initializer,
     /// Alpha's regularizer and constraint, and the activity regularizer.
+    #[serde(skip)]
     pub penalties: WeightPenalties,
+    #[serde(skip)]
     alpha: Option<Var>,
 }
 
 impl Default for PReLU {
     fn default() -> Self {
-        PReLU::new(&[])
+        PReLU::keras_defaults()
     }
 }
 
 impl PReLU {
-    pub fn new(shared_axes: &[usize]) -> Self {
+    /// Keras's defaults for every argument, the one place they are written.
+    fn keras_defaults() -> Self {
         PReLU {
-            shared_axes: shared_axes.to_vec(),
+            shared_axes: Vec::new(),
             alpha_initializer: Initializer::Zeros,
             penalties: WeightPenalties::new("PReLU", &["alpha"]),
             alpha: None,
         }
     }
 
-    pub fn from_config(config: &Value) -> Result<Self> {
-        let mut c = ConfigReader::new("PReLU", config)?;
-        let mut layer = PReLU::default();
-        if let Some(v) = c.value("shared_axes") {
-            layer.shared_axes = match v.as_u64() {
-                Some(a) => vec![a as usize],
-                None => v
-                    .as_array()
-                    .and_then(|a| a.iter().map(|x| x.as_u64().map(|n| n as usize)).collect())
-                    .ok_or_else(|| {
-                        NnError::layer(
-                            "PReLU",
-                            format!("argument `shared_axes`: expected integers, got {v}"),
-                        )
-                    })?,
-            };
+    pub fn new(shared_axes: &[usize]) -> Self {
+        PReLU {
+            shared_axes: shared_axes.to_vec(),
+            ..Self::keras_defaults()
         }
-        layer.alpha_initializer = c.initializer_or("alpha_initializer", layer.alpha_initializer)?;
-        layer.penalties.read(&mut c)?;
-        c.finish()?;
-        Ok(layer)
+    }
+
+    pub fn from_config(config: &Value) -> Result<Self> {
+        args::read("PReLU", config)
+    }
+}
+
+impl KerasArgs for PReLU {
+    fn weight_penalties(&self) -> Option<&WeightPenalties> {
+        Some(&self.penalties)
+    }
+
+    fn weight_penalties_mut(&mut self) -> Option<&mut WeightPenalties> {
+        Some(&mut self.penalties)
     }
 }
 
@@ -242,12 +323,7 @@ impl Layer for PReLU {
     }
 
     fn config(&self) -> Value {
-        let mut config = json!({
-            "alpha_initializer": initializer_to_json(&self.alpha_initializer),
-            "shared_axes": if self.shared_axes.is_empty() { Value::Null } else { json!(self.shared_axes) },
-        });
-        self.penalties.write(&mut config);
-        config
+        args::write(self)
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
@@ -287,24 +363,39 @@ impl Layer for PReLU {
 }
 
 /// Maxout: the last axis's c channels form `num_units` groups of c / num_units pieces; the
-/// output keeps each group's maximum.
-#[derive(Debug, Clone)]
+/// output keeps each group's maximum. Its fields are its Keras arguments.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default = "Maxout::keras_defaults", deny_unknown_fields)]
 pub struct Maxout {
+    /// Required.
     pub num_units: usize,
+    /// The axis split into units: the last, `-1`, the only one krust supports.
+    pub axis: args::LastAxis,
 }
 
 impl Maxout {
+    /// Keras's defaults, the one place they are written (`num_units` is required).
+    fn keras_defaults() -> Self {
+        Maxout {
+            num_units: 0,
+            axis: args::LastAxis,
+        }
+    }
+
     pub fn new(num_units: usize) -> Self {
-        Maxout { num_units }
+        Maxout {
+            num_units,
+            ..Self::keras_defaults()
+        }
     }
 
     pub fn from_config(config: &Value) -> Result<Self> {
-        let mut c = ConfigReader::new("Maxout", config)?;
-        let n = c.usize("num_units")?;
-        c.only("axis", json!(-1))?;
-        c.finish()?;
-        Ok(Maxout::new(n))
+        args::read("Maxout", config)
     }
+}
+
+impl KerasArgs for Maxout {
+    const REQUIRED: &'static [&'static str] = &["num_units"];
 }
 
 impl Layer for Maxout {
@@ -313,7 +404,7 @@ impl Layer for Maxout {
     }
 
     fn config(&self) -> Value {
-        json!({"num_units": self.num_units, "axis": -1})
+        args::write(self)
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {

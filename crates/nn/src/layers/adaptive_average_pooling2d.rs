@@ -2,16 +2,32 @@
 //! `output_size` bins whose bounds follow the input size, so any input gives the same grid.
 
 use super::Layer;
-use crate::config::ConfigReader;
+use crate::config::args::{self, KerasArgs};
 use crate::{NnError, Result};
 use krust_autograd::Var;
 use krust_tensor::Tensor;
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// PyTorch's adaptive average pooling, channels-last: output cell `i` of an axis of length
 /// `n` pooled to `o` averages input cells `floor(i * n / o) .. ceil((i + 1) * n / o)`.
-#[derive(Debug, Clone)]
+/// Its fields are its config's arguments (see `config::args`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(
+    default = "AdaptiveAveragePooling2D::keras_defaults",
+    deny_unknown_fields
+)]
 pub struct AdaptiveAveragePooling2D {
+    /// (height, width) of the output, each at least 1; one integer or a pair (required).
+    #[serde(deserialize_with = "output_size")]
     pub output_size: (usize, usize),
+    /// Written as `"channels_last"`, the only layout krust supports.
+    pub data_format: args::ChannelsLast,
+}
+
+/// `output_size`'s reader: sizes of at least 1 as a pair.
+fn output_size<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<(usize, usize), D::Error> {
+    let [h, w] = args::sizes(d)?;
+    Ok((h, w))
 }
 
 /// The (o, n) matrix whose row `i` averages the cells of bin `i`, transposed to (n, o) so
@@ -30,24 +46,29 @@ fn bin_matrix(input: usize, output: usize) -> Result<Tensor> {
 }
 
 impl AdaptiveAveragePooling2D {
+    /// The arguments' defaults, the one place they are written (`output_size` is required).
+    fn keras_defaults() -> Self {
+        AdaptiveAveragePooling2D {
+            output_size: (0, 0),
+            data_format: args::ChannelsLast,
+        }
+    }
+
     pub fn new(output_size: (usize, usize)) -> Self {
-        AdaptiveAveragePooling2D { output_size }
+        AdaptiveAveragePooling2D {
+            output_size,
+            ..Self::keras_defaults()
+        }
     }
 
     /// Builds the layer from its config `{"output_size": [oh, ow]}` (or one integer).
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let mut c = ConfigReader::new("AdaptiveAveragePooling2D", config)?;
-        let [oh, ow] = c.ints("output_size")?;
-        let output_size = (oh, ow);
-        c.finish()?;
-        if output_size.0 == 0 || output_size.1 == 0 {
-            return Err(NnError::layer(
-                "AdaptiveAveragePooling2D",
-                format!("argument `output_size`: must be at least 1, got {output_size:?}"),
-            ));
-        }
-        Ok(AdaptiveAveragePooling2D::new(output_size))
+        args::read("AdaptiveAveragePooling2D", config)
     }
+}
+
+impl KerasArgs for AdaptiveAveragePooling2D {
+    const REQUIRED: &'static [&'static str] = &["output_size"];
 }
 
 impl Layer for AdaptiveAveragePooling2D {
@@ -56,10 +77,7 @@ impl Layer for AdaptiveAveragePooling2D {
     }
 
     fn config(&self) -> serde_json::Value {
-        serde_json::json!({
-            "output_size": [self.output_size.0, self.output_size.1],
-            "data_format": "channels_last",
-        })
+        args::write(self)
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {

@@ -3,11 +3,13 @@
 //! multiply or divide of tensors and constants, with NumPy broadcasting.
 
 use super::Layer;
-use crate::config::ConfigReader;
+use crate::config::args::{self, KerasArgs};
 use crate::{NnError, Result};
 use krust_autograd::Var;
 use krust_tensor::Tensor;
-use serde_json::{json, Value};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
 
 /// The operation of an [`Arithmetic`] node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,60 +52,81 @@ impl ArithmeticOp {
     }
 }
 
-/// `op(left, right)`, each operand the next input tensor (None) or a constant.
-#[derive(Debug, Clone)]
+/// Written as krust's name; read from it or from a Keras 3 op's class name.
+impl Serialize for ArithmeticOp {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.name().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for ArithmeticOp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        v.as_str().and_then(ArithmeticOp::parse).ok_or_else(|| {
+            D::Error::custom(format!(
+                "expected \"add\", \"subtract\", \"multiply\" or \"divide\", got {v}"
+            ))
+        })
+    }
+}
+
+/// `op(left, right)`, each operand the next input tensor (None) or a constant. Its fields
+/// are its config's arguments (see `config::args`), both required.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Arithmetic {
     pub op: ArithmeticOp,
+    /// Two entries, each null (a tensor) or a number; at least one a tensor.
+    #[serde(deserialize_with = "operands")]
     pub operands: [Option<f32>; 2],
+}
+
+/// `operands`' reader: a list of two entries, each null or a number.
+fn operands<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<[Option<f32>; 2], D::Error> {
+    let v = Value::deserialize(d)?;
+    let bad = || {
+        D::Error::custom(format!(
+            "expected two entries, each null (a tensor) or a number, got {v}"
+        ))
+    };
+    let items = v.as_array().filter(|a| a.len() == 2).ok_or_else(bad)?;
+    let mut operands = [None; 2];
+    for (slot, item) in operands.iter_mut().zip(items) {
+        *slot = match item {
+            Value::Null => None,
+            x => Some(x.as_f64().ok_or_else(bad)? as f32),
+        };
+    }
+    Ok(operands)
 }
 
 impl Arithmetic {
     pub fn new(op: ArithmeticOp, operands: [Option<f32>; 2]) -> Result<Self> {
-        if operands.iter().all(Option::is_some) {
+        let mut layer = Arithmetic { op, operands };
+        layer.check_args()?;
+        Ok(layer)
+    }
+
+    pub fn from_config(config: &Value) -> Result<Self> {
+        args::read("Arithmetic", config)
+    }
+
+    fn tensor_inputs(&self) -> usize {
+        self.operands.iter().filter(|o| o.is_none()).count()
+    }
+}
+
+impl KerasArgs for Arithmetic {
+    const REQUIRED: &'static [&'static str] = &["op", "operands"];
+
+    fn check_args(&mut self) -> Result<()> {
+        if self.operands.iter().all(Option::is_some) {
             return Err(NnError::layer(
                 "Arithmetic",
                 "needs at least one tensor operand (both are constants)",
             ));
         }
-        Ok(Arithmetic { op, operands })
-    }
-
-    pub fn from_config(config: &Value) -> Result<Self> {
-        let mut c = ConfigReader::new("Arithmetic", config)?;
-        let op_value = c.value("op").cloned().unwrap_or(Value::Null);
-        let op = op_value
-            .as_str()
-            .and_then(ArithmeticOp::parse)
-            .ok_or_else(|| {
-                NnError::argument(
-                    "op",
-                    format!("expected \"add\", \"subtract\", \"multiply\" or \"divide\", got {op_value}"),
-                )
-            })?;
-        let bad = |v: &Value| {
-            NnError::argument(
-                "operands",
-                format!("expected two entries, each null (a tensor) or a number, got {v}"),
-            )
-        };
-        let list = c.value("operands").cloned().unwrap_or(Value::Null);
-        let items = list
-            .as_array()
-            .filter(|a| a.len() == 2)
-            .ok_or_else(|| bad(&list))?;
-        let mut operands = [None; 2];
-        for (slot, item) in operands.iter_mut().zip(items) {
-            *slot = match item {
-                Value::Null => None,
-                v => Some(v.as_f64().ok_or_else(|| bad(&list))? as f32),
-            };
-        }
-        c.finish()?;
-        Arithmetic::new(op, operands)
-    }
-
-    fn tensor_inputs(&self) -> usize {
-        self.operands.iter().filter(|o| o.is_none()).count()
+        Ok(())
     }
 }
 
@@ -113,7 +136,7 @@ impl Layer for Arithmetic {
     }
 
     fn config(&self) -> Value {
-        json!({"op": self.op.name(), "operands": self.operands})
+        args::write(self)
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {

@@ -4,15 +4,19 @@
 //! are used. Keras's defaults are on the fields.
 
 use super::Layer;
-use crate::config::{initializer_to_json, ConfigReader};
+use crate::config::args::{self, KerasArgs};
 use crate::inference::{BatchNormStats, InferenceRole};
 use crate::initializers::Initializer;
 use crate::regularizers::WeightPenalties;
 use crate::{NnError, Result};
 use krust_autograd::Var;
 use krust_tensor::Tensor;
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-#[derive(Debug, Clone)]
+/// Keras's `BatchNormalization()`. Its fields are its Keras arguments (see `config::args`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default = "BatchNormalization::keras_defaults", deny_unknown_fields)]
 pub struct BatchNormalization {
     /// The feature axis, counted on the full shape (batch axis 0). Default `-1`.
     pub axis: isize,
@@ -25,28 +29,70 @@ pub struct BatchNormalization {
     /// Learn a scale gamma. Default `true`.
     pub scale: bool,
     /// Default `"zeros"`.
+    #[serde(with = "args::initializer")]
     pub beta_initializer: Initializer,
     /// Default `"ones"`.
+    #[serde(with = "args::initializer")]
     pub gamma_initializer: Initializer,
     /// Default `"zeros"`.
+    #[serde(with = "args::initializer")]
     pub moving_mean_initializer: Initializer,
     /// Default `"ones"`.
+    #[serde(with = "args::initializer")]
     pub moving_variance_initializer: Initializer,
     /// Regularizers and constraints of gamma and beta, and the activity regularizer
     /// (Keras's gamma_*, beta_*, activity_regularizer).
+    #[serde(skip)]
     pub penalties: WeightPenalties,
+    /// Keras's synchronized (multi-device) statistics: not supported, `false`.
+    synchronized: args::False,
+    /// Keras's batch renormalization: not supported, `false`.
+    renorm: args::False,
+    /// Only meaningful with `renorm`: not supported, `null`.
+    renorm_clipping: args::Unset,
+    /// Only meaningful with `renorm`: any value is accepted, Keras's default written.
+    renorm_momentum: RenormMomentum,
+    #[serde(skip)]
     gamma: Option<Var>,
+    #[serde(skip)]
     beta: Option<Var>,
+    #[serde(skip)]
     moving_mean: Option<Var>,
+    #[serde(skip)]
     moving_variance: Option<Var>,
     /// Per-sample input rank, fixed at build.
+    #[serde(skip)]
     rank: usize,
 }
 
-/// Keras's defaults, the one place they are written (`from_config` reads each argument over
-/// them).
+/// `renorm_momentum`, which only `renorm` (refused) uses: read as any value, written as
+/// Keras's default 0.99.
+#[derive(Debug, Clone, Copy, Default)]
+struct RenormMomentum;
+
+impl Serialize for RenormMomentum {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_f64(0.99)
+    }
+}
+
+impl<'de> Deserialize<'de> for RenormMomentum {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        IgnoredAny::deserialize(d)?;
+        Ok(RenormMomentum)
+    }
+}
+
+/// Keras's defaults.
 impl Default for BatchNormalization {
     fn default() -> Self {
+        BatchNormalization::keras_defaults()
+    }
+}
+
+impl BatchNormalization {
+    /// Keras's defaults for every argument, the one place they are written.
+    fn keras_defaults() -> Self {
         BatchNormalization {
             axis: -1,
             momentum: 0.99,
@@ -58,6 +104,10 @@ impl Default for BatchNormalization {
             moving_mean_initializer: Initializer::Zeros,
             moving_variance_initializer: Initializer::Ones,
             penalties: WeightPenalties::new("BatchNormalization", &["gamma", "beta"]),
+            synchronized: args::False,
+            renorm: args::False,
+            renorm_clipping: args::Unset,
+            renorm_momentum: RenormMomentum,
             gamma: None,
             beta: None,
             moving_mean: None,
@@ -65,11 +115,9 @@ impl Default for BatchNormalization {
             rank: 0,
         }
     }
-}
 
-impl BatchNormalization {
     pub fn new() -> Self {
-        BatchNormalization::default()
+        BatchNormalization::keras_defaults()
     }
 
     pub fn with_axis(mut self, axis: isize) -> Self {
@@ -78,36 +126,7 @@ impl BatchNormalization {
     }
 
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let mut c = ConfigReader::new("BatchNormalization", config)?;
-        let mut layer = BatchNormalization::new();
-        if let Some(v) = c.value("axis") {
-            layer.axis = v.as_i64().map(|a| a as isize).ok_or_else(|| {
-                NnError::layer(
-                    "BatchNormalization",
-                    format!("argument `axis`: expected one integer, got {v}"),
-                )
-            })?;
-        }
-        layer.momentum = c.f32_or("momentum", layer.momentum)?;
-        layer.epsilon = c.f32_or("epsilon", layer.epsilon)?;
-        layer.center = c.bool_or("center", layer.center)?;
-        layer.scale = c.bool_or("scale", layer.scale)?;
-        layer.beta_initializer = c.initializer_or("beta_initializer", layer.beta_initializer)?;
-        layer.gamma_initializer = c.initializer_or("gamma_initializer", layer.gamma_initializer)?;
-        layer.moving_mean_initializer =
-            c.initializer_or("moving_mean_initializer", layer.moving_mean_initializer)?;
-        layer.moving_variance_initializer = c.initializer_or(
-            "moving_variance_initializer",
-            layer.moving_variance_initializer,
-        )?;
-        layer.penalties.read(&mut c)?;
-        c.only("synchronized", serde_json::json!(false))?;
-        c.only("renorm", serde_json::json!(false))?;
-        c.absent("renorm_clipping")?;
-        // Only meaningful with renorm, which is refused above.
-        c.value("renorm_momentum");
-        c.finish()?;
-        Ok(layer)
+        args::read("BatchNormalization", config)
     }
 
     /// The trainable weights under their Keras argument prefixes, for the penalties.
@@ -143,29 +162,23 @@ impl BatchNormalization {
     }
 }
 
+impl KerasArgs for BatchNormalization {
+    fn weight_penalties(&self) -> Option<&WeightPenalties> {
+        Some(&self.penalties)
+    }
+
+    fn weight_penalties_mut(&mut self) -> Option<&mut WeightPenalties> {
+        Some(&mut self.penalties)
+    }
+}
+
 impl Layer for BatchNormalization {
     fn class_name(&self) -> &'static str {
         "BatchNormalization"
     }
 
     fn config(&self) -> serde_json::Value {
-        let mut config = serde_json::json!({
-            "axis": self.axis,
-            "momentum": self.momentum,
-            "epsilon": self.epsilon,
-            "center": self.center,
-            "scale": self.scale,
-            "beta_initializer": initializer_to_json(&self.beta_initializer),
-            "gamma_initializer": initializer_to_json(&self.gamma_initializer),
-            "moving_mean_initializer": initializer_to_json(&self.moving_mean_initializer),
-            "moving_variance_initializer": initializer_to_json(&self.moving_variance_initializer),
-            "synchronized": false,
-            "renorm": false,
-            "renorm_clipping": null,
-            "renorm_momentum": 0.99,
-        });
-        self.penalties.write(&mut config);
-        config
+        args::write(self)
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {

@@ -1,13 +1,16 @@
 //! `CustomScaleLayer` (InceptionResNetV2's residual join): y = a + b · scale for inputs [a, b].
 
 use super::Layer;
-use crate::config::ConfigReader;
+use crate::config::args::{self, KerasArgs};
 use crate::{NnError, Result};
 use krust_autograd::Var;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone)]
+/// Its fields are its config's arguments (see `config::args`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CustomScaleLayer {
-    /// The factor of the second (residual) input.
+    /// The factor of the second (residual) input (required).
     pub scale: f32,
 }
 
@@ -17,14 +20,12 @@ impl CustomScaleLayer {
     }
 
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let mut c = ConfigReader::new("CustomScaleLayer", config)?;
-        let scale = c
-            .value("scale")
-            .and_then(serde_json::Value::as_f64)
-            .ok_or_else(|| NnError::argument("scale", "CustomScaleLayer needs a number"))?;
-        c.finish()?;
-        Ok(CustomScaleLayer::new(scale as f32))
+        args::read("CustomScaleLayer", config)
     }
+}
+
+impl KerasArgs for CustomScaleLayer {
+    const REQUIRED: &'static [&'static str] = &["scale"];
 }
 
 impl Layer for CustomScaleLayer {
@@ -33,7 +34,7 @@ impl Layer for CustomScaleLayer {
     }
 
     fn config(&self) -> serde_json::Value {
-        serde_json::json!({"scale": self.scale})
+        args::write(self)
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {

@@ -4,54 +4,75 @@
 //! with axes (2, 2) -> (batch, n, m) and their transposed variants.
 
 use super::Layer;
-use crate::config::ConfigReader;
+use crate::config::args::{self, KerasArgs};
 use crate::{NnError, Result};
 use krust_autograd::Var;
-use serde_json::{json, Value};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
 
-#[derive(Debug, Clone)]
+/// Keras's `Dot(axes)`. Its fields are its Keras arguments (see `config::args`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default = "Dot::keras_defaults", deny_unknown_fields)]
 pub struct Dot {
     /// Per input, the contracted axis counted with the batch axis; negative counts from the
-    /// end (-1 is the last), as Keras allows.
+    /// end (-1 is the last), as Keras allows. One integer (both the same) or two (required).
+    #[serde(deserialize_with = "axes")]
     pub axes: (isize, isize),
     /// L2-normalize both inputs along the axes first (cosine proximity). Default `false`.
     pub normalize: bool,
     /// `axes` made positive for the built input ranks.
+    #[serde(skip)]
     resolved: (usize, usize),
 }
 
+/// `axes`' reader: one integer, or a list of two.
+fn axes<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<(isize, isize), D::Error> {
+    let v = Value::deserialize(d)?;
+    match crate::config::args::axis_list(&v).as_deref() {
+        Some([a]) if v.is_number() => Ok((*a, *a)),
+        Some([a, b]) => Ok((*a, *b)),
+        _ => Err(D::Error::custom(format!(
+            "expected an integer or two integers, got {v}"
+        ))),
+    }
+}
+
 impl Dot {
-    pub fn new(axes: (isize, isize), normalize: bool) -> Self {
-        let positive = |a: isize| a.max(0) as usize;
+    /// Keras's defaults, the one place they are written (`axes` is required).
+    fn keras_defaults() -> Self {
         Dot {
-            axes,
+            axes: (0, 0),
+            normalize: false,
+            resolved: (0, 0),
+        }
+    }
+
+    pub fn new(axes: (isize, isize), normalize: bool) -> Self {
+        Dot {
             normalize,
-            resolved: (positive(axes.0), positive(axes.1)),
+            ..Dot::with_axes(axes)
         }
     }
 
     /// Keras's `Dot(axes)`: normalize false.
     pub fn with_axes(axes: (isize, isize)) -> Self {
-        Dot::new(axes, false)
+        let mut layer = Dot {
+            axes,
+            ..Self::keras_defaults()
+        };
+        layer.resolve_given_axes();
+        layer
     }
 
     pub fn from_config(config: &Value) -> Result<Self> {
-        let mut c = ConfigReader::new("Dot", config)?;
-        let v = c.value("axes").cloned().unwrap_or(Value::Null);
-        let axes = match super::unit_normalization::axis_list(&v).as_deref() {
-            Some([a]) if v.is_number() => (*a, *a),
-            Some([a, b]) => (*a, *b),
-            _ => {
-                return Err(NnError::argument(
-                    "axes",
-                    format!("Dot: expected an integer or two integers, got {v}"),
-                ))
-            }
-        };
-        let mut layer = Dot::with_axes(axes);
-        layer.normalize = c.bool_or("normalize", layer.normalize)?;
-        c.finish()?;
-        Ok(layer)
+        args::read("Dot", config)
+    }
+
+    /// Before build, `resolved` holds the non-negative axes as given.
+    fn resolve_given_axes(&mut self) {
+        let positive = |a: isize| a.max(0) as usize;
+        self.resolved = (positive(self.axes.0), positive(self.axes.1));
     }
 
     fn l2_normalize(x: &Var, axis: usize) -> Result<Var> {
@@ -65,13 +86,22 @@ impl Dot {
     }
 }
 
+impl KerasArgs for Dot {
+    const REQUIRED: &'static [&'static str] = &["axes"];
+
+    fn check_args(&mut self) -> Result<()> {
+        self.resolve_given_axes();
+        Ok(())
+    }
+}
+
 impl Layer for Dot {
     fn class_name(&self) -> &'static str {
         "Dot"
     }
 
     fn config(&self) -> Value {
-        json!({"axes": [self.axes.0, self.axes.1], "normalize": self.normalize})
+        args::write(self)
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {

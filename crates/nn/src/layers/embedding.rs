@@ -3,49 +3,78 @@
 //! in Keras. Ids that are not whole numbers in [0, input_dim) are an error naming the value.
 
 use super::Layer;
-use crate::config::{initializer_to_json, ConfigReader};
+use crate::config::args::{self, KerasArgs};
 use crate::initializers::Initializer;
 use crate::regularizers::WeightPenalties;
 use crate::{NnError, Result};
 use krust_autograd::Var;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-#[derive(Debug, Clone)]
+/// Keras's `Embedding(input_dim, output_dim)`. Its fields are its Keras arguments (see
+/// `config::args`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default = "Embedding::keras_defaults", deny_unknown_fields)]
 pub struct Embedding {
+    /// Rows of the table, one per token id (required).
     pub input_dim: usize,
+    /// Length of each vector (required).
     pub output_dim: usize,
     /// Default `"uniform"`: RandomUniform(-0.05, 0.05).
+    #[serde(with = "args::initializer")]
     pub embeddings_initializer: Initializer,
     /// The table's regularizer and constraint and the activity regularizer (Keras's
     /// embeddings_regularizer, embeddings_constraint, activity_regularizer).
+    #[serde(skip)]
     pub penalties: WeightPenalties,
+    /// Masking padding id 0: not supported, `false`.
+    mask_zero: args::False,
+    /// Keras 2's fixed input length: not supported, `null` (and not written).
+    #[serde(skip_serializing)]
+    input_length: args::Unset,
+    #[serde(skip)]
     embeddings: Option<Var>,
 }
 
 impl Embedding {
-    pub fn new(input_dim: usize, output_dim: usize) -> Self {
+    /// Keras's defaults for every argument, the one place they are written.
+    fn keras_defaults() -> Self {
         Embedding {
-            input_dim,
-            output_dim,
+            input_dim: 0,
+            output_dim: 0,
             embeddings_initializer: Initializer::RandomUniform {
                 minval: -0.05,
                 maxval: 0.05,
             },
             penalties: WeightPenalties::new("Embedding", &["embeddings"]),
+            mask_zero: args::False,
+            input_length: args::Unset,
             embeddings: None,
         }
     }
 
+    pub fn new(input_dim: usize, output_dim: usize) -> Self {
+        Embedding {
+            input_dim,
+            output_dim,
+            ..Self::keras_defaults()
+        }
+    }
+
     pub fn from_config(config: &Value) -> Result<Self> {
-        let mut c = ConfigReader::new("Embedding", config)?;
-        let mut layer = Embedding::new(c.usize("input_dim")?, c.usize("output_dim")?);
-        layer.embeddings_initializer =
-            c.initializer_or("embeddings_initializer", layer.embeddings_initializer)?;
-        layer.penalties.read(&mut c)?;
-        c.only("mask_zero", json!(false))?;
-        c.absent("input_length")?;
-        c.finish()?;
-        Ok(layer)
+        args::read("Embedding", config)
+    }
+}
+
+impl KerasArgs for Embedding {
+    const REQUIRED: &'static [&'static str] = &["input_dim", "output_dim"];
+
+    fn weight_penalties(&self) -> Option<&WeightPenalties> {
+        Some(&self.penalties)
+    }
+
+    fn weight_penalties_mut(&mut self) -> Option<&mut WeightPenalties> {
+        Some(&mut self.penalties)
     }
 }
 
@@ -55,14 +84,7 @@ impl Layer for Embedding {
     }
 
     fn config(&self) -> Value {
-        let mut config = json!({
-            "input_dim": self.input_dim,
-            "output_dim": self.output_dim,
-            "embeddings_initializer": initializer_to_json(&self.embeddings_initializer),
-            "mask_zero": false,
-        });
-        self.penalties.write(&mut config);
-        config
+        args::write(self)
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {

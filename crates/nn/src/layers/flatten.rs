@@ -1,22 +1,28 @@
 //! `Flatten`: (batch, d1, d2, ...) -> (batch, d1·d2·...), channels-last order kept.
 
 use super::Layer;
-use crate::config::ConfigReader;
+use crate::config::args::{self, KerasArgs};
 use crate::Result;
 use krust_autograd::Var;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Default)]
-pub struct Flatten;
+/// Keras's `Flatten()`. Its field is its Keras argument (see `config::args`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Flatten {
+    /// Written as `"channels_last"`, the only layout krust supports.
+    pub data_format: args::ChannelsLast,
+}
 
 impl Flatten {
     pub fn new() -> Self {
-        Flatten
+        Flatten::default()
     }
 }
 
 impl Layer for Flatten {
     fn config(&self) -> serde_json::Value {
-        serde_json::json!({"data_format": "channels_last"})
+        args::write(self)
     }
 
     fn class_name(&self) -> &'static str {
@@ -38,10 +44,11 @@ impl Layer for Flatten {
     }
 }
 
+impl KerasArgs for Flatten {}
+
 impl Flatten {
     /// Builds the layer from its Keras-style config (see `config`).
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        ConfigReader::new("Flatten", config)?.finish()?;
-        Ok(Flatten)
+        args::read("Flatten", config)
     }
 }

@@ -3,36 +3,57 @@
 //! axis per spatial axis instead of (channels,). One macro, one reduction call each.
 
 use super::Layer;
-use crate::config::ConfigReader;
+use crate::config::args::{self, KerasArgs};
 use crate::Result;
 use krust_autograd::Var;
+use serde::{Deserialize, Serialize};
 
 macro_rules! global_pooling {
     ($name:ident, $reduce:ident, $spatial:literal, $doc:literal) => {
         #[doc = $doc]
-        #[derive(Debug, Clone, Default)]
+        /// Its fields are its Keras arguments (see `config::args`).
+        #[derive(Debug, Clone, Serialize, Deserialize)]
+        // `Default` is `keras_defaults` (a macro cannot name it in the attribute).
+        #[serde(default, deny_unknown_fields)]
         pub struct $name {
             /// Default `false`.
             pub keepdims: bool,
+            /// Written as `"channels_last"`, the only layout krust supports.
+            pub data_format: args::ChannelsLast,
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                $name::keras_defaults()
+            }
         }
 
         impl $name {
+            /// Keras's defaults, the one place they are written.
+            fn keras_defaults() -> Self {
+                $name {
+                    keepdims: false,
+                    data_format: args::ChannelsLast,
+                }
+            }
+
             pub fn new() -> Self {
-                $name { keepdims: false }
+                $name::keras_defaults()
             }
 
             pub fn with_keepdims(keepdims: bool) -> Self {
-                $name { keepdims }
+                $name {
+                    keepdims,
+                    ..$name::keras_defaults()
+                }
             }
 
             pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-                let mut c = ConfigReader::new(stringify!($name), config)?;
-                let mut layer = $name::new();
-                layer.keepdims = c.bool_or("keepdims", layer.keepdims)?;
-                c.finish()?;
-                Ok(layer)
+                args::read(stringify!($name), config)
             }
         }
+
+        impl KerasArgs for $name {}
 
         impl Layer for $name {
             fn class_name(&self) -> &'static str {
@@ -40,7 +61,7 @@ macro_rules! global_pooling {
             }
 
             fn config(&self) -> serde_json::Value {
-                serde_json::json!({"data_format": "channels_last", "keepdims": self.keepdims})
+                args::write(self)
             }
 
             fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {

@@ -1,28 +1,45 @@
 //! `Input`: declares the shape of one sample (without the batch axis).
 
 use super::Layer;
-use crate::config::ConfigReader;
+use crate::config::args::{self, KerasArgs};
 use crate::{NnError, Result};
 use krust_autograd::Var;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone)]
+/// Keras's `InputLayer`. Its fields are its Keras arguments (see `config::args`); the one it
+/// needs, the shape, has no default, so serde itself reports it missing (under either name).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Input {
+    /// One sample's shape: Keras 3's `batch_shape` (older files' `batch_input_shape`) without
+    /// its first, batch, entry.
+    #[serde(
+        rename = "batch_shape",
+        alias = "batch_input_shape",
+        with = "args::batch_shape"
+    )]
     shape: Vec<usize>,
+    /// Sparse inputs: not supported, `false`.
+    #[serde(default)]
+    sparse: args::False,
+    /// Ragged inputs: not supported, `false` (and not written).
+    #[serde(rename = "ragged", default, skip_serializing)]
+    _ragged: args::False,
 }
 
 impl Input {
     pub fn new(shape: &[usize]) -> Self {
         Input {
             shape: shape.to_vec(),
+            sparse: args::False,
+            _ragged: args::False,
         }
     }
 }
 
 impl Layer for Input {
     fn config(&self) -> serde_json::Value {
-        let mut batch_shape = vec![serde_json::Value::Null];
-        batch_shape.extend(self.shape.iter().map(|&d| serde_json::json!(d)));
-        serde_json::json!({"batch_shape": batch_shape, "sparse": false})
+        args::write(self)
     }
 
     fn class_name(&self) -> &'static str {
@@ -48,32 +65,11 @@ impl Layer for Input {
     }
 }
 
+impl KerasArgs for Input {}
+
 impl Input {
     /// Builds the layer from its Keras-style config (see `config`).
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let mut c = ConfigReader::new("InputLayer", config)?;
-        // Keras 3 writes "batch_shape", older files "batch_input_shape"; the batch axis is null.
-        let batch = c
-            .value("batch_shape")
-            .or_else(|| c.value("batch_input_shape"));
-        let dims = batch
-            .and_then(|v| v.as_array())
-            .filter(|dims| !dims.is_empty())
-            .and_then(|dims| {
-                dims[1..]
-                    .iter()
-                    .map(|d| d.as_u64().map(|n| n as usize))
-                    .collect::<Option<Vec<_>>>()
-            })
-            .ok_or_else(|| {
-                NnError::layer(
-                    "InputLayer",
-                    format!("needs a batch_shape like [null, 28, 28, 1], got {batch:?}"),
-                )
-            })?;
-        c.only("sparse", serde_json::json!(false))?;
-        c.only("ragged", serde_json::json!(false))?;
-        c.finish()?;
-        Ok(Input::new(&dims))
+        args::read("InputLayer", config)
     }
 }

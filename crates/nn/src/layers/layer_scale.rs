@@ -2,41 +2,56 @@
 //! initialized to `init_values` so a residual branch starts almost switched off.
 
 use super::Layer;
-use crate::config::ConfigReader;
+use crate::config::args::{self, KerasArgs};
 use crate::{NnError, Result};
 use krust_autograd::Var;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone)]
+/// Its fields are its Keras arguments (see `config::args`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default = "LayerScale::keras_defaults", deny_unknown_fields)]
 pub struct LayerScale {
     /// The initial value of every factor. Keras's ConvNeXt always passes it; a config
-    /// without it reads as ConvNeXt's `1e-6` (`LayerScale::with_projection_dim`).
+    /// without it reads as ConvNeXt's `1e-6`.
     pub init_values: f32,
-    /// Channels of the last axis, as Keras's config declares them.
+    /// Channels of the last axis, as Keras's config declares them (required).
     pub projection_dim: usize,
+    #[serde(skip)]
     gamma: Option<Var>,
 }
 
 impl LayerScale {
+    /// ConvNeXt's defaults, the one place they are written (`projection_dim` is required).
+    fn keras_defaults() -> Self {
+        LayerScale {
+            init_values: 1e-6,
+            projection_dim: 0,
+            gamma: None,
+        }
+    }
+
     pub fn new(init_values: f32, projection_dim: usize) -> Self {
         LayerScale {
             init_values,
-            projection_dim,
-            gamma: None,
+            ..LayerScale::with_projection_dim(projection_dim)
         }
     }
 
     /// ConvNeXt's `init_values`, 1e-6.
     pub fn with_projection_dim(projection_dim: usize) -> Self {
-        LayerScale::new(1e-6, projection_dim)
+        LayerScale {
+            projection_dim,
+            ..Self::keras_defaults()
+        }
     }
 
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let mut c = ConfigReader::new("LayerScale", config)?;
-        let mut layer = LayerScale::with_projection_dim(c.usize("projection_dim")?);
-        layer.init_values = c.f32_or("init_values", layer.init_values)?;
-        c.finish()?;
-        Ok(layer)
+        args::read("LayerScale", config)
     }
+}
+
+impl KerasArgs for LayerScale {
+    const REQUIRED: &'static [&'static str] = &["projection_dim"];
 }
 
 impl Layer for LayerScale {
@@ -45,7 +60,7 @@ impl Layer for LayerScale {
     }
 
     fn config(&self) -> serde_json::Value {
-        serde_json::json!({"init_values": self.init_values, "projection_dim": self.projection_dim})
+        args::write(self)
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {

@@ -2,8 +2,10 @@
 //! `Multiply`, `Average`, `Maximum`, `Minimum`) or join them along an axis (`Concatenate`).
 
 use super::Layer;
+use crate::config::args::{self, KerasArgs};
 use crate::{NnError, Result};
 use krust_autograd::Var;
+use serde::{Deserialize, Serialize};
 
 /// How an elementwise merge folds its inputs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,8 +155,9 @@ elementwise_merge!(
     "Elementwise minimum of its inputs."
 );
 
-/// Joins its inputs along `axis`.
-#[derive(Debug, Clone)]
+/// Joins its inputs along `axis`. Its field is its Keras argument (see `config::args`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default = "Concatenate::keras_defaults", deny_unknown_fields)]
 pub struct Concatenate {
     /// Counted on the full shape with the batch axis. Default `-1`.
     pub axis: isize,
@@ -162,22 +165,25 @@ pub struct Concatenate {
 
 impl Default for Concatenate {
     fn default() -> Self {
-        Concatenate { axis: -1 }
+        Concatenate::keras_defaults()
     }
 }
 
+impl KerasArgs for Concatenate {}
+
 impl Concatenate {
+    /// Keras's default, the one place it is written.
+    fn keras_defaults() -> Self {
+        Concatenate { axis: -1 }
+    }
+
     pub fn new(axis: isize) -> Self {
         Concatenate { axis }
     }
 
-    /// Builds the layer from its Keras config, `axis` read over the default.
+    /// Builds the layer from its Keras config.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let mut c = crate::config::ConfigReader::new("Concatenate", config)?;
-        let mut layer = Concatenate::default();
-        layer.axis = c.isize_or("axis", layer.axis)?;
-        c.finish()?;
-        Ok(layer)
+        args::read("Concatenate", config)
     }
 
     /// The axis within a per-sample shape of `rank` dimensions (the batch axis excluded).
@@ -204,7 +210,7 @@ impl Layer for Concatenate {
     }
 
     fn config(&self) -> serde_json::Value {
-        serde_json::json!({"axis": self.axis})
+        args::write(self)
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {

@@ -5,7 +5,7 @@
 //! generator, seeded from the thread's seed when the layer is created.
 
 use super::Layer;
-use crate::config::args::{self, KerasArgs, Unsupported};
+use crate::config::args::{self, KerasArgs, Unset};
 use crate::{NnError, Result};
 use krust_autograd::Var;
 use krust_tensor::random::{RandomOp, RandomStream};
@@ -31,7 +31,7 @@ pub struct SpatialDropout {
     /// Fraction of channels dropped. Keras requires it; a config without it reads as `0.5`.
     pub rate: f32,
     /// Keras's `noise_shape`, which krust does not implement: default `None`.
-    noise_shape: Unsupported,
+    noise_shape: Unset,
     /// The masks' stream, under Keras's `seed`: default `None`, the thread's generator.
     #[serde(rename = "seed", with = "args::seed")]
     noise: RandomStream,
@@ -53,7 +53,7 @@ impl SpatialDropout {
     fn keras_defaults() -> Self {
         SpatialDropout {
             rate: 0.5,
-            noise_shape: Unsupported,
+            noise_shape: Unset,
             noise: RandomStream::new(),
             spatial_axes: 0,
         }

@@ -3,7 +3,7 @@
 //! fields. Instance normalization is group normalization with one group per channel.
 
 use super::Layer;
-use crate::config::args::{self, KerasArgs, OnlyBool, OnlyInt};
+use crate::config::args::{self, KerasArgs};
 use crate::initializers::Initializer;
 use crate::regularizers::WeightPenalties;
 use crate::{NnError, Result};
@@ -75,7 +75,7 @@ pub struct LayerNormalization {
     /// Learn a scale gamma. Default `true`.
     pub scale: bool,
     /// krust implements Keras's default only, `false`.
-    rms_scaling: OnlyBool<false>,
+    rms_scaling: args::False,
     /// Default `"ones"`.
     #[serde(with = "args::initializer")]
     pub gamma_initializer: Initializer,
@@ -108,7 +108,7 @@ impl LayerNormalization {
             epsilon: 1e-3,
             center: true,
             scale: true,
-            rms_scaling: OnlyBool,
+            rms_scaling: args::False,
             gamma_initializer: Initializer::Ones,
             beta_initializer: Initializer::Zeros,
             penalties: WeightPenalties::new("LayerNormalization", &["gamma", "beta"]),
@@ -222,6 +222,8 @@ pub trait GroupNormClass: std::fmt::Debug + Clone + 'static {
     /// The default number of groups; None (one group per channel) for a class without a
     /// `groups` argument.
     const GROUPS: Option<usize>;
+    /// The arguments of `GroupNorm` the class does not take.
+    const NOT_TAKEN: &'static [&'static str] = &[];
 }
 
 /// The Keras class of [`GroupNormalization`]: 32 groups by default.
@@ -240,6 +242,7 @@ pub struct InstanceNormalizationClass;
 impl GroupNormClass for InstanceNormalizationClass {
     const NAME: &'static str = "InstanceNormalization";
     const GROUPS: Option<usize> = None;
+    const NOT_TAKEN: &'static [&'static str] = &["groups"];
 }
 
 /// Keras's `GroupNormalization(groups=32)`.
@@ -261,7 +264,7 @@ pub struct GroupNorm<C: GroupNormClass> {
     )]
     pub groups: Option<usize>,
     /// krust implements Keras's default only, the last axis.
-    axis: OnlyInt<-1>,
+    axis: args::LastAxis,
     /// Default `1e-3`.
     pub epsilon: f32,
     /// Learn an offset beta. Default `true`.
@@ -292,7 +295,7 @@ impl<C: GroupNormClass> GroupNorm<C> {
     fn keras_defaults() -> Self {
         GroupNorm {
             groups: C::GROUPS,
-            axis: OnlyInt,
+            axis: args::LastAxis,
             epsilon: 1e-3,
             center: true,
             scale: true,
@@ -335,6 +338,8 @@ impl Default for InstanceNormalization {
 }
 
 impl<C: GroupNormClass> KerasArgs for GroupNorm<C> {
+    const NOT_TAKEN: &'static [&'static str] = C::NOT_TAKEN;
+
     fn weight_penalties(&self) -> Option<&WeightPenalties> {
         Some(&self.penalties)
     }

@@ -8,9 +8,6 @@ use krust_autograd::Var;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The one reader of an int-or-list `axis` (`Dot` reads its `axes` with it too).
-pub(crate) use crate::config::args::axis_list;
-
 /// Keras's `UnitNormalization(axis=-1)`. Its fields are its Keras arguments (see
 /// `config::args`).
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -361,16 +361,6 @@ impl<C: ConvClass> Conv<C> {
     /// Builds the layer from its Keras config (see `config`); a malformed or unknown
     /// argument, or one the class does not take, is an error naming it.
     pub fn from_config(config: &Value) -> Result<Self> {
-        if let Some(key) = C::KIND
-            .not_taken()
-            .iter()
-            .find(|k| config.get(**k).is_some_and(|v| !v.is_null()))
-        {
-            return Err(Self::error(format!(
-                "argument `{key}` is not supported by {}",
-                C::NAME
-            )));
-        }
         args::read(C::NAME, config)
     }
 
@@ -676,6 +666,7 @@ pub fn transpose_output_length(
 
 impl<C: ConvClass> KerasArgs for Conv<C> {
     const REQUIRED: &'static [&'static str] = C::KIND.required();
+    const NOT_TAKEN: &'static [&'static str] = C::KIND.not_taken();
 
     fn weight_penalties(&self) -> Option<&WeightPenalties> {
         Some(&self.penalties)
@@ -702,11 +693,6 @@ impl<C: ConvClass> Layer for Conv<C> {
 
     fn config(&self) -> Value {
         let mut config = args::write(self);
-        if let Some(map) = config.as_object_mut() {
-            for key in C::KIND.not_taken() {
-                map.remove(*key);
-            }
-        }
         config["data_format"] = json!("channels_last");
         config
     }
