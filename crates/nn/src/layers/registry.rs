@@ -2,6 +2,7 @@
 //! loader (krust files, Keras `.keras` and `.h5`) goes through. A new layer is one row here.
 
 use super::*;
+use crate::config::args::{self, KerasArgs};
 use crate::{NnError, Result};
 use serde_json::Value;
 
@@ -11,23 +12,18 @@ pub type FromConfig = fn(&'static str, &Value) -> Result<Box<dyn Layer>>;
 
 /// Every class krust knows, with the function that builds it from its config.
 pub const LAYERS: &[(&str, FromConfig)] = &[
-    ("InputLayer", |_, c| Ok(Box::new(Input::from_config(c)?))),
-    ("Dense", |_, c| Ok(Box::new(Dense::from_config(c)?))),
-    ("Conv2D", |_, c| Ok(Box::new(Conv2D::from_config(c)?))),
-    ("MaxPooling2D", |_, c| {
-        Ok(Box::new(MaxPooling2D::from_config(c)?))
-    }),
-    ("AveragePooling2D", |_, c| {
-        Ok(Box::new(AveragePooling2D::from_config(c)?))
-    }),
-    ("AdaptiveAveragePooling2D", |_, c| {
-        Ok(Box::new(AdaptiveAveragePooling2D::from_config(c)?))
-    }),
-    ("Flatten", |_, c| Ok(Box::new(Flatten::from_config(c)?))),
-    ("Activation", |_, c| {
-        Ok(Box::new(ActivationLayer::from_config(c)?))
-    }),
-    ("Dropout", |_, c| Ok(Box::new(Dropout::from_config(c)?))),
+    ("InputLayer", serde_layer::<Input>),
+    ("Dense", serde_layer::<Dense>),
+    ("Conv2D", serde_layer::<Conv2D>),
+    ("MaxPooling2D", serde_layer::<MaxPooling2D>),
+    ("AveragePooling2D", serde_layer::<AveragePooling2D>),
+    (
+        "AdaptiveAveragePooling2D",
+        serde_layer::<AdaptiveAveragePooling2D>,
+    ),
+    ("Flatten", serde_layer::<Flatten>),
+    ("Activation", serde_layer::<ActivationLayer>),
+    ("Dropout", serde_layer::<Dropout>),
     ("Add", |class, c| no_arguments(class, c, Add::new())),
     ("Subtract", |class, c| {
         no_arguments(class, c, Subtract::new())
@@ -38,42 +34,26 @@ pub const LAYERS: &[(&str, FromConfig)] = &[
     ("Average", |class, c| no_arguments(class, c, Average::new())),
     ("Maximum", |class, c| no_arguments(class, c, Maximum::new())),
     ("Minimum", |class, c| no_arguments(class, c, Minimum::new())),
-    ("Concatenate", |_, c| {
-        Ok(Box::new(Concatenate::from_config(c)?))
-    }),
-    ("GlobalAveragePooling2D", |_, c| {
-        Ok(Box::new(GlobalAveragePooling2D::from_config(c)?))
-    }),
-    ("GlobalMaxPooling2D", |_, c| {
-        Ok(Box::new(GlobalMaxPooling2D::from_config(c)?))
-    }),
-    ("Reshape", |_, c| Ok(Box::new(Reshape::from_config(c)?))),
-    ("Permute", |_, c| Ok(Box::new(Permute::from_config(c)?))),
-    ("RepeatVector", |_, c| {
-        Ok(Box::new(RepeatVector::from_config(c)?))
-    }),
-    ("ZeroPadding2D", |_, c| {
-        Ok(Box::new(ZeroPadding2D::from_config(c)?))
-    }),
-    ("Cropping2D", |_, c| {
-        Ok(Box::new(Cropping2D::from_config(c)?))
-    }),
-    ("UpSampling2D", |_, c| {
-        Ok(Box::new(UpSampling2D::from_config(c)?))
-    }),
-    ("Rescaling", |_, c| Ok(Box::new(Rescaling::from_config(c)?))),
-    ("BatchNormalization", |_, c| {
-        Ok(Box::new(BatchNormalization::from_config(c)?))
-    }),
-    ("LayerNormalization", |_, c| {
-        Ok(Box::new(LayerNormalization::from_config(c)?))
-    }),
-    ("GroupNormalization", |_, c| {
-        Ok(Box::new(GroupNormalization::from_config(c)?))
-    }),
-    ("InstanceNormalization", |_, c| {
-        Ok(Box::new(InstanceNormalization::from_config(c)?))
-    }),
+    ("Concatenate", serde_layer::<Concatenate>),
+    (
+        "GlobalAveragePooling2D",
+        serde_layer::<GlobalAveragePooling2D>,
+    ),
+    ("GlobalMaxPooling2D", serde_layer::<GlobalMaxPooling2D>),
+    ("Reshape", serde_layer::<Reshape>),
+    ("Permute", serde_layer::<Permute>),
+    ("RepeatVector", serde_layer::<RepeatVector>),
+    ("ZeroPadding2D", serde_layer::<ZeroPadding2D>),
+    ("Cropping2D", serde_layer::<Cropping2D>),
+    ("UpSampling2D", serde_layer::<UpSampling2D>),
+    ("Rescaling", serde_layer::<Rescaling>),
+    ("BatchNormalization", serde_layer::<BatchNormalization>),
+    ("LayerNormalization", serde_layer::<LayerNormalization>),
+    ("GroupNormalization", serde_layer::<GroupNormalization>),
+    (
+        "InstanceNormalization",
+        serde_layer::<InstanceNormalization>,
+    ),
     ("SpatialDropout1D", |class, c| {
         Ok(Box::new(SpatialDropout::from_config(class, c)?))
     }),
@@ -83,77 +63,40 @@ pub const LAYERS: &[(&str, FromConfig)] = &[
     ("SpatialDropout3D", |class, c| {
         Ok(Box::new(SpatialDropout::from_config(class, c)?))
     }),
-    ("GaussianDropout", |_, c| {
-        Ok(Box::new(GaussianDropout::from_config(c)?))
-    }),
-    ("GaussianNoise", |_, c| {
-        Ok(Box::new(GaussianNoise::from_config(c)?))
-    }),
-    ("Conv1D", |_, c| Ok(Box::new(Conv1D::from_config(c)?))),
-    ("DepthwiseConv2D", |_, c| {
-        Ok(Box::new(DepthwiseConv2D::from_config(c)?))
-    }),
-    ("SeparableConv1D", |_, c| {
-        Ok(Box::new(SeparableConv1D::from_config(c)?))
-    }),
-    ("SeparableConv2D", |_, c| {
-        Ok(Box::new(SeparableConv2D::from_config(c)?))
-    }),
-    ("MaxPooling1D", |_, c| {
-        Ok(Box::new(MaxPooling1D::from_config(c)?))
-    }),
-    ("AveragePooling1D", |_, c| {
-        Ok(Box::new(AveragePooling1D::from_config(c)?))
-    }),
-    ("GlobalAveragePooling1D", |_, c| {
-        Ok(Box::new(GlobalAveragePooling1D::from_config(c)?))
-    }),
-    ("GlobalMaxPooling1D", |_, c| {
-        Ok(Box::new(GlobalMaxPooling1D::from_config(c)?))
-    }),
-    ("GlobalAveragePooling3D", |_, c| {
-        Ok(Box::new(GlobalAveragePooling3D::from_config(c)?))
-    }),
-    ("GlobalMaxPooling3D", |_, c| {
-        Ok(Box::new(GlobalMaxPooling3D::from_config(c)?))
-    }),
-    ("Conv1DTranspose", |_, c| {
-        Ok(Box::new(Conv1DTranspose::from_config(c)?))
-    }),
-    ("Conv2DTranspose", |_, c| {
-        Ok(Box::new(Conv2DTranspose::from_config(c)?))
-    }),
-    ("ZeroPadding1D", |_, c| {
-        Ok(Box::new(ZeroPadding1D::from_config(c)?))
-    }),
-    ("ZeroPadding3D", |_, c| {
-        Ok(Box::new(ZeroPadding3D::from_config(c)?))
-    }),
-    ("Cropping1D", |_, c| {
-        Ok(Box::new(Cropping1D::from_config(c)?))
-    }),
-    ("Cropping3D", |_, c| {
-        Ok(Box::new(Cropping3D::from_config(c)?))
-    }),
-    ("UpSampling1D", |_, c| {
-        Ok(Box::new(UpSampling1D::from_config(c)?))
-    }),
-    ("UpSampling3D", |_, c| {
-        Ok(Box::new(UpSampling3D::from_config(c)?))
-    }),
-    ("Conv3D", |_, c| Ok(Box::new(Conv3D::from_config(c)?))),
-    ("MaxPooling3D", |_, c| {
-        Ok(Box::new(MaxPooling3D::from_config(c)?))
-    }),
-    ("AveragePooling3D", |_, c| {
-        Ok(Box::new(AveragePooling3D::from_config(c)?))
-    }),
-    ("Conv3DTranspose", |_, c| {
-        Ok(Box::new(Conv3DTranspose::from_config(c)?))
-    }),
-    ("ActivityRegularization", |_, c| {
-        Ok(Box::new(ActivityRegularization::from_config(c)?))
-    }),
+    ("GaussianDropout", serde_layer::<GaussianDropout>),
+    ("GaussianNoise", serde_layer::<GaussianNoise>),
+    ("Conv1D", serde_layer::<Conv1D>),
+    ("DepthwiseConv2D", serde_layer::<DepthwiseConv2D>),
+    ("SeparableConv1D", serde_layer::<SeparableConv1D>),
+    ("SeparableConv2D", serde_layer::<SeparableConv2D>),
+    ("MaxPooling1D", serde_layer::<MaxPooling1D>),
+    ("AveragePooling1D", serde_layer::<AveragePooling1D>),
+    (
+        "GlobalAveragePooling1D",
+        serde_layer::<GlobalAveragePooling1D>,
+    ),
+    ("GlobalMaxPooling1D", serde_layer::<GlobalMaxPooling1D>),
+    (
+        "GlobalAveragePooling3D",
+        serde_layer::<GlobalAveragePooling3D>,
+    ),
+    ("GlobalMaxPooling3D", serde_layer::<GlobalMaxPooling3D>),
+    ("Conv1DTranspose", serde_layer::<Conv1DTranspose>),
+    ("Conv2DTranspose", serde_layer::<Conv2DTranspose>),
+    ("ZeroPadding1D", serde_layer::<ZeroPadding1D>),
+    ("ZeroPadding3D", serde_layer::<ZeroPadding3D>),
+    ("Cropping1D", serde_layer::<Cropping1D>),
+    ("Cropping3D", serde_layer::<Cropping3D>),
+    ("UpSampling1D", serde_layer::<UpSampling1D>),
+    ("UpSampling3D", serde_layer::<UpSampling3D>),
+    ("Conv3D", serde_layer::<Conv3D>),
+    ("MaxPooling3D", serde_layer::<MaxPooling3D>),
+    ("AveragePooling3D", serde_layer::<AveragePooling3D>),
+    ("Conv3DTranspose", serde_layer::<Conv3DTranspose>),
+    (
+        "ActivityRegularization",
+        serde_layer::<ActivityRegularization>,
+    ),
     ("ReLU", |class, c| {
         Ok(Box::new(ActivationFunctionLayer::from_config(class, c)?))
     }),
@@ -166,35 +109,30 @@ pub const LAYERS: &[(&str, FromConfig)] = &[
     ("Softmax", |class, c| {
         Ok(Box::new(ActivationFunctionLayer::from_config(class, c)?))
     }),
-    ("PReLU", |_, c| Ok(Box::new(PReLU::from_config(c)?))),
-    ("Maxout", |_, c| Ok(Box::new(Maxout::from_config(c)?))),
-    ("Dot", |_, c| Ok(Box::new(Dot::from_config(c)?))),
-    ("Embedding", |_, c| Ok(Box::new(Embedding::from_config(c)?))),
-    ("Normalization", |_, c| {
-        Ok(Box::new(Normalization::from_config(c)?))
-    }),
-    ("AlphaDropout", |_, c| {
-        Ok(Box::new(AlphaDropout::from_config(c)?))
-    }),
-    ("UnitNormalization", |_, c| {
-        Ok(Box::new(UnitNormalization::from_config(c)?))
-    }),
-    ("LayerScale", |_, c| {
-        Ok(Box::new(LayerScale::from_config(c)?))
-    }),
-    ("Arithmetic", |_, c| {
-        Ok(Box::new(Arithmetic::from_config(c)?))
-    }),
-    ("CustomScaleLayer", |_, c| {
-        Ok(Box::new(CustomScaleLayer::from_config(c)?))
-    }),
-    ("StochasticDepth", |_, c| {
-        Ok(Box::new(StochasticDepth::from_config(c)?))
-    }),
+    ("PReLU", serde_layer::<PReLU>),
+    ("Maxout", serde_layer::<Maxout>),
+    ("Dot", serde_layer::<Dot>),
+    ("Embedding", serde_layer::<Embedding>),
+    ("Normalization", serde_layer::<Normalization>),
+    ("AlphaDropout", serde_layer::<AlphaDropout>),
+    ("UnitNormalization", serde_layer::<UnitNormalization>),
+    ("LayerScale", serde_layer::<LayerScale>),
+    ("Arithmetic", serde_layer::<Arithmetic>),
+    ("CustomScaleLayer", serde_layer::<CustomScaleLayer>),
+    ("StochasticDepth", serde_layer::<StochasticDepth>),
     ("Identity", |class, c| {
         no_arguments(class, c, Identity::new())
     }),
 ];
+
+/// Reads a layer whose Keras arguments are its serde fields (`config::args`): the row of
+/// every class with a struct of its own.
+fn serde_layer<L: KerasArgs + Layer + 'static>(
+    class: &'static str,
+    config: &Value,
+) -> Result<Box<dyn Layer>> {
+    Ok(Box::new(args::read::<L>(class, config)?))
+}
 
 /// The class names of [`LAYERS`], in order.
 pub fn layer_classes() -> impl Iterator<Item = &'static str> {
