@@ -61,7 +61,7 @@ use krust_autograd::Var;
 use krust_tensor::conv::{output_size, Conv3dSpec};
 use krust_tensor::{Conv2dSpec, Padding};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::marker::PhantomData;
 
 /// What a convolution computes from its kernel(s).
@@ -227,6 +227,8 @@ pub struct Conv<C: ConvClass> {
     pub strides: Vec<usize>,
     /// Default `"valid"`.
     pub padding: ConvPadding,
+    /// Keras's `data_format`: channels-last, the one layout krust supports.
+    data_format: args::ChannelsLast,
     /// Default `1` on every axis; > 1 is an atrous convolution (Keras forbids strides > 1
     /// with it in regular convolutions).
     #[serde(deserialize_with = "args::axes::<C, _>")]
@@ -297,6 +299,7 @@ impl<C: ConvClass> Conv<C> {
             kernel_size: vec![1; C::RANK],
             strides: vec![1; C::RANK],
             padding: ConvPadding::Valid,
+            data_format: args::ChannelsLast,
             dilation_rate: vec![1; C::RANK],
             output_padding: None,
             groups: 1,
@@ -692,9 +695,7 @@ impl<C: ConvClass> Layer for Conv<C> {
     }
 
     fn config(&self) -> Value {
-        let mut config = args::write(self);
-        config["data_format"] = json!("channels_last");
-        config
+        args::write(self)
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {

@@ -50,7 +50,7 @@ use krust_autograd::Var;
 use krust_tensor::{Padding, PoolSpec};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::marker::PhantomData;
 
 /// What a pooling window reduces to.
@@ -125,6 +125,8 @@ pub struct Pool<C: PoolClass> {
     /// Default `"valid"`.
     #[serde(with = "args::padding")]
     pub padding: Padding,
+    /// Keras's `data_format`: channels-last, the one layout krust supports.
+    data_format: args::ChannelsLast,
     /// krust-only: PyTorch-style (before, after) padding per axis in place of `padding`;
     /// padded cells never take part. Default `None` (and then not written, so
     /// Keras-compatible configs stay unchanged).
@@ -160,6 +162,7 @@ impl<C: PoolClass> Pool<C> {
             pool_size: vec![2; C::RANK],
             strides: Vec::new(),
             padding: Padding::Valid,
+            data_format: args::ChannelsLast,
             explicit_padding: None,
             ceil_mode: false,
             class: PhantomData,
@@ -267,9 +270,7 @@ impl<C: PoolClass> Layer for Pool<C> {
     }
 
     fn config(&self) -> Value {
-        let mut config = args::write(self);
-        config["data_format"] = json!("channels_last");
-        config
+        args::write(self)
     }
 
     fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
