@@ -1,46 +1,27 @@
 //! The `Layer` trait and the catalog of layers: one file per Keras class, except the families
 //! that share one implementation (`conv/`, `pooling/`, `merging`, `global_pooling`,
 //! `activation_layers`, `noise`, `normalization`, `padding_cropping2d`, `resizing_nd`, each
-//! naming its classes in its first line). `registry` maps class names to `from_config`.
+//! naming its classes in its first line). A one-class file is one line of `one_class_files!`
+//! below (module, re-export and registry row); `registry` maps the other classes.
 
 mod activation;
 mod activation_layers;
-mod adaptive_average_pooling2d;
-mod arithmetic;
-mod batch_normalization;
 mod conv;
-mod custom_scale;
-mod dense;
-mod dot;
-mod dropout;
-mod embedding;
-mod flatten;
 mod global_pooling;
 mod identity;
 mod input;
-mod layer_scale;
 mod merging;
 mod noise;
 mod normalization;
-mod normalization_preprocessing;
 mod padding_cropping2d;
-mod permute;
 mod pooling;
 mod registry;
-mod repeat_vector;
-mod rescaling;
-mod reshape;
 mod resizing_nd;
-mod unit_normalization;
-mod up_sampling2d;
 
 pub use activation::{ActivationLayer, ActivityRegularization};
 pub use activation_layers::{
     ActivationFunctionLayer, LeakyReLU, Maxout, PReLU, ReLU, Softmax, ELU,
 };
-pub use adaptive_average_pooling2d::AdaptiveAveragePooling2D;
-pub use arithmetic::{Arithmetic, ArithmeticOp};
-pub use batch_normalization::BatchNormalization;
 pub use conv::{
     transpose_output_length, AxisSizes, Conv, Conv1D, Conv1DClass, Conv1DTranspose,
     Conv1DTransposeClass, Conv2D, Conv2DClass, Conv2DTranspose, Conv2DTransposeClass, Conv3D,
@@ -48,19 +29,12 @@ pub use conv::{
     DepthwiseConv2D, DepthwiseConv2DClass, Padding1D, SeparableConv1D, SeparableConv1DClass,
     SeparableConv2D, SeparableConv2DClass,
 };
-pub use custom_scale::CustomScaleLayer;
-pub use dense::Dense;
-pub use dot::Dot;
-pub use dropout::Dropout;
-pub use embedding::Embedding;
-pub use flatten::Flatten;
 pub use global_pooling::{
     GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAveragePooling3D, GlobalMaxPooling1D,
     GlobalMaxPooling2D, GlobalMaxPooling3D,
 };
 pub use identity::Identity;
 pub use input::Input;
-pub use layer_scale::LayerScale;
 pub use merging::{Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract};
 pub use noise::{
     AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout, SpatialDropout1D,
@@ -70,9 +44,7 @@ pub use normalization::{
     GroupNorm, GroupNormClass, GroupNormalization, GroupNormalizationClass, InstanceNormalization,
     InstanceNormalizationClass, LayerNormalization,
 };
-pub use normalization_preprocessing::Normalization;
 pub use padding_cropping2d::{Borders, Cropping2D, ZeroPadding2D};
-pub use permute::Permute;
 pub use pooling::{
     AveragePooling1D, AveragePooling1DClass, AveragePooling2D, AveragePooling2DClass,
     AveragePooling3D, AveragePooling3DClass, AxisPads, MaxPooling1D, MaxPooling1DClass,
@@ -80,18 +52,50 @@ pub use pooling::{
     Pooling3D,
 };
 pub use registry::{layer_classes, layer_from_config, FromConfig, LAYERS};
-pub use repeat_vector::RepeatVector;
-pub use rescaling::Rescaling;
-pub use reshape::Reshape;
 pub use resizing_nd::{
     Cropping, Cropping1D, Cropping3D, OneAxis, ThreeAxes, UpSampling, UpSampling1D, UpSampling3D,
     ZeroPadding, ZeroPadding1D, ZeroPadding3D,
 };
-pub use unit_normalization::UnitNormalization;
-pub use up_sampling2d::{Interpolation, UpSampling2D};
 
 use crate::Result;
 use krust_autograd::Var;
+
+/// Declares the files that hold one Keras class each, the class named as its Rust type: one
+/// line per layer gives the file's `mod`, the re-export (of the class and any types after
+/// `+`) and the layer's row in the registry (read through its serde fields,
+/// `registry::serde_layer`). `registry::LAYERS` lists the other classes.
+macro_rules! one_class_files {
+    ($($file:ident => $class:ident $(+ $extra:ident)*,)*) => {
+        $(
+            mod $file;
+            pub use $file::{$class $(, $extra)*};
+        )*
+
+        /// The classes of the one-class files, by name.
+        const ONE_CLASS_LAYERS: &[(&str, FromConfig)] =
+            &[$((stringify!($class), registry::serde_layer::<$class>)),*];
+    };
+}
+
+one_class_files! {
+    dense => Dense,
+    flatten => Flatten,
+    dropout => Dropout,
+    reshape => Reshape,
+    permute => Permute,
+    repeat_vector => RepeatVector,
+    rescaling => Rescaling,
+    batch_normalization => BatchNormalization,
+    embedding => Embedding,
+    unit_normalization => UnitNormalization,
+    layer_scale => LayerScale,
+    arithmetic => Arithmetic + ArithmeticOp,
+    custom_scale => CustomScaleLayer,
+    dot => Dot,
+    adaptive_average_pooling2d => AdaptiveAveragePooling2D,
+    normalization_preprocessing => Normalization,
+    up_sampling2d => UpSampling2D + Interpolation,
+}
 
 /// A layer: built once from its input shape, then applied to batches.
 ///

@@ -1,5 +1,6 @@
-//! The layer registry: every Keras class krust can build from a config, in one table that every
-//! loader (krust files, Keras `.keras` and `.h5`) goes through. A new layer is one row here.
+//! The layer registry: every Keras class krust can build from a config, which every loader
+//! (krust files, Keras `.keras` and `.h5`) goes through. A class with a file of its own is
+//! one line of `one_class_files!` in `layers/mod.rs`; the others are rows of [`LAYERS`].
 
 use super::*;
 use crate::config::args::{self, KerasArgs};
@@ -10,20 +11,14 @@ use serde_json::Value;
 /// classes) from its Keras-style config.
 pub type FromConfig = fn(&'static str, &Value) -> Result<Box<dyn Layer>>;
 
-/// Every class krust knows, with the function that builds it from its config.
+/// The classes that are not the one class of a file of their own (those are registered by
+/// `one_class_files!` in `layers/mod.rs`), with the function that builds each from its config.
 pub const LAYERS: &[(&str, FromConfig)] = &[
     ("InputLayer", serde_layer::<Input>),
-    ("Dense", serde_layer::<Dense>),
     ("Conv2D", serde_layer::<Conv2D>),
     ("MaxPooling2D", serde_layer::<MaxPooling2D>),
     ("AveragePooling2D", serde_layer::<AveragePooling2D>),
-    (
-        "AdaptiveAveragePooling2D",
-        serde_layer::<AdaptiveAveragePooling2D>,
-    ),
-    ("Flatten", serde_layer::<Flatten>),
     ("Activation", serde_layer::<ActivationLayer>),
-    ("Dropout", serde_layer::<Dropout>),
     ("Add", |class, c| no_arguments(class, c, Add::new())),
     ("Subtract", |class, c| {
         no_arguments(class, c, Subtract::new())
@@ -40,14 +35,8 @@ pub const LAYERS: &[(&str, FromConfig)] = &[
         serde_layer::<GlobalAveragePooling2D>,
     ),
     ("GlobalMaxPooling2D", serde_layer::<GlobalMaxPooling2D>),
-    ("Reshape", serde_layer::<Reshape>),
-    ("Permute", serde_layer::<Permute>),
-    ("RepeatVector", serde_layer::<RepeatVector>),
     ("ZeroPadding2D", serde_layer::<ZeroPadding2D>),
     ("Cropping2D", serde_layer::<Cropping2D>),
-    ("UpSampling2D", serde_layer::<UpSampling2D>),
-    ("Rescaling", serde_layer::<Rescaling>),
-    ("BatchNormalization", serde_layer::<BatchNormalization>),
     ("LayerNormalization", serde_layer::<LayerNormalization>),
     ("GroupNormalization", serde_layer::<GroupNormalization>),
     (
@@ -111,14 +100,7 @@ pub const LAYERS: &[(&str, FromConfig)] = &[
     }),
     ("PReLU", serde_layer::<PReLU>),
     ("Maxout", serde_layer::<Maxout>),
-    ("Dot", serde_layer::<Dot>),
-    ("Embedding", serde_layer::<Embedding>),
-    ("Normalization", serde_layer::<Normalization>),
     ("AlphaDropout", serde_layer::<AlphaDropout>),
-    ("UnitNormalization", serde_layer::<UnitNormalization>),
-    ("LayerScale", serde_layer::<LayerScale>),
-    ("Arithmetic", serde_layer::<Arithmetic>),
-    ("CustomScaleLayer", serde_layer::<CustomScaleLayer>),
     ("StochasticDepth", serde_layer::<StochasticDepth>),
     ("Identity", |class, c| {
         no_arguments(class, c, Identity::new())
@@ -127,16 +109,22 @@ pub const LAYERS: &[(&str, FromConfig)] = &[
 
 /// Reads a layer whose Keras arguments are its serde fields (`config::args`): the row of
 /// every class with a struct of its own.
-fn serde_layer<L: KerasArgs + Layer + 'static>(
+pub(super) fn serde_layer<L: KerasArgs + Layer + 'static>(
     class: &'static str,
     config: &Value,
 ) -> Result<Box<dyn Layer>> {
     Ok(Box::new(args::read::<L>(class, config)?))
 }
 
-/// The class names of [`LAYERS`], in order.
+/// Every registered class with the function that builds it: the classes of the one-class
+/// files (`one_class_files!` in `layers/mod.rs`), then [`LAYERS`].
+fn registered() -> impl Iterator<Item = &'static (&'static str, FromConfig)> {
+    super::ONE_CLASS_LAYERS.iter().chain(LAYERS)
+}
+
+/// The class names of every registered layer, in order.
 pub fn layer_classes() -> impl Iterator<Item = &'static str> {
-    LAYERS.iter().map(|(name, _)| *name)
+    registered().map(|(name, _)| *name)
 }
 
 fn no_arguments<L: Layer + 'static>(
@@ -151,7 +139,7 @@ fn no_arguments<L: Layer + 'static>(
 /// The layer of Keras class `class_name` configured by `config`; an unknown class or argument
 /// is an error that names it.
 pub fn layer_from_config(class_name: &str, config: &Value) -> Result<Box<dyn Layer>> {
-    match LAYERS.iter().find(|(name, _)| *name == class_name) {
+    match registered().find(|(name, _)| *name == class_name) {
         Some((name, from_config)) => from_config(name, config),
         None => Err(NnError::layer(
             class_name,
