@@ -6,14 +6,16 @@
 //! [`read`] and [`write`] then give the Keras config in both directions:
 //!
 //! - the keys every Keras layer carries (`name`, `trainable`, `dtype`, ...) are checked by
-//!   [`ConfigReader::new`], a `null` value means the default, as in Keras;
-//! - a missing required argument ([`KerasArgs::REQUIRED`]), an unknown argument
-//!   (`deny_unknown_fields`) or a malformed value is an error naming the layer and argument;
+//!   [`ConfigReader::new`]; a `null` value means the default, as in Keras, for an argument
+//!   the layer has (any other null is refused, as an unknown argument is);
+//! - a missing required argument ([`KerasArgs::REQUIRED`]), an argument the class does not take
+//!   ([`KerasArgs::NOT_TAKEN`]), an unknown argument (`deny_unknown_fields`) or a malformed
+//!   value is an error naming the layer and argument;
 //! - `*_regularizer`, `*_constraint` and `activity_regularizer` go to the layer's
 //!   [`WeightPenalties`], which knows its weights.
 //!
 //! The field helpers below (`activation`, `initializer`, `padding`, [`ints`], [`axes`],
-//! [`positive`]) are the one reader for each kind of value.
+//! [`positive`], [`borders`], `seed`, ...) are the one reader for each kind of value.
 
 use super::{ConfigReader, MAX_INT_ARG};
 use crate::activations::Activation;
@@ -240,8 +242,7 @@ pub mod padding {
     }
 }
 
-// --- added for noise, normalization, normalization_preprocessing, padding_cropping2d, permute,
-// repeat_vector, rescaling, reshape, resizing_nd, unit_normalization, up_sampling2d ---
+// Readers of list, axis, number, name, border and seed arguments.
 
 /// The field reader for a list-valued argument (a shape, `dims`, `noise_shape`): the list is
 /// read as one value, so an error names the argument rather than one of its entries, and
@@ -377,7 +378,7 @@ pub mod seed {
     }
 }
 
-// --- added for activation*, adaptive_average_pooling2d, arithmetic, batch_normalization, custom_scale, dot, embedding, flatten, global_pooling, identity, input, layer_scale, merging ---
+// Arguments krust supports at one value only, and a few more readers.
 
 /// Declares the type of a Keras argument that krust supports at one value only: it is written
 /// as that value, and reading any other value is an error naming the argument.
