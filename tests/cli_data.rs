@@ -400,3 +400,28 @@ fn a_random_resized_crop_trains_a_smaller_model_and_ten_crops_evaluate_it() {
     assert!(e.status.success(), "{}", stderr(&e));
     assert!(test_accuracy(&stdout(&e)) > 55.0);
 }
+
+#[test]
+fn a_dataset_named_without_data_is_looked_for_where_documented_not_replaced_by_fashion_mnist() {
+    let dir = temp_dir("no-cifar");
+    let o = common::run_krust(
+        Some(&dir),
+        &["train", "--dataset", "cifar10", "--epochs", "1"],
+    );
+    assert_clean_error(&o, "--dataset cifar10 without --data");
+    assert!(
+        stderr(&o).contains("cifar-10-batches-bin"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stdout(&o).contains("Fashion-MNIST"), "{}", stdout(&o));
+    assert!(
+        !dir.join("runs").exists(),
+        "no run directory for a run that cannot start"
+    );
+    let o = common::run_krust(
+        Some(&dir),
+        &["train", "--dataset", "folder", "--epochs", "1"],
+    );
+    assert_clean_error(&o, "--dataset folder needs --data");
+}

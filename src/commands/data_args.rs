@@ -29,7 +29,8 @@ pub enum DatasetKind {
 #[derive(Args, Clone)]
 pub struct DataArgs {
     /// Dataset location: a directory (IDX, CIFAR or image folders) or an .npz file. Default:
-    /// Fashion-MNIST, the system copy if installed, else the subset shipped with krust.
+    /// Fashion-MNIST, the system copy if installed, else the subset shipped with krust; with
+    /// `--dataset cifar10`/`cifar100`, ./cifar-10-batches-bin or ./cifar-100-binary.
     #[arg(long, alias = "data-dir")]
     pub data: Option<PathBuf>,
     /// What `--data` holds.
@@ -91,9 +92,17 @@ pub fn load(args: &DataArgs, seed: u64) -> Result<(TrainTest, String), Box<dyn s
         let what = format!("arrays {} / {}", x.display(), y.display());
         return Ok((TrainTest { train, test }, what));
     }
-    let Some(path) = &args.data else {
-        let (dir, what) = default_fashion_mnist();
-        return Ok((load_fashion_mnist(&dir)?, what));
+    let default_path;
+    let path = match (&args.data, args.dataset) {
+        (Some(path), _) => path,
+        (None, DatasetKind::Auto | DatasetKind::Idx) => {
+            let (dir, what) = default_fashion_mnist();
+            return Ok((load_fashion_mnist(&dir)?, what));
+        }
+        (None, kind) => {
+            default_path = default_location(kind)?;
+            &default_path
+        }
     };
     let kind = match args.dataset {
         DatasetKind::Auto => detect(path)?,
@@ -149,6 +158,33 @@ fn kind_name(kind: DatasetKind) -> &'static str {
         DatasetKind::Folder => "image folders",
         DatasetKind::Npz => "an .npz archive",
     }
+}
+
+/// Where `--dataset KIND` without `--data` looks: the folder the official CIFAR archive
+/// extracts to, in the current directory. Folders and .npz archives have no default place.
+fn default_location(kind: DatasetKind) -> Result<PathBuf, String> {
+    let flag = kind
+        .to_possible_value()
+        .map_or(String::new(), |v| v.get_name().to_string());
+    let dir = match kind {
+        DatasetKind::Cifar10 => "cifar-10-batches-bin",
+        DatasetKind::Cifar100 | DatasetKind::Cifar100Coarse => "cifar-100-binary",
+        _ => {
+            return Err(format!(
+                "--dataset {flag} needs --data: {} have no default location",
+                kind_name(kind)
+            ))
+        }
+    };
+    let path = PathBuf::from(dir);
+    if path.is_dir() {
+        return Ok(path);
+    }
+    let here = std::env::current_dir().map_or_else(|_| ".".into(), |d| d.display().to_string());
+    Err(format!(
+        "--dataset {flag} without --data: krust looked for {} in {here}/{dir} (where the official binary archive extracts) and found nothing; give --data DIR",
+        kind_name(kind)
+    ))
 }
 
 /// Fashion-MNIST: the system copy if installed, else the shipped subset.
