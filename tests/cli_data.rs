@@ -425,3 +425,11 @@ fn a_dataset_named_without_data_is_looked_for_where_documented_not_replaced_by_f
     );
     assert_clean_error(&o, "--dataset folder needs --data");
 }
+
+#[test]
+fn an_absurd_image_size_is_refused_before_anything_is_allocated() {
+    for size in ["100000x100000", "0x64", "64x4097"] {
+        let o = krust(&["train", "--data", &subset(), "--image-size", size]);
+        assert_clean_error(&o, "sides from 1 to 4096");
+    }
+}

@@ -58,14 +58,20 @@ pub struct DataArgs {
     pub skip_corrupt: bool,
 }
 
-/// Parses "HxW" (or a single "S" for SxS).
+/// The largest side `--image-size` accepts: a 4096x4096 RGB image is already 192 MiB of
+/// float32 per photo.
+pub const MAX_IMAGE_SIDE: usize = 4096;
+
+/// Parses "HxW" (or a single "S" for SxS), each side from 1 to `MAX_IMAGE_SIDE`.
 pub fn parse_size(text: &str) -> Result<(usize, usize), String> {
     let parse = |s: &str| {
         s.trim()
             .parse::<usize>()
             .ok()
-            .filter(|&n| n > 0)
-            .ok_or_else(|| format!("{text:?} is not HEIGHTxWIDTH with positive integers"))
+            .filter(|&n| (1..=MAX_IMAGE_SIDE).contains(&n))
+            .ok_or_else(|| {
+                format!("{text:?} is not HEIGHTxWIDTH with sides from 1 to {MAX_IMAGE_SIDE}")
+            })
     };
     match text.split_once(['x', 'X']) {
         Some((h, w)) => Ok((parse(h)?, parse(w)?)),

@@ -148,6 +148,17 @@ pub enum DataError {
     #[error("image folder {}: no JPEG or PNG images found ({class_folders} class sub-folders; expected one sub-folder per class holding .jpg, .jpeg or .png files)", dir.display())]
     NoImages { dir: PathBuf, class_folders: usize },
 
+    #[error("image folder {}: {images} images of {height}x{width}x{channels} need {} MiB in memory, more than the {} MiB available; choose a smaller --image-size", dir.display(), needed / (1 << 20), available / (1 << 20))]
+    OutOfMemory {
+        dir: PathBuf,
+        images: usize,
+        height: usize,
+        width: usize,
+        channels: usize,
+        needed: u64,
+        available: u64,
+    },
+
     #[error("{}: not a .npy or .npz file (it starts with {start:?}, expected \"\\x93NUMPY\" or a zip archive)", path.display())]
     NotNumpy { path: PathBuf, start: String },
 

@@ -84,6 +84,7 @@ pub fn load_image_folder(
             class_folders: class_folders.len(),
         });
     }
+    check_memory(dir, files.len(), options)?;
 
     // `collect` on an indexed parallel iterator keeps the input order, so the dataset does
     // not depend on thread timing.
@@ -152,6 +153,32 @@ pub fn load_image_file(
 ) -> Result<Vec<u8>, DataError> {
     check_size(height, width, channels)?;
     decode_resized(path, height, width, channels)
+}
+
+/// Refuses a folder whose decoded images (held twice while they are gathered) would not fit in
+/// the available memory, before any is decoded: a huge `--image-size` is an error, not an
+/// allocation failure.
+fn check_memory(dir: &Path, images: usize, options: &ImageFolderOptions) -> Result<(), DataError> {
+    let Some(available) = krust_tensor::buffer::available_memory_bytes() else {
+        return Ok(());
+    };
+    let (height, width, channels) = (options.height, options.width, options.channels);
+    let needed = [images, height, width, channels, 2]
+        .iter()
+        .try_fold(1u64, |acc, &n| acc.checked_mul(n as u64))
+        .unwrap_or(u64::MAX);
+    if needed > available {
+        return Err(DataError::OutOfMemory {
+            dir: dir.to_path_buf(),
+            images,
+            height,
+            width,
+            channels,
+            needed,
+            available,
+        });
+    }
+    Ok(())
 }
 
 fn check_options(options: &ImageFolderOptions) -> Result<(), DataError> {
@@ -300,6 +327,19 @@ mod tests {
     use super::*;
     use crate::test_files::TempDir;
     use image::{ImageFormat, Rgb};
+
+    #[test]
+    fn a_folder_whose_images_would_not_fit_in_memory_is_refused_before_decoding() {
+        let huge = options(4096, 4096, 3);
+        let error = check_memory(Path::new("photos"), 1_000_000, &huge).unwrap_err();
+        assert!(matches!(error, DataError::OutOfMemory { .. }), "{error}");
+        let text = error.to_string();
+        assert!(
+            text.contains("photos") && text.contains("--image-size"),
+            "{text}"
+        );
+        check_memory(Path::new("photos"), 10, &options(64, 64, 3)).unwrap();
+    }
 
     fn options(height: usize, width: usize, channels: usize) -> ImageFolderOptions {
         ImageFolderOptions {

@@ -316,7 +316,7 @@ impl Initializer {
                 gib(MAX_WEIGHT_ELEMENTS)
             )));
         }
-        if let Some(available) = available_memory_bytes() {
+        if let Some(available) = krust_tensor::buffer::available_memory_bytes() {
             if n as u64 * 4 > available {
                 return Err(too_big(format!(
                     "{shape:?} needs {:.1} GiB, more than the {:.1} GiB of memory available",
@@ -540,14 +540,6 @@ impl<'de> Deserialize<'de> for Initializer {
 /// layer's weight (VGG-16's biggest is 103 million), small enough that a hostile size in a
 /// model file is refused before it is allocated.
 pub const MAX_WEIGHT_ELEMENTS: usize = 1 << 31;
-
-/// `MemAvailable` from `/proc/meminfo`, where the system has one.
-fn available_memory_bytes() -> Option<u64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    kib.checked_mul(1024)
-}
 
 fn uniform(shape: &[usize], low: f32, high: f32) -> Tensor {
     if low == high {
