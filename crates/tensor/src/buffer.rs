@@ -142,6 +142,15 @@ impl DerefMut for HostBuffer {
     }
 }
 
+/// `MemAvailable` from `/proc/meminfo`, where the system has one: what a size read from a file
+/// or a flag is checked against before it is allocated.
+pub fn available_memory_bytes() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,13 +184,4 @@ mod tests {
         let small = dirty(MIN_POOLED + 1);
         assert_ne!(small.as_ptr() as usize, addr);
     }
-}
-
-/// `MemAvailable` from `/proc/meminfo`, where the system has one: what a size read from a file
-/// or a flag is checked against before it is allocated.
-pub fn available_memory_bytes() -> Option<u64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    kib.checked_mul(1024)
 }
