@@ -3,8 +3,6 @@
 //! Reading is strict: an argument krust does not know, or a value it does not support, is
 //! an error that names the layer and the argument, never silently ignored.
 
-use crate::activations::Activation;
-use crate::initializers::Initializer;
 use crate::{NnError, Result};
 use krust_tensor::Padding;
 use serde_json::{Map, Value};
@@ -96,15 +94,6 @@ impl<'a> ConfigReader<'a> {
         self.get(key)
     }
 
-    pub fn usize(&mut self, key: &str) -> Result<usize> {
-        let v = self
-            .get(key)
-            .ok_or_else(|| self.error(key, "is required"))?;
-        v.as_u64()
-            .map(|n| n as usize)
-            .ok_or_else(|| self.error(key, format!("expected a non-negative integer, got {v}")))
-    }
-
     pub fn f32_or(&mut self, key: &str, default: f32) -> Result<f32> {
         Ok(self.f32_opt(key)?.unwrap_or(default))
     }
@@ -158,99 +147,6 @@ impl<'a> ConfigReader<'a> {
             .ok_or_else(|| self.error(key, "is required"))
     }
 
-    /// Keras's border argument for `axes` spatial axes (see [`args::borders_from_json`]); None
-    /// when it is absent or null.
-    pub fn borders_opt(&mut self, key: &str, axes: usize) -> Result<Option<Vec<(usize, usize)>>> {
-        let Some(v) = self.get(key) else {
-            return Ok(None);
-        };
-        args::borders_from_json(v, axes)
-            .map(Some)
-            .map_err(|why| self.error(key, why))
-    }
-
-    /// `ints_opt` with the length known only at run time (a layer's spatial rank, 1 to 3).
-    pub fn axes_opt(&mut self, key: &str, rank: usize) -> Result<Option<Vec<usize>>> {
-        Ok(match rank {
-            1 => self.ints_opt::<1>(key)?.map(|a| a.to_vec()),
-            2 => self.ints_opt::<2>(key)?.map(|a| a.to_vec()),
-            _ => self.ints_opt::<3>(key)?.map(|a| a.to_vec()),
-        })
-    }
-
-    /// `axes_opt` for a required argument.
-    pub fn axes(&mut self, key: &str, rank: usize) -> Result<Vec<usize>> {
-        self.axes_opt(key, rank)?
-            .ok_or_else(|| self.error(key, "is required"))
-    }
-
-    /// A positive integer such as `groups` or `depth_multiplier`; zero, negative, fractional
-    /// and non-numeric values are errors naming the argument, never the default.
-    pub fn positive_or(&mut self, key: &str, default: usize) -> Result<usize> {
-        match self.get(key) {
-            None => Ok(default),
-            Some(v) => v
-                .as_u64()
-                .filter(|&n| n > 0 && n <= MAX_INT_ARG)
-                .map(|n| n as usize)
-                .ok_or_else(|| self.error(key, format!("expected a positive integer, got {v}"))),
-        }
-    }
-
-    pub fn padding_or(&mut self, key: &str, default: Padding) -> Result<Padding> {
-        match self.get(key) {
-            None => Ok(default),
-            Some(Value::String(s)) if s == "valid" => Ok(Padding::Valid),
-            Some(Value::String(s)) if s == "same" => Ok(Padding::Same),
-            Some(v) => Err(self.error(key, format!("expected \"valid\" or \"same\", got {v}"))),
-        }
-    }
-
-    pub fn activation_or(&mut self, key: &str, default: Activation) -> Result<Activation> {
-        match self.get(key) {
-            None => Ok(default),
-            // A Keras name ("relu"), or krust's object form that keeps parameters.
-            Some(v) => Activation::from_config(v).map_err(|e| self.error(key, e)),
-        }
-    }
-
-    pub fn initializer_or(&mut self, key: &str, default: Initializer) -> Result<Initializer> {
-        match self.get(key) {
-            None => Ok(default),
-            Some(v) => initializer_from_json(v).map_err(|why| self.error(key, why)),
-        }
-    }
-
-    /// A random seed: a non-negative integer, or None when absent or null.
-    pub fn seed_opt(&mut self, key: &str) -> Result<Option<u64>> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(v) => v.as_u64().map(Some).ok_or_else(|| {
-                self.error(
-                    key,
-                    format!("expected a non-negative integer or null, got {v}"),
-                )
-            }),
-        }
-    }
-
-    /// Requires `key` to be absent or null (a Keras option krust does not implement yet).
-    pub fn absent(&mut self, key: &str) -> Result<()> {
-        match self.get(key) {
-            None => Ok(()),
-            Some(v) => Err(self.error(key, format!("{v} is not supported by krust yet"))),
-        }
-    }
-
-    /// Requires `key` to be absent or equal to `expected`.
-    pub fn only(&mut self, key: &str, expected: Value) -> Result<()> {
-        match self.get(key) {
-            None => Ok(()),
-            Some(v) if *v == expected => Ok(()),
-            Some(v) => Err(self.unsupported(key, v)),
-        }
-    }
-
     /// The arguments no reader call used, nulls included: what a layer's serde fields read
     /// (see [`args::read`], which takes a null as the default of an argument the layer has,
     /// and refuses it for any other key, as `finish` does).
@@ -285,16 +181,6 @@ pub fn padding_name(p: Padding) -> &'static str {
         Padding::Valid => "valid",
         Padding::Same => "same",
     }
-}
-
-/// Keras 3's serialized form of an initializer: {"class_name": ..., "config": {...}}.
-pub fn initializer_to_json(init: &Initializer) -> Value {
-    init.to_keras_json()
-}
-
-/// Reads an initializer from its Keras form, or from a bare Keras name ("glorot_uniform").
-pub fn initializer_from_json(v: &Value) -> std::result::Result<Initializer, String> {
-    Initializer::from_keras_json(v).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! `groups` and `depth_multiplier` are read by one reader (`ConfigReader::positive_or`) for
+//! `groups` and `depth_multiplier` are read by one reader (`config::args::positive`) for
 //! every convolution class: a negative, zero, fractional or string value, or groups that do
 //! not divide the channels, is an error naming the argument, where some layers used to fall
 //! back silently to 1.

@@ -1,5 +1,5 @@
 //! Layers read "an int or a tuple of N ints" arguments through one reader
-//! (`ConfigReader::ints_or`): a malformed value is an error naming the argument, where some
+//! (`config::args::ints_from_json`): a malformed value is an error naming the argument, where some
 //! layers used to fall back silently to the default.
 
 use krust_nn::layers::{Conv1D, Conv3D, MaxPooling1D, Pooling3D};
