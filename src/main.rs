@@ -2,7 +2,7 @@
 
 mod commands;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -50,18 +50,25 @@ fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
         eprintln!("krust: internal error (please report): {info}");
     }));
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let done = |result: Result<(), Box<dyn std::error::Error>>| result.map(|()| ExitCode::SUCCESS);
     let result = match cli.command {
-        Command::Train(args) => commands::train::run(*args),
-        Command::Evaluate(args) => commands::evaluate::run(args),
-        Command::Bench(args) => commands::bench::run(args),
-        Command::Summary(args) => commands::summary::run(args),
-        Command::Predict(args) => commands::predict::run(args),
-        Command::Classify(args) => commands::classify::run(args),
-        Command::Demo(args) => commands::demo::run(args),
+        // `krust train` needs to know which flags were given (for --resume), and exits 130
+        // when Ctrl-C stopped it.
+        Command::Train(args) => {
+            let given = matches.subcommand_matches("train").cloned();
+            commands::train::run(*args, &given.unwrap_or_default())
+        }
+        Command::Evaluate(args) => done(commands::evaluate::run(args)),
+        Command::Bench(args) => done(commands::bench::run(args)),
+        Command::Summary(args) => done(commands::summary::run(args)),
+        Command::Predict(args) => done(commands::predict::run(args)),
+        Command::Classify(args) => done(commands::classify::run(args)),
+        Command::Demo(args) => done(commands::demo::run(args)),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod evaluate;
 pub mod predict;
 mod report;
+mod resume;
 pub mod summary;
 pub mod train;
 

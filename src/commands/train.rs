@@ -4,23 +4,26 @@
 
 use super::data_args::{self, DataArgs};
 use super::report::report;
-use clap::{Args, ValueEnum};
+use super::resume;
+use clap::{ArgMatches, Args, ValueEnum};
 use krust::data::augment::{resize_short_side_center_crop, Augmentation, Pipeline};
 use krust::data::loader::SampleTransform;
 use krust::data::{Dataset, Targets};
 use krust::nn::layers::{Layer, Normalization, Rescaling};
 use krust::nn::losses::{Loss, MeanSquaredError, SparseCategoricalCrossentropy};
 use krust::nn::optimizers::Optimizer;
+use krust::nn::saving::TrainingState;
 use krust::nn::{model_from_config, AnyModel, Module};
 use krust::plot::{filter_grid, training_curves};
 use krust::train::map_images;
 use krust::train::{
     average_outputs, fit, member_seed, score_ensemble, Callback, CsvLogger, EarlyStopping,
-    EnsembleMode, EnsembleScore, FitConfig, History, Metric, ModelCheckpoint, TerminateOnNaN,
-    TestTimeAugmentation,
+    EnsembleMode, EnsembleScore, EpochStats, FitConfig, History, Metric, ModelCheckpoint,
+    SaveTrainingState, TerminateOnNaN, TestTimeAugmentation,
 };
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::Instant;
 
 /// How inputs are normalized before the network sees them (bytes arrive as byte / 255). The
@@ -91,7 +94,7 @@ pub struct TrainArgs {
     data: DataArgs,
     /// Passes over the training set.
     #[arg(long, default_value_t = 3)]
-    epochs: usize,
+    pub(super) epochs: usize,
     /// Images per step.
     #[arg(long, default_value_t = 64)]
     batch_size: usize,
@@ -160,24 +163,28 @@ pub struct TrainArgs {
     seed: u64,
     /// Worker threads for the math (default: one per core).
     #[arg(long)]
-    threads: Option<usize>,
+    pub(super) threads: Option<usize>,
     /// Threads preparing (and augmenting) batches ahead of training.
     #[arg(long, default_value_t = 1)]
-    loader_threads: usize,
+    pub(super) loader_threads: usize,
     /// Directory for the run's outputs: model.krust, history.csv, plots, summary.txt
     /// (default: runs/<model>-<n>, the first unused n).
     #[arg(long)]
-    output: Option<PathBuf>,
+    pub(super) output: Option<PathBuf>,
     /// Hide the progress bar.
     #[arg(long)]
-    quiet: bool,
+    pub(super) quiet: bool,
     /// Also save the trained model with its optimizer state to this file (for --resume).
     #[arg(long)]
     save: Option<PathBuf>,
-    /// Continue training from a file written by --save: its model, optimizer and epoch count
-    /// are restored, and training runs on to --epochs in total, as an uninterrupted run would.
+    /// Continue a run: a run directory (runs/lenet5-1) continues with its recorded model,
+    /// data and hyper-parameters from the state after its last finished epoch, and its history
+    /// goes on (--epochs, --threads, --loader-threads and --quiet may be given anew; any other
+    /// flag must agree with the run's). A file written by --save restores its model, optimizer
+    /// and epoch count. Either way training runs on to --epochs in total, as an uninterrupted
+    /// run would.
     #[arg(long)]
-    resume: Option<PathBuf>,
+    pub(super) resume: Option<PathBuf>,
 }
 
 type BoxError = Box<dyn std::error::Error>;
@@ -412,6 +419,88 @@ struct RunSetup<'a> {
     /// The model file given as --model, loaded once.
     file_model: Option<&'a AnyModel>,
     outputs: usize,
+    /// What the run trains, as printed and in plot titles: the zoo name or model file, or
+    /// the file `--resume` continues.
+    model_label: &'a str,
+    /// Whether this run continues the run directory `out_dir` (--resume RUN_DIR).
+    continues_run_dir: bool,
+}
+
+impl RunSetup<'_> {
+    /// Creates the run directory once the run can start (its model is built), and records
+    /// how the run was started so `--resume` can continue it (an `--output` directory used
+    /// before is taken over by the new run, as the user asked).
+    fn start_run_dir(&self) -> Result<(), BoxError> {
+        if self.continues_run_dir {
+            return Ok(());
+        }
+        std::fs::create_dir_all(self.out_dir)
+            .map_err(|e| format!("--output {}: cannot create it: {e}", self.out_dir.display()))?;
+        resume::write_record(self.out_dir)
+    }
+}
+
+/// What `--resume` restores, read before any data is loaded: the training state, and for a
+/// run directory the history of its finished epochs.
+struct Resumed {
+    state: TrainingState,
+    optimizer: Box<dyn Optimizer>,
+    history: History,
+}
+
+/// Reads what `--resume` names and checks that `--epochs` goes beyond it.
+fn load_resumed(args: &TrainArgs) -> Result<Option<Resumed>, BoxError> {
+    let Some(path) = &args.resume else {
+        return Ok(None);
+    };
+    let run_dir = path.is_dir();
+    let state_path = if run_dir {
+        path.join(resume::STATE)
+    } else {
+        path.clone()
+    };
+    if !state_path.is_file() {
+        return Err(format!(
+            "--resume {}: {} does not exist (a run directory keeps its state there from the start of training)",
+            path.display(),
+            state_path.display()
+        )
+        .into());
+    }
+    let mut state = krust::nn::saving::load_training_state(&state_path)?;
+    let optimizer = state.optimizer.take().ok_or_else(|| {
+        format!(
+            "--resume {}: this is a model without training state (no optimizer in it): to train its weights further, start a new run with --model {}; to continue the run it came from, give --resume with that run's directory",
+            path.display(),
+            path.display()
+        )
+    })?;
+    if args.epochs <= state.epochs_done {
+        return Err(format!(
+            "--resume {}: the run already has {} epochs; give --epochs (the total to reach) above {}",
+            path.display(),
+            state.epochs_done,
+            state.epochs_done
+        )
+        .into());
+    }
+    let history = if run_dir {
+        let csv = path.join("history.csv");
+        let history = krust_train::read_history_csv(&csv, state.epochs_done)?;
+        // A row written after the state was saved (the run stopped between the two) goes:
+        // that epoch is trained again.
+        let text = std::fs::read_to_string(&csv)?;
+        let kept: Vec<&str> = text.lines().take(state.epochs_done + 1).collect();
+        krust::nn::saving::write_atomically(&csv, format!("{}\n", kept.join("\n")).as_bytes())?;
+        history
+    } else {
+        History::default()
+    };
+    Ok(Some(Resumed {
+        state,
+        optimizer,
+        history,
+    }))
 }
 
 fn train_member(
@@ -419,33 +508,23 @@ fn train_member(
     train: &Dataset,
     seed: u64,
     member: Option<usize>,
+    resumed: Option<Resumed>,
 ) -> Result<Trained, BoxError> {
     let args = setup.args;
     krust::tensor::random::set_seed(seed);
-    let (model, mut optimizer, epochs_done) = match &args.resume {
-        Some(path) => {
-            let state = krust::nn::saving::load_training_state(path)?;
-            let optimizer = state.optimizer.ok_or_else(|| {
-                format!(
-                    "{}: has no optimizer state to resume from (save it with --save)",
-                    path.display()
-                )
-            })?;
-            if args.epochs <= state.epochs_done {
-                return Err(format!(
-                    "invalid --epochs {}: {} already has {} epochs; --epochs is the total to reach",
-                    args.epochs,
-                    path.display(),
-                    state.epochs_done
-                )
-                .into());
-            }
+    let (model, mut optimizer, epochs_done, earlier) = match resumed {
+        Some(resumed) => {
             println!(
                 "Resuming {} after epoch {}",
-                path.display(),
-                state.epochs_done
+                args.resume.as_deref().unwrap_or(Path::new("")).display(),
+                resumed.state.epochs_done
             );
-            (state.model, optimizer, state.epochs_done)
+            (
+                resumed.state.model,
+                resumed.optimizer,
+                resumed.state.epochs_done,
+                resumed.history,
+            )
         }
         None => {
             let mode = EnsembleMode::from(args.ensemble_mode);
@@ -465,13 +544,23 @@ fn train_member(
                 )?,
                 optimizer,
                 0,
+                History::default(),
             )
         }
     };
+    setup.start_run_dir()?;
     let suffix = member.map_or(String::new(), |k| format!("-{}", k + 1));
-    let mut callbacks: Vec<Box<dyn Callback>> = vec![Box::new(CsvLogger::new(
-        setup.out_dir.join(format!("history{suffix}.csv")),
-    ))];
+    let mut callbacks: Vec<Box<dyn Callback>> = vec![Box::new(
+        CsvLogger::new(setup.out_dir.join(format!("history{suffix}.csv")))
+            .append(setup.continues_run_dir),
+    )];
+    if member.is_none() {
+        // After the CSV row: a saved state always has its epoch in the history.
+        callbacks.push(Box::new(SaveTrainingState::new(
+            setup.out_dir.join(resume::STATE),
+            epochs_done,
+        )));
+    }
     let monitor = if setup.validation.is_some() {
         "val_loss"
     } else {
@@ -509,7 +598,7 @@ fn train_member(
     println!(
         "Model{}: {} ({} parameters), optimizer {}, lr {}, batch {}, {} epochs, seed {}",
         member.map_or(String::new(), |k| format!(" {}", k + 1)),
-        args.model,
+        setup.model_label,
         model.count_params(),
         optimizer.class_name(),
         optimizer.learning_rate(),
@@ -531,6 +620,7 @@ fn train_member(
             .augmentation
             .map(|p| p as &dyn krust::data::loader::SampleTransform),
         loader_workers: args.loader_threads,
+        interrupt: Some(&resume::INTERRUPTED),
         ..FitConfig::default()
     };
     let mut refs: Vec<&mut dyn Callback> = callbacks
@@ -538,7 +628,7 @@ fn train_member(
         .map(|c| &mut **c as &mut dyn Callback)
         .collect();
     let start = Instant::now();
-    let history = fit(
+    let mut history = fit(
         &model,
         optimizer.as_mut(),
         setup.loss,
@@ -546,6 +636,8 @@ fn train_member(
         &cfg,
         &mut refs,
     )?;
+    // The curves and the report go on from the epochs trained before.
+    history.epochs.splice(0..0, earlier.epochs);
     Ok(Trained {
         model,
         optimizer,
@@ -574,7 +666,93 @@ fn with_target_denormalization(
     }
 }
 
-pub fn run(args: TrainArgs) -> Result<(), BoxError> {
+/// The model file `--model` names, loaded now; a zoo name is checked now. Both happen before
+/// any data is read. `--resume` brings its own model, so nothing is loaded then.
+fn model_before_data(args: &TrainArgs) -> Result<Option<AnyModel>, BoxError> {
+    if args.resume.is_some() {
+        return Ok(None);
+    }
+    let path = Path::new(&args.model);
+    if path.is_file() {
+        return Ok(Some(krust_import::load_model(path)?));
+    }
+    let looks_like_a_file = args.model.contains('/')
+        || path
+            .extension()
+            .is_some_and(|e| ["krust", "keras", "h5", "hdf5"].contains(&&*e.to_string_lossy()));
+    if looks_like_a_file {
+        return Err(format!("--model {}: no such file", args.model).into());
+    }
+    krust::zoo::canonical_name(&args.model)
+        .map_err(|e| format!("--model: {e} (or give a model file path)"))?;
+    Ok(None)
+}
+
+/// Refuses test-time crops larger than the test images, before training rather than after.
+fn check_tta_fits(tta: TestTimeAugmentation, test: &Dataset) -> Result<(), BoxError> {
+    let (TestTimeAugmentation::TenCrop { height, width }
+    | TestTimeAugmentation::CenterCrop { height, width }) = tta
+    else {
+        return Ok(());
+    };
+    match test.image_dims() {
+        Some((h, w, _)) if height <= h && width <= w => Ok(()),
+        Some((h, w, _)) => Err(format!(
+            "--tta {tta}: the test images are {h}x{w}; the {height}x{width} crops must fit in them"
+        )
+        .into()),
+        None => Err(
+            format!("--tta {tta}: crops need image data; the test samples are not images").into(),
+        ),
+    }
+}
+
+/// Warns about data that trains but misleads: a batch larger than the training set, a single
+/// class, a validation split missing classes.
+fn warn_about_data(args: &TrainArgs, train: &Dataset, validation: Option<&Dataset>) {
+    if args.batch_size > train.len() {
+        eprintln!(
+            "warning: --batch-size {} is larger than the {} training samples: every epoch is a single step of {}",
+            args.batch_size,
+            train.len(),
+            train.len()
+        );
+    }
+    if train.labels().is_none() {
+        return;
+    }
+    let names = train.class_names();
+    let name = |k: usize| names.get(k).cloned().unwrap_or_else(|| k.to_string());
+    let present: Vec<usize> = (0..train.num_classes())
+        .filter(|&k| train.class_counts()[k] > 0)
+        .collect();
+    if let [only] = present[..] {
+        eprintln!(
+            "warning: the training data has a single class ({}): accuracy is 100% whatever the model learns",
+            name(only)
+        );
+    }
+    if let (Some(validation), Some(_)) = (validation, args.validation_split) {
+        let counts = validation.class_counts();
+        let missing: Vec<String> = present
+            .iter()
+            .filter(|&&k| counts.get(k).is_none_or(|&c| c == 0))
+            .map(|&k| name(k))
+            .collect();
+        if !missing.is_empty() {
+            eprintln!(
+                "warning: the validation split (the last {} training samples, as Keras takes them) has no sample of class {}: its metrics say nothing about {}; if the data is sorted by class, shuffle it first",
+                validation.len(),
+                missing.join(", "),
+                if missing.len() == 1 { "it" } else { "them" }
+            );
+        }
+    }
+}
+
+pub fn run(args: TrainArgs, given: &ArgMatches) -> Result<ExitCode, BoxError> {
+    // Everything the command line names is checked before any data is read.
+    let args = resume::resolve(args, given)?;
     check_args(&args)?;
     let threads = super::set_threads(args.threads)?;
     let tta = TestTimeAugmentation::parse(&args.tta).map_err(|e| format!("--tta: {e}"))?;
@@ -584,6 +762,18 @@ pub fn run(args: TrainArgs) -> Result<(), BoxError> {
         .map(Pipeline::parse)
         .transpose()
         .map_err(|e| format!("--augment: {e}"))?;
+    let file_model = model_before_data(&args)?;
+    let resumed = load_resumed(&args)?;
+    let continues_run_dir = args.resume.as_deref().is_some_and(Path::is_dir);
+    let model_label = match &args.resume {
+        Some(file) if !continues_run_dir => file.display().to_string(),
+        _ => args.model.clone(),
+    };
+    let out_dir = args
+        .output
+        .clone()
+        .unwrap_or_else(|| krust_train::next_run_dir(Path::new("runs"), &args.model));
+
     let (data, which) = data_args::load(&args.data, args.seed)?;
     println!(
         "Data: {which}: {} training and {} test samples of shape {:?}",
@@ -591,13 +781,6 @@ pub fn run(args: TrainArgs) -> Result<(), BoxError> {
         data.test.len(),
         data.train.sample_shape()
     );
-    let out_dir = args
-        .output
-        .clone()
-        .unwrap_or_else(|| krust_train::next_run_dir(Path::new("runs"), &args.model));
-    std::fs::create_dir_all(&out_dir)
-        .map_err(|e| format!("--output {}: cannot create it: {e}", out_dir.display()))?;
-
     let (mut train, mut validation) = if let Some(fraction) = args.validation_split {
         let (t, v) = data.train.split_validation(fraction)?;
         println!(
@@ -615,6 +798,7 @@ pub fn run(args: TrainArgs) -> Result<(), BoxError> {
         );
         (data.train.clone(), Some(data.test.clone()))
     };
+    warn_about_data(&args, &train, validation.as_ref());
     // A random resized crop changes the image size the model sees; validation and test
     // images then get its deterministic counterpart (short side to the middle of the range,
     // centre crop), and test-time crops start from the resized image.
@@ -636,6 +820,7 @@ pub fn run(args: TrainArgs) -> Result<(), BoxError> {
             "Evaluation images: short side resized to {side}, centre crop {height}x{width} (the random resized crop's counterpart)"
         );
     }
+    check_tta_fits(tta, &test)?;
     // Regression targets may be standardized for training.
     let regression = matches!(train.targets(), Targets::Values { .. });
     let target_stats = if regression && args.normalize_targets {
@@ -655,15 +840,16 @@ pub fn run(args: TrainArgs) -> Result<(), BoxError> {
 
     let classification_loss;
     let regression_loss = MeanSquaredError;
-    let file_model = Path::new(&args.model)
-        .is_file()
-        .then(|| krust_import::load_model(Path::new(&args.model)))
-        .transpose()?;
     let loss: &dyn Loss = if regression {
         &regression_loss
     } else {
+        // The model that trains: the resumed one, or the file given as --model.
+        let source = resumed
+            .as_ref()
+            .map(|r| &r.state.model)
+            .or(file_model.as_ref());
         classification_loss = SparseCategoricalCrossentropy {
-            from_logits: !file_model.as_ref().is_some_and(ends_in_softmax),
+            from_logits: !source.is_some_and(ends_in_softmax),
         };
         &classification_loss
     };
@@ -697,20 +883,29 @@ pub fn run(args: TrainArgs) -> Result<(), BoxError> {
         ),
         file_model: file_model.as_ref(),
         outputs,
+        model_label: &model_label,
+        continues_run_dir,
     };
 
+    resume::catch_ctrl_c();
     let mut members = Vec::new();
+    let mut resumed = resumed;
     let mode = EnsembleMode::from(args.ensemble_mode);
     for k in 0..args.ensemble {
         let seed = member_seed(args.seed, k);
         let member_train = mode.training_set(&train, seed, args.ensemble);
         let member = (args.ensemble > 1).then_some(k);
-        let mut trained = train_member(&setup, &member_train, seed, member)?;
+        let mut trained = train_member(&setup, &member_train, seed, member, resumed.take())?;
         if let Some((mean, variance)) = &target_stats {
             trained.model = with_target_denormalization(trained.model, mean, variance)?;
         }
+        let interrupted = trained.history.interrupted.is_some();
         members.push(trained);
+        if interrupted {
+            break;
+        }
     }
+    let interruption = members.last().and_then(|m| m.history.interrupted);
 
     // Outputs: models, curves, filters, test report, summary.
     let mut summary = format!(
@@ -718,8 +913,9 @@ pub fn run(args: TrainArgs) -> Result<(), BoxError> {
         std::env::args().collect::<Vec<_>>().join(" ")
     );
     let mut member_outputs: Vec<Vec<f32>> = Vec::new();
+    let several = args.ensemble > 1;
     for (k, member) in members.iter().enumerate() {
-        let suffix = if members.len() > 1 {
+        let suffix = if several {
             format!("-{}", k + 1)
         } else {
             String::new()
@@ -727,17 +923,25 @@ pub fn run(args: TrainArgs) -> Result<(), BoxError> {
         let model_path = out_dir.join(format!("model{suffix}.krust"));
         krust::nn::saving::save_model(&member.model, &model_path)?;
         if let Some(path) = &args.save {
-            krust::nn::saving::save_training_state(
-                &member.model,
-                member.optimizer.as_ref(),
-                member
-                    .history
-                    .epochs
-                    .last()
-                    .map_or(args.epochs, |e| e.epoch),
-                path,
-            )?;
-            println!("Saved the model and optimizer state to {}", path.display());
+            if member.history.interrupted.is_some() {
+                println!(
+                    "--save {}: not written, the run was interrupted mid-epoch; {} holds the state after the last finished epoch",
+                    path.display(),
+                    out_dir.join(resume::STATE).display()
+                );
+            } else {
+                krust::nn::saving::save_training_state(
+                    &member.model,
+                    member.optimizer.as_ref(),
+                    member
+                        .history
+                        .epochs
+                        .last()
+                        .map_or(args.epochs, |e| e.epoch),
+                    path,
+                )?;
+                println!("Saved the model and optimizer state to {}", path.display());
+            }
         }
         let names = member.history.names();
         let curves: Vec<(String, Vec<f64>, Option<Vec<f64>>)> = names
@@ -763,21 +967,22 @@ pub fn run(args: TrainArgs) -> Result<(), BoxError> {
                 "first-layer filters",
             )?;
         }
-        let epochs = member.history.epochs.len();
-        let wait: f64 = member
+        let timed: Vec<&EpochStats> = member
             .history
             .epochs
             .iter()
-            .map(|e| e.data_wait_seconds)
-            .sum();
-        let loop_seconds: f64 = member.history.epochs.iter().map(|e| e.seconds).sum();
-        let who = if members.len() > 1 {
+            .filter(|e| e.seconds > 0.0)
+            .collect();
+        let wait: f64 = timed.iter().map(|e| e.data_wait_seconds).sum();
+        let loop_seconds: f64 = timed.iter().map(|e| e.seconds).sum();
+        let who = if several {
             format!("Member {}: trained", k + 1)
         } else {
             "Trained".to_string()
         };
         let line = format!(
-            "{who} {epochs} epochs in {:.1}s ({:.1}s training loop, data wait {:.2}% of it){}",
+            "{who} {} epochs in {:.1}s ({:.1}s training loop, data wait {:.2}% of it){}",
+            timed.len(),
             member.seconds,
             loop_seconds,
             100.0 * wait / loop_seconds.max(1e-9),
@@ -790,12 +995,22 @@ pub fn run(args: TrainArgs) -> Result<(), BoxError> {
         println!("{line}");
         summary += &line;
         summary.push('\n');
-        let report_title = if members.len() > 1 {
+        if let Some(stop) = member.history.interrupted {
+            let line = format!(
+                "Interrupted by Ctrl-C in epoch {} after step {} of {}; no test report",
+                stop.epoch, stop.step, stop.steps
+            );
+            println!("{line}");
+            summary += &line;
+            summary.push('\n');
+            continue;
+        }
+        let report_title = if several {
             format!("member {}", k + 1)
         } else {
-            args.model.clone()
+            model_label.clone()
         };
-        let member_dir = if members.len() > 1 {
+        let member_dir = if several {
             let dir = out_dir.join(format!("member{suffix}"));
             std::fs::create_dir_all(&dir)?;
             dir
@@ -803,7 +1018,7 @@ pub fn run(args: TrainArgs) -> Result<(), BoxError> {
             out_dir.clone()
         };
         let test_report = report(&member.model, &test, tta, &member_dir, &report_title)?;
-        if members.len() > 1 {
+        if several {
             if let Some(accuracy) = test_report.accuracy {
                 summary += &format!("member {} test accuracy: {:.2}%\n", k + 1, accuracy * 100.0);
             }
@@ -813,7 +1028,7 @@ pub fn run(args: TrainArgs) -> Result<(), BoxError> {
         member_outputs.push(test_report.outputs);
         println!("Wrote {} and {} plots", model_path.display(), written.len());
     }
-    if members.len() > 1 {
+    if several && interruption.is_none() {
         let averaged = average_outputs(&member_outputs)?;
         let score = score_ensemble(&averaged, &test)?;
         let line = match &score {
@@ -843,5 +1058,19 @@ pub fn run(args: TrainArgs) -> Result<(), BoxError> {
     }
     krust::nn::saving::write_atomically(&out_dir.join("summary.txt"), summary.as_bytes())?;
     println!("Run outputs in {}", out_dir.display());
-    Ok(())
+    if interruption.is_none() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if several {
+        println!("An interrupted ensemble cannot be resumed: the finished members' models are saved above");
+    } else {
+        let done = members.last().map_or(0, |m| m.history.epochs.len());
+        println!(
+            "The state after epoch {done} is in {}. Resume with:\n  {}",
+            out_dir.join(resume::STATE).display(),
+            resume::resume_command(&out_dir)
+        );
+    }
+    // 130: the shell's code for a command ended by Ctrl-C.
+    Ok(ExitCode::from(130))
 }

@@ -92,6 +92,13 @@ impl Module for AnyModel {
     fn infer(&self, x: &Tensor) -> Result<Tensor> {
         self.module().infer(x)
     }
+
+    fn visit_random_streams(
+        &self,
+        visit: &mut dyn FnMut(&str, &krust_tensor::random::RandomStream),
+    ) {
+        self.module().visit_random_streams(visit)
+    }
 }
 
 /// Rebuilds the model described by a Keras-style config ({"class_name": "Sequential" or

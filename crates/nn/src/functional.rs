@@ -19,6 +19,7 @@ use crate::inference::{FoldCache, NodeView};
 use crate::layers::Layer;
 use crate::{NnError, Result};
 use krust_autograd::Var;
+use krust_tensor::random::RandomStream;
 use krust_tensor::Tensor;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -756,6 +757,10 @@ pub trait Module {
     fn infer(&self, x: &Tensor) -> Result<Tensor> {
         krust_autograd::no_grad(|| Ok(self.forward(&Var::constant(x.clone()), false)?.value()))
     }
+    /// Calls `visit` with the name and random stream of every layer that has one (dropout,
+    /// noise), in layer order: a training state saves and restores their positions so a
+    /// resumed run draws what an uninterrupted one would. Visits nothing by default.
+    fn visit_random_streams(&self, _visit: &mut dyn FnMut(&str, &RandomStream)) {}
 }
 
 impl Module for Model {
@@ -788,6 +793,15 @@ impl Module for Model {
 
     fn named_weights(&self) -> Vec<(String, Var)> {
         Model::named_weights(self)
+    }
+
+    fn visit_random_streams(&self, visit: &mut dyn FnMut(&str, &RandomStream)) {
+        let g = self.graph.0.borrow();
+        for s in &g.layers {
+            if let Some(stream) = s.layer.random_stream() {
+                visit(&s.name, stream);
+            }
+        }
     }
 
     fn to_config(&self) -> serde_json::Value {
@@ -827,6 +841,14 @@ impl Module for crate::Sequential {
 
     fn named_weights(&self) -> Vec<(String, Var)> {
         crate::Sequential::named_weights(self)
+    }
+
+    fn visit_random_streams(&self, visit: &mut dyn FnMut(&str, &RandomStream)) {
+        for (layer, name) in self.layers().iter().zip(self.layer_names()) {
+            if let Some(stream) = layer.random_stream() {
+                visit(name, stream);
+            }
+        }
     }
 
     fn to_config(&self) -> serde_json::Value {

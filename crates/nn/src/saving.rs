@@ -236,7 +236,59 @@ pub fn save_training_state(
         state.iterations.to_string(),
     );
     metadata.insert("epochs_done".to_string(), epochs_done.to_string());
+    let mut streams = serde_json::Map::new();
+    model.visit_random_streams(&mut |name, stream| {
+        // Strings: JSON numbers would lose u64 precision in other readers.
+        let [key, position] = stream.state();
+        streams.insert(
+            name.to_string(),
+            serde_json::json!([key.to_string(), position.to_string()]),
+        );
+    });
+    if !streams.is_empty() {
+        metadata.insert(
+            "random_streams".to_string(),
+            serde_json::Value::Object(streams).to_string(),
+        );
+    }
     write_atomically(path, &to_safetensors(&tensors, metadata)?)
+}
+
+/// Puts every random layer of `model` back where `save_training_state` found it: each entry
+/// of the `random_streams` metadata names a layer and its stream's [key, position].
+fn restore_random_streams(
+    model: &dyn Module,
+    metadata: &HashMap<String, String>,
+    path: &Path,
+) -> Result<()> {
+    let Some(json) = metadata.get("random_streams") else {
+        return Ok(());
+    };
+    let corrupt = |why: String| NnError::file(path, format!("corrupt random_streams: {why}"));
+    let states: HashMap<String, [String; 2]> =
+        serde_json::from_str(json).map_err(|e| corrupt(e.to_string()))?;
+    let mut result = Ok(());
+    let mut restored = 0;
+    model.visit_random_streams(&mut |name, stream| {
+        let Some([key, position]) = states.get(name) else {
+            return;
+        };
+        match (key.parse(), position.parse()) {
+            (Ok(key), Ok(position)) => {
+                stream.set_state([key, position]);
+                restored += 1;
+            }
+            _ => result = Err(corrupt(format!("layer {name}: {key:?}, {position:?}"))),
+        }
+    });
+    result?;
+    if restored != states.len() {
+        return Err(corrupt(format!(
+            "{} layers are listed, {restored} of them are random layers of the model",
+            states.len()
+        )));
+    }
+    Ok(())
 }
 
 /// Loads what `save_training_state` wrote (or a plain model file, without an optimizer).
@@ -283,6 +335,7 @@ pub fn load_training_state(path: &Path) -> Result<TrainingState> {
             Some(opt)
         }
     };
+    restore_random_streams(&model, &metadata, path)?;
     Ok(TrainingState {
         model,
         optimizer,

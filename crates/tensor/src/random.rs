@@ -192,7 +192,7 @@ pub fn random_tensor(op: RandomOp, shape: &[usize], key: u64, position: u64) -> 
 /// generator) and a position that each draw advances, so consecutive draws never share values.
 #[derive(Debug, Clone)]
 pub struct RandomStream {
-    key: u64,
+    key: Cell<u64>,
     /// The seed the key came from, when the stream was made from one (Keras's `seed`
     /// argument of Dropout and the noise layers).
     seed: Option<u64>,
@@ -207,7 +207,7 @@ impl RandomStream {
 
     pub fn with_key(key: u64) -> RandomStream {
         RandomStream {
-            key,
+            key: Cell::new(key),
             seed: None,
             position: Cell::new(0),
         }
@@ -217,7 +217,7 @@ impl RandomStream {
     /// seed draws the same masks wherever and whenever it is built.
     pub fn seeded(seed: u64) -> RandomStream {
         RandomStream {
-            key: ChaCha8Rng::seed_from_u64(seed).next_u64(),
+            key: Cell::new(ChaCha8Rng::seed_from_u64(seed).next_u64()),
             seed: Some(seed),
             position: Cell::new(0),
         }
@@ -240,7 +240,20 @@ impl RandomStream {
         let at = self.position.get();
         let n = numel(shape) as u64;
         self.position.set(at.wrapping_add(n.next_multiple_of(4)));
-        random_tensor(op, shape, self.key, at)
+        random_tensor(op, shape, self.key.get(), at)
+    }
+
+    /// The stream's key and position: what a training state saves so that a resumed run
+    /// draws the masks an uninterrupted one would.
+    pub fn state(&self) -> [u64; 2] {
+        [self.key.get(), self.position.get()]
+    }
+
+    /// Puts the stream back at a `state()` taken earlier (of this stream or its twin in the
+    /// same layer of a saved model).
+    pub fn set_state(&self, [key, position]: [u64; 2]) {
+        self.key.set(key);
+        self.position.set(position);
     }
 }
 

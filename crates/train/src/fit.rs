@@ -11,6 +11,7 @@ use krust_nn::losses::{Loss, Targets};
 use krust_nn::optimizers::Optimizer;
 use krust_nn::Module;
 use krust_tensor::Tensor;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// A metric computed during training and evaluation, Keras-named in the logs.
@@ -147,6 +148,9 @@ pub struct FitConfig<'a> {
     pub augmentation: Option<&'a dyn SampleTransform>,
     /// Loader threads preparing batches ahead of training.
     pub loader_workers: usize,
+    /// Set (by a Ctrl-C handler, say) to stop after the current step: the epoch is left
+    /// unfinished, no callback sees its end, and the history records where training stopped.
+    pub interrupt: Option<&'a AtomicBool>,
 }
 
 impl Default for FitConfig<'_> {
@@ -164,6 +168,7 @@ impl Default for FitConfig<'_> {
             class_weights: None,
             augmentation: None,
             loader_workers: 1,
+            interrupt: None,
         }
     }
 }
@@ -218,6 +223,18 @@ impl EpochStats {
 pub struct History {
     pub epochs: Vec<EpochStats>,
     pub stopped_early: Option<String>,
+    /// Where `FitConfig::interrupt` stopped training, if it did.
+    pub interrupted: Option<Interruption>,
+}
+
+/// Where an interrupted `fit` stopped: in 1-based `epoch`, after `step` of its `steps`
+/// batches (0 when it stopped between epochs). The epoch has no logs: its finished steps
+/// have changed the weights, but it is not in the history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interruption {
+    pub epoch: usize,
+    pub step: usize,
+    pub steps: usize,
 }
 
 impl History {
@@ -409,11 +426,23 @@ pub fn fit(
         prefetch: 4,
         transform: cfg.augmentation,
     };
+    let interrupted = || {
+        cfg.interrupt
+            .is_some_and(|flag| flag.load(Ordering::SeqCst))
+    };
     for epoch in cfg.initial_epoch..cfg.epochs {
+        let batches = train.len().div_ceil(cfg.batch_size.max(1));
+        if interrupted() {
+            history.interrupted = Some(Interruption {
+                epoch: epoch + 1,
+                step: 0,
+                steps: batches,
+            });
+            break;
+        }
         for callback in callbacks.iter_mut() {
             callback.on_epoch_begin(epoch, &mut control)?;
         }
-        let batches = train.len().div_ceil(cfg.batch_size.max(1));
         let bar = progress_bar(cfg, epoch, batches);
         let start = Instant::now();
         let mut sums = vec![0.0f64; cfg.metrics.len()];
@@ -455,6 +484,9 @@ pub fn fit(
             loss_sum += value as f64 * n as f64;
             seen += n;
             bar.inc(1);
+            if interrupted() {
+                return Ok(false);
+            }
             if batch_number % 16 == 1 {
                 let mut message = format!("loss: {:.4}", loss_sum / seen as f64);
                 if let (Some(metric), Some(sum)) = (cfg.metrics.first(), sums.first()) {
@@ -473,6 +505,14 @@ pub fn fit(
         };
         let seconds = start.elapsed().as_secs_f64();
         bar.finish_and_clear();
+        if interrupted() && seen < train.len() {
+            history.interrupted = Some(Interruption {
+                epoch: epoch + 1,
+                step: batch_number,
+                steps: batches,
+            });
+            break;
+        }
         if control.stop_training && seen < train.len() {
             // TerminateOnNaN stopped mid-epoch: this epoch has no complete logs.
             history.stopped_early = control.stop_reason.take();

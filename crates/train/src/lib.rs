@@ -25,12 +25,12 @@ pub use ensemble::{
 };
 pub use error::TrainError;
 pub use fit::{
-    evaluate, evaluate_metrics, fit, predict, EpochStats, Evaluation, FitConfig, History, Logs,
-    Metric,
+    evaluate, evaluate_metrics, fit, predict, EpochStats, Evaluation, FitConfig, History,
+    Interruption, Logs, Metric,
 };
 
 pub use lr_schedule::{schedule_from_spec, SCHEDULE_SPECS};
-pub use run_dir::next_run_dir;
+pub use run_dir::{next_run_dir, read_history_csv, SaveTrainingState};
 pub use tta::{map_images, predict_probabilities, TestTimeAugmentation};
 
 pub type Result<T> = std::result::Result<T, TrainError>;

@@ -1,5 +1,10 @@
-//! Where a training run writes its files.
+//! Where a training run writes its files, and what it keeps there to be resumed: the
+//! training state after every epoch and the history CSV.
 
+use crate::callbacks::{Callback, Control};
+use crate::fit::{EpochStats, History, Logs};
+use crate::{Result, TrainError};
+use krust_nn::saving::save_training_state;
 use std::path::{Path, PathBuf};
 
 /// The first `<root>/<stem>-<n>` (n = 1, 2, ...) that does not exist yet, where `stem` is the
@@ -16,9 +21,125 @@ pub fn next_run_dir(root: &Path, model: &str) -> PathBuf {
         .expect("some run number is free")
 }
 
+/// Saves the model, the optimizer, the epoch count and the random layers' positions
+/// (`krust_nn::saving::save_training_state`, written atomically) when training begins and
+/// after every epoch, so a run stopped at any point resumes from its last finished epoch
+/// exactly as it would have gone on.
+pub struct SaveTrainingState {
+    pub path: PathBuf,
+    /// Epochs already done when training begins (`FitConfig::initial_epoch`).
+    pub initial_epoch: usize,
+}
+
+impl SaveTrainingState {
+    pub fn new(path: impl Into<PathBuf>, initial_epoch: usize) -> Self {
+        Self {
+            path: path.into(),
+            initial_epoch,
+        }
+    }
+}
+
+impl Callback for SaveTrainingState {
+    fn on_train_begin(&mut self, control: &mut Control) -> Result<()> {
+        save_training_state(
+            control.model,
+            &*control.optimizer,
+            self.initial_epoch,
+            &self.path,
+        )?;
+        Ok(())
+    }
+
+    fn on_epoch_end(&mut self, epoch: usize, _logs: &Logs, control: &mut Control) -> Result<()> {
+        save_training_state(control.model, &*control.optimizer, epoch + 1, &self.path)?;
+        Ok(())
+    }
+}
+
+/// The history `CsvLogger` wrote to `path` (its 0-based `epoch` column, then one column per
+/// log), keeping the first `epochs` epochs: a run resumed from its state after `epochs`
+/// epochs continues this history. Timings are not in the CSV and read as 0.
+pub fn read_history_csv(path: &Path, epochs: usize) -> Result<History> {
+    let bad = |why: String| TrainError::Argument {
+        argument: "history",
+        why: format!("{}: {why}", path.display()),
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read: {e}")))?;
+    let mut lines = text.lines();
+    let header: Vec<&str> = match lines.next() {
+        Some(h) => h.split(',').collect(),
+        None => return Ok(History::default()),
+    };
+    if header.first() != Some(&"epoch") {
+        return Err(bad("the first column is not `epoch`".into()));
+    }
+    let mut history = History::default();
+    for (row, line) in lines.enumerate().take(epochs) {
+        let fields: Vec<&str> = line.split(',').collect();
+        if fields.len() != header.len() || fields[0] != row.to_string() {
+            return Err(bad(format!(
+                "row {} is not epoch {row} with {} values",
+                row + 2,
+                header.len()
+            )));
+        }
+        let mut logs = Logs::default();
+        for (name, field) in header.iter().zip(&fields).skip(1) {
+            if field.is_empty() {
+                continue;
+            }
+            let value = field
+                .parse()
+                .map_err(|_| bad(format!("{name} of epoch {row} is {field:?}")))?;
+            logs.set(name, value);
+        }
+        history.epochs.push(EpochStats {
+            epoch: row + 1,
+            seconds: 0.0,
+            data_wait_seconds: 0.0,
+            images_per_second: 0.0,
+            logs,
+        });
+    }
+    if history.epochs.len() < epochs {
+        return Err(bad(format!(
+            "has {} epochs, the training state {epochs}",
+            history.epochs.len()
+        )));
+    }
+    Ok(history)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_history_csv_reads_back_up_to_the_saved_epoch() {
+        let dir = std::env::temp_dir().join(format!("krust-history-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("history.csv");
+        std::fs::write(
+            &path,
+            "epoch,loss,accuracy,val_loss\n0,0.5,0.8,0.6\n1,0.25,0.9,\n2,0.125,0.95,0.3\n",
+        )
+        .unwrap();
+        let history = read_history_csv(&path, 2).unwrap();
+        assert_eq!(history.epochs.len(), 2);
+        assert_eq!(history.series("loss"), vec![0.5, 0.25]);
+        assert_eq!(history.epochs[1].epoch, 2);
+        assert!(history.epochs[1].logs.get("val_loss").is_none());
+        let error = read_history_csv(&path, 4).unwrap_err().to_string();
+        assert!(
+            error.contains("history.csv") && error.contains("has 3 epochs"),
+            "{error}"
+        );
+        std::fs::write(&path, "epoch,loss\n0,zero\n").unwrap();
+        let error = read_history_csv(&path, 1).unwrap_err().to_string();
+        assert!(error.contains("loss of epoch 0"), "{error}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn runs_are_numbered_from_one_and_never_reuse_a_directory() {
