@@ -11,6 +11,7 @@ mod error;
 mod fit;
 mod lr_schedule;
 mod run_dir;
+pub mod tensorboard;
 mod tta;
 
 pub use callbacks::{
@@ -31,6 +32,7 @@ pub use fit::{
 
 pub use lr_schedule::{schedule_from_spec, SCHEDULE_SPECS};
 pub use run_dir::next_run_dir;
+pub use tensorboard::{EventWriter, TensorBoard};
 pub use tta::{map_images, predict_probabilities, TestTimeAugmentation};
 
 pub type Result<T> = std::result::Result<T, TrainError>;
