@@ -10,6 +10,7 @@ pub mod ensemble;
 mod error;
 mod fit;
 mod lr_schedule;
+mod report_html;
 mod run_dir;
 pub mod tensorboard;
 mod tta;
@@ -31,6 +32,7 @@ pub use fit::{
 };
 
 pub use lr_schedule::{schedule_from_spec, SCHEDULE_SPECS};
+pub use report_html::{report_html, write_report_html, ReportPlot, RunReport, RunTimings};
 pub use run_dir::next_run_dir;
 pub use tensorboard::{EventWriter, TensorBoard};
 pub use tta::{map_images, predict_probabilities, TestTimeAugmentation};
