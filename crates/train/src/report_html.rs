@@ -115,7 +115,7 @@ pub fn report_html(report: &RunReport) -> Result<String> {
         );
     }
     if !report.plots.is_empty() {
-        html.push_str("<h2>Plots</h2>\n");
+        html.push_str("<h2>Plots</h2>\n<div class=\"plots\">\n");
     }
     for plot in &report.plots {
         let bytes = std::fs::read(&plot.path).map_err(|e| TrainError::File {
@@ -135,6 +135,9 @@ pub fn report_html(report: &RunReport) -> Result<String> {
              <figcaption>{caption}</figcaption>\n</figure>\n",
             base64::engine::general_purpose::STANDARD.encode(&bytes)
         );
+    }
+    if !report.plots.is_empty() {
+        html.push_str("</div>\n");
     }
     html.push_str("</body>\n</html>\n");
     Ok(html)
@@ -168,6 +171,15 @@ fn metrics_section(html: &mut String, history: &History) {
         return;
     }
     let names = history.names();
+    let scientific: Vec<bool> = names
+        .iter()
+        .map(|name| {
+            history
+                .series(name)
+                .iter()
+                .any(|v| *v != 0.0 && v.abs() < 1e-3)
+        })
+        .collect();
     html.push_str("<table class=\"metrics\">\n<thead><tr><th>epoch</th>");
     for name in &names {
         let _ = write!(html, "<th>{}</th>", escape(name));
@@ -175,8 +187,8 @@ fn metrics_section(html: &mut String, history: &History) {
     html.push_str("<th>seconds</th><th>img/s</th><th>data wait</th></tr></thead>\n<tbody>\n");
     for epoch in &history.epochs {
         let _ = write!(html, "<tr><td>{}</td>", epoch.epoch);
-        for name in &names {
-            let _ = write!(html, "<td>{}</td>", format_log(epoch.get(name)));
+        for (name, &scientific) in names.iter().zip(&scientific) {
+            let _ = write!(html, "<td>{}</td>", format_log(epoch.get(name), scientific));
         }
         let _ = writeln!(
             html,
@@ -189,12 +201,13 @@ fn metrics_section(html: &mut String, history: &History) {
     html.push_str("</tbody>\n</table>\n");
 }
 
-/// Four decimals as Keras prints logs; small values such as learning rates in scientific
-/// notation so they do not read as 0; empty where an epoch lacks the log.
-fn format_log(value: f64) -> String {
+/// Four decimals as Keras prints logs, or scientific notation for a column with values
+/// below 1e-3 (learning rates), so they do not read as 0 and the column stays in one
+/// format; empty where an epoch lacks the log.
+fn format_log(value: f64, scientific: bool) -> String {
     if value.is_nan() {
         String::new()
-    } else if value != 0.0 && value.abs() < 1e-3 {
+    } else if scientific {
         format!("{value:.3e}")
     } else {
         format!("{value:.4}")
@@ -231,7 +244,9 @@ th, td { border: 1px solid #ddd; padding: 0.3em 0.7em; }
 table.metrics td { text-align: right; }
 table.metrics tbody tr:nth-child(even) { background: #f6f8fa; }
 table.timings th { text-align: left; font-weight: normal; color: #555; }
-figure { margin: 1em 0; }
-figure img { max-width: 100%; border: 1px solid #eee; }
+div.plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(480px, 1fr));
+            gap: 1em; }
+figure { margin: 0; }
+figure img { width: 100%; border: 1px solid #eee; }
 figcaption { color: #555; font-size: 0.9em; }
 ";

@@ -26,13 +26,15 @@ fn epoch(number: usize, loss: f64, accuracy: f64, val_loss: Option<f64>) -> Epoc
 }
 
 fn history() -> History {
-    History {
+    let mut history = History {
         epochs: vec![
             epoch(1, 0.91234, 0.5, Some(0.8)),
             epoch(2, 0.45678, 0.75, None),
         ],
         stopped_early: Some("EarlyStopping: val_loss did not improve <2 epochs>".to_string()),
-    }
+    };
+    history.epochs[1].logs.set("learning_rate", 0.01);
+    history
 }
 
 fn scratch(what: &str) -> PathBuf {
@@ -72,10 +74,11 @@ fn table_has_a_row_per_epoch_with_every_log_and_blank_for_missing_ones() {
          <th>seconds</th><th>img/s</th><th>data wait</th>"
     ));
     assert!(html.contains(
+        // learning_rate has a value below 1e-3, so its whole column is scientific.
         "<tr><td>1</td><td>0.9123</td><td>0.5000</td><td>0.8000</td><td>1.000e-4</td>\
          <td>2.00</td><td>1000</td><td>25.0 %</td></tr>"
     ));
-    assert!(html.contains("<tr><td>2</td><td>0.4568</td><td>0.7500</td><td></td><td>1.000e-4</td>"));
+    assert!(html.contains("<tr><td>2</td><td>0.4568</td><td>0.7500</td><td></td><td>1.000e-2</td>"));
     assert!(html.contains("<tr><th>total</th><td>7.3 s</td></tr>"));
     assert!(html.contains("<td>1000 img/s</td>"));
     assert!(html.contains("<td>25.0 %</td></tr>\n</table>"));
