@@ -18,6 +18,11 @@ pub enum TrainError {
         batch: usize,
         value: f32,
     },
+    #[error("{}: {why}", path.display())]
+    File {
+        path: std::path::PathBuf,
+        why: String,
+    },
     #[error("invalid {argument}: {why}")]
     Argument { argument: &'static str, why: String },
     #[error("an ensemble needs at least one member's outputs to average")]

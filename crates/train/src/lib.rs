@@ -10,7 +10,9 @@ pub mod ensemble;
 mod error;
 mod fit;
 mod lr_schedule;
+mod report_html;
 mod run_dir;
+pub mod tensorboard;
 mod tta;
 
 pub use callbacks::{
@@ -30,7 +32,9 @@ pub use fit::{
 };
 
 pub use lr_schedule::{schedule_from_spec, SCHEDULE_SPECS};
+pub use report_html::{report_html, write_report_html, ReportPlot, RunReport, RunTimings};
 pub use run_dir::{next_run_dir, read_history_csv, SaveTrainingState};
+pub use tensorboard::{EventWriter, TensorBoard};
 pub use tta::{map_images, predict_probabilities, TestTimeAugmentation};
 
 pub type Result<T> = std::result::Result<T, TrainError>;
