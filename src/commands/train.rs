@@ -8,9 +8,11 @@ use clap::{Args, ValueEnum};
 use krust::data::augment::{resize_short_side_center_crop, Augmentation, Pipeline};
 use krust::data::loader::SampleTransform;
 use krust::data::{Dataset, Targets};
+use krust::nn::architecture::ends_in_softmax;
 use krust::nn::layers::{Layer, Normalization, Rescaling};
 use krust::nn::losses::{Loss, MeanSquaredError, SparseCategoricalCrossentropy};
 use krust::nn::optimizers::Optimizer;
+use krust::nn::saving::InputSpec;
 use krust::nn::{model_from_config, AnyModel, Module};
 use krust::plot::{filter_grid, training_curves};
 use krust::train::map_images;
@@ -275,15 +277,6 @@ fn build_named_optimizer(
         .map_err(|e| format!("--optimizer {name}: {e}").into())
 }
 
-/// Whether the model's last layer ends in a softmax (so its outputs are probabilities).
-fn ends_in_softmax(model: &AnyModel) -> bool {
-    let config = model.to_config();
-    let layers = config["config"]["layers"].as_array();
-    layers.and_then(|l| l.last()).is_some_and(|last| {
-        last["class_name"] == "Softmax" || last["config"]["activation"] == "softmax"
-    })
-}
-
 /// Builds the model to train: from the zoo with normalization and dropout settings, or as a
 /// fresh copy of `file_model` (a model file loaded once; its weights are the starting point).
 /// `input_shape` is what the model sees: the samples' shape after augmentation.
@@ -412,6 +405,8 @@ struct RunSetup<'a> {
     /// The model file given as --model, loaded once.
     file_model: Option<&'a AnyModel>,
     outputs: usize,
+    /// What the saved models record about their inputs (size, colour mode, class names).
+    inputs: InputSpec,
 }
 
 fn train_member(
@@ -485,11 +480,14 @@ fn train_member(
         ));
     }
     if setup.validation.is_some() {
-        callbacks.push(Box::new(ModelCheckpoint::new(
-            setup.out_dir.join(format!("best{suffix}.krust")),
-            "val_loss",
-            true,
-        )));
+        callbacks.push(Box::new(
+            ModelCheckpoint::new(
+                setup.out_dir.join(format!("best{suffix}.krust")),
+                "val_loss",
+                true,
+            )
+            .with_inputs(setup.inputs.clone()),
+        ));
     }
     if let Some(spec) = &args.lr_schedule {
         callbacks.push(krust_train::schedule_from_spec(
@@ -697,6 +695,7 @@ pub fn run(args: TrainArgs) -> Result<(), BoxError> {
         ),
         file_model: file_model.as_ref(),
         outputs,
+        inputs: data_args::input_spec(&data),
     };
 
     let mut members = Vec::new();
@@ -725,7 +724,7 @@ pub fn run(args: TrainArgs) -> Result<(), BoxError> {
             String::new()
         };
         let model_path = out_dir.join(format!("model{suffix}.krust"));
-        krust::nn::saving::save_model(&member.model, &model_path)?;
+        krust::nn::saving::save_model_with_inputs(&member.model, Some(&setup.inputs), &model_path)?;
         if let Some(path) = &args.save {
             krust::nn::saving::save_training_state(
                 &member.model,
