@@ -95,6 +95,7 @@ fn ctrl_c_saves_the_run_and_resume_finishes_it_with_the_weights_of_an_uninterrup
         "summary.txt",
         "loss.png",
         "model.krust",
+        "report.html",
     ] {
         assert!(
             run.join(file).is_file(),
@@ -131,6 +132,17 @@ fn ctrl_c_saves_the_run_and_resume_finishes_it_with_the_weights_of_an_uninterrup
         .collect();
     let expected: Vec<String> = (0..done + 2).map(|e| e.to_string()).collect();
     assert_eq!(epochs, expected, "{history}");
+    // TensorBoard gets a second event file beside the first, whose steps go on.
+    let event_files = std::fs::read_dir(run.join("train")).unwrap().count();
+    assert_eq!(
+        event_files, 2,
+        "one TensorBoard event file per training session"
+    );
+    let report = std::fs::read_to_string(run.join("report.html")).unwrap();
+    assert!(
+        report.contains("data:image/png;base64,"),
+        "report.html embeds no plot"
+    );
 
     // The same run, never interrupted.
     let straight = run_krust(

@@ -4,8 +4,11 @@ use clap::{Args, ValueEnum};
 use krust::data::arrays::{load_arrays, load_npz_split};
 use krust::data::cifar::{load_cifar10, load_cifar100, Cifar100Label};
 use krust::data::fashion_mnist::{load_fashion_mnist, shipped_subset_dir, SYSTEM_DIR};
-use krust::data::image_folder::{load_image_folder, load_image_folder_split, ImageFolderOptions};
+use krust::data::image_folder::{
+    folder_image_format, load_image_folder, load_image_folder_split, ImageFolderOptions,
+};
 use krust::data::{Dataset, TrainTest};
+use krust::nn::saving::{InputSpec, ValueScaling};
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -46,17 +49,27 @@ pub struct DataArgs {
     pub test_x: Option<PathBuf>,
     #[arg(long, requires = "test_x")]
     pub test_y: Option<PathBuf>,
-    /// Image folders: resize every photo to HEIGHTxWIDTH on load.
-    #[arg(long, default_value = "64x64", value_parser = parse_size)]
-    pub image_size: (usize, usize),
-    /// Image folders: read photos as one gray channel instead of RGB.
-    #[arg(long)]
+    /// Image folders: resize every photo to HEIGHTxWIDTH on load. Default: the images' own
+    /// size when they all share one, else 64x64 (said in one line); for `krust evaluate`, the
+    /// size the model was trained at.
+    #[arg(long, value_parser = parse_size)]
+    pub image_size: Option<(usize, usize)>,
+    /// Image folders: read photos as one gray channel. Default: gray when every image is
+    /// grayscale, else RGB; for `krust evaluate`, the model's colour mode.
+    #[arg(long, conflicts_with = "rgb")]
     pub grayscale: bool,
+    /// Image folders: read photos as RGB even when they are all grayscale.
+    #[arg(long)]
+    pub rgb: bool,
     /// Image folders: skip images that cannot be decoded (each is reported) instead of
     /// stopping at the first.
     #[arg(long)]
     pub skip_corrupt: bool,
 }
+
+/// The image size an image folder gets when its images differ in size and `--image-size` is
+/// not given.
+pub const DEFAULT_IMAGE_SIZE: (usize, usize) = (64, 64);
 
 /// The largest side `--image-size` accepts: a 4096x4096 RGB image is already 192 MiB of
 /// float32 per photo.
@@ -84,6 +97,31 @@ pub fn parse_size(text: &str) -> Result<(usize, usize), String> {
 
 /// The training and test data the options name, with a one-line description.
 pub fn load(args: &DataArgs, seed: u64) -> Result<(TrainTest, String), Box<dyn std::error::Error>> {
+    load_for(args, seed, None)
+}
+
+/// What a model trained on `data` records about its inputs: the sample shape, images' size
+/// and colour mode, byte scaling, and the class names of a classifier.
+pub fn input_spec(data: &TrainTest) -> InputSpec {
+    let scaling = if data.train.is_bytes() {
+        ValueScaling::DivideBy255
+    } else {
+        ValueScaling::None
+    };
+    InputSpec::new(
+        data.train.sample_shape(),
+        scaling,
+        data.train.class_names().to_vec(),
+    )
+}
+
+/// [`load`], with image folders read as `model` (the input description of the model the data
+/// is for, stored in `model_path`) was trained: its size, colour mode and class order.
+fn load_for(
+    args: &DataArgs,
+    seed: u64,
+    model: Option<(&InputSpec, &Path)>,
+) -> Result<(TrainTest, String), Box<dyn std::error::Error>> {
     if let (Some(x), Some(y)) = (&args.x, &args.y) {
         let train = load_arrays(x, Some(y), None, None)?;
         let test = match (&args.test_x, &args.test_y) {
@@ -115,13 +153,6 @@ pub fn load(args: &DataArgs, seed: u64) -> Result<(TrainTest, String), Box<dyn s
         kind => kind,
     };
     let what = format!("{} from {}", kind_name(kind), path.display());
-    let folder_options = ImageFolderOptions {
-        height: args.image_size.0,
-        width: args.image_size.1,
-        channels: if args.grayscale { 1 } else { 3 },
-        skip_corrupt: args.skip_corrupt,
-        class_names: None,
-    };
     let data = match kind {
         DatasetKind::Auto | DatasetKind::Idx => load_fashion_mnist(path)?,
         DatasetKind::Cifar10 => load_cifar10(path)?,
@@ -129,6 +160,7 @@ pub fn load(args: &DataArgs, seed: u64) -> Result<(TrainTest, String), Box<dyn s
         DatasetKind::Cifar100Coarse => load_cifar100(path, Cifar100Label::Coarse)?,
         DatasetKind::Npz => load_npz_split(path)?,
         DatasetKind::Folder => {
+            let folder_options = folder_options(args, path, model)?;
             let (data, skipped) = if path.join("train").is_dir() {
                 load_image_folder_split(path, &folder_options)?
             } else {
@@ -145,14 +177,96 @@ pub fn load(args: &DataArgs, seed: u64) -> Result<(TrainTest, String), Box<dyn s
     Ok((data, what))
 }
 
-/// Loads the test split only, for `krust evaluate`.
-pub fn load_test(args: &DataArgs) -> Result<(Dataset, String), Box<dyn std::error::Error>> {
+/// Loads the test split only, for `krust evaluate`; image folders are read as `model` (the
+/// input description stored in the model file `model_path`) says, when it has one.
+pub fn load_test(
+    args: &DataArgs,
+    model: Option<(&InputSpec, &Path)>,
+) -> Result<(Dataset, String), Box<dyn std::error::Error>> {
     if let (Some(x), Some(y)) = (&args.test_x, &args.test_y) {
         let what = format!("arrays {} / {}", x.display(), y.display());
         return Ok((load_arrays(x, Some(y), None, None)?, what));
     }
-    let (data, what) = load(args, 0)?;
+    let (data, what) = load_for(args, 0, model)?;
     Ok((data.test, format!("the test split of {what}")))
+}
+
+/// How an image folder at `path` is read: the flags; else the model's stored size, colour
+/// mode and classes (a flag that contradicts them is an error); else the images' own size
+/// and colour mode when they share them, `DEFAULT_IMAGE_SIZE` in RGB otherwise.
+fn folder_options(
+    args: &DataArgs,
+    path: &Path,
+    model: Option<(&InputSpec, &Path)>,
+) -> Result<ImageFolderOptions, Box<dyn std::error::Error>> {
+    let flag_channels = match (args.grayscale, args.rgb) {
+        (true, _) => Some(1),
+        (_, true) => Some(3),
+        _ => None,
+    };
+    let mut options = ImageFolderOptions {
+        skip_corrupt: args.skip_corrupt,
+        ..ImageFolderOptions::default()
+    };
+    if let Some((spec, model_path)) = model {
+        if let Some((height, width, channels)) = spec.image_dims() {
+            let model = model_path.display();
+            if let Some((h, w)) = args.image_size.filter(|&size| size != (height, width)) {
+                return Err(format!(
+                    "--image-size {h}x{w} contradicts {model}, which was trained on {height}x{width} images (leave --image-size out to use that)"
+                )
+                .into());
+            }
+            if let Some(c) = flag_channels.filter(|&c| c != channels) {
+                let (flag, mode) = match c {
+                    1 => ("--grayscale", "RGB"),
+                    _ => ("--rgb", "grayscale"),
+                };
+                return Err(format!(
+                    "{flag} contradicts {model}, which was trained on {mode} images (leave {flag} out to use that)"
+                )
+                .into());
+            }
+            options.height = height;
+            options.width = width;
+            options.channels = channels;
+            if !spec.class_names.is_empty() {
+                options.class_names = Some(spec.class_names.clone());
+            }
+            return Ok(options);
+        }
+    }
+    let detected = match (args.image_size, flag_channels) {
+        (Some(_), Some(_)) => None,
+        _ => Some(folder_image_format(path)?),
+    };
+    let (height, width) = match (args.image_size, &detected) {
+        (Some(size), _) => size,
+        (None, Some(format)) => match format.size {
+            Some((h, w)) if h <= MAX_IMAGE_SIDE && w <= MAX_IMAGE_SIDE => (h, w),
+            // No readable image: the loader says so, naming the folder.
+            None if format.images == 0 => DEFAULT_IMAGE_SIZE,
+            own => {
+                let (h, w) = DEFAULT_IMAGE_SIZE;
+                let why = match own {
+                    Some((oh, ow)) => format!("are {oh}x{ow}, over the {MAX_IMAGE_SIDE} limit"),
+                    None => format!("have {} different sizes", format.distinct_sizes),
+                };
+                eprintln!(
+                    "note: the images in {} {why}; resizing all to {h}x{w} (--image-size HxW chooses)",
+                    path.display()
+                );
+                (h, w)
+            }
+        },
+        (None, None) => DEFAULT_IMAGE_SIZE,
+    };
+    options.height = height;
+    options.width = width;
+    options.channels = flag_channels
+        .or(detected.map(|format| format.channels))
+        .unwrap_or(3);
+    Ok(options)
 }
 
 fn kind_name(kind: DatasetKind) -> &'static str {

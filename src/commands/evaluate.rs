@@ -27,8 +27,9 @@ pub struct EvaluateArgs {
 pub fn run(args: EvaluateArgs) -> Result<(), Box<dyn std::error::Error>> {
     super::set_threads(args.threads)?;
     let tta = TestTimeAugmentation::parse(&args.tta).map_err(|e| format!("--tta: {e}"))?;
-    let model = krust_import::load_model(&args.model)?;
-    let (test, which) = data_args::load_test(&args.data)?;
+    let (model, inputs) = krust_import::load_model_with_inputs(&args.model)?;
+    let stored = inputs.as_ref().map(|spec| (spec, args.model.as_path()));
+    let (test, which) = data_args::load_test(&args.data, stored)?;
     println!(
         "Evaluating {} ({} parameters) on {which}: {} samples",
         args.model.display(),

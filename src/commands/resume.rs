@@ -20,8 +20,16 @@ pub const RECORD: &str = "run.json";
 /// The training state after the last finished epoch.
 pub const STATE: &str = "state.krust";
 
-/// Flags a resumed run may set anew: how far to train, what it prints, how many threads.
-const MAY_CHANGE: &[&str] = &["resume", "epochs", "quiet", "threads", "loader_threads"];
+/// Flags a resumed run may set anew: how far to train, what it prints and logs, how many
+/// threads.
+const MAY_CHANGE: &[&str] = &[
+    "resume",
+    "epochs",
+    "quiet",
+    "threads",
+    "loader_threads",
+    "tensorboard_freq",
+];
 
 /// Flags that `--resume FILE` cannot honour: the file holds the model and its optimizer.
 const RESTORED_FROM_FILE: &[&str] = &[
@@ -137,6 +145,9 @@ pub fn resolve(args: TrainArgs, given: &ArgMatches) -> Result<TrainArgs, BoxErro
     }
     if given_now("loader_threads") {
         recorded.loader_threads = args.loader_threads;
+    }
+    if given_now("tensorboard_freq") {
+        recorded.tensorboard_freq = args.tensorboard_freq;
     }
     recorded.quiet = args.quiet;
     // The recorded paths (data, model files) are relative to where the run started.

@@ -9,17 +9,19 @@ use clap::{ArgMatches, Args, ValueEnum};
 use krust::data::augment::{resize_short_side_center_crop, Augmentation, Pipeline};
 use krust::data::loader::SampleTransform;
 use krust::data::{Dataset, Targets};
+use krust::nn::architecture::ends_in_softmax;
 use krust::nn::layers::{Layer, Normalization, Rescaling};
 use krust::nn::losses::{Loss, MeanSquaredError, SparseCategoricalCrossentropy};
 use krust::nn::optimizers::Optimizer;
-use krust::nn::saving::TrainingState;
+use krust::nn::saving::{InputSpec, TrainingState};
 use krust::nn::{model_from_config, AnyModel, Module};
 use krust::plot::{filter_grid, training_curves};
 use krust::train::map_images;
 use krust::train::{
     average_outputs, fit, member_seed, score_ensemble, Callback, CsvLogger, EarlyStopping,
     EnsembleMode, EnsembleScore, EpochStats, FitConfig, History, Metric, ModelCheckpoint,
-    SaveTrainingState, TerminateOnNaN, TestTimeAugmentation,
+    ReportPlot, RunReport, RunTimings, SaveTrainingState, TensorBoard, TerminateOnNaN,
+    TestTimeAugmentation,
 };
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -171,6 +173,10 @@ pub struct TrainArgs {
     /// (default: runs/<model>-<n>, the first unused n).
     #[arg(long)]
     pub(super) output: Option<PathBuf>,
+    /// TensorBoard: also log the batch loss every this many steps (0: per epoch only). The
+    /// event files go into the run directory (`tensorboard --logdir runs`).
+    #[arg(long, default_value_t = 50)]
+    pub(super) tensorboard_freq: usize,
     /// Hide the progress bar.
     #[arg(long)]
     pub(super) quiet: bool,
@@ -280,15 +286,6 @@ fn build_named_optimizer(
     }
     krust::nn::optimizers::from_config(name, &config)
         .map_err(|e| format!("--optimizer {name}: {e}").into())
-}
-
-/// Whether the model's last layer ends in a softmax (so its outputs are probabilities).
-fn ends_in_softmax(model: &AnyModel) -> bool {
-    let config = model.to_config();
-    let layers = config["config"]["layers"].as_array();
-    layers.and_then(|l| l.last()).is_some_and(|last| {
-        last["class_name"] == "Softmax" || last["config"]["activation"] == "softmax"
-    })
 }
 
 /// Builds the model to train: from the zoo with normalization and dropout settings, or as a
@@ -424,6 +421,8 @@ struct RunSetup<'a> {
     model_label: &'a str,
     /// Whether this run continues the run directory `out_dir` (--resume RUN_DIR).
     continues_run_dir: bool,
+    /// What the saved models record about their inputs (size, colour mode, class names).
+    inputs: InputSpec,
 }
 
 impl RunSetup<'_> {
@@ -561,6 +560,16 @@ fn train_member(
             epochs_done,
         )));
     }
+    // Live curves: `tensorboard --logdir runs` shows every run, a resumed one continuing.
+    let tensorboard_dir = match member {
+        Some(_) => setup.out_dir.join(format!("member{suffix}")),
+        None => setup.out_dir.to_path_buf(),
+    };
+    callbacks.push(Box::new(
+        TensorBoard::new(tensorboard_dir)
+            .update_freq(args.tensorboard_freq)
+            .steps_per_epoch(train.len().div_ceil(args.batch_size)),
+    ));
     let monitor = if setup.validation.is_some() {
         "val_loss"
     } else {
@@ -574,11 +583,14 @@ fn train_member(
         ));
     }
     if setup.validation.is_some() {
-        callbacks.push(Box::new(ModelCheckpoint::new(
-            setup.out_dir.join(format!("best{suffix}.krust")),
-            "val_loss",
-            true,
-        )));
+        callbacks.push(Box::new(
+            ModelCheckpoint::new(
+                setup.out_dir.join(format!("best{suffix}.krust")),
+                "val_loss",
+                true,
+            )
+            .with_inputs(setup.inputs.clone()),
+        ));
     }
     if let Some(spec) = &args.lr_schedule {
         callbacks.push(krust_train::schedule_from_spec(
@@ -750,8 +762,54 @@ fn warn_about_data(args: &TrainArgs, train: &Dataset, validation: Option<&Datase
     }
 }
 
+/// `report.html`: the run on one page, with every PNG the run wrote (the run directory's,
+/// then each ensemble member's).
+fn write_run_report(
+    out_dir: &Path,
+    title: String,
+    data: &str,
+    trained: &Trained,
+    summary: &str,
+    seconds: f64,
+) -> Result<(), BoxError> {
+    let mut plots = Vec::new();
+    let mut dirs = vec![out_dir.to_path_buf()];
+    let mut index = 0;
+    while index < dirs.len() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(&dirs[index])?
+            .map(|entry| entry.map(|e| e.path()))
+            .collect::<Result<_, _>>()?;
+        entries.sort();
+        for path in entries {
+            if path.is_dir() && index == 0 {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "png") {
+                let caption = path
+                    .strip_prefix(out_dir)
+                    .unwrap_or(&path)
+                    .display()
+                    .to_string();
+                plots.push(ReportPlot::new(path, caption));
+            }
+        }
+        index += 1;
+    }
+    let report = RunReport {
+        title,
+        command_line: std::env::args().collect::<Vec<_>>().join(" "),
+        data_description: data.to_string(),
+        timings: RunTimings::from_history(&trained.history, seconds),
+        history: &trained.history,
+        test_report: summary.to_string(),
+        plots,
+    };
+    krust::train::write_report_html(&out_dir.join("report.html"), &report)?;
+    Ok(())
+}
+
 pub fn run(args: TrainArgs, given: &ArgMatches) -> Result<ExitCode, BoxError> {
     // Everything the command line names is checked before any data is read.
+    let run_start = Instant::now();
     let args = resume::resolve(args, given)?;
     check_args(&args)?;
     let threads = super::set_threads(args.threads)?;
@@ -885,6 +943,7 @@ pub fn run(args: TrainArgs, given: &ArgMatches) -> Result<ExitCode, BoxError> {
         outputs,
         model_label: &model_label,
         continues_run_dir,
+        inputs: data_args::input_spec(&data),
     };
 
     resume::catch_ctrl_c();
@@ -921,7 +980,7 @@ pub fn run(args: TrainArgs, given: &ArgMatches) -> Result<ExitCode, BoxError> {
             String::new()
         };
         let model_path = out_dir.join(format!("model{suffix}.krust"));
-        krust::nn::saving::save_model(&member.model, &model_path)?;
+        krust::nn::saving::save_model_with_inputs(&member.model, Some(&setup.inputs), &model_path)?;
         if let Some(path) = &args.save {
             if member.history.interrupted.is_some() {
                 println!(
@@ -1057,6 +1116,24 @@ pub fn run(args: TrainArgs, given: &ArgMatches) -> Result<ExitCode, BoxError> {
         }
     }
     krust::nn::saving::write_atomically(&out_dir.join("summary.txt"), summary.as_bytes())?;
+    if let Some(first) = members.first() {
+        let title = if several {
+            format!(
+                "{model_label}: an ensemble of {} (member 1's epochs)",
+                members.len()
+            )
+        } else {
+            model_label.clone()
+        };
+        write_run_report(
+            &out_dir,
+            title,
+            &which,
+            first,
+            &summary,
+            run_start.elapsed().as_secs_f64(),
+        )?;
+    }
     println!("Run outputs in {}", out_dir.display());
     if interruption.is_none() {
         return Ok(ExitCode::SUCCESS);

@@ -155,6 +155,67 @@ pub fn load_image_file(
     decode_resized(path, height, width, channels)
 }
 
+/// What the images under a folder have in common, from their headers alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FolderImageFormat {
+    /// `(height, width)` when every image has that size; `None` when sizes differ.
+    pub size: Option<(usize, usize)>,
+    /// 1 when every image is grayscale, else 3.
+    pub channels: usize,
+    /// How many distinct sizes the images have.
+    pub distinct_sizes: usize,
+    /// How many images were read (those whose header cannot be read are left to the loader,
+    /// which reports them).
+    pub images: usize,
+}
+
+/// Reads the header of every JPEG/PNG under `dir` (recursively, hidden entries skipped) and
+/// tells whether they share one size and are all grayscale, so a folder can be loaded at its
+/// own size and colour mode. No pixel data is decoded.
+pub fn folder_image_format(dir: &Path) -> Result<FolderImageFormat, DataError> {
+    require_dir(dir)?;
+    let mut files = Vec::new();
+    collect_image_files(dir, &mut files)?;
+    let headers: Vec<Option<((u32, u32), bool)>> =
+        files.par_iter().map(|path| image_header(path)).collect();
+    let mut sizes: Vec<(u32, u32)> = Vec::new();
+    let mut all_gray = true;
+    let mut images = 0;
+    for (dimensions, gray) in headers.into_iter().flatten() {
+        images += 1;
+        all_gray &= gray;
+        if !sizes.contains(&dimensions) {
+            sizes.push(dimensions);
+        }
+    }
+    let size = match sizes[..] {
+        [(width, height)] => Some((height as usize, width as usize)),
+        _ => None,
+    };
+    Ok(FolderImageFormat {
+        size,
+        channels: if all_gray && images > 0 { 1 } else { 3 },
+        distinct_sizes: sizes.len(),
+        images,
+    })
+}
+
+/// `((width, height), grayscale)` from an image file's header, `None` when it cannot be read.
+fn image_header(path: &Path) -> Option<((u32, u32), bool)> {
+    use image::{ColorType, ImageDecoder};
+    let decoder = image::ImageReader::open(path)
+        .ok()?
+        .with_guessed_format()
+        .ok()?
+        .into_decoder()
+        .ok()?;
+    let gray = matches!(
+        decoder.color_type(),
+        ColorType::L8 | ColorType::La8 | ColorType::L16 | ColorType::La16
+    );
+    Some((decoder.dimensions(), gray))
+}
+
 /// Refuses a folder whose decoded images (held twice while they are gathered) would not fit in
 /// the available memory, before any is decoded: a huge `--image-size` is an error, not an
 /// allocation failure.
@@ -205,16 +266,22 @@ fn check_size(height: usize, width: usize, channels: usize) -> Result<(), DataEr
     Ok(())
 }
 
+/// An error naming `dir` unless it is a directory.
+fn require_dir(dir: &Path) -> Result<(), DataError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let dir = dir.to_path_buf();
+    Err(if dir.exists() {
+        DataError::NotADirectory { dir }
+    } else {
+        DataError::MissingDirectory { dir }
+    })
+}
+
 /// Names of the non-hidden sub-folders of `dir`, sorted.
 fn class_folders(dir: &Path) -> Result<Vec<String>, DataError> {
-    if !dir.is_dir() {
-        let dir = dir.to_path_buf();
-        return Err(if dir.exists() {
-            DataError::NotADirectory { dir }
-        } else {
-            DataError::MissingDirectory { dir }
-        });
-    }
+    require_dir(dir)?;
     let mut names = Vec::new();
     for entry in read_dir(dir)? {
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -362,6 +429,32 @@ mod tests {
 
     fn pixel(dataset: &Dataset, index: usize) -> &[u8] {
         &dataset.sample_bytes(index).expect("bytes")[..dataset.image_dims().expect("image").2]
+    }
+
+    #[test]
+    fn folder_format_tells_a_shared_size_and_grayscale_from_headers() {
+        let root = TempDir::new("image-folder-format");
+        let gray = |dir: &Path, relative: &str| {
+            let path = dir.join(relative);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            image::GrayImage::from_pixel(5, 3, image::Luma([90]))
+                .save(&path)
+                .expect("write gray image");
+        };
+        gray(root.path(), "a/one.png");
+        gray(root.path(), "b/two.png");
+        let format = folder_image_format(root.path()).unwrap();
+        assert_eq!(format.size, Some((3, 5)), "height 3, width 5");
+        assert_eq!(format.channels, 1);
+        assert_eq!(format.images, 2);
+        // A colour image of the same size makes the folder RGB; another size makes it mixed.
+        write_image(root.path(), "b/three.png", (5, 3), [1, 2, 3]);
+        let format = folder_image_format(root.path()).unwrap();
+        assert_eq!((format.size, format.channels), (Some((3, 5)), 3));
+        write_image(root.path(), "a/four.jpg", (7, 7), [1, 2, 3]);
+        let format = folder_image_format(root.path()).unwrap();
+        assert_eq!((format.size, format.distinct_sizes), (None, 2));
+        assert!(folder_image_format(&root.path().join("missing")).is_err());
     }
 
     #[test]

@@ -77,6 +77,7 @@ impl ImportError {
 
 pub type Result<T> = std::result::Result<T, ImportError>;
 
+pub use krust_nn::saving::InputSpec;
 /// A model loaded from any supported file: a Sequential or functional krust model.
 pub use krust_nn::AnyModel as LoadedModel;
 
@@ -86,6 +87,12 @@ const HDF5_MAGIC: &[u8] = b"\x89HDF\r\n\x1a\n";
 /// Loads a model, choosing the reader from the file's content: a zip is a Keras 3 `.keras`
 /// file, an HDF5 file a legacy Keras `.h5` model, anything else krust's own format.
 pub fn load_model(path: &Path) -> Result<LoadedModel> {
+    load_model_with_inputs(path).map(|(model, _)| model)
+}
+
+/// [`load_model`], with the description of the model's inputs that a krust model file may
+/// hold (`None` for Keras files and krust files written without one).
+pub fn load_model_with_inputs(path: &Path) -> Result<(LoadedModel, Option<InputSpec>)> {
     let bytes =
         std::fs::read(path).map_err(|e| ImportError::file(path, format!("cannot read: {e}")))?;
     let extension = path
@@ -94,9 +101,13 @@ pub fn load_model(path: &Path) -> Result<LoadedModel> {
         .unwrap_or("")
         .to_ascii_lowercase();
     if bytes.starts_with(ZIP_MAGIC) {
-        load_keras(&bytes).map_err(|why| ImportError::file(path, why))
+        load_keras(&bytes)
+            .map(|model| (model, None))
+            .map_err(|why| ImportError::file(path, why))
     } else if bytes.starts_with(HDF5_MAGIC) {
-        load_legacy_h5(bytes).map_err(|why| ImportError::file(path, why))
+        load_legacy_h5(bytes)
+            .map(|model| (model, None))
+            .map_err(|why| ImportError::file(path, why))
     } else if extension == "keras" {
         Err(ImportError::file(
             path,
@@ -108,7 +119,7 @@ pub fn load_model(path: &Path) -> Result<LoadedModel> {
             "not an HDF5 file (no HDF5 signature at the start)",
         ))
     } else {
-        Ok(krust_nn::saving::load_model(path)?)
+        Ok(krust_nn::saving::load_model_with_inputs(path)?)
     }
 }
 

@@ -101,6 +101,16 @@ impl Module for AnyModel {
     }
 }
 
+/// Whether the model's last layer ends in a softmax, so its outputs are probabilities rather
+/// than logits (a `Softmax` layer, or a layer with `activation: "softmax"`).
+pub fn ends_in_softmax(model: &AnyModel) -> bool {
+    let config = model.to_config();
+    let layers = config["config"]["layers"].as_array();
+    layers.and_then(|l| l.last()).is_some_and(|last| {
+        last["class_name"] == "Softmax" || last["config"]["activation"] == "softmax"
+    })
+}
+
 /// Rebuilds the model described by a Keras-style config ({"class_name": "Sequential" or
 /// "Functional", "config": ...}), with fresh weights.
 pub fn model_from_config(model: &Value) -> Result<AnyModel> {

@@ -2,18 +2,220 @@
 //! (Keras-style JSON) and whose tensors are the weights, named "weights/<layer>/<weight>".
 //! Writes go to a temporary file in the same directory that is renamed into place, so a
 //! crash never leaves a half-written model where the old one was.
+//!
+//! An optional metadata entry, `inputs` (JSON, see [`InputSpec`]), records how the inputs the
+//! model was trained on were prepared (shape, image size and colour mode, value scaling) and
+//! the class names, so `krust evaluate`, `predict` and `classify` can prepare new inputs the
+//! same way. Files without it (older ones) load as before.
 
 use crate::architecture::{model_from_config, AnyModel};
 use crate::optimizers::{deserialize, serialize, Optimizer, OptimizerState};
 use crate::{Module, NnError, Result, Sequential};
 use krust_tensor::Tensor;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
 /// Written into every file's metadata; bumped when the layout changes.
 pub const FORMAT: &str = "krust-model/1";
+
+/// The metadata key of the input description.
+pub const INPUTS_KEY: &str = "inputs";
+/// The version [`InputSpec`] is written with; a file with a newer one is refused.
+pub const INPUTS_VERSION: u32 = 1;
+/// The largest image side an input description may name (as `--image-size` accepts).
+pub const MAX_INPUT_SIDE: usize = 4096;
+/// The most values one sample may have (a 4096x4096 RGB image is about 2^26).
+pub const MAX_INPUT_VALUES: usize = 1 << 26;
+/// The most class names an input description may list.
+pub const MAX_CLASS_NAMES: usize = 1 << 20;
+
+/// How image files are turned into channels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColorMode {
+    /// One channel (ITU-R BT.601 luma of the RGB pixels).
+    Grayscale,
+    /// Three channels, alpha dropped, grey replicated.
+    Rgb,
+}
+
+impl ColorMode {
+    /// 1 or 3.
+    pub fn channels(self) -> usize {
+        match self {
+            ColorMode::Grayscale => 1,
+            ColorMode::Rgb => 3,
+        }
+    }
+
+    /// The mode with `channels` channels, if there is one.
+    pub fn from_channels(channels: usize) -> Option<Self> {
+        match channels {
+            1 => Some(ColorMode::Grayscale),
+            3 => Some(ColorMode::Rgb),
+            _ => None,
+        }
+    }
+}
+
+/// How an image is brought to the stored size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResizeMethod {
+    /// Bilinear (triangle filter), smoothing when shrinking: what krust's image folders use.
+    Bilinear,
+}
+
+/// How raw values become the model's input values (before any normalization layer inside
+/// the model).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueScaling {
+    /// Bytes 0..=255 (image pixels, uint8 arrays) divided by 255, so the model sees [0, 1].
+    #[serde(rename = "divide_by_255")]
+    DivideBy255,
+    /// Values used as they are (float arrays).
+    None,
+}
+
+/// The image files' preparation: resized to `height` x `width` in `color_mode`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageInput {
+    pub height: usize,
+    pub width: usize,
+    pub color_mode: ColorMode,
+    pub resize: ResizeMethod,
+}
+
+/// What a model's inputs look like and how they were prepared in training, stored in the
+/// model file under [`INPUTS_KEY`] as JSON, e.g.
+/// `{"version":1,"shape":[28,28,1],"image":{"height":28,"width":28,"color_mode":"grayscale",
+/// "resize":"bilinear"},"scaling":"divide_by_255","class_names":["cat","dog"]}`.
+/// Unknown fields are ignored, so a later version may add some.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputSpec {
+    /// [`INPUTS_VERSION`] when written.
+    pub version: u32,
+    /// One sample's shape, channels last (e.g. `[height, width, channels]`).
+    pub shape: Vec<usize>,
+    /// Present when the inputs are images (`shape` is then `[height, width, channels]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageInput>,
+    pub scaling: ValueScaling,
+    /// The class of each output, in output order, for a classifier; empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub class_names: Vec<String>,
+}
+
+impl InputSpec {
+    /// A description of samples shaped `shape`; when `shape` is `[h, w, 1 or 3]` and the
+    /// values are bytes, of images of that size.
+    pub fn new(shape: &[usize], scaling: ValueScaling, class_names: Vec<String>) -> Self {
+        let image = match (shape, scaling) {
+            (&[height, width, channels], ValueScaling::DivideBy255) => {
+                ColorMode::from_channels(channels).map(|color_mode| ImageInput {
+                    height,
+                    width,
+                    color_mode,
+                    resize: ResizeMethod::Bilinear,
+                })
+            }
+            _ => None,
+        };
+        Self {
+            version: INPUTS_VERSION,
+            shape: shape.to_vec(),
+            image,
+            scaling,
+            class_names,
+        }
+    }
+
+    /// `(height, width, channels)` of image inputs.
+    pub fn image_dims(&self) -> Option<(usize, usize, usize)> {
+        self.image
+            .as_ref()
+            .map(|i| (i.height, i.width, i.color_mode.channels()))
+    }
+
+    /// The JSON stored in the file.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("an InputSpec always serializes")
+    }
+
+    /// Parses and checks the stored JSON: a known version, sides and sizes within bounds,
+    /// an image description that agrees with the shape.
+    pub fn from_json(text: &str) -> std::result::Result<Self, String> {
+        let spec: InputSpec = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        spec.check()?;
+        Ok(spec)
+    }
+
+    fn check(&self) -> std::result::Result<(), String> {
+        if self.version == 0 || self.version > INPUTS_VERSION {
+            return Err(format!(
+                "version {} is not one this krust reads (1 to {INPUTS_VERSION})",
+                self.version
+            ));
+        }
+        if self.shape.is_empty() || self.shape.contains(&0) {
+            return Err(format!("shape {:?} has no values", self.shape));
+        }
+        let values = self
+            .shape
+            .iter()
+            .try_fold(1usize, |n, &d| n.checked_mul(d))
+            .filter(|&n| n <= MAX_INPUT_VALUES);
+        if values.is_none() {
+            return Err(format!(
+                "shape {:?} has more than {MAX_INPUT_VALUES} values",
+                self.shape
+            ));
+        }
+        if let Some((height, width, channels)) = self.image_dims() {
+            if height > MAX_INPUT_SIDE || width > MAX_INPUT_SIDE {
+                return Err(format!(
+                    "image size {height}x{width} has a side over {MAX_INPUT_SIDE}"
+                ));
+            }
+            if self.shape != [height, width, channels] {
+                return Err(format!(
+                    "image {height}x{width} with {channels} channel(s) disagrees with shape {:?}",
+                    self.shape
+                ));
+            }
+        }
+        if self.class_names.len() > MAX_CLASS_NAMES {
+            return Err(format!(
+                "{} class names, more than {MAX_CLASS_NAMES}",
+                self.class_names.len()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The input description in a file's `metadata`, if it has one; a corrupt one is an error
+/// naming `path` and the key.
+fn inputs_from_metadata(
+    path: &Path,
+    metadata: &HashMap<String, String>,
+) -> Result<Option<InputSpec>> {
+    metadata
+        .get(INPUTS_KEY)
+        .map(|text| {
+            InputSpec::from_json(text).map_err(|why| {
+                NnError::file(
+                    path,
+                    format!("corrupt {INPUTS_KEY:?} metadata entry: {why}"),
+                )
+            })
+        })
+        .transpose()
+}
 
 /// Writes `bytes` to `path` atomically: a sibling temporary file, fsync, then rename.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -105,19 +307,31 @@ fn weight_tensors(model: &dyn Module) -> Vec<(String, Tensor)> {
         .collect()
 }
 
-fn model_metadata(model: &dyn Module) -> HashMap<String, String> {
+fn model_metadata(model: &dyn Module, inputs: Option<&InputSpec>) -> HashMap<String, String> {
     let mut metadata = HashMap::new();
     metadata.insert("format".to_string(), FORMAT.to_string());
     metadata.insert("architecture".to_string(), model.to_config().to_string());
+    if let Some(inputs) = inputs {
+        metadata.insert(INPUTS_KEY.to_string(), inputs.to_json());
+    }
     metadata
 }
 
 /// Saves the architecture and weights of `model` (a `Sequential`, a functional `Model` or
 /// an `AnyModel`) to `path`, atomically.
 pub fn save_model(model: &dyn Module, path: &Path) -> Result<()> {
+    save_model_with_inputs(model, None, path)
+}
+
+/// [`save_model`], with the description of the model's inputs when there is one.
+pub fn save_model_with_inputs(
+    model: &dyn Module,
+    inputs: Option<&InputSpec>,
+    path: &Path,
+) -> Result<()> {
     write_atomically(
         path,
-        &to_safetensors(&weight_tensors(model), model_metadata(model))?,
+        &to_safetensors(&weight_tensors(model), model_metadata(model, inputs))?,
     )
 }
 
@@ -192,6 +406,13 @@ pub fn load_model(path: &Path) -> Result<AnyModel> {
     read_model_file(path).map(|file| file.model)
 }
 
+/// Loads a model with the description of its inputs (`None` for a file written without one).
+pub fn load_model_with_inputs(path: &Path) -> Result<(AnyModel, Option<InputSpec>)> {
+    let file = read_model_file(path)?;
+    let inputs = inputs_from_metadata(path, &file.metadata)?;
+    Ok((file.model, inputs))
+}
+
 /// Loads a model file that must hold a `Sequential` model.
 pub fn load_sequential(path: &Path) -> Result<Sequential> {
     match load_model(path)? {
@@ -229,7 +450,7 @@ pub fn save_training_state(
             .into_iter()
             .map(|(n, t)| (format!("optimizer/{n}"), t)),
     );
-    let mut metadata = model_metadata(model);
+    let mut metadata = model_metadata(model, None);
     metadata.insert("optimizer".to_string(), serialize(optimizer).to_string());
     metadata.insert(
         "optimizer_iterations".to_string(),

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use krust_nn::optimizers::Optimizer;
-use krust_nn::saving::{save_model, write_atomically};
+use krust_nn::saving::{save_model_with_inputs, write_atomically, InputSpec};
 use krust_nn::Module;
 use krust_tensor::Tensor;
 
@@ -235,6 +235,8 @@ pub struct ModelCheckpoint {
     best: f64,
     /// Epochs (0-based) at which the file was written.
     pub saved_epochs: Vec<usize>,
+    /// The input description written with the model, if any.
+    pub inputs: Option<InputSpec>,
 }
 
 impl ModelCheckpoint {
@@ -246,7 +248,14 @@ impl ModelCheckpoint {
             mode: Mode::Auto,
             best: f64::NAN,
             saved_epochs: Vec::new(),
+            inputs: None,
         }
+    }
+
+    /// Writes `inputs` (how the model's inputs are prepared, its class names) into the file.
+    pub fn with_inputs(mut self, inputs: InputSpec) -> Self {
+        self.inputs = Some(inputs);
+        self
     }
 }
 
@@ -268,7 +277,7 @@ impl Callback for ModelCheckpoint {
             }
             self.best = current;
         }
-        save_model(control.model, &self.path)?;
+        save_model_with_inputs(control.model, self.inputs.as_ref(), &self.path)?;
         self.saved_epochs.push(epoch);
         Ok(())
     }
