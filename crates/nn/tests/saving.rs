@@ -318,3 +318,37 @@ fn a_call_pinned_to_inference_stays_so_in_training_and_through_a_file() {
         .value();
     assert_eq!(again.to_vec(), ones.to_vec());
 }
+
+#[test]
+fn a_training_state_puts_dropout_streams_back_where_they_were() {
+    use krust_autograd::Var;
+    use krust_nn::layers::GaussianNoise;
+    use krust_nn::optimizers::Sgd;
+    use krust_nn::saving::{load_training_state, save_training_state};
+    use krust_nn::Module;
+    krust_tensor::random::set_seed(3);
+    let mut model = Sequential::new();
+    model.add(Input::new(&[16])).unwrap();
+    model.add(Dropout::new(0.5)).unwrap();
+    model.add(GaussianNoise::new(0.1)).unwrap();
+    let x = Var::constant(Tensor::ones([4, 16]));
+    // Draw a few masks, so the streams are somewhere past their start.
+    for _ in 0..3 {
+        model.forward(&x, true).unwrap();
+    }
+    let path = temp("streams.krust");
+    save_training_state(&model, &Sgd::new(0.1, 0.0, false).unwrap(), 2, &path).unwrap();
+    let next = model.forward(&x, true).unwrap().value();
+    // A model built elsewhere (another key) continues the saved streams once loaded.
+    krust_tensor::random::set_seed(99);
+    let state = load_training_state(&path).unwrap();
+    let resumed = state.model.forward(&x, true).unwrap().value();
+    assert_eq!(next.to_vec(), resumed.to_vec());
+    // Without the entry, the loaded model would draw other masks.
+    let fresh = krust_nn::saving::load_model(&path).unwrap();
+    assert_ne!(
+        fresh.forward(&x, true).unwrap().value().to_vec(),
+        next.to_vec()
+    );
+    std::fs::remove_file(&path).unwrap();
+}
