@@ -650,17 +650,8 @@ impl Model {
     /// inputs, FLOPs per sample, and the layers it is connected to.
     pub fn summary(&self) -> String {
         let g = self.graph.0.borrow();
-        let rule = "-".repeat(124);
-        let mut out = format!(
-            "{:<32}{:<22}{:>10}{:>11}{:>8}{:>12}  {}\n{rule}\n",
-            "Layer (type)",
-            "Output Shape",
-            "Param #",
-            "Receptive",
-            "Stride",
-            "FLOPs",
-            "Connected to"
-        );
+        use crate::summary_table::{table, Align, LAYER_COLUMNS};
+        let mut rows = Vec::new();
         let mut counted = vec![false; g.layers.len()];
         let mut fields: Vec<Field> = g
             .nodes
@@ -723,15 +714,22 @@ impl Model {
                 .map(|&i| label(i))
                 .collect::<Vec<_>>()
                 .join(", ");
-            out.push_str(&format!(
-                "{title:<32}{shape:<22}{params:>10}{:>11}{:>8}{flops:>12}  {from}\n",
+            rows.push(vec![
+                title,
+                shape,
+                params.to_string(),
                 fields[n].size_label(),
-                fields[n].stride_label()
-            ));
+                fields[n].stride_label(),
+                flops.to_string(),
+                from,
+            ]);
         }
+        let mut header = LAYER_COLUMNS.to_vec();
+        header.push(("Connected to", Align::Left));
+        let mut out = table(&header, &rows);
         let (total, trainable) = (self.count_params(), self.count_trainable_params());
         out.push_str(&format!(
-            "{rule}\nTotal params: {total}\nTrainable params: {trainable}\nNon-trainable params: {}\nFLOPs per sample: {total_flops}\n",
+            "Total params: {total}\nTrainable params: {trainable}\nNon-trainable params: {}\nFLOPs per sample: {total_flops}\n",
             total - trainable
         ));
         out
@@ -841,6 +839,42 @@ impl Module for crate::Sequential {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn summary_columns_stay_apart_with_a_long_layer_name() {
+        use crate::layers::Dense;
+        let g = Graph::new();
+        let x = g.input(&[3]);
+        let long = "a_dense_layer_with_a_name_of_more_than_forty_characters";
+        let hidden = g.named_layer_boxed(long, Box::new(Dense::new(4)));
+        let y = hidden.call(&[&x]).unwrap();
+        let y = g.layer(Dense::new(2)).call(&[&y]).unwrap();
+        let summary = g.model(&[&x], &[&y]).unwrap().summary();
+        let row = summary
+            .lines()
+            .find(|l| l.starts_with(long))
+            .unwrap_or_else(|| panic!("{long} in {summary}"));
+        let fields: Vec<&str> = row.split("  ").filter(|f| !f.is_empty()).collect();
+        let fields: Vec<&str> = fields.iter().map(|f| f.trim()).collect();
+        assert_eq!(
+            fields,
+            [
+                &format!("{long} (Dense)")[..],
+                "(None, 4)",
+                "16",
+                "all",
+                "all",
+                "24",
+                "input_0"
+            ],
+            "{summary}"
+        );
+        // Every row's shape column starts where the header's does.
+        let column = summary.find("Output Shape").unwrap();
+        for line in summary.lines().filter(|l| l.contains("(None, ")) {
+            assert_eq!(line.find("(None, "), Some(column), "{summary}");
+        }
+    }
 
     #[test]
     fn frozen_layers_leave_the_parameters_and_run_in_inference_mode() {

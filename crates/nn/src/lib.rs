@@ -18,6 +18,7 @@ pub mod regularizers;
 pub mod saving;
 pub mod schedules;
 mod sequential;
+mod summary_table;
 
 pub use activations::Activation;
 pub use architecture::{model_from_config, AnyModel};

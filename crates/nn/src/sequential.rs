@@ -290,11 +290,8 @@ impl Sequential {
     /// layer's receptive field and effective stride relative to the input, and its FLOPs per
     /// sample (a multiply-add counts 2).
     pub fn summary(&self) -> String {
-        let rule = "-".repeat(104);
-        let mut out = format!(
-            "{:<36}{:<22}{:>10}{:>12}{:>10}{:>14}\n{rule}\n",
-            "Layer (type)", "Output Shape", "Param #", "Receptive", "Stride", "FLOPs"
-        );
+        use crate::summary_table::{table, LAYER_COLUMNS};
+        let mut rows = Vec::with_capacity(self.layers.len());
         let rank = self.shapes.first().map_or(0, |s| s.len().saturating_sub(1));
         let mut field = crate::functional::Field::identity(rank);
         let mut total_flops = 0u64;
@@ -311,19 +308,19 @@ impl Sequential {
                 .sum();
             let flops = layer.flops(&shape);
             total_flops += flops;
-            out.push_str(&format!(
-                "{:<36}{:<22}{:>10}{:>12}{:>10}{:>14}\n",
+            rows.push(vec![
                 format!("{name} ({})", layer.class_name()),
                 format!("(None, {})", join(&shape)),
-                params,
+                params.to_string(),
                 field.size_label(),
                 field.stride_label(),
-                flops
-            ));
+                flops.to_string(),
+            ]);
         }
+        let mut out = table(&LAYER_COLUMNS, &rows);
         let (total, trainable) = (self.count_params(), self.count_trainable_params());
         out.push_str(&format!(
-            "{rule}\nTotal params: {total}\nTrainable params: {trainable}\nNon-trainable params: {}\nFLOPs per sample: {total_flops}\n",
+            "Total params: {total}\nTrainable params: {trainable}\nNon-trainable params: {}\nFLOPs per sample: {total_flops}\n",
             total - trainable
         ));
         out
