@@ -40,6 +40,14 @@ impl AnyModel {
         }
     }
 
+    /// The layers and the edges between them, inputs first (see `Model::layer_graph`).
+    pub fn layer_graph(&self) -> Vec<crate::functional::LayerNode> {
+        match self {
+            AnyModel::Sequential(m) => m.layer_graph(),
+            AnyModel::Functional(m) => m.layer_graph(),
+        }
+    }
+
     /// The Keras-style table with receptive fields and FLOPs.
     pub fn summary(&self) -> String {
         match self {

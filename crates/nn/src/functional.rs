@@ -347,6 +347,20 @@ impl Field {
 }
 
 /// A graph of layers from some inputs to some outputs.
+/// One layer call (or model input) of a model's graph, as `layer_graph` lists them: what a
+/// drawing of the architecture needs, without the layer itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerNode {
+    /// The layer's name (`input_0`, ... for a functional model's inputs).
+    pub name: String,
+    /// Its Keras class name ("Conv2D", "InputLayer", ...).
+    pub class_name: String,
+    /// Per-sample output shape.
+    pub output_shape: Vec<usize>,
+    /// Indices (into the same list) of the nodes it reads; always earlier nodes.
+    pub inputs: Vec<usize>,
+}
+
 pub struct Model {
     graph: Graph,
     inputs: Vec<usize>,
@@ -645,6 +659,41 @@ impl Model {
             .sum()
     }
 
+    /// The layer calls the outputs depend on, in a topological order (inputs first), with
+    /// the edges between them: the graph `krust summary --plot` draws.
+    pub fn layer_graph(&self) -> Vec<LayerNode> {
+        let g = self.graph.0.borrow();
+        // Index in the returned list of each kept node.
+        let mut position = vec![usize::MAX; g.nodes.len()];
+        let mut out = Vec::new();
+        for (n, node) in g.nodes.iter().enumerate() {
+            if !self.needed[n] {
+                continue;
+            }
+            let (name, class_name) = match node.layer {
+                Some(l) => (
+                    g.layers[l].name.clone(),
+                    g.layers[l].layer.class_name().to_string(),
+                ),
+                None => (
+                    format!(
+                        "input_{}",
+                        self.inputs.iter().position(|&i| i == n).unwrap_or(n)
+                    ),
+                    "InputLayer".to_string(),
+                ),
+            };
+            position[n] = out.len();
+            out.push(LayerNode {
+                name,
+                class_name,
+                output_shape: node.shape.clone(),
+                inputs: node.inputs.iter().map(|&i| position[i]).collect(),
+            });
+        }
+        out
+    }
+
     /// A Keras-style table: one row per layer call, with output shape, parameters (counted
     /// at a shared layer's first call), receptive field and effective stride relative to the
     /// inputs, FLOPs per sample, and the layers it is connected to.
@@ -839,6 +888,32 @@ impl Module for crate::Sequential {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn layer_graph_lists_a_residual_block_with_its_edges() {
+        use crate::layers::{Add, Dense};
+        let g = Graph::new();
+        let x = g.input(&[4]);
+        let h = g.named_layer_boxed("h", Box::new(Dense::new(4)));
+        let y = h.call(&[&x]).unwrap();
+        let sum = g.merge(Add::new(), &[&y, &x]).unwrap();
+        // A branch the output does not use is left out.
+        let _unused = x.apply(Dense::new(3)).unwrap();
+        let nodes = g.model(&[&x], &[&sum]).unwrap().layer_graph();
+        let summary: Vec<(&str, &str, Vec<usize>)> = nodes
+            .iter()
+            .map(|n| (n.name.as_str(), n.class_name.as_str(), n.inputs.clone()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("input_0", "InputLayer", vec![]),
+                ("h", "Dense", vec![0]),
+                ("add", "Add", vec![1, 0]),
+            ]
+        );
+        assert_eq!(nodes[2].output_shape, [4]);
+    }
 
     #[test]
     fn summary_columns_stay_apart_with_a_long_layer_name() {

@@ -286,6 +286,24 @@ impl Sequential {
         Ok(model)
     }
 
+    /// The layers as a chain (each reads the one before), for drawing; empty until built.
+    pub fn layer_graph(&self) -> Vec<crate::functional::LayerNode> {
+        if self.shapes.len() <= self.layers.len() {
+            return Vec::new();
+        }
+        self.layers
+            .iter()
+            .zip(&self.names)
+            .enumerate()
+            .map(|(i, (layer, name))| crate::functional::LayerNode {
+                name: name.clone(),
+                class_name: layer.class_name().to_string(),
+                output_shape: self.shapes[i + 1].clone(),
+                inputs: if i == 0 { Vec::new() } else { vec![i - 1] },
+            })
+            .collect()
+    }
+
     /// A Keras-style table — layer, output shape, parameters — plus what Keras lacks: each
     /// layer's receptive field and effective stride relative to the input, and its FLOPs per
     /// sample (a multiply-add counts 2).
@@ -360,5 +378,21 @@ mod tests {
         assert_eq!(y.shape(), &[3, 10]);
         assert!(m.predict(&Tensor::zeros([3, 28, 27, 1])).is_err());
         assert!(m.summary().contains("Total params: 11926"));
+        let graph = m.layer_graph();
+        let chain: Vec<(&str, Vec<usize>)> = graph
+            .iter()
+            .map(|n| (n.class_name.as_str(), n.inputs.clone()))
+            .collect();
+        assert_eq!(
+            chain,
+            [
+                ("InputLayer", vec![]),
+                ("Conv2D", vec![0]),
+                ("MaxPooling2D", vec![1]),
+                ("Flatten", vec![2]),
+                ("Dense", vec![3]),
+            ]
+        );
+        assert_eq!(graph[4].output_shape, [10]);
     }
 }

@@ -267,7 +267,7 @@ fn caption_lines(caption: &str, fits: &impl Fn(&str) -> bool) -> Vec<String> {
 
 /// `line` itself if it fits, else its longest prefix (at a character boundary, trailing
 /// spaces dropped) followed by "…" that fits; just "…" if nothing does.
-fn truncate_to_fit(line: &str, fits: &impl Fn(&str) -> bool) -> String {
+pub(crate) fn truncate_to_fit(line: &str, fits: &impl Fn(&str) -> bool) -> String {
     if fits(line) {
         return line.to_string();
     }

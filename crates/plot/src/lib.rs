@@ -1,4 +1,5 @@
-//! PNG plots for krust: training curves, confusion matrices, image and filter grids.
+//! PNG plots for krust: training curves, confusion matrices, image and filter grids, and
+//! model graphs.
 //!
 //! Plots are drawn with `plotters`' bitmap backend and the bundled DejaVu Sans font (no
 //! system font lookup, so CI machines without fonts draw the same images). Inputs are plain
@@ -8,6 +9,7 @@
 mod colors;
 mod error;
 mod font;
+mod graph;
 mod grid;
 mod heatmap;
 mod line;
@@ -18,6 +20,7 @@ mod predictions;
 mod test_files;
 
 pub use error::PlotError;
+pub use graph::{graph_layout, model_graph, GraphLayout, GraphNode, NodeBox};
 pub use grid::{filter_grid, image_grid, GridImage};
 pub use heatmap::confusion_matrix_heatmap;
 pub use line::{function_plot, line_chart, side_by_side, training_curves, MetricHistory, Series};
