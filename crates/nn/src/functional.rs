@@ -410,6 +410,21 @@ impl Model {
     /// Runs every needed node in creation order (which is topological: a node is created
     /// only after its inputs).
     pub fn forward_multi(&self, inputs: &[Var], training: bool) -> Result<Vec<Var>> {
+        self.forward_tapped(inputs, training, None)
+    }
+
+    /// `forward_multi`, except that the output of the layer named `tap.0` (its first call)
+    /// is passed to `tap.1` and whatever that returns flows on in its place: a way to read an
+    /// intermediate activation on the same tape, or to cut the tape there with a fresh leaf
+    /// whose gradient `backward` then keeps (Grad-CAM). Errors if no needed layer has that
+    /// name.
+    #[allow(clippy::type_complexity)]
+    pub fn forward_tapped(
+        &self,
+        inputs: &[Var],
+        training: bool,
+        mut tap: Option<(&str, &mut dyn FnMut(Var) -> Var)>,
+    ) -> Result<Vec<Var>> {
         let g = self.graph.0.borrow();
         let shapes: Vec<Vec<usize>> = inputs.iter().map(Var::shape).collect();
         self.check_inputs(&g, &shapes)?;
@@ -418,6 +433,7 @@ impl Model {
         for (&n, x) in self.inputs.iter().zip(inputs) {
             values[n] = Some(x.clone());
         }
+        let mut tapped = false;
         for (n, node) in g.nodes.iter().enumerate() {
             let Some(l) = node.layer.filter(|_| self.needed[n]) else {
                 continue;
@@ -433,10 +449,25 @@ impl Model {
             } else {
                 node.training.unwrap_or(training)
             };
-            values[n] = Some(slot.layer.forward_multi(&args, mode).map_err(|e| match e {
+            let mut value = slot.layer.forward_multi(&args, mode).map_err(|e| match e {
                 NnError::Layer { why, .. } => NnError::layer(&slot.name, why),
                 other => other,
-            })?);
+            })?;
+            if let Some((name, f)) = tap.as_mut() {
+                if !tapped && slot.name == *name {
+                    value = f(value);
+                    tapped = true;
+                }
+            }
+            values[n] = Some(value);
+        }
+        if let Some((name, _)) = tap {
+            if !tapped {
+                return Err(NnError::argument(
+                    "layer",
+                    format!("the model has no layer named {name:?}"),
+                ));
+            }
         }
         Ok(self
             .outputs

@@ -116,6 +116,34 @@ impl Sequential {
         Ok(h)
     }
 
+    /// `forward`, except that the output of the layer named `name` is passed to `tap` and
+    /// what that returns flows on in its place (see `Model::forward_tapped`). Errors if no
+    /// layer has that name.
+    pub fn forward_tapped(
+        &self,
+        x: &Var,
+        training: bool,
+        name: &str,
+        tap: &mut dyn FnMut(Var) -> Var,
+    ) -> Result<Var> {
+        let Some(at) = self.names.iter().position(|n| n == name) else {
+            return Err(NnError::argument(
+                "layer",
+                format!("the model has no layer named {name:?}"),
+            ));
+        };
+        self.check_input(&x.shape())?;
+        self.layers.iter().for_each(|l| l.clear_losses());
+        let mut h = x.clone();
+        for (i, layer) in self.layers.iter().enumerate() {
+            h = layer.forward(&h, training)?;
+            if i == at {
+                h = tap(h);
+            }
+        }
+        Ok(h)
+    }
+
     /// Inference on a batch: no tape, training-only layers off, and each convolution fused
     /// with the BatchNormalization and activation right after it (see `krust_nn::inference`);
     /// equal to `forward(x, false)` up to floating-point rounding.
@@ -394,5 +422,28 @@ mod tests {
             ]
         );
         assert_eq!(graph[4].output_shape, [10]);
+    }
+
+    #[test]
+    fn a_tapped_layer_output_is_seen_and_replaced() {
+        let mut m = Sequential::new();
+        m.add(Input::new(&[3])).unwrap();
+        m.add(Dense::new(2)).unwrap();
+        m.add(Flatten::new()).unwrap();
+        let x = Var::constant(Tensor::from_vec([1, 3], vec![1.0, 2.0, 3.0]).unwrap());
+        let plain = m.forward(&x, false).unwrap().value().to_vec();
+        let mut seen = Vec::new();
+        let mut double = |v: Var| {
+            seen = v.value().to_vec();
+            Var::constant(
+                Tensor::from_vec(v.shape(), seen.iter().map(|a| 2.0 * a).collect()).unwrap(),
+            )
+        };
+        let tapped = m.forward_tapped(&x, false, "dense", &mut double).unwrap();
+        assert_eq!(seen, plain);
+        let doubled: Vec<f32> = plain.iter().map(|a| 2.0 * a).collect();
+        assert_eq!(tapped.value().to_vec(), doubled);
+        let err = m.forward_tapped(&x, false, "nope", &mut |v| v).unwrap_err();
+        assert!(err.to_string().contains("\"nope\""), "{err}");
     }
 }
