@@ -161,6 +161,43 @@ fn summary_plot_draws_the_model_graph() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `krust classify PHOTOS --model squeezenet1_1 --weights <fixture> --explain DIR`.
+fn classify_explained(photos: &[&str], dir: &Path) -> std::process::Output {
+    let mut args = vec!["classify".to_string()];
+    args.extend(photos.iter().map(|p| photo(p)));
+    args.extend(["--model", "squeezenet1_1", "--weights"].map(String::from));
+    args.push(squeezenet());
+    args.push("--explain".into());
+    args.push(dir.display().to_string());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run_krust(None, &args)
+}
+
+#[test]
+fn classify_explain_writes_a_grad_cam_overlay_per_photo() {
+    let dir = temp_dir("zoo-classify-explain");
+    let out = dir.join("heat");
+    let o = classify_explained(&["chelsea.png", "rocket.jpg"], &out);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for stem in ["chelsea", "rocket"] {
+        let path = out.join(format!("{stem}.gradcam.png"));
+        assert!(
+            stdout(&o).contains(&path.display().to_string()),
+            "{}",
+            stdout(&o)
+        );
+        // SqueezeNet's preprocessing crops to 224×224; the overlay has the crop's size.
+        assert_eq!(png_size(&path), (224, 224));
+        assert!(std::fs::metadata(&path).unwrap().len() > 10_000);
+    }
+    // A folder that cannot be created is named.
+    let blocked = dir.join("a_file");
+    std::fs::write(&blocked, b"x").unwrap();
+    let o = classify_explained(&["chelsea.png"], &blocked.join("sub"));
+    assert_clean_error(&o, "--explain");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Width and height from a PNG's IHDR chunk.
 fn png_size(path: &Path) -> (u32, u32) {
     let bytes = std::fs::read(path).unwrap();

@@ -22,6 +22,10 @@ pub struct ClassifyArgs {
     /// One JSON object per photo and line instead of the table.
     #[arg(long)]
     json: bool,
+    /// Also write a Grad-CAM heat map of each photo's predicted class (at the last
+    /// convolutional feature map) into this folder, as `<photo stem>.gradcam.png`.
+    #[arg(long, value_name = "DIR")]
+    explain: Option<PathBuf>,
 }
 
 pub fn run(args: ClassifyArgs) -> Result<(), Box<dyn std::error::Error>> {
@@ -43,6 +47,10 @@ pub fn run(args: ClassifyArgs) -> Result<(), Box<dyn std::error::Error>> {
     }
     let k = args.top.min(pretrained.classes);
     let results = classify_photos(&pretrained.model, &preprocessing, &args.photos, k)?;
+    let predicted: Vec<(PathBuf, usize)> = results
+        .iter()
+        .map(|r| (r.path.clone(), r.top[0].0))
+        .collect();
     for result in results {
         let file = result.path.display().to_string();
         if args.json {
@@ -67,6 +75,18 @@ pub fn run(args: ClassifyArgs) -> Result<(), Box<dyn std::error::Error>> {
                     class_label(pretrained.classes, index),
                     probability * 100.0
                 );
+            }
+        }
+    }
+    if let Some(dir) = &args.explain {
+        let written =
+            super::explain::explain_photos(&pretrained.model, &preprocessing, &predicted, dir)?;
+        for path in written {
+            // Keeps --json output one object a line: the note goes to stderr there.
+            if args.json {
+                eprintln!("Wrote {}", path.display());
+            } else {
+                println!("Wrote {}", path.display());
             }
         }
     }

@@ -5,6 +5,7 @@ pub mod classify;
 mod data_args;
 pub mod demo;
 pub mod evaluate;
+mod explain;
 pub mod predict;
 mod report;
 pub mod summary;

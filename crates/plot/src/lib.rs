@@ -14,6 +14,7 @@ mod grid;
 mod heatmap;
 mod line;
 mod output;
+mod overlay;
 mod predictions;
 
 #[cfg(test)]
@@ -24,4 +25,5 @@ pub use graph::{graph_layout, model_graph, GraphLayout, GraphNode, NodeBox};
 pub use grid::{filter_grid, image_grid, GridImage};
 pub use heatmap::confusion_matrix_heatmap;
 pub use line::{function_plot, line_chart, side_by_side, training_curves, MetricHistory, Series};
+pub use overlay::{blend_heat, heat_overlay, jet};
 pub use predictions::top_k_bars;

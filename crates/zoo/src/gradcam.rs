@@ -68,6 +68,22 @@ pub fn grad_cam(
     Ok(Tensor::from_vec([shape[1], shape[2]], normalize(resized))?)
 }
 
+/// The layer Grad-CAM looks at by default: the last one whose output is still a feature
+/// map (height × width × channels, larger than 1×1), i.e. the last convolutional stage
+/// before global pooling. None for a model without one.
+pub fn last_feature_map_layer(model: &AnyModel) -> Option<String> {
+    model
+        .layer_graph()
+        .into_iter()
+        .rev()
+        .find(|node| {
+            node.class_name != "InputLayer"
+                && node.output_shape.len() == 3
+                && node.output_shape[0] * node.output_shape[1] > 1
+        })
+        .map(|node| node.name)
+}
+
 /// ReLU(Σ_k α_k A_k) with α_k the mean of channel k's gradient, for an `h × w × k` map.
 pub fn class_activation_map(
     activations: &[f32],

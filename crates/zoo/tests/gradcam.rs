@@ -5,7 +5,7 @@
 
 use krust_import::npy::read_f32;
 use krust_tensor::Tensor;
-use krust_zoo::gradcam::grad_cam;
+use krust_zoo::gradcam::{grad_cam, last_feature_map_layer};
 use krust_zoo::pretrained::load_pretrained;
 use std::path::{Path, PathBuf};
 
@@ -52,6 +52,18 @@ fn grad_cam_matches_pytorch_hooks_within_1e_3() {
     assert!(krust_nn::Module::parameters(&model)
         .iter()
         .all(|p| p.grad().is_none()));
+}
+
+#[test]
+fn the_default_layer_is_the_last_feature_map() {
+    // SqueezeNet's classifier convolution (4×5×10 here) comes before its global pooling.
+    assert_eq!(
+        last_feature_map_layer(&squeezenet()).as_deref(),
+        Some("classifier.1")
+    );
+    // An MLP has no feature map (its only rank-3 output is the input's).
+    let mlp = krust_zoo::build_model("mlp", &[28, 28, 1], 10).unwrap();
+    assert_eq!(last_feature_map_layer(&mlp), None);
 }
 
 #[test]
