@@ -42,24 +42,53 @@ pub struct GraphLayout {
     pub lanes_left: i32,
     pub width: i32,
     pub height: i32,
+    /// The sizes the boxes were laid out with.
+    pub spacing: Spacing,
 }
 
 const BOX_WIDTH: i32 = 270;
-const LINE_HEIGHT: i32 = 18;
-const BOX_PADDING: i32 = 8;
 const COLUMN_GAP: i32 = 40;
-const ROW_GAP: i32 = 34;
 const MARGIN: i32 = 24;
 const TITLE_BAND: i32 = 50;
 const LANE_GAP: i32 = 12;
-const FONT_SIZE: f64 = 14.0;
-/// The tallest picture drawn: 600 rows of one-line boxes or ~160 of three-line ones.
+/// The largest side drawn (about 210 rows of three-line boxes at the compact spacing).
 const MAX_SIDE: i32 = 16_000;
 
-/// Places `nodes` by depth: row `d` holds the nodes of depth `d` in list order, centred.
+/// Vertical sizes of a layout: a roomy one, and a compact one for deep networks
+/// (ResNet-50, MobileNet v2) that would not fit in `MAX_SIDE` otherwise.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spacing {
+    pub line_height: i32,
+    pub padding: i32,
+    pub row_gap: i32,
+    pub font_size: f64,
+}
+
+const ROOMY: Spacing = Spacing {
+    line_height: 18,
+    padding: 8,
+    row_gap: 34,
+    font_size: 14.0,
+};
+const COMPACT: Spacing = Spacing {
+    line_height: 15,
+    padding: 4,
+    row_gap: 18,
+    font_size: 12.0,
+};
+
+/// Places `nodes` by depth: row `d` holds the nodes of depth `d` in list order, centred,
+/// with the roomy spacing or, when that would be taller than 16,000 pixels, the compact one.
 /// Fails (with a reason) on an edge to a later or missing node, or a picture that would be
-/// wider or taller than 16,000 pixels.
+/// wider or taller than 16,000 pixels even so.
 pub fn graph_layout(nodes: &[GraphNode]) -> Result<GraphLayout, String> {
+    match layout_with(nodes, ROOMY) {
+        Err(why) if why.contains("pixels a side") => layout_with(nodes, COMPACT),
+        other => other,
+    }
+}
+
+fn layout_with(nodes: &[GraphNode], spacing: Spacing) -> Result<GraphLayout, String> {
     if nodes.is_empty() {
         return Err("the graph has no nodes".to_string());
     }
@@ -81,8 +110,9 @@ pub fn graph_layout(nodes: &[GraphNode]) -> Result<GraphLayout, String> {
     for (index, &depth) in depths.iter().enumerate() {
         members[depth].push(index);
     }
-    let box_height =
-        |node: &GraphNode| node.lines.len().max(1) as i32 * LINE_HEIGHT + 2 * BOX_PADDING;
+    let box_height = |node: &GraphNode| {
+        node.lines.len().max(1) as i32 * spacing.line_height + 2 * spacing.padding
+    };
     let row_heights: Vec<i32> = members
         .iter()
         .map(|row| {
@@ -131,7 +161,7 @@ pub fn graph_layout(nodes: &[GraphNode]) -> Result<GraphLayout, String> {
     let height = MARGIN
         + TITLE_BAND
         + row_heights.iter().sum::<i32>()
-        + (rows as i32 - 1) * ROW_GAP
+        + (rows as i32 - 1) * spacing.row_gap
         + MARGIN;
     if width > MAX_SIDE || height > MAX_SIDE {
         return Err(format!(
@@ -163,7 +193,7 @@ pub fn graph_layout(nodes: &[GraphNode]) -> Result<GraphLayout, String> {
             };
             left += BOX_WIDTH + COLUMN_GAP;
         }
-        top += row_heights[depth] + ROW_GAP;
+        top += row_heights[depth] + spacing.row_gap;
     }
     let lanes = long_edges
         .iter()
@@ -176,6 +206,7 @@ pub fn graph_layout(nodes: &[GraphNode]) -> Result<GraphLayout, String> {
         lanes_left: MARGIN + boxes_width,
         width,
         height,
+        spacing,
     })
 }
 
@@ -191,12 +222,11 @@ pub fn model_graph(
     crate::font::register_bundled_fonts();
     // The first line is bold (wider), so it is measured in bold.
     let fitter = |style: FontStyle| {
-        let text_font = font(FONT_SIZE, style);
+        let text_font = font(layout.spacing.font_size, style);
         move |text: &str| {
-            text_font
-                .font
-                .box_size(text)
-                .map_or(true, |(w, _)| (w as i32) <= BOX_WIDTH - 2 * BOX_PADDING)
+            text_font.font.box_size(text).map_or(true, |(w, _)| {
+                (w as i32) <= BOX_WIDTH - 2 * layout.spacing.padding
+            })
         }
     };
     let (fits_bold, fits_plain) = (fitter(FontStyle::Bold), fitter(FontStyle::Normal));
@@ -224,7 +254,7 @@ pub fn model_graph(
         ))?;
         draw_edges(root, nodes, &layout)?;
         for (b, lines) in layout.boxes.iter().zip(&labels) {
-            draw_box(root, b, lines)?;
+            draw_box(root, b, lines, &layout.spacing)?;
         }
         Ok(())
     })
@@ -244,17 +274,24 @@ fn draw_edges(root: &Canvas<'_>, nodes: &[GraphNode], layout: &GraphLayout) -> D
                 .find(|(edge, _)| *edge == (from, to))
                 .map(|&(_, x)| x);
             match lane {
-                // Out of the source's right side, down the lane, into the target's right side.
+                // Down out of the source into the gap under its row, right to the lane
+                // (so it crosses no box of that row), down the lane, into the target's
+                // right side.
                 Some(x) => {
-                    // Lanes entering the same box come in at different heights.
                     let lane = (x - layout.lanes_left) / LANE_GAP;
-                    let (y0, y1) = (
-                        source.top + source.height / 2,
-                        target.top + target.height / 2 + (lane % 3 - 1) * 8,
-                    );
-                    let (x0, x1) = (source.left + source.width, target.left + target.width);
+                    // Lanes entering the same box come in at different heights.
+                    let y1 = target.top + target.height / 2 + (lane % 3 - 1) * 8;
+                    let x0 = source.left + source.width / 2;
+                    let below = source.top + source.height + layout.spacing.row_gap / 2;
+                    let x1 = target.left + target.width;
                     root.draw(&PathElement::new(
-                        vec![(x0, y0), (x, y0), (x, y1), (x1 + 1, y1)],
+                        vec![
+                            (x0, source.top + source.height),
+                            (x0, below),
+                            (x, below),
+                            (x, y1),
+                            (x1 + 1, y1),
+                        ],
                         style,
                     ))?;
                     arrow_head(root, (x1, y1), (1, 0))?;
@@ -283,7 +320,7 @@ fn arrow_head(root: &Canvas<'_>, tip: (i32, i32), (dx, dy): (i32, i32)) -> DrawR
     Ok(())
 }
 
-fn draw_box(root: &Canvas<'_>, b: &NodeBox, lines: &[String]) -> DrawResult {
+fn draw_box(root: &Canvas<'_>, b: &NodeBox, lines: &[String], spacing: &Spacing) -> DrawResult {
     let corners = [(b.left, b.top), (b.left + b.width, b.top + b.height)];
     root.draw(&Rectangle::new(corners, RGBColor(232, 240, 252).filled()))?;
     root.draw(&Rectangle::new(
@@ -292,15 +329,18 @@ fn draw_box(root: &Canvas<'_>, b: &NodeBox, lines: &[String]) -> DrawResult {
     ))?;
     for (index, line) in lines.iter().enumerate() {
         let style = if index == 0 {
-            font(FONT_SIZE, FontStyle::Bold)
+            font(spacing.font_size, FontStyle::Bold)
         } else {
-            font(FONT_SIZE, FontStyle::Normal)
+            font(spacing.font_size, FontStyle::Normal)
         };
         root.draw(&Text::new(
             line.clone(),
             (
                 b.left + b.width / 2,
-                b.top + BOX_PADDING + index as i32 * LINE_HEIGHT + LINE_HEIGHT / 2,
+                b.top
+                    + spacing.padding
+                    + index as i32 * spacing.line_height
+                    + spacing.line_height / 2,
             ),
             style.pos(Pos::new(HPos::Center, VPos::Center)),
         ))?;
@@ -391,6 +431,15 @@ mod tests {
         assert!(graph_layout(&[]).unwrap_err().contains("no nodes"));
         let err = graph_layout(&[node("a", &[1]), node("b", &[])]).unwrap_err();
         assert!(err.contains("node 0 reads node 1"), "{err}");
+        // 170 rows (ResNet-50's depth) fit at the compact spacing; 400 do not.
+        let resnet50_deep: Vec<GraphNode> = (0..170)
+            .map(|i: usize| node("x", i.checked_sub(1).as_slice()))
+            .collect();
+        let layout = graph_layout(&resnet50_deep).unwrap();
+        assert_eq!(layout.spacing, COMPACT);
+        assert!(layout.height <= MAX_SIDE);
+        assert_apart(&layout);
+        assert_eq!(graph_layout(&resnet50_deep[..5]).unwrap().spacing, ROOMY);
         let deep: Vec<GraphNode> = (0..400)
             .map(|i: usize| node("x", i.checked_sub(1).as_slice()))
             .collect();

@@ -21,7 +21,7 @@ mod predictions;
 mod test_files;
 
 pub use error::PlotError;
-pub use graph::{graph_layout, model_graph, GraphLayout, GraphNode, NodeBox};
+pub use graph::{graph_layout, model_graph, GraphLayout, GraphNode, NodeBox, Spacing};
 pub use grid::{filter_grid, image_grid, GridImage};
 pub use heatmap::confusion_matrix_heatmap;
 pub use line::{function_plot, line_chart, side_by_side, training_curves, MetricHistory, Series};
