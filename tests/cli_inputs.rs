@@ -316,3 +316,50 @@ fn a_folder_of_mixed_sizes_says_it_resizes_to_the_default() {
     assert_eq!(err.matches("different sizes").count(), 1, "{err}");
     assert!(err.contains("--image-size"), "{err}");
 }
+
+#[test]
+fn classify_explains_a_model_files_prediction_over_the_photo_it_saw() {
+    let root = temp_dir("inputs-explain");
+    let data = root.join("imgs");
+    gray_folder(&data);
+    let run = root.join("run");
+    let o = krust(&[
+        "train",
+        "--data",
+        text(&data),
+        "--model",
+        "lenet5",
+        "--epochs",
+        "1",
+        "--quiet",
+        "--output",
+        text(&run),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let photo = data.join("coat").join("1.png");
+    let maps = root.join("maps");
+    let o = krust(&[
+        "classify",
+        text(&photo),
+        "--model",
+        text(&run.join("model.krust")),
+        "--explain",
+        text(&maps),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // The heat map is drawn over the photo at the size the model records (28x28 grey).
+    let map = image::open(maps.join("1.gradcam.png")).expect("a heat map PNG");
+    assert_eq!((map.width(), map.height()), (28, 28));
+    // An MLP has no feature map to explain: a clean error, not a picture of nothing.
+    let o = train(&data, &root.join("mlp"), &[]);
+    assert!(o.status.success());
+    let o = krust(&[
+        "classify",
+        text(&photo),
+        "--model",
+        text(&root.join("mlp").join("model.krust")),
+        "--explain",
+        text(&maps),
+    ]);
+    assert_clean_error(&o, "no convolutional feature map");
+}

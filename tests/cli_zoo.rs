@@ -118,6 +118,95 @@ fn summary_of_a_zoo_architecture_at_any_size() {
 }
 
 #[test]
+fn summary_plot_draws_the_model_graph() {
+    let dir = temp_dir("zoo-summary-plot");
+    let lenet = dir.join("lenet5.png");
+    let o = run_krust(
+        None,
+        &["summary", "lenet5", "--plot", lenet.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("Wrote"), "{}", stdout(&o));
+    // Nine layers in one column: a tall, narrow picture.
+    let (width, height) = png_size(&lenet);
+    assert!(height > 800 && width < height / 2, "{width}×{height}");
+    assert!(std::fs::metadata(&lenet).unwrap().len() > 10_000);
+    // A residual network is drawn with its branches; it is far taller than lenet5.
+    let resnet = dir.join("resnet18.png");
+    let o = run_krust(
+        None,
+        &[
+            "summary",
+            "resnet18",
+            "--input-shape",
+            "64,64,3",
+            "--plot",
+            resnet.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (resnet_width, resnet_height) = png_size(&resnet);
+    assert!(
+        resnet_height > 4 * height && resnet_width > width,
+        "{resnet_width}×{resnet_height}"
+    );
+    let missing = dir.join("no/such/dir/graph.png");
+    assert_clean_error(
+        &run_krust(
+            None,
+            &["summary", "lenet5", "--plot", missing.to_str().unwrap()],
+        ),
+        "graph.png",
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `krust classify PHOTOS --model squeezenet1_1 --weights <fixture> --explain DIR`.
+fn classify_explained(photos: &[&str], dir: &Path) -> std::process::Output {
+    let mut args = vec!["classify".to_string()];
+    args.extend(photos.iter().map(|p| photo(p)));
+    args.extend(["--model", "squeezenet1_1", "--weights"].map(String::from));
+    args.push(squeezenet());
+    args.push("--explain".into());
+    args.push(dir.display().to_string());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run_krust(None, &args)
+}
+
+#[test]
+fn classify_explain_writes_a_grad_cam_overlay_per_photo() {
+    let dir = temp_dir("zoo-classify-explain");
+    let out = dir.join("heat");
+    let o = classify_explained(&["chelsea.png", "rocket.jpg"], &out);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for stem in ["chelsea", "rocket"] {
+        let path = out.join(format!("{stem}.gradcam.png"));
+        assert!(
+            stdout(&o).contains(&path.display().to_string()),
+            "{}",
+            stdout(&o)
+        );
+        // SqueezeNet's preprocessing crops to 224×224; the overlay has the crop's size.
+        assert_eq!(png_size(&path), (224, 224));
+        assert!(std::fs::metadata(&path).unwrap().len() > 10_000);
+    }
+    // A folder that cannot be created is named.
+    let blocked = dir.join("a_file");
+    std::fs::write(&blocked, b"x").unwrap();
+    let o = classify_explained(&["chelsea.png"], &blocked.join("sub"));
+    assert_clean_error(&o, "--explain");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Width and height from a PNG's IHDR chunk.
+fn png_size(path: &Path) -> (u32, u32) {
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(&bytes[1..4], b"PNG", "{} is not a PNG", path.display());
+    let word = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
+    (word(16), word(20))
+}
+
+#[test]
 fn absurd_sizes_are_refused_before_anything_is_allocated() {
     // A 4-billion-class head would be a 1.3 TB weight: refused, naming its shape and size.
     let o = run_krust(None, &["summary", "lenet5", "--classes", "4000000000"]);

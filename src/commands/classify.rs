@@ -3,6 +3,7 @@
 //! `krust classify PHOTO... --model FILE` does the same with a krust model file, preparing the
 //! photos at the size and colour mode it records and naming its stored classes.
 
+use super::explain::{explain_photos, Preparation};
 use super::model_inputs::{class_probabilities, image_batch};
 use clap::Args;
 use krust::zoo::pretrained::{
@@ -29,13 +30,17 @@ pub struct ClassifyArgs {
     /// One JSON object per photo and line instead of the table.
     #[arg(long)]
     json: bool,
+    /// Also write a Grad-CAM heat map of each photo's predicted class (at the last
+    /// convolutional feature map) into this folder, as `<photo stem>.gradcam.png`.
+    #[arg(long, value_name = "DIR")]
+    explain: Option<PathBuf>,
 }
 
 pub fn run(args: ClassifyArgs) -> Result<(), Box<dyn std::error::Error>> {
     if args.top == 0 {
         return Err("invalid --top 0: must be at least 1".into());
     }
-    let (results, labels) = match &args.weights {
+    let (results, labels, explained) = match &args.weights {
         Some(weights) => classify_with_zoo(&args, weights)?,
         None => classify_with_file(&args)?,
     };
@@ -72,14 +77,35 @@ pub fn run(args: ClassifyArgs) -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     }
+    {
+        for path in explained {
+            // Keeps --json output one object a line: the note goes to stderr there.
+            if args.json {
+                eprintln!("Wrote {}", path.display());
+            } else {
+                println!("Wrote {}", path.display());
+            }
+        }
+    }
     Ok(())
+}
+
+/// The classified photos, the class labels, and the heat maps `--explain` wrote.
+type Classification = (Vec<Classified>, Vec<String>, Vec<PathBuf>);
+
+/// The top classes of each photo's row of probabilities.
+fn predicted(results: &[Classified]) -> Vec<(PathBuf, usize)> {
+    results
+        .iter()
+        .map(|r| (r.path.clone(), r.top[0].0))
+        .collect()
 }
 
 /// The photos under pretrained zoo model `--model` with `--weights`, and its class labels.
 fn classify_with_zoo(
     args: &ClassifyArgs,
     weights: &Path,
-) -> Result<(Vec<Classified>, Vec<String>), Box<dyn std::error::Error>> {
+) -> Result<Classification, Box<dyn std::error::Error>> {
     let preprocessing = preprocessing_for(&args.model);
     let (h, w) = preprocessing.crop;
     let pretrained = load_pretrained(&args.model, weights, &[h as usize, w as usize, 3], None)?;
@@ -93,7 +119,16 @@ fn classify_with_zoo(
     let labels = (0..pretrained.classes)
         .map(|index| class_label(pretrained.classes, index))
         .collect();
-    Ok((results, labels))
+    let explained = match &args.explain {
+        Some(dir) => explain_photos(
+            &pretrained.model,
+            &Preparation::Zoo(&preprocessing),
+            &predicted(&results),
+            dir,
+        )?,
+        None => Vec::new(),
+    };
+    Ok((results, labels, explained))
 }
 
 /// Photos per inference batch with a model file.
@@ -101,9 +136,7 @@ const PHOTO_BATCH: usize = 8;
 
 /// The photos under the krust model file `--model`, prepared as it records, and its stored
 /// class names.
-fn classify_with_file(
-    args: &ClassifyArgs,
-) -> Result<(Vec<Classified>, Vec<String>), Box<dyn std::error::Error>> {
+fn classify_with_file(args: &ClassifyArgs) -> Result<Classification, Box<dyn std::error::Error>> {
     let path = Path::new(&args.model);
     if !path.exists() {
         return Err(if krust::zoo::canonical_name(&args.model).is_ok() {
@@ -147,5 +180,17 @@ fn classify_with_file(
             });
         }
     }
-    Ok((results, names))
+    let explained = match &args.explain {
+        Some(dir) => explain_photos(
+            &model,
+            &Preparation::File {
+                inputs: inputs.as_ref(),
+                model_path: path,
+            },
+            &predicted(&results),
+            dir,
+        )?,
+        None => Vec::new(),
+    };
+    Ok((results, names, explained))
 }

@@ -5,6 +5,7 @@ pub mod classify;
 mod data_args;
 pub mod demo;
 pub mod evaluate;
+mod explain;
 mod model_inputs;
 pub mod predict;
 mod report;

@@ -136,8 +136,10 @@ fn classification(
                 channels: c,
                 pixels: shown,
                 caption: format!(
-                    "true: {} / pred: {}",
-                    names[truth as usize], names[guess as usize]
+                    "true: {}\npred: {} ({:.0}%)",
+                    names[truth as usize],
+                    names[guess as usize],
+                    100.0 * probabilities[index * classes + guess as usize]
                 ),
             });
             if grid.len() == GRID_IMAGES {

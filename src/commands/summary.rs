@@ -1,5 +1,5 @@
 //! `krust summary MODEL`: prints a saved model's or a zoo architecture's layers, output
-//! shapes, parameters, receptive fields and FLOPs.
+//! shapes, parameters, receptive fields and FLOPs; `--plot FILE` also draws its graph.
 
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -17,6 +17,40 @@ pub struct SummaryArgs {
     /// 10 for the Fashion-MNIST ones).
     #[arg(long)]
     classes: Option<usize>,
+    /// Also draw the model's graph into this PNG: a box per layer (name, class, output
+    /// shape) with arrows along the data flow, branches side by side.
+    #[arg(long, value_name = "FILE")]
+    plot: Option<PathBuf>,
+}
+
+/// Draws `model`'s layer graph into the PNG `path`, titled `title`.
+fn plot_graph(
+    model: &krust::nn::AnyModel,
+    title: &str,
+    path: &Path,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let nodes: Vec<krust::plot::GraphNode> = model
+        .layer_graph()
+        .into_iter()
+        .map(|node| krust::plot::GraphNode {
+            lines: vec![
+                node.name,
+                node.class_name,
+                format!(
+                    "(None, {})",
+                    node.output_shape
+                        .iter()
+                        .map(usize::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ],
+            inputs: node.inputs,
+        })
+        .collect();
+    krust::plot::model_graph(path, title, &nodes)?;
+    println!("Wrote {}", path.display());
+    Ok(())
 }
 
 fn parse_shape(text: &str) -> Result<Vec<usize>, String> {
@@ -42,6 +76,9 @@ pub fn run(args: SummaryArgs) -> Result<(), Box<dyn std::error::Error>> {
         let model = krust_import::load_model(path)?;
         println!("Model: {}", path.display());
         print!("{}", model.summary());
+        if let Some(plot) = &args.plot {
+            plot_graph(&model, &path.display().to_string(), plot)?;
+        }
         return Ok(());
     }
     let name = krust::zoo::canonical_name(&args.model).map_err(|e| {
@@ -74,5 +111,8 @@ pub fn run(args: SummaryArgs) -> Result<(), Box<dyn std::error::Error>> {
         architecture.source
     );
     print!("{}", model.summary());
+    if let Some(plot) = &args.plot {
+        plot_graph(&model, name, plot)?;
+    }
     Ok(())
 }

@@ -40,6 +40,31 @@ impl AnyModel {
         }
     }
 
+    /// The first output of a forward pass on `x` in which the output of the layer named
+    /// `layer` goes through `tap` (see `Model::forward_tapped`).
+    pub fn forward_tapped(
+        &self,
+        x: &Var,
+        training: bool,
+        layer: &str,
+        tap: &mut dyn FnMut(Var) -> Var,
+    ) -> Result<Var> {
+        match self {
+            AnyModel::Sequential(m) => m.forward_tapped(x, training, layer, tap),
+            AnyModel::Functional(m) => Ok(m
+                .forward_tapped(std::slice::from_ref(x), training, Some((layer, tap)))?
+                .remove(0)),
+        }
+    }
+
+    /// The layers and the edges between them, inputs first (see `Model::layer_graph`).
+    pub fn layer_graph(&self) -> Vec<crate::functional::LayerNode> {
+        match self {
+            AnyModel::Sequential(m) => m.layer_graph(),
+            AnyModel::Functional(m) => m.layer_graph(),
+        }
+    }
+
     /// The Keras-style table with receptive fields and FLOPs.
     pub fn summary(&self) -> String {
         match self {

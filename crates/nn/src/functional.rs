@@ -348,6 +348,20 @@ impl Field {
 }
 
 /// A graph of layers from some inputs to some outputs.
+/// One layer call (or model input) of a model's graph, as `layer_graph` lists them: what a
+/// drawing of the architecture needs, without the layer itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerNode {
+    /// The layer's name (`input_0`, ... for a functional model's inputs).
+    pub name: String,
+    /// Its Keras class name ("Conv2D", "InputLayer", ...).
+    pub class_name: String,
+    /// Per-sample output shape.
+    pub output_shape: Vec<usize>,
+    /// Indices (into the same list) of the nodes it reads; always earlier nodes.
+    pub inputs: Vec<usize>,
+}
+
 pub struct Model {
     graph: Graph,
     inputs: Vec<usize>,
@@ -397,6 +411,21 @@ impl Model {
     /// Runs every needed node in creation order (which is topological: a node is created
     /// only after its inputs).
     pub fn forward_multi(&self, inputs: &[Var], training: bool) -> Result<Vec<Var>> {
+        self.forward_tapped(inputs, training, None)
+    }
+
+    /// `forward_multi`, except that the output of the layer named `tap.0` (its first call)
+    /// is passed to `tap.1` and whatever that returns flows on in its place: a way to read an
+    /// intermediate activation on the same tape, or to cut the tape there with a fresh leaf
+    /// whose gradient `backward` then keeps (Grad-CAM). Errors if no needed layer has that
+    /// name.
+    #[allow(clippy::type_complexity)]
+    pub fn forward_tapped(
+        &self,
+        inputs: &[Var],
+        training: bool,
+        mut tap: Option<(&str, &mut dyn FnMut(Var) -> Var)>,
+    ) -> Result<Vec<Var>> {
         let g = self.graph.0.borrow();
         let shapes: Vec<Vec<usize>> = inputs.iter().map(Var::shape).collect();
         self.check_inputs(&g, &shapes)?;
@@ -405,6 +434,7 @@ impl Model {
         for (&n, x) in self.inputs.iter().zip(inputs) {
             values[n] = Some(x.clone());
         }
+        let mut tapped = false;
         for (n, node) in g.nodes.iter().enumerate() {
             let Some(l) = node.layer.filter(|_| self.needed[n]) else {
                 continue;
@@ -420,10 +450,25 @@ impl Model {
             } else {
                 node.training.unwrap_or(training)
             };
-            values[n] = Some(slot.layer.forward_multi(&args, mode).map_err(|e| match e {
+            let mut value = slot.layer.forward_multi(&args, mode).map_err(|e| match e {
                 NnError::Layer { why, .. } => NnError::layer(&slot.name, why),
                 other => other,
-            })?);
+            })?;
+            if let Some((name, f)) = tap.as_mut() {
+                if !tapped && slot.name == *name {
+                    value = f(value);
+                    tapped = true;
+                }
+            }
+            values[n] = Some(value);
+        }
+        if let Some((name, _)) = tap {
+            if !tapped {
+                return Err(NnError::argument(
+                    "layer",
+                    format!("the model has no layer named {name:?}"),
+                ));
+            }
         }
         Ok(self
             .outputs
@@ -646,22 +691,48 @@ impl Model {
             .sum()
     }
 
+    /// The layer calls the outputs depend on, in a topological order (inputs first), with
+    /// the edges between them: the graph `krust summary --plot` draws.
+    pub fn layer_graph(&self) -> Vec<LayerNode> {
+        let g = self.graph.0.borrow();
+        // Index in the returned list of each kept node.
+        let mut position = vec![usize::MAX; g.nodes.len()];
+        let mut out = Vec::new();
+        for (n, node) in g.nodes.iter().enumerate() {
+            if !self.needed[n] {
+                continue;
+            }
+            let (name, class_name) = match node.layer {
+                Some(l) => (
+                    g.layers[l].name.clone(),
+                    g.layers[l].layer.class_name().to_string(),
+                ),
+                None => (
+                    format!(
+                        "input_{}",
+                        self.inputs.iter().position(|&i| i == n).unwrap_or(n)
+                    ),
+                    "InputLayer".to_string(),
+                ),
+            };
+            position[n] = out.len();
+            out.push(LayerNode {
+                name,
+                class_name,
+                output_shape: node.shape.clone(),
+                inputs: node.inputs.iter().map(|&i| position[i]).collect(),
+            });
+        }
+        out
+    }
+
     /// A Keras-style table: one row per layer call, with output shape, parameters (counted
     /// at a shared layer's first call), receptive field and effective stride relative to the
     /// inputs, FLOPs per sample, and the layers it is connected to.
     pub fn summary(&self) -> String {
         let g = self.graph.0.borrow();
-        let rule = "-".repeat(124);
-        let mut out = format!(
-            "{:<32}{:<22}{:>10}{:>11}{:>8}{:>12}  {}\n{rule}\n",
-            "Layer (type)",
-            "Output Shape",
-            "Param #",
-            "Receptive",
-            "Stride",
-            "FLOPs",
-            "Connected to"
-        );
+        use crate::summary_table::{table, Align, LAYER_COLUMNS};
+        let mut rows = Vec::new();
         let mut counted = vec![false; g.layers.len()];
         let mut fields: Vec<Field> = g
             .nodes
@@ -724,15 +795,22 @@ impl Model {
                 .map(|&i| label(i))
                 .collect::<Vec<_>>()
                 .join(", ");
-            out.push_str(&format!(
-                "{title:<32}{shape:<22}{params:>10}{:>11}{:>8}{flops:>12}  {from}\n",
+            rows.push(vec![
+                title,
+                shape,
+                params.to_string(),
                 fields[n].size_label(),
-                fields[n].stride_label()
-            ));
+                fields[n].stride_label(),
+                flops.to_string(),
+                from,
+            ]);
         }
+        let mut header = LAYER_COLUMNS.to_vec();
+        header.push(("Connected to", Align::Left));
+        let mut out = table(&header, &rows);
         let (total, trainable) = (self.count_params(), self.count_trainable_params());
         out.push_str(&format!(
-            "{rule}\nTotal params: {total}\nTrainable params: {trainable}\nNon-trainable params: {}\nFLOPs per sample: {total_flops}\n",
+            "Total params: {total}\nTrainable params: {trainable}\nNon-trainable params: {}\nFLOPs per sample: {total_flops}\n",
             total - trainable
         ));
         out
@@ -863,6 +941,68 @@ impl Module for crate::Sequential {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn layer_graph_lists_a_residual_block_with_its_edges() {
+        use crate::layers::{Add, Dense};
+        let g = Graph::new();
+        let x = g.input(&[4]);
+        let h = g.named_layer_boxed("h", Box::new(Dense::new(4)));
+        let y = h.call(&[&x]).unwrap();
+        let sum = g.merge(Add::new(), &[&y, &x]).unwrap();
+        // A branch the output does not use is left out.
+        let _unused = x.apply(Dense::new(3)).unwrap();
+        let nodes = g.model(&[&x], &[&sum]).unwrap().layer_graph();
+        let summary: Vec<(&str, &str, Vec<usize>)> = nodes
+            .iter()
+            .map(|n| (n.name.as_str(), n.class_name.as_str(), n.inputs.clone()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("input_0", "InputLayer", vec![]),
+                ("h", "Dense", vec![0]),
+                ("add", "Add", vec![1, 0]),
+            ]
+        );
+        assert_eq!(nodes[2].output_shape, [4]);
+    }
+
+    #[test]
+    fn summary_columns_stay_apart_with_a_long_layer_name() {
+        use crate::layers::Dense;
+        let g = Graph::new();
+        let x = g.input(&[3]);
+        let long = "a_dense_layer_with_a_name_of_more_than_forty_characters";
+        let hidden = g.named_layer_boxed(long, Box::new(Dense::new(4)));
+        let y = hidden.call(&[&x]).unwrap();
+        let y = g.layer(Dense::new(2)).call(&[&y]).unwrap();
+        let summary = g.model(&[&x], &[&y]).unwrap().summary();
+        let row = summary
+            .lines()
+            .find(|l| l.starts_with(long))
+            .unwrap_or_else(|| panic!("{long} in {summary}"));
+        let fields: Vec<&str> = row.split("  ").filter(|f| !f.is_empty()).collect();
+        let fields: Vec<&str> = fields.iter().map(|f| f.trim()).collect();
+        assert_eq!(
+            fields,
+            [
+                &format!("{long} (Dense)")[..],
+                "(None, 4)",
+                "16",
+                "all",
+                "all",
+                "24",
+                "input_0"
+            ],
+            "{summary}"
+        );
+        // Every row's shape column starts where the header's does.
+        let column = summary.find("Output Shape").unwrap();
+        for line in summary.lines().filter(|l| l.contains("(None, ")) {
+            assert_eq!(line.find("(None, "), Some(column), "{summary}");
+        }
+    }
 
     #[test]
     fn frozen_layers_leave_the_parameters_and_run_in_inference_mode() {

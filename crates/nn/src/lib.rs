@@ -18,11 +18,12 @@ pub mod regularizers;
 pub mod saving;
 pub mod schedules;
 mod sequential;
+mod summary_table;
 
 pub use activations::Activation;
 pub use architecture::{model_from_config, AnyModel};
 pub use error::NnError;
-pub use functional::{Graph, Model, Module};
+pub use functional::{Graph, LayerNode, Model, Module};
 pub use layers::Layer;
 pub use sequential::Sequential;
 

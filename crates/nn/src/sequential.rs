@@ -116,6 +116,34 @@ impl Sequential {
         Ok(h)
     }
 
+    /// `forward`, except that the output of the layer named `name` is passed to `tap` and
+    /// what that returns flows on in its place (see `Model::forward_tapped`). Errors if no
+    /// layer has that name.
+    pub fn forward_tapped(
+        &self,
+        x: &Var,
+        training: bool,
+        name: &str,
+        tap: &mut dyn FnMut(Var) -> Var,
+    ) -> Result<Var> {
+        let Some(at) = self.names.iter().position(|n| n == name) else {
+            return Err(NnError::argument(
+                "layer",
+                format!("the model has no layer named {name:?}"),
+            ));
+        };
+        self.check_input(&x.shape())?;
+        self.layers.iter().for_each(|l| l.clear_losses());
+        let mut h = x.clone();
+        for (i, layer) in self.layers.iter().enumerate() {
+            h = layer.forward(&h, training)?;
+            if i == at {
+                h = tap(h);
+            }
+        }
+        Ok(h)
+    }
+
     /// Inference on a batch: no tape, training-only layers off, and each convolution fused
     /// with the BatchNormalization and activation right after it (see `krust_nn::inference`);
     /// equal to `forward(x, false)` up to floating-point rounding.
@@ -286,15 +314,30 @@ impl Sequential {
         Ok(model)
     }
 
+    /// The layers as a chain (each reads the one before), for drawing; empty until built.
+    pub fn layer_graph(&self) -> Vec<crate::functional::LayerNode> {
+        if self.shapes.len() <= self.layers.len() {
+            return Vec::new();
+        }
+        self.layers
+            .iter()
+            .zip(&self.names)
+            .enumerate()
+            .map(|(i, (layer, name))| crate::functional::LayerNode {
+                name: name.clone(),
+                class_name: layer.class_name().to_string(),
+                output_shape: self.shapes[i + 1].clone(),
+                inputs: if i == 0 { Vec::new() } else { vec![i - 1] },
+            })
+            .collect()
+    }
+
     /// A Keras-style table — layer, output shape, parameters — plus what Keras lacks: each
     /// layer's receptive field and effective stride relative to the input, and its FLOPs per
     /// sample (a multiply-add counts 2).
     pub fn summary(&self) -> String {
-        let rule = "-".repeat(104);
-        let mut out = format!(
-            "{:<36}{:<22}{:>10}{:>12}{:>10}{:>14}\n{rule}\n",
-            "Layer (type)", "Output Shape", "Param #", "Receptive", "Stride", "FLOPs"
-        );
+        use crate::summary_table::{table, LAYER_COLUMNS};
+        let mut rows = Vec::with_capacity(self.layers.len());
         let rank = self.shapes.first().map_or(0, |s| s.len().saturating_sub(1));
         let mut field = crate::functional::Field::identity(rank);
         let mut total_flops = 0u64;
@@ -311,19 +354,19 @@ impl Sequential {
                 .sum();
             let flops = layer.flops(&shape);
             total_flops += flops;
-            out.push_str(&format!(
-                "{:<36}{:<22}{:>10}{:>12}{:>10}{:>14}\n",
+            rows.push(vec![
                 format!("{name} ({})", layer.class_name()),
                 format!("(None, {})", join(&shape)),
-                params,
+                params.to_string(),
                 field.size_label(),
                 field.stride_label(),
-                flops
-            ));
+                flops.to_string(),
+            ]);
         }
+        let mut out = table(&LAYER_COLUMNS, &rows);
         let (total, trainable) = (self.count_params(), self.count_trainable_params());
         out.push_str(&format!(
-            "{rule}\nTotal params: {total}\nTrainable params: {trainable}\nNon-trainable params: {}\nFLOPs per sample: {total_flops}\n",
+            "Total params: {total}\nTrainable params: {trainable}\nNon-trainable params: {}\nFLOPs per sample: {total_flops}\n",
             total - trainable
         ));
         out
@@ -363,5 +406,44 @@ mod tests {
         assert_eq!(y.shape(), &[3, 10]);
         assert!(m.predict(&Tensor::zeros([3, 28, 27, 1])).is_err());
         assert!(m.summary().contains("Total params: 11926"));
+        let graph = m.layer_graph();
+        let chain: Vec<(&str, Vec<usize>)> = graph
+            .iter()
+            .map(|n| (n.class_name.as_str(), n.inputs.clone()))
+            .collect();
+        assert_eq!(
+            chain,
+            [
+                ("InputLayer", vec![]),
+                ("Conv2D", vec![0]),
+                ("MaxPooling2D", vec![1]),
+                ("Flatten", vec![2]),
+                ("Dense", vec![3]),
+            ]
+        );
+        assert_eq!(graph[4].output_shape, [10]);
+    }
+
+    #[test]
+    fn a_tapped_layer_output_is_seen_and_replaced() {
+        let mut m = Sequential::new();
+        m.add(Input::new(&[3])).unwrap();
+        m.add(Dense::new(2)).unwrap();
+        m.add(Flatten::new()).unwrap();
+        let x = Var::constant(Tensor::from_vec([1, 3], vec![1.0, 2.0, 3.0]).unwrap());
+        let plain = m.forward(&x, false).unwrap().value().to_vec();
+        let mut seen = Vec::new();
+        let mut double = |v: Var| {
+            seen = v.value().to_vec();
+            Var::constant(
+                Tensor::from_vec(v.shape(), seen.iter().map(|a| 2.0 * a).collect()).unwrap(),
+            )
+        };
+        let tapped = m.forward_tapped(&x, false, "dense", &mut double).unwrap();
+        assert_eq!(seen, plain);
+        let doubled: Vec<f32> = plain.iter().map(|a| 2.0 * a).collect();
+        assert_eq!(tapped.value().to_vec(), doubled);
+        let err = m.forward_tapped(&x, false, "nope", &mut |v| v).unwrap_err();
+        assert!(err.to_string().contains("\"nope\""), "{err}");
     }
 }

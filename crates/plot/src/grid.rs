@@ -11,8 +11,9 @@ use crate::output::{render, Canvas, DrawResult};
 use crate::PlotError;
 
 /// One image of a grid: `pixels` in HWC order with values in `[0, 1]` (clamped; NaN draws
-/// black), `channels` 1 (grayscale) or 3 (RGB). `caption` is written under the image,
-/// wrapped to the cell width (at " / " first, then at spaces); `\n` forces a line break.
+/// black), `channels` 1 (grayscale) or 3 (RGB). `caption` is written under the image, one
+/// line per `\n`-separated part (e.g. "true: Coat\npred: Shirt (87%)"); a line wider than
+/// the cell is cut and ends in "…", so every cell of a grid has the same layout.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GridImage {
     pub height: usize,
@@ -36,20 +37,21 @@ struct CellLayout {
     image_width: i32,
     image_height: i32,
     cell_width: i32,
-    /// Caption lines per image, already wrapped.
+    /// Caption lines per image, already cut to the cell width.
     captions: Vec<Vec<String>>,
     caption_lines: i32,
 }
 
 /// Draws `images` in rows of `columns`, each enlarged (nearest neighbour) to about 84
-/// pixels on its longer side (28×28 → 84×84) with its caption under it.
+/// pixels on its longer side (28×28 → 84×84) with its caption under it, in cells at least
+/// 210 pixels wide (room for "pred: T-shirt/top (100%)").
 pub fn image_grid(
     path: impl AsRef<Path>,
     images: &[GridImage],
     columns: usize,
     title: &str,
 ) -> Result<(), PlotError> {
-    draw_grid(path.as_ref(), images, columns, title, 84, 170)
+    draw_grid(path.as_ref(), images, columns, title, 84, 210)
 }
 
 /// Draws first-layer convolution filters, given in Keras's kernel layout
@@ -235,7 +237,7 @@ fn cell_layout(images: &[GridImage], target_side: usize, min_cell_width: i32) ->
     };
     let captions: Vec<Vec<String>> = images
         .iter()
-        .map(|image| wrap(&image.caption, &fits))
+        .map(|image| caption_lines(&image.caption, &fits))
         .collect();
     let caption_lines = captions.iter().map(Vec::len).max().unwrap_or(0) as i32;
     CellLayout {
@@ -248,45 +250,40 @@ fn cell_layout(images: &[GridImage], target_side: usize, min_cell_width: i32) ->
     }
 }
 
-/// Breaks a caption into lines that `fits` accepts. `\n` always breaks; a paragraph too
-/// long for one line breaks first at " / " (so "true: Coat / pred: Pullover" becomes one
-/// line per label), then greedily at spaces. A single word too long for a line gets a line
-/// of its own.
-fn wrap(caption: &str, fits: &impl Fn(&str) -> bool) -> Vec<String> {
-    let mut lines = Vec::new();
-    for paragraph in caption.split('\n') {
-        if fits(paragraph) {
-            if !paragraph.trim().is_empty() {
-                lines.push(paragraph.trim().to_string());
-            }
-            continue;
-        }
-        for phrase in paragraph.split(" / ") {
-            lines.extend(wrap_words(phrase, fits));
-        }
-    }
-    lines
+/// A caption's lines: one per `\n`-separated part, blank parts at the ends dropped, and each
+/// line that `fits` rejects cut to its longest prefix that fits with "…" appended.
+fn caption_lines(caption: &str, fits: &impl Fn(&str) -> bool) -> Vec<String> {
+    let lines: Vec<&str> = caption.split('\n').map(str::trim).collect();
+    let first = lines.iter().position(|l| !l.is_empty());
+    let last = lines.iter().rposition(|l| !l.is_empty());
+    let (Some(first), Some(last)) = (first, last) else {
+        return Vec::new();
+    };
+    lines[first..=last]
+        .iter()
+        .map(|line| truncate_to_fit(line, fits))
+        .collect()
 }
 
-fn wrap_words(text: &str, fits: &impl Fn(&str) -> bool) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        let candidate = if line.is_empty() {
-            word.to_string()
+/// `line` itself if it fits, else its longest prefix (at a character boundary, trailing
+/// spaces dropped) followed by "…" that fits; just "…" if nothing does.
+pub(crate) fn truncate_to_fit(line: &str, fits: &impl Fn(&str) -> bool) -> String {
+    if fits(line) {
+        return line.to_string();
+    }
+    let boundaries: Vec<usize> = line.char_indices().map(|(i, _)| i).collect();
+    // Binary search over the number of characters kept: fitting is monotone in it.
+    let (mut low, mut high) = (0, boundaries.len());
+    while low < high {
+        let mid = (low + high).div_ceil(2);
+        let candidate = format!("{}…", line[..boundaries[mid]].trim_end());
+        if fits(&candidate) {
+            low = mid;
         } else {
-            format!("{line} {word}")
-        };
-        if line.is_empty() || fits(&candidate) {
-            line = candidate;
-        } else {
-            lines.push(std::mem::replace(&mut line, word.to_string()));
+            high = mid - 1;
         }
     }
-    if !line.is_empty() {
-        lines.push(line);
-    }
-    lines
+    format!("{}…", line[..boundaries[low]].trim_end())
 }
 
 fn draw_image(
@@ -368,16 +365,17 @@ mod tests {
                 channels: 1,
                 pixels: synthetic_item(i),
                 caption: format!(
-                    "true: {} / pred: {}",
+                    "true: {}\npred: {} ({}%)",
                     FASHION_MNIST_NAMES[i % 10],
-                    FASHION_MNIST_NAMES[(i * 7 + 3) % 10]
+                    FASHION_MNIST_NAMES[(i * 7 + 3) % 10],
+                    40 + i * 2
                 ),
             })
             .collect();
         image_grid(&path, &images, 6, "Misclassified test images").unwrap();
         let image = image::open(&path).unwrap();
-        // 6 columns of at least 170 px, 4 rows of an 84 px image plus captions.
-        assert!(image.width() >= 6 * 170 && image.height() >= 4 * 84);
+        // 6 columns of at least 210 px, 4 rows of an 84 px image plus captions.
+        assert!(image.width() >= 6 * 210 && image.height() >= 4 * 84);
         assert_png(&path, image.width(), image.height());
     }
 
@@ -417,14 +415,24 @@ mod tests {
     }
 
     #[test]
-    fn captions_break_at_slashes_then_spaces_to_fit() {
-        let fits = |text: &str| text.len() <= 12;
+    fn captions_keep_one_line_per_part_and_cut_long_ones_alike() {
+        let fits = |text: &str| text.chars().count() <= 12;
         assert_eq!(
-            wrap("true: Coat / pred: Pullover", &fits),
-            ["true: Coat", "pred:", "Pullover"]
+            caption_lines("true: Coat\npred: Pullover (87%)", &fits),
+            ["true: Coat", "pred: Pullo…"]
         );
-        assert_eq!(wrap("true: Bag", &fits), ["true: Bag"]);
-        assert_eq!(wrap("a\nb", &fits), ["a", "b"]);
+        assert_eq!(caption_lines("true: Bag", &fits), ["true: Bag"]);
+        assert_eq!(caption_lines("\na\n\nb\n", &fits), ["a", "", "b"]);
+        assert!(caption_lines("", &fits).is_empty());
+        // Lines of the same text are cut at the same place, and a cut never ends in a space.
+        assert_eq!(
+            truncate_to_fit("true: Ankle boot", &fits),
+            truncate_to_fit("true: Ankle boots", &fits)
+        );
+        assert_eq!(truncate_to_fit("abcdefghijk xyz", &fits), "abcdefghijk…");
+        assert_eq!(truncate_to_fit("abcdefghij xyz", &fits), "abcdefghij…");
+        assert_eq!(truncate_to_fit("ééééééééééééééé", &fits), "ééééééééééé…");
+        assert_eq!(truncate_to_fit("anything", &|_: &str| false), "…");
     }
 
     #[test]

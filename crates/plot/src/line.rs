@@ -99,10 +99,6 @@ pub fn training_curves(
                 format!("metric {metric:?} maps to the same file as an earlier metric"),
             ));
         }
-        let mut series = vec![Series {
-            name: "train".to_string(),
-            values: train.clone(),
-        }];
         if let Some(validation) = validation {
             if validation.len() != train.len() {
                 return Err(PlotError::invalid(
@@ -114,11 +110,8 @@ pub fn training_curves(
                     ),
                 ));
             }
-            series.push(Series {
-                name: "validation".to_string(),
-                values: validation.clone(),
-            });
         }
+        let series = metric_series(metric, train, validation.as_deref());
         let title = if validation.is_some() {
             format!("{metric}: train vs validation")
         } else {
@@ -128,6 +121,27 @@ pub fn training_curves(
         written.push(path);
     }
     Ok(written)
+}
+
+/// The lines of one metric's chart. With validation they are "train" and "validation", as
+/// in Keras; alone, the line is named after its metric (e.g. `learning_rate`).
+fn metric_series(metric: &str, train: &[f64], validation: Option<&[f64]>) -> Vec<Series> {
+    let Some(validation) = validation else {
+        return vec![Series {
+            name: metric.to_string(),
+            values: train.to_vec(),
+        }];
+    };
+    vec![
+        Series {
+            name: "train".to_string(),
+            values: train.to_vec(),
+        },
+        Series {
+            name: "validation".to_string(),
+            values: validation.to_vec(),
+        },
+    ]
 }
 
 /// Several line charts side by side in one image, all with the same x and y ranges so the
@@ -239,6 +253,8 @@ fn draw_panel(
         .build_cartesian_2d(axes.x_range.clone(), axes.y_range.clone())?;
 
     let integer_x = axes.integer_x;
+    let x_range = axes.x_range.clone();
+    let y_range = axes.y_range.clone();
     let x_ticks = if integer_x {
         // One tick per epoch when there are few, so 3 epochs do not show 1.0, 1.2, ...
         ((axes.x_range.end - axes.x_range.start).floor() as usize + 1).clamp(2, 12)
@@ -253,7 +269,7 @@ fn draw_panel(
                 String::new()
             }
         } else {
-            format_tick(*x)
+            format_tick(*x, &x_range)
         }
     };
     chart
@@ -263,7 +279,7 @@ fn draw_panel(
         .x_labels(x_ticks)
         .y_labels(8)
         .x_label_formatter(&format_x)
-        .y_label_formatter(&|y| format_tick(*y))
+        .y_label_formatter(&|y| format_tick(*y, &y_range))
         .label_style(plain_font(TICK_FONT_SIZE))
         .axis_desc_style(plain_font(AXIS_TITLE_FONT_SIZE))
         .bold_line_style(RGBColor(220, 220, 220))
@@ -382,8 +398,9 @@ fn epoch_range(epochs: usize) -> Range<f64> {
     }
 }
 
-/// The finite values' range plus 5% on each side; a flat or empty input gets a unit-wide
-/// range so the axis is never degenerate.
+/// The finite values' range plus 5% on each side. An empty input gets 0..1; a flat one
+/// (a constant learning rate) gets its value ±10% (±0.5 around zero), so the line sits in
+/// the middle of an axis whose ticks show the value instead of a range around zero.
 fn padded_range(values: impl Iterator<Item = f64>) -> Range<f64> {
     let (low, high) = values
         .filter(|v| v.is_finite())
@@ -393,21 +410,56 @@ fn padded_range(values: impl Iterator<Item = f64>) -> Range<f64> {
     if low > high {
         return 0.0..1.0;
     }
-    if high - low < 1e-12 * high.abs().max(1.0) {
-        return low - 0.5..high + 0.5;
+    let magnitude = high.abs().max(low.abs());
+    if high - low <= 1e-9 * magnitude {
+        let half = if magnitude > 0.0 {
+            0.1 * magnitude
+        } else {
+            0.5
+        };
+        return low - half..high + half;
     }
     let pad = 0.05 * (high - low);
     low - pad..high + pad
 }
 
-/// Tick text with no float noise ("0.30000000000000004" → "0.3").
-fn format_tick(value: f64) -> String {
-    let rounded = format!("{value:.6}");
-    let trimmed = rounded.trim_end_matches('0').trim_end_matches('.');
-    if trimmed == "-0" {
+/// Tick text for an axis spanning `range`, with as many digits as the tick spacing needs
+/// and no float noise ("0.30000000000000004" → "0.3"). Axes whose values are all below
+/// 0.01 or from 10⁶ up use scientific notation ("1e-3", "9.5e-4"), so a learning rate of
+/// 0.001 does not read as "0".
+fn format_tick(value: f64, range: &Range<f64>) -> String {
+    let span = (range.end - range.start).abs();
+    let magnitude = range.start.abs().max(range.end.abs());
+    if !value.is_finite() || span <= 0.0 || magnitude <= 0.0 {
+        return format!("{value}");
+    }
+    // About eight ticks; one more digit than their spacing needs.
+    let step = span / 8.0;
+    if value.abs() < 1e-9 * magnitude {
+        return "0".to_string();
+    }
+    if !(1e-2..1e6).contains(&magnitude) {
+        let digits = ((magnitude / step).log10().ceil() as usize).clamp(1, 8);
+        let text = format!("{value:.digits$e}");
+        let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
+        let mantissa = trim_decimal_zeros(mantissa);
+        return format!("{mantissa}e{exponent}");
+    }
+    let decimals = (-step.log10()).ceil().clamp(0.0, 12.0) as usize + 1;
+    let text = trim_decimal_zeros(&format!("{value:.decimals$}"));
+    if text == "-0" {
         "0".to_string()
     } else {
-        trimmed.to_string()
+        text
+    }
+}
+
+/// "0.500" → "0.5", "2.000" → "2"; a whole number without a point is left alone.
+fn trim_decimal_zeros(text: &str) -> String {
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text.to_string()
     }
 }
 
@@ -603,8 +655,45 @@ mod tests {
 
     #[test]
     fn format_tick_hides_float_noise() {
-        assert_eq!(format_tick(0.30000000000000004), "0.3");
-        assert_eq!(format_tick(2.0), "2");
-        assert_eq!(format_tick(-0.0), "0");
+        let unit = 0.0..1.0;
+        assert_eq!(format_tick(0.30000000000000004, &unit), "0.3");
+        assert_eq!(format_tick(-0.0, &unit), "0");
+        assert_eq!(format_tick(2.0, &(0.0..10.0)), "2");
+    }
+
+    #[test]
+    fn a_constant_series_gets_a_range_around_its_value() {
+        let range = padded_range([1e-3; 15].into_iter());
+        assert!((range.start - 0.9e-3).abs() < 1e-12, "{range:?}");
+        assert!((range.end - 1.1e-3).abs() < 1e-12, "{range:?}");
+        let range = padded_range([-4.0, -4.0].into_iter());
+        assert!((range.start + 4.4).abs() < 1e-12 && (range.end + 3.6).abs() < 1e-12);
+        assert_eq!(padded_range([0.0; 3].into_iter()), -0.5..0.5);
+        assert_eq!(padded_range(std::iter::empty()), 0.0..1.0);
+    }
+
+    #[test]
+    fn small_values_get_readable_ticks_not_zero() {
+        let range = padded_range([1e-3; 10].into_iter());
+        assert_eq!(format_tick(1e-3, &range), "1e-3");
+        assert_eq!(format_tick(9.5e-4, &range), "9.5e-4");
+        assert_eq!(format_tick(1.05e-3, &range), "1.05e-3");
+        let range = padded_range([0.3; 10].into_iter());
+        assert_eq!(format_tick(0.3, &range), "0.3");
+        assert_eq!(format_tick(0.285, &range), "0.285");
+    }
+
+    #[test]
+    fn a_metric_without_validation_is_named_after_itself() {
+        let dir = output_dir("training_curves_constant");
+        let history = vec![("learning_rate".to_string(), vec![1e-3; 8], None)];
+        let paths = training_curves(&dir, &history).unwrap();
+        assert_png(&paths[0], CHART_SIZE.0, CHART_SIZE.1);
+        let alone = metric_series("learning_rate", &[1e-3; 8], None);
+        assert_eq!(alone.len(), 1);
+        assert_eq!(alone[0].name, "learning_rate");
+        let paired = metric_series("loss", &[1.0, 0.5], Some(&[1.1, 0.6]));
+        let names: Vec<&str> = paired.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["train", "validation"]);
     }
 }

@@ -32,6 +32,7 @@ fn history() -> History {
             epoch(2, 0.45678, 0.75, None),
         ],
         stopped_early: Some("EarlyStopping: val_loss did not improve <2 epochs>".to_string()),
+        ..History::default()
     };
     history.epochs[1].logs.set("learning_rate", 0.01);
     history

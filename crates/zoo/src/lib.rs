@@ -13,6 +13,7 @@ mod depthwise_bn;
 mod efficientnet_lite;
 mod error;
 mod googlenet;
+pub mod gradcam;
 mod imagenet;
 mod lenet;
 mod mlp;
