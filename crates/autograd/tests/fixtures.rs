@@ -452,9 +452,14 @@ fn every_fixture_case_has_a_test() {
         .filter_map(|e| e.ok())
         .filter(|e| e.path().is_dir())
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        // fixtures/keras/, torch/, zoo/ and pretrained/ hold Keras and PyTorch references
-        // made by their own tools/ scripts.
-        .filter(|name| !matches!(name.as_str(), "keras" | "torch" | "zoo" | "pretrained"))
+        // fixtures/keras/, torch/, zoo/, pretrained/ and tensorboard/ hold Keras, PyTorch
+        // and TensorBoard references made by their own tools/ scripts.
+        .filter(|name| {
+            !matches!(
+                name.as_str(),
+                "keras" | "torch" | "zoo" | "pretrained" | "tensorboard"
+            )
+        })
         .collect();
     on_disk.sort_unstable();
     assert_eq!(
