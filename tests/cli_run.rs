@@ -43,6 +43,8 @@ fn ctrl_c_saves_the_run_and_resume_finishes_it_with_the_weights_of_an_uninterrup
     let model = dir.join("mlp.krust");
     dropout_mlp(&model);
     let (data, model) = (subset_dir(), model.display().to_string());
+    // Early stopping and a plateau schedule keep counts across epochs: the resumed run must
+    // carry them on too.
     let common = [
         "train",
         "--data",
@@ -54,6 +56,10 @@ fn ctrl_c_saves_the_run_and_resume_finishes_it_with_the_weights_of_an_uninterrup
         "5",
         "--threads",
         "1",
+        "--early-stopping",
+        "2",
+        "--lr-schedule",
+        "plateau:1:0.5",
     ];
 
     // A long run, interrupted once its first epoch is done.

@@ -579,7 +579,12 @@ fn train_member(
         callbacks.push(Box::new(
             EarlyStopping::new(monitor, patience)
                 .min_delta(args.min_delta)
-                .restore_best_weights(true),
+                .restore_best_weights(true)
+                .best_weights_file(
+                    setup
+                        .out_dir
+                        .join(format!("early_stopping_best{suffix}.krust")),
+                ),
         ));
     }
     if setup.validation.is_some() {
@@ -633,6 +638,7 @@ fn train_member(
             .map(|p| p as &dyn krust::data::loader::SampleTransform),
         loader_workers: args.loader_threads,
         interrupt: Some(&resume::INTERRUPTED),
+        earlier: Some(&earlier),
         ..FitConfig::default()
     };
     let mut refs: Vec<&mut dyn Callback> = callbacks

@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 use krust_nn::optimizers::Optimizer;
-use krust_nn::saving::{save_model_with_inputs, write_atomically, InputSpec};
+use krust_nn::saving::{
+    load_model, save_model, save_model_with_inputs, write_atomically, InputSpec,
+};
 use krust_nn::Module;
 use krust_tensor::Tensor;
 
@@ -37,6 +39,13 @@ pub trait Callback {
         Ok(())
     }
     fn on_train_end(&mut self, _control: &mut Control) -> Result<()> {
+        Ok(())
+    }
+    /// A resumed run's earlier epoch, replayed after `on_train_begin` (see
+    /// `FitConfig::earlier`): the callback brings its bookkeeping (best value, patience,
+    /// cooldown) to where an uninterrupted run would have it, without acting on the model,
+    /// the optimizer or any file.
+    fn replay_epoch(&mut self, _epoch: usize, _logs: &Logs) -> Result<()> {
         Ok(())
     }
 }
@@ -128,10 +137,17 @@ pub struct EarlyStopping {
     pub restore_best_weights: bool,
     /// Epochs to wait before monitoring starts (default 0).
     pub start_from_epoch: usize,
+    /// With `restore_best_weights`: also write the best weights to this file at every
+    /// improvement, so that a resumed run whose best epoch came before the interruption
+    /// can still restore them (default None).
+    pub best_weights_file: Option<PathBuf>,
     best: f64,
     wait: usize,
     best_weights: Option<Vec<Tensor>>,
     best_epoch: usize,
+    /// Whether the best epoch so far is one `replay_epoch` saw (its weights are in
+    /// `best_weights_file`, not in memory).
+    best_replayed: bool,
     /// The 0-based epoch training stopped after, if it did.
     pub stopped_epoch: Option<usize>,
 }
@@ -145,12 +161,20 @@ impl EarlyStopping {
             mode: Mode::Auto,
             restore_best_weights: false,
             start_from_epoch: 0,
+            best_weights_file: None,
             best: f64::NAN,
             wait: 0,
             best_weights: None,
             best_epoch: 0,
+            best_replayed: false,
             stopped_epoch: None,
         }
+    }
+
+    /// Keeps the best weights in `path` too (see `best_weights_file`).
+    pub fn best_weights_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.best_weights_file = Some(path.into());
+        self
     }
 
     pub fn min_delta(mut self, min_delta: f64) -> Self {
@@ -179,7 +203,27 @@ impl Callback for EarlyStopping {
         self.best = self.mode.resolve(&self.monitor).worst();
         self.wait = 0;
         self.best_weights = None;
+        self.best_replayed = false;
         self.stopped_epoch = None;
+        Ok(())
+    }
+
+    fn replay_epoch(&mut self, epoch: usize, logs: &Logs) -> Result<()> {
+        let current = monitored(logs, &self.monitor, "EarlyStopping")?;
+        if epoch < self.start_from_epoch {
+            return Ok(());
+        }
+        self.wait += 1;
+        if self
+            .mode
+            .resolve(&self.monitor)
+            .improves(current, self.best, self.min_delta)
+        {
+            self.best = current;
+            self.best_epoch = epoch;
+            self.best_replayed = true;
+            self.wait = 0;
+        }
         Ok(())
     }
 
@@ -190,15 +234,23 @@ impl Callback for EarlyStopping {
         }
         let mode = self.mode.resolve(&self.monitor);
         if self.restore_best_weights && self.best_weights.is_none() {
-            // Keras keeps the first epoch's weights even if it never improves on them.
-            self.best_weights = Some(snapshot(control.model));
+            self.best_weights = Some(match (&self.best_weights_file, self.best_replayed) {
+                // The best epoch came before a resume: its weights were kept in the file.
+                (Some(path), true) => snapshot(&load_model(path)?),
+                // Keras keeps the first epoch's weights even if it never improves on them.
+                _ => snapshot(control.model),
+            });
         }
         self.wait += 1;
         if mode.improves(current, self.best, self.min_delta) {
             self.best = current;
             self.best_epoch = epoch;
+            self.best_replayed = false;
             if self.restore_best_weights {
                 self.best_weights = Some(snapshot(control.model));
+                if let Some(path) = &self.best_weights_file {
+                    save_model(control.model, path)?;
+                }
             }
             // Only restart waiting when the baseline is beaten (Keras).
             self.wait = 0;
@@ -262,6 +314,20 @@ impl ModelCheckpoint {
 impl Callback for ModelCheckpoint {
     fn on_train_begin(&mut self, _control: &mut Control) -> Result<()> {
         self.best = self.mode.resolve(&self.monitor).worst();
+        Ok(())
+    }
+
+    fn replay_epoch(&mut self, _epoch: usize, logs: &Logs) -> Result<()> {
+        if self.save_best_only {
+            let current = monitored(logs, &self.monitor, "ModelCheckpoint")?;
+            if self
+                .mode
+                .resolve(&self.monitor)
+                .improves(current, self.best, 0.0)
+            {
+                self.best = current;
+            }
+        }
         Ok(())
     }
 
@@ -334,18 +400,10 @@ impl ReduceLROnPlateau {
         self.cooldown = cooldown;
         self
     }
-}
 
-impl Callback for ReduceLROnPlateau {
-    fn on_train_begin(&mut self, _control: &mut Control) -> Result<()> {
-        self.best = self.mode.resolve(&self.monitor).worst();
-        self.wait = 0;
-        self.cooldown_counter = 0;
-        Ok(())
-    }
-
-    fn on_epoch_end(&mut self, _epoch: usize, logs: &Logs, control: &mut Control) -> Result<()> {
-        let current = monitored(logs, &self.monitor, "ReduceLROnPlateau")?;
+    /// One epoch's bookkeeping with the monitored value and the current rate; the reduced
+    /// rate when it is time to reduce.
+    fn step(&mut self, current: f64, rate: f64) -> Option<f64> {
         if self.cooldown_counter > 0 {
             self.cooldown_counter -= 1;
             self.wait = 0;
@@ -356,15 +414,36 @@ impl Callback for ReduceLROnPlateau {
             self.wait = 0;
         } else if self.cooldown_counter == 0 {
             self.wait += 1;
-            if self.wait >= self.patience {
-                let old = f64::from(control.optimizer.learning_rate());
-                if old > self.min_lr {
-                    let new = (old * self.factor).max(self.min_lr);
-                    control.optimizer.set_learning_rate(new as f32);
-                    self.cooldown_counter = self.cooldown;
-                    self.wait = 0;
-                }
+            if self.wait >= self.patience && rate > self.min_lr {
+                self.cooldown_counter = self.cooldown;
+                self.wait = 0;
+                return Some((rate * self.factor).max(self.min_lr));
             }
+        }
+        None
+    }
+}
+
+impl Callback for ReduceLROnPlateau {
+    fn on_train_begin(&mut self, _control: &mut Control) -> Result<()> {
+        self.best = self.mode.resolve(&self.monitor).worst();
+        self.wait = 0;
+        self.cooldown_counter = 0;
+        Ok(())
+    }
+
+    fn replay_epoch(&mut self, _epoch: usize, logs: &Logs) -> Result<()> {
+        let current = monitored(logs, &self.monitor, "ReduceLROnPlateau")?;
+        // The logged rate is the one the epoch trained with, before this callback's change.
+        let rate = logs.get("learning_rate").unwrap_or(f64::INFINITY);
+        self.step(current, rate);
+        Ok(())
+    }
+
+    fn on_epoch_end(&mut self, _epoch: usize, logs: &Logs, control: &mut Control) -> Result<()> {
+        let current = monitored(logs, &self.monitor, "ReduceLROnPlateau")?;
+        if let Some(new) = self.step(current, f64::from(control.optimizer.learning_rate())) {
+            control.optimizer.set_learning_rate(new as f32);
         }
         Ok(())
     }

@@ -151,6 +151,10 @@ pub struct FitConfig<'a> {
     /// Set (by a Ctrl-C handler, say) to stop after the current step: the epoch is left
     /// unfinished, no callback sees its end, and the history records where training stopped.
     pub interrupt: Option<&'a AtomicBool>,
+    /// A resumed run's history of its first `initial_epoch` epochs: every callback replays
+    /// them (`Callback::replay_epoch`) after `on_train_begin`, so early stopping, checkpoints
+    /// and plateaus go on as in an uninterrupted run.
+    pub earlier: Option<&'a History>,
 }
 
 impl Default for FitConfig<'_> {
@@ -169,6 +173,7 @@ impl Default for FitConfig<'_> {
             augmentation: None,
             loader_workers: 1,
             interrupt: None,
+            earlier: None,
         }
     }
 }
@@ -417,6 +422,11 @@ pub fn fit(
     };
     for callback in callbacks.iter_mut() {
         callback.on_train_begin(&mut control)?;
+    }
+    for stats in cfg.earlier.iter().flat_map(|h| &h.epochs) {
+        for callback in callbacks.iter_mut() {
+            callback.replay_epoch(stats.epoch.saturating_sub(1), &stats.logs)?;
+        }
     }
     let loader = LoaderConfig {
         batch_size: cfg.batch_size,

@@ -44,28 +44,7 @@ fn drive(
     values: &[f64],
     optimizer: &mut dyn Optimizer,
 ) -> (Option<usize>, Vec<f32>) {
-    let model = tiny_model();
-    let mut control = Control {
-        model: &model,
-        optimizer,
-        stop_training: false,
-        stop_reason: None,
-    };
-    callback.on_train_begin(&mut control).expect("begin");
-    let mut rates = Vec::new();
-    for (epoch, &v) in values.iter().enumerate() {
-        callback
-            .on_epoch_begin(epoch, &mut control)
-            .expect("epoch begin");
-        callback
-            .on_epoch_end(epoch, &logs(&[(monitor, v)]), &mut control)
-            .expect("epoch end");
-        rates.push(control.optimizer.learning_rate());
-        if control.stop_training {
-            return (Some(epoch), rates);
-        }
-    }
-    (None, rates)
+    drive_resumed(callback, monitor, &[], values, &tiny_model(), optimizer)
 }
 
 #[test]
@@ -292,4 +271,134 @@ fn class_weights_scale_each_samples_loss() {
     };
     let error = fit(&model, &mut sgd, &loss, &data, &cfg, &mut []).expect_err("1 weight for 2");
     assert!(error.to_string().contains("class weights"), "{error}");
+}
+
+/// Starts `callback` as a resumed run does: `on_train_begin`, then the earlier epochs'
+/// `monitor` values (and learning rates) replayed; then `values` as live epochs. Returns
+/// the epoch training stopped after, and the learning rate after each live epoch.
+fn drive_resumed(
+    callback: &mut dyn Callback,
+    monitor: &str,
+    earlier: &[(f64, f64)],
+    values: &[f64],
+    model: &Sequential,
+    optimizer: &mut dyn Optimizer,
+) -> (Option<usize>, Vec<f32>) {
+    let mut control = Control {
+        model,
+        optimizer,
+        stop_training: false,
+        stop_reason: None,
+    };
+    callback.on_train_begin(&mut control).expect("begin");
+    for (epoch, &(value, rate)) in earlier.iter().enumerate() {
+        callback
+            .replay_epoch(epoch, &logs(&[(monitor, value), ("learning_rate", rate)]))
+            .expect("replay");
+    }
+    let mut rates = Vec::new();
+    for (k, &v) in values.iter().enumerate() {
+        let epoch = earlier.len() + k;
+        callback
+            .on_epoch_begin(epoch, &mut control)
+            .expect("epoch begin");
+        callback
+            .on_epoch_end(epoch, &logs(&[(monitor, v)]), &mut control)
+            .expect("epoch end");
+        rates.push(control.optimizer.learning_rate());
+        if control.stop_training {
+            return (Some(epoch), rates);
+        }
+    }
+    (None, rates)
+}
+
+#[test]
+fn resumed_callbacks_replay_the_earlier_epochs_and_act_as_an_uninterrupted_run_would() {
+    let model = tiny_model();
+    // EarlyStopping, patience 2: straight through it stops after epoch 3.
+    let values = [1.0, 0.9, 0.95, 0.96];
+    let mut straight = EarlyStopping::new("val_loss", 2);
+    let mut sgd = Sgd::new(0.1, 0.0, false).unwrap();
+    assert_eq!(
+        drive(&mut straight, "val_loss", &values, &mut sgd).0,
+        Some(3)
+    );
+    let earlier: Vec<(f64, f64)> = values[..3].iter().map(|&v| (v, 0.1)).collect();
+    let mut resumed = EarlyStopping::new("val_loss", 2);
+    let (stopped, _) = drive_resumed(
+        &mut resumed,
+        "val_loss",
+        &earlier,
+        &[0.96],
+        &model,
+        &mut sgd,
+    );
+    assert_eq!(
+        stopped,
+        Some(3),
+        "the patience count goes on from before the resume"
+    );
+    assert_eq!(resumed.best_epoch(), 1);
+
+    // ReduceLROnPlateau, patience 2: the third epoch without improvement halves the rate.
+    let mut plateau = ReduceLROnPlateau::new("val_loss", 0.5, 2).unwrap();
+    let mut sgd = Sgd::new(0.1, 0.0, false).unwrap();
+    let (_, rates) = drive_resumed(
+        &mut plateau,
+        "val_loss",
+        &[(1.0, 0.1), (1.1, 0.1)],
+        &[1.2],
+        &model,
+        &mut sgd,
+    );
+    assert_eq!(rates, vec![0.05]);
+
+    // ModelCheckpoint: a resumed epoch worse than an earlier best writes nothing.
+    let path = std::env::temp_dir().join(format!("krust-replay-{}.krust", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let mut checkpoint = ModelCheckpoint::new(&path, "val_loss", true);
+    let mut sgd = Sgd::new(0.1, 0.0, false).unwrap();
+    drive_resumed(
+        &mut checkpoint,
+        "val_loss",
+        &[(0.5, 0.1)],
+        &[0.7],
+        &model,
+        &mut sgd,
+    );
+    assert!(checkpoint.saved_epochs.is_empty() && !path.exists());
+}
+
+#[test]
+fn a_resumed_early_stopping_restores_a_best_epoch_from_before_the_resume_from_its_file() {
+    let path = std::env::temp_dir().join(format!("krust-es-best-{}.krust", std::process::id()));
+    // The best epoch's weights, as the interrupted run wrote them.
+    let best = tiny_model();
+    krust_nn::saving::save_model(&best, &path).unwrap();
+    // The resumed model has moved on since.
+    let model = tiny_model();
+    for p in model.parameters() {
+        let moved: Vec<f32> = p.value().to_vec().iter().map(|v| v + 1.0).collect();
+        let shape = p.value().shape().to_vec();
+        p.set_value(krust_tensor::Tensor::from_vec(shape, moved).unwrap())
+            .unwrap();
+    }
+    let mut early = EarlyStopping::new("val_loss", 1)
+        .restore_best_weights(true)
+        .best_weights_file(&path);
+    let mut sgd = Sgd::new(0.1, 0.0, false).unwrap();
+    let (stopped, _) = drive_resumed(
+        &mut early,
+        "val_loss",
+        &[(0.5, 0.1)],
+        &[0.9],
+        &model,
+        &mut sgd,
+    );
+    assert_eq!(stopped, Some(1));
+    for (restored, saved) in model.parameters().iter().zip(best.parameters()) {
+        assert_eq!(restored.value().to_vec(), saved.value().to_vec());
+    }
+    std::fs::remove_file(&path).unwrap();
 }
