@@ -426,7 +426,7 @@ struct RunSetup<'a> {
 }
 
 impl RunSetup<'_> {
-    /// Creates the run directory once the run can start (its model is built), and records
+    /// Creates the run directory once the run can start (its first model is built), and records
     /// how the run was started so `--resume` can continue it (an `--output` directory used
     /// before is taken over by the new run, as the user asked).
     fn start_run_dir(&self) -> Result<(), BoxError> {
@@ -484,14 +484,7 @@ fn load_resumed(args: &TrainArgs) -> Result<Option<Resumed>, BoxError> {
         .into());
     }
     let history = if run_dir {
-        let csv = path.join("history.csv");
-        let history = krust_train::read_history_csv(&csv, state.epochs_done)?;
-        // A row written after the state was saved (the run stopped between the two) goes:
-        // that epoch is trained again.
-        let text = std::fs::read_to_string(&csv)?;
-        let kept: Vec<&str> = text.lines().take(state.epochs_done + 1).collect();
-        krust::nn::saving::write_atomically(&csv, format!("{}\n", kept.join("\n")).as_bytes())?;
-        history
+        krust_train::resume_history_csv(&path.join("history.csv"), state.epochs_done)?
     } else {
         History::default()
     };
@@ -547,7 +540,9 @@ fn train_member(
             )
         }
     };
-    setup.start_run_dir()?;
+    if member.unwrap_or(0) == 0 {
+        setup.start_run_dir()?;
+    }
     let suffix = member.map_or(String::new(), |k| format!("-{}", k + 1));
     let mut callbacks: Vec<Box<dyn Callback>> = vec![Box::new(
         CsvLogger::new(setup.out_dir.join(format!("history{suffix}.csv")))
@@ -768,6 +763,21 @@ fn warn_about_data(args: &TrainArgs, train: &Dataset, validation: Option<&Datase
     }
 }
 
+/// The PNG files directly in `dir` and its subfolders, each sorted by name.
+fn pngs_and_folders(dir: &Path) -> std::io::Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    entries.sort();
+    let (folders, files): (Vec<PathBuf>, Vec<PathBuf>) =
+        entries.into_iter().partition(|path| path.is_dir());
+    let pngs = files
+        .into_iter()
+        .filter(|path| path.extension().is_some_and(|e| e == "png"))
+        .collect();
+    Ok((pngs, folders))
+}
+
 /// `report.html`: the run on one page, with every PNG the run wrote (the run directory's,
 /// then each ensemble member's).
 fn write_run_report(
@@ -778,28 +788,22 @@ fn write_run_report(
     summary: &str,
     seconds: f64,
 ) -> Result<(), BoxError> {
-    let mut plots = Vec::new();
-    let mut dirs = vec![out_dir.to_path_buf()];
-    let mut index = 0;
-    while index < dirs.len() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(&dirs[index])?
-            .map(|entry| entry.map(|e| e.path()))
-            .collect::<Result<_, _>>()?;
-        entries.sort();
-        for path in entries {
-            if path.is_dir() && index == 0 {
-                dirs.push(path);
-            } else if path.extension().is_some_and(|e| e == "png") {
-                let caption = path
-                    .strip_prefix(out_dir)
-                    .unwrap_or(&path)
-                    .display()
-                    .to_string();
-                plots.push(ReportPlot::new(path, caption));
-            }
-        }
-        index += 1;
+    // The run directory's plots, then each ensemble member folder's.
+    let (mut pngs, folders) = pngs_and_folders(out_dir)?;
+    for folder in folders {
+        pngs.extend(pngs_and_folders(&folder)?.0);
     }
+    let plots = pngs
+        .into_iter()
+        .map(|path| {
+            let caption = path
+                .strip_prefix(out_dir)
+                .unwrap_or(&path)
+                .display()
+                .to_string();
+            ReportPlot::new(path, caption)
+        })
+        .collect();
     let report = RunReport {
         title,
         command_line: std::env::args().collect::<Vec<_>>().join(" "),

@@ -33,7 +33,7 @@ pub use fit::{
 
 pub use lr_schedule::{schedule_from_spec, SCHEDULE_SPECS};
 pub use report_html::{report_html, write_report_html, ReportPlot, RunReport, RunTimings};
-pub use run_dir::{next_run_dir, read_history_csv, SaveTrainingState};
+pub use run_dir::{next_run_dir, read_history_csv, resume_history_csv, SaveTrainingState};
 pub use tensorboard::{EventWriter, TensorBoard};
 pub use tta::{map_images, predict_probabilities, TestTimeAugmentation};
 

@@ -4,7 +4,7 @@
 use crate::callbacks::{Callback, Control};
 use crate::fit::{EpochStats, History, Logs};
 use crate::{Result, TrainError};
-use krust_nn::saving::save_training_state;
+use krust_nn::saving::{save_training_state, write_atomically};
 use std::path::{Path, PathBuf};
 
 /// The first `<root>/<stem>-<n>` (n = 1, 2, ...) that does not exist yet, where `stem` is the
@@ -61,11 +61,35 @@ impl Callback for SaveTrainingState {
 /// log), keeping the first `epochs` epochs: a run resumed from its state after `epochs`
 /// epochs continues this history. Timings are not in the CSV and read as 0.
 pub fn read_history_csv(path: &Path, epochs: usize) -> Result<History> {
-    let bad = |why: String| TrainError::Argument {
+    parse_history_csv(path, &read_text(path)?, epochs)
+}
+
+/// [`read_history_csv`], and the file cut to those epochs' rows, from one read: a row
+/// written after the state was saved (the run stopped between the two) goes, and that
+/// epoch is trained again.
+pub fn resume_history_csv(path: &Path, epochs: usize) -> Result<History> {
+    let text = read_text(path)?;
+    let history = parse_history_csv(path, &text, epochs)?;
+    let kept: Vec<&str> = text.lines().take(epochs + 1).collect();
+    if kept.len() < text.lines().count() {
+        write_atomically(path, format!("{}\n", kept.join("\n")).as_bytes())?;
+    }
+    Ok(history)
+}
+
+fn history_error(path: &Path, why: String) -> TrainError {
+    TrainError::Argument {
         argument: "history",
         why: format!("{}: {why}", path.display()),
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read: {e}")))?;
+    }
+}
+
+fn read_text(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| history_error(path, format!("cannot read: {e}")))
+}
+
+fn parse_history_csv(path: &Path, text: &str, epochs: usize) -> Result<History> {
+    let bad = |why: String| history_error(path, why);
     let mut lines = text.lines();
     let header: Vec<&str> = match lines.next() {
         Some(h) => h.split(',').collect(),
