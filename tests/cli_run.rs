@@ -343,3 +343,37 @@ fn misleading_data_trains_with_a_warning() {
     assert!(err.contains("has no sample of class bag"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_path_given_again_from_elsewhere_agrees_with_the_recorded_one() {
+    let dir = temp_dir("resume-paths");
+    std::os::unix::fs::symlink(subset_dir(), dir.join("data")).unwrap();
+    let first = run_krust(
+        Some(&dir),
+        &[
+            "train", "--data", "data", "--model", "mlp", "--epochs", "1", "--quiet", "--output",
+            "run",
+        ],
+    );
+    assert!(first.status.success(), "{}", stderr(&first));
+    // From a subfolder, ../data is the recorded data (recorded relative to `dir`)...
+    let elsewhere = dir.join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let again = run_krust(
+        Some(&elsewhere),
+        &[
+            "train", "--resume", "../run", "--epochs", "2", "--data", "../data",
+        ],
+    );
+    assert!(again.status.success(), "{}", stderr(&again));
+    // ...and `data` from there names nothing the run used.
+    std::fs::create_dir_all(elsewhere.join("data")).unwrap();
+    let other = run_krust(
+        Some(&elsewhere),
+        &[
+            "train", "--resume", "../run", "--epochs", "3", "--data", "data",
+        ],
+    );
+    assert_clean_error(&other, "--data data contradicts the run's --data data");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -117,12 +117,14 @@ pub fn resolve(args: TrainArgs, given: &ArgMatches) -> Result<TrainArgs, BoxErro
     let mut recorded = Recorded::from_arg_matches(&recorded_matches)
         .map_err(|e| corrupt(format!("the recorded arguments do not parse: {e}")))?
         .args;
+    // The recorded paths (data, model files) are relative to where the run started.
+    let started_in = record["directory"].as_str().map(PathBuf::from);
     for id in given.ids().map(|id| id.as_str()) {
         if MAY_CHANGE.contains(&id) || !given_now(id) {
             continue;
         }
         let (now, then) = (raw(given, id), raw(&recorded_matches, id));
-        if !agree(&now, &then) {
+        if !agree(&now, &then, started_in.as_deref()) {
             return Err(format!(
                 "--{} {} contradicts the run's {} (recorded in {}): --resume continues the run with its own settings; start a new run to change them",
                 flag(id),
@@ -150,12 +152,9 @@ pub fn resolve(args: TrainArgs, given: &ArgMatches) -> Result<TrainArgs, BoxErro
         recorded.tensorboard_freq = args.tensorboard_freq;
     }
     recorded.quiet = args.quiet;
-    // The recorded paths (data, model files) are relative to where the run started.
     let resume = std::path::absolute(&resume)?;
-    if let Some(directory) = record["directory"].as_str().map(PathBuf::from) {
-        if directory.is_dir() {
-            std::env::set_current_dir(&directory)?;
-        }
+    if let Some(directory) = started_in.filter(|d| d.is_dir()) {
+        std::env::set_current_dir(&directory)?;
     }
     recorded.resume = Some(resume.clone());
     recorded.output = Some(resume);
@@ -175,15 +174,24 @@ fn raw(matches: &ArgMatches, id: &str) -> Vec<String> {
     }
 }
 
-/// Whether two spellings mean the same values ("0.001" and "1e-3" do).
-fn agree(now: &[String], then: &[String]) -> bool {
-    now.len() == then.len()
-        && now.iter().zip(then).all(|(a, b)| {
-            a == b
-                || matches!((a.parse::<f64>(), b.parse::<f64>()), (Ok(x), Ok(y)) if x == y)
-                || (Path::new(a).exists()
-                    && std::path::absolute(a).ok() == std::path::absolute(b).ok())
-        })
+/// Whether two spellings mean the same values: "0.001" and "1e-3" do, and a path given now
+/// (from here) must name the file the recorded one names from where the run started
+/// (`started_in`), whatever the spelling.
+fn agree(now: &[String], then: &[String], started_in: Option<&Path>) -> bool {
+    let real = |p: &Path| std::fs::canonicalize(p).ok();
+    let same = |a: &str, b: &str| {
+        if matches!((a.parse::<f64>(), b.parse::<f64>()), (Ok(x), Ok(y)) if x == y) {
+            return true;
+        }
+        match real(Path::new(a)) {
+            Some(here) => {
+                let recorded = started_in.map_or_else(|| PathBuf::from(b), |dir| dir.join(b));
+                Some(here) == real(&recorded)
+            }
+            None => a == b,
+        }
+    };
+    now.len() == then.len() && now.iter().zip(then).all(|(a, b)| same(a, b))
 }
 
 /// Set by the first Ctrl-C: training stops after the step it is in.
